@@ -1,0 +1,42 @@
+# Dependencies.cmake: every external library, found the CMake way, each with a
+# message that names the Debian package to install (tools/setup installs all).
+
+find_package(PkgConfig)
+if(NOT PkgConfig_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config (or run tools/setup)")
+endif()
+
+function(posbench_require found what package)
+  if(NOT ${found})
+    message(FATAL_ERROR "${what} not found: apt-get install ${package} (or run tools/setup)")
+  endif()
+endfunction()
+
+# PCRE2 (8-bit, with Unicode properties and JIT) for the GPT-2 pre-tokenizer.
+pkg_check_modules(PCRE2 IMPORTED_TARGET libpcre2-8)
+posbench_require(PCRE2_FOUND "PCRE2" libpcre2-dev)
+
+find_package(ZLIB)
+posbench_require(ZLIB_FOUND "zlib" zlib1g-dev)
+
+find_package(OpenSSL COMPONENTS Crypto)
+posbench_require(OPENSSL_FOUND "OpenSSL libcrypto (SHA-256)" libssl-dev)
+
+set(HDF5_PREFER_PARALLEL OFF)
+find_package(HDF5 COMPONENTS C)
+posbench_require(HDF5_FOUND "HDF5 (serial)" libhdf5-dev)
+
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS)
+posbench_require(BLAS_FOUND "OpenBLAS" libopenblas-dev)
+find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas)
+posbench_require(CBLAS_INCLUDE_DIR "cblas.h (OpenBLAS headers)" libopenblas-dev)
+
+find_package(OpenMP COMPONENTS C)
+posbench_require(OpenMP_C_FOUND "OpenMP for C" libgomp1)
+
+find_package(benchmark CONFIG)
+posbench_require(benchmark_FOUND "Google Benchmark" libbenchmark-dev)
+
+find_program(GNUPLOT_EXECUTABLE gnuplot)
+posbench_require(GNUPLOT_EXECUTABLE "gnuplot" gnuplot-nox)
