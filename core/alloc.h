@@ -1,0 +1,17 @@
+/* alloc.h: large buffers, allocated once per run.
+ *
+ * On these machines the first touch of a fresh 4 KiB page costs about 12 us,
+ * more than most arithmetic done on it, so large buffers are 2 MiB aligned
+ * and advised as transparent huge pages (first touch about 50x cheaper).
+ */
+#ifndef POSBENCH_ALLOC_H
+#define POSBENCH_ALLOC_H
+
+#include <stddef.h>
+
+/* Zeroed, 64-byte (and for large sizes 2 MiB) aligned floats; NULL with a
+ * PB_NOMEM message naming the size and `what` on failure. Free with pb_free_large. */
+float *pb_alloc_floats(size_t count, const char *what);
+void pb_free_large(void *p);
+
+#endif

@@ -1,0 +1,140 @@
+/* encoding.h: the interface every positional encoding implements.
+ *
+ * An encoding can act at three points of a transformer. Each hook is optional
+ * (NULL: "does not act here") and each forward hook has a backward twin:
+ *
+ *   embed      x[b,t,:] += p(pos0 + t)                 learned, sinusoidal
+ *   rotate_qk  q, k rotated by position, in place      RoPE, xPos
+ *   attn_bias  logits[h,i,j] += b(h, i, j)             T5 bias, ALiBi
+ *
+ * Shapes: B batch, T positions, C channels (model width), H heads, D = C / H.
+ * Positions are absolute: a hook working on positions pos0 .. pos0+T-1 gives
+ * the same numbers as a pass over 0 .. pos0+T-1, so chunked evaluation and
+ * caches agree with one full pass. Queries/keys are addressed as
+ * q[(b*T + t)*ld + h*D + d] (ld: floats between consecutive positions), which
+ * fits both a packed [B,T,C] buffer and a fused [B,T,3C] qkv buffer.
+ * attn_bias works on one row segment at a time (head h, query i, keys
+ * j0..j1-1), so long evaluations need memory linear in T, never H x T x T.
+ *
+ * Parameters live in the owner's single parameter and gradient buffers: an
+ * encoding declares how many floats it needs and receives slices (params,
+ * dparams) as llm.c does. Backward hooks ADD into dparams (and into dq/dk for
+ * rotate_qk, which is linear and acts in place); the owner zeroes gradients.
+ *
+ * Adding a variant: copy encodings/template.c, follow its numbered steps, add
+ * one line to encodings/registry.c. Nothing else needs to change.
+ */
+#ifndef POSBENCH_ENCODING_H
+#define POSBENCH_ENCODING_H
+
+#include <stddef.h>
+
+#include "../core/rng.h"
+#include "../core/status.h"
+
+#define ENCODING_MAX_KNOBS 8
+
+/* What an encoding with a position table does past its last row. */
+typedef enum {
+    LENGTH_FALLBACK_ERROR = 0, /* refuse with PB_LENGTH (the default) */
+    LENGTH_FALLBACK_CLAMP,     /* positions past the table reuse its last row */
+} LengthFallback;
+
+/* A numeric setting of an encoding, e.g. RoPE's base; given on the command
+ * line as "name=value" pairs and validated against [min, max]. */
+typedef struct {
+    const char *name;
+    double default_value;
+    double min, max;
+    const char *help;
+} EncodingKnob;
+
+typedef struct {
+    const char *variant;     /* NULL or "": the module's default variant */
+    int dim;                 /* C */
+    int heads;               /* H, must divide C */
+    int max_len;             /* table size for encodings with a table */
+    LengthFallback fallback; /* only consulted by encodings with a table */
+    const char *knobs;       /* "name=value,name=value" or NULL */
+} EncodingConfig;
+
+typedef struct EncodingModule EncodingModule;
+
+typedef struct {
+    const EncodingModule *module;
+    EncodingConfig cfg;
+    int variant;                       /* index into module->variants */
+    double knob[ENCODING_MAX_KNOBS];   /* values, in module->knobs order */
+    int head_dim;                      /* D = C / H */
+    size_t n_params;
+    float *params;                     /* [n_params], owner's buffer slice */
+    float *dparams;                    /* [n_params], owner's buffer slice */
+    void *state;                       /* module's derived tables, owned */
+} Encoding;
+
+struct EncodingModule {
+    const char *name;     /* used by the CLI, HDF5 and plots */
+    const char *summary;  /* one line, naming the paper */
+    const char *const *variants;    /* NULL-terminated, [0] the default; optional */
+    const EncodingKnob *knobs;      /* {NULL}-terminated; optional */
+
+    /* Floats of trainable parameters for e->cfg (NULL: none). */
+    size_t (*num_params)(const Encoding *e);
+    /* Validates the config and builds e->state (NULL: nothing to do). */
+    PbStatus (*setup)(Encoding *e);
+    void (*teardown)(Encoding *e);  /* frees e->state; optional */
+    /* Initialises e->params (NULL: no parameters). */
+    void (*init_params)(Encoding *e, Rng *rng);
+    /* Positions known, 0..n-1; 0 means unbounded (NULL: unbounded). */
+    int (*max_positions)(const Encoding *e);
+
+    /* embed: x [B,T,C] += position vectors. Optional. */
+    void (*embed_forward)(const Encoding *e, float *x, int B, int T, int pos0);
+    void (*embed_backward)(Encoding *e, const float *dx, int B, int T, int pos0);
+
+    /* rotate_qk: q, k [B,T,H,D] with row stride ld, in place. Optional. The
+     * backward maps dq, dk (gradients w.r.t. the rotated q, k) in place to
+     * gradients w.r.t. the unrotated ones. */
+    void (*rotate_forward)(const Encoding *e, float *q, float *k, int ld,
+                           int B, int T, int pos0);
+    void (*rotate_backward)(Encoding *e, float *dq, float *dk, int ld,
+                            int B, int T, int pos0);
+
+    /* attn_bias: logits[j - j0] += b(h, i, j) for keys j0 <= j < j1 of query
+     * i, head h (all absolute positions). Optional. */
+    void (*bias_forward)(const Encoding *e, float *logits, int h, int i, int j0, int j1);
+    void (*bias_backward)(Encoding *e, const float *dlogits, int h, int i, int j0, int j1);
+};
+
+/* The registry: a NULL-terminated table (encodings/registry.c). */
+extern const EncodingModule *const encoding_registry[];
+const EncodingModule *encoding_find(const char *name);
+size_t encoding_count(void);
+
+/* Creates an instance: resolves the variant and knobs, runs setup and
+ * computes n_params. params/dparams stay NULL until encoding_bind. Errors
+ * name the encoding and the offending setting. */
+PbStatus encoding_create(Encoding *e, const EncodingModule *m, const EncodingConfig *cfg);
+void encoding_destroy(Encoding *e);
+
+/* Hands the encoding its slices of the owner's buffers (n_params each). */
+void encoding_bind(Encoding *e, float *params, float *dparams);
+void encoding_init_params(Encoding *e, Rng *rng);
+
+const char *encoding_variant_name(const Encoding *e);
+int encoding_max_positions(const Encoding *e);  /* 0: unbounded */
+
+/* PB_LENGTH, naming the encoding, the request and the table size, when
+ * positions pos0..pos0+T-1 are not all known and no fallback was chosen. */
+PbStatus encoding_check_positions(const Encoding *e, int pos0, int T);
+
+/* Table row for position p under the chosen fallback (for table encodings;
+ * callers have passed encoding_check_positions). */
+int encoding_table_row(int p, int table_rows);
+
+/* Checked hook calls: PB_LENGTH before any hook sees an unknown position. A
+ * missing hook is a no-op. */
+PbStatus encoding_embed_forward(const Encoding *e, float *x, int B, int T, int pos0);
+PbStatus encoding_embed_backward(Encoding *e, const float *dx, int B, int T, int pos0);
+
+#endif

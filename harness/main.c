@@ -1,0 +1,56 @@
+/* main.c: the posbench command line: dispatch to a subcommand, print its
+ * error (one line on stderr) and exit. The only place that exits. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "version.h"
+
+static const Subcommand subcommands[] = {
+    {"run", "the main job on the default data (now: the seed walk-through)", cmd_run},
+    {"tokenize", "text to token ids", cmd_tokenize},
+    {"detokenize", "token ids back to text", cmd_detokenize},
+    {"batches", "sliding-window batches of a text, as JSON lines", cmd_batches},
+    {"embed", "the seed notebook walk-through: ids, batches, embeddings", cmd_embed},
+    {NULL, NULL, NULL},
+};
+
+static void print_usage(FILE *f) {
+    fprintf(f, "posbench %s: how do positional encodings for transformers compare?\n\n"
+               "usage: posbench COMMAND [OPTIONS]   (posbench COMMAND --help for its options)\n\n"
+               "commands:\n", POSBENCH_VERSION);
+    for (const Subcommand *c = subcommands; c->name; c++)
+        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+}
+
+PbStatus finish_stdout(void) {
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return pb_fail(PB_IO, "cannot write to standard output");
+    return PB_OK;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("posbench %s (commit %s, %s)\n", POSBENCH_VERSION, POSBENCH_GIT_COMMIT,
+               POSBENCH_BUILD_TYPE);
+        return 0;
+    }
+    for (const Subcommand *c = subcommands; c->name; c++) {
+        if (strcmp(c->name, name) != 0) continue;
+        PbStatus st = c->run(argc - 2, argv + 2);
+        if (st == PB_OK) return 0;
+        fprintf(stderr, "posbench %s: error: %s\n", name, *pb_errmsg() ? pb_errmsg() : pb_status_name(st));
+        return st == PB_INTERNAL ? 1 : 2;
+    }
+    fprintf(stderr, "posbench: error: unknown command '%s' (see posbench --help)\n", name);
+    return 2;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# cli_test.sh: the posbench command line as a user meets it: the seed
+# walk-through's output, and bad input answered by one line on stderr with
+# exit status 2 and no crash.
+# usage: cli_test.sh POSBENCH_BINARY [THE_VERDICT_TXT]
+set -u
+bin=$1
+verdict=${2:-}
+passed=0 failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+# expect_error "description" "message fragment" args...
+expect_error() {
+  local what=$1 fragment=$2; shift 2
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  local rc=$?
+  local lines; lines=$(wc -l <"$tmp/err")
+  if [ $rc -ne 2 ]; then bad "$what: exit $rc, expected 2 ($(head -c 300 "$tmp/err"))"
+  elif [ "$lines" -ne 1 ]; then bad "$what: $lines lines on stderr, expected 1: $(cat "$tmp/err")"
+  elif ! grep -qF -- "$fragment" "$tmp/err"; then bad "$what: message lacks '$fragment': $(cat "$tmp/err")"
+  elif [ -s "$tmp/out" ]; then bad "$what: wrote to stdout"
+  else ok; fi
+}
+
+# expect_output "description" "fragment" args...
+expect_output() {
+  local what=$1 fragment=$2; shift 2
+  if ! "$bin" "$@" >"$tmp/out" 2>"$tmp/err"; then bad "$what: failed: $(cat "$tmp/err")"
+  elif ! grep -qF -- "$fragment" "$tmp/out"; then bad "$what: output lacks '$fragment'"
+  else ok; fi
+}
+
+printf 'hello world' >"$tmp/small.txt"
+: >"$tmp/empty.txt"
+
+expect_error "no such command" "unknown command 'frobnicate'" frobnicate
+expect_error "unknown option" "unknown option '--bogus'" batches "$tmp/small.txt" --bogus
+expect_error "missing value" "--batch needs a value" batches "$tmp/small.txt" --batch
+expect_error "non-numeric" "'eight' is not a whole number" batches "$tmp/small.txt" --batch eight
+expect_error "zero batch" "0 is out of range" batches "$tmp/small.txt" --batch 0
+expect_error "negative stride" "-4 is out of range" batches "$tmp/small.txt" --stride -4
+expect_error "huge context" "out of range" batches "$tmp/small.txt" --context 99999999999
+expect_error "missing file" "cannot open '$tmp/nope.txt'" batches "$tmp/nope.txt"
+expect_error "directory" "is a directory" batches "$tmp"
+expect_error "empty file" "is empty" batches "$tmp/empty.txt"
+expect_error "too short" "too short for one window" batches "$tmp/small.txt" --context 4
+expect_error "shuffle without seed" "--shuffle needs an explicit --seed" batches "$tmp/small.txt" --shuffle
+expect_error "missing argument" "missing argument" batches
+expect_error "bad tokenizer" "is not one of gpt2|bytes" tokenize --tokenizer gpt3 "$tmp/small.txt"
+expect_error "unknown encoding" "unknown encoding 'sinusoidall'" embed "$tmp/small.txt" --encoding sinusoidall
+printf '1 2 x' >"$tmp/ids.txt"
+expect_error "non-numeric ids" "expected a token id" detokenize "$tmp/ids.txt"
+printf '1 99999' >"$tmp/ids.txt"
+expect_error "id out of vocabulary" "99999" detokenize "$tmp/ids.txt"
+
+# Round trips through the command line, both tokenizers.
+for tok in gpt2 bytes; do
+  printf 'Caf\xc3\xa9 \xff\xfe bytes\n<|endoftext|> 42' >"$tmp/mixed.txt"
+  if "$bin" tokenize --tokenizer $tok "$tmp/mixed.txt" | "$bin" detokenize --tokenizer $tok - | cmp -s - "$tmp/mixed.txt"
+  then ok; else bad "tokenize | detokenize round trip ($tok)"; fi
+done
+expect_output "endoftext is 50256" "50256" tokenize "$tmp/mixed.txt"
+expect_output "help" "usage: posbench batches" batches --help
+
+if [ -n "$verdict" ] && [ -f "$verdict" ]; then
+  expect_output "walk-through ids" "[[   40,   367,  2885,  1464]," embed "$verdict"
+  expect_output "walk-through tokens" "5145 tokens" embed "$verdict"
+  expect_output "walk-through token shape" "token embeddings      [8, 4, 256]" embed "$verdict"
+  expect_output "walk-through positional shape" "positional embeddings [4, 256]" embed "$verdict"
+  expect_output "walk-through input shape" "input embeddings      [8, 4, 256]" embed "$verdict"
+  expect_output "batches JSON" '{"inputs": [[40, 367, 2885, 1464], [1807, 3619, 402, 271]' batches "$verdict" --limit 1
+  expect_output "batches targets" '"targets": [[367, 2885, 1464, 1807]' batches "$verdict" --limit 1
+  n=$("$bin" batches "$verdict" --batch 8 --context 4 --stride 4 | wc -l)
+  [ "$n" -eq 160 ] && ok || bad "the-verdict gives $n batches of 8x4, expected 160"
+  a=$("$bin" batches "$verdict" --shuffle --seed 5 --limit 2); b=$("$bin" batches "$verdict" --shuffle --seed 5 --limit 2)
+  [ "$a" = "$b" ] && ok || bad "shuffle with the same seed differs"
+elif [ "${POSBENCH_REQUIRE_VERDICT:-0}" = 1 ]; then
+  bad "the-verdict.txt is required but missing at '$verdict'"
+else
+  echo "note: the-verdict.txt not found; skipping the walk-through checks"
+fi
+
+echo "cli: $passed passed, $failed failed"
+[ $failed -eq 0 ]
