@@ -153,3 +153,28 @@ PbStatus encoding_embed_backward(Encoding *e, const float *dx, int B, int T, int
     if (!st && e->module->embed_backward) e->module->embed_backward(e, dx, B, T, pos0);
     return st;
 }
+
+PbStatus encoding_export(const Encoding *e, int T, TensorSink *sink) {
+    const EncodingModule *m = e->module;
+    const int C = e->cfg.dim, H = e->cfg.heads;
+    PbStatus st = encoding_check_positions(e, 0, T);
+    if (st) return st;
+    if (m->embed_forward) {
+        float *pe = pb_calloc((size_t)T * C, sizeof *pe, "the exported position embedding");
+        if (!pe) return PB_NOMEM;
+        m->embed_forward(e, pe, 1, T, 0);
+        st = sink->put_float(sink, "pos_embedding", pe, 2, (int[]){T, C});
+        free(pe);
+        if (st) return st;
+    }
+    if (m->bias_forward) {
+        float *bias = pb_calloc((size_t)H * T * T, sizeof *bias, "the exported attention bias");
+        if (!bias) return PB_NOMEM;
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) m->bias_forward(e, bias + ((size_t)h * T + i) * T, h, i, 0, T);
+        st = sink->put_float(sink, "bias", bias, 3, (int[]){H, T, T});
+        free(bias);
+        if (st) return st;
+    }
+    return m->inspect ? m->inspect(e, T, sink) : PB_OK;
+}

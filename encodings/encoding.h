@@ -60,6 +60,17 @@ typedef struct {
 
 typedef struct EncodingModule EncodingModule;
 
+/* Where an encoding's inspect hook puts its defining tensors (posbench
+ * export writes them to HDF5; tests read them directly). Row-major. */
+typedef struct TensorSink TensorSink;
+struct TensorSink {
+    PbStatus (*put_float)(TensorSink *s, const char *name, const float *data, int rank,
+                          const int *dims);
+    PbStatus (*put_int)(TensorSink *s, const char *name, const int *data, int rank,
+                        const int *dims);
+    void *ctx;
+};
+
 typedef struct {
     const EncodingModule *module;
     EncodingConfig cfg;
@@ -104,6 +115,11 @@ struct EncodingModule {
      * i, head h (all absolute positions). Optional. */
     void (*bias_forward)(const Encoding *e, float *logits, int h, int i, int j0, int j1);
     void (*bias_backward)(Encoding *e, const float *dlogits, int h, int i, int j0, int j1);
+
+    /* inspect: the tensors that define this encoding beyond what the core
+     * derives from the hooks (pos_embedding [T,C] from embed, bias [H,T,T]
+     * from attn_bias), e.g. ALiBi's slopes or RoPE's angles. Optional. */
+    PbStatus (*inspect)(const Encoding *e, int T, TensorSink *sink);
 };
 
 /* The registry: a NULL-terminated table (encodings/registry.c). */
@@ -136,5 +152,10 @@ int encoding_table_row(int p, int table_rows);
  * missing hook is a no-op. */
 PbStatus encoding_embed_forward(const Encoding *e, float *x, int B, int T, int pos0);
 PbStatus encoding_embed_backward(Encoding *e, const float *dx, int B, int T, int pos0);
+
+/* Emits every defining tensor of e for positions 0..T-1: pos_embedding
+ * [T,C] when it has an embed hook, bias [H,T,T] when it has an attn_bias
+ * hook, then whatever its inspect hook adds. */
+PbStatus encoding_export(const Encoding *e, int T, TensorSink *sink);
 
 #endif

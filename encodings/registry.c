@@ -2,11 +2,22 @@
  * (plus its file); the CLI, tests, benchmarks and trainer read this table. */
 #include "encoding.h"
 
-extern const EncodingModule encoding_learned_absolute;
-extern const EncodingModule encoding_none;
+extern const EncodingModule encoding_learned_absolute, encoding_sinusoidal,
+    encoding_relative_bias, encoding_alibi, encoding_rope, encoding_none;
+#ifdef POSBENCH_REGISTER_TEMPLATE
+extern const EncodingModule encoding_template;
+#endif
 
 const EncodingModule *const encoding_registry[] = {
     &encoding_learned_absolute,
+    &encoding_sinusoidal,
+    &encoding_relative_bias,
+    &encoding_alibi,
+    &encoding_rope,
     &encoding_none,
+#ifdef POSBENCH_REGISTER_TEMPLATE
+    /* Built only into the test that proves the template is a working recipe. */
+    &encoding_template,
+#endif
     NULL,
 };

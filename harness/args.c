@@ -28,7 +28,7 @@ static PbStatus parse_whole(const ArgSpec *s, const char *text, long long *out) 
 static PbStatus store_value(const ArgSpec *s, const char *text) {
     switch (s->type) {
     case ARG_INT: {
-        long long v;
+        long long v = 0;
         PbStatus st = parse_whole(s, text, &v);
         if (st) return st;
         if (v < s->min || v > s->max)

@@ -17,6 +17,9 @@ PbStatus cmd_detokenize(int argc, char **argv);
 PbStatus cmd_batches(int argc, char **argv);
 PbStatus cmd_embed(int argc, char **argv);
 PbStatus cmd_run(int argc, char **argv);
+PbStatus cmd_list(int argc, char **argv);
+PbStatus cmd_export(int argc, char **argv);
+PbStatus cmd_plot(int argc, char **argv);
 
 /* Flushes standard output; PB_IO if anything written to it was lost. */
 PbStatus finish_stdout(void);

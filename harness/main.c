@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "h5io.h"
 #include "version.h"
 
 static const Subcommand subcommands[] = {
@@ -12,6 +13,9 @@ static const Subcommand subcommands[] = {
     {"detokenize", "token ids back to text", cmd_detokenize},
     {"batches", "sliding-window batches of a text, as JSON lines", cmd_batches},
     {"embed", "the seed notebook walk-through: ids, batches, embeddings", cmd_embed},
+    {"list", "the registered encodings: hooks, parameters, length policy", cmd_list},
+    {"export", "an encoding's defining tensors to HDF5", cmd_export},
+    {"plot", "plots from a posbench HDF5 file (PNG and SVG, with gnuplot)", cmd_plot},
     {NULL, NULL, NULL},
 };
 
@@ -35,6 +39,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *name = argv[1];
+    h5_quiet();
+    h5_set_command_line(argc, argv);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
         return 0;

@@ -1,0 +1,159 @@
+/* rope.c: rotary position embedding; queries and keys are rotated by position.
+ *
+ * The first R dims of each head form R/2 pairs; pair i at absolute position p
+ * turns by theta[p,i] = p * base^(-2i/R) (Su et al. 2021, RoFormer):
+ *   x'_a = x_a cos(theta) - x_b sin(theta)
+ *   x'_b = x_a sin(theta) + x_b cos(theta)
+ * Rotations compose, so q_m . k_n depends on the positions only through m - n.
+ *   interleaved (default; RoFormer):   pair i = dims (2i, 2i+1)
+ *   half        (GPT-NeoX, Llama):     pair i = dims (i, i + R/2)
+ * Knobs: base (default 10000); fraction (default 1): R = 2 floor(fraction D/2)
+ * and dims R..D-1 pass through unchanged (partial rotary, GPT-NeoX rotary_pct).
+ *
+ * q, k: [B,T,H,D], element (b,t,h,d) at q[(b*T + t)*ld + h*D + d], in place.
+ * No parameters; backward turns dq, dk by -theta, since a rotation's
+ * transpose is its inverse. Unbounded length: angles are computed, not looked
+ * up, and formed in double so large positions keep their phase.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "encoding.h"
+
+enum { VARIANT_INTERLEAVED, VARIANT_HALF };
+static const char *const rope_variants[] = {"interleaved", "half", NULL};
+
+enum { KNOB_BASE, KNOB_FRACTION };
+static const EncodingKnob rope_knobs[] = {
+    {"base", 10000.0, 2.0, 1e9, "wavelengths run from 2*pi up to about 2*pi*base"},
+    {"fraction", 1.0, 0.0, 1.0, "(0, 1]: share of each head's dims rotated; the rest pass through"},
+    {NULL},
+};
+
+/* Pairs whose cos/sin sit on the stack at once: each pair's cos/sin is then
+ * computed once per position and reused across batch and heads, without a
+ * heap buffer in a hook that cannot report failure. */
+#define PAIR_CHUNK 64
+
+/* e->state, built once in setup so the hooks never call pow(). */
+typedef struct {
+    int rot;            /* R: rotated dims per head, even, 2..D */
+    double inv_freq[];  /* [R/2]: base^(-2i/R) */
+} RopeState;
+
+/* The one place an angle is formed: the hooks and inspect must agree. */
+static double theta(const RopeState *st, double p, int i) { return p * st->inv_freq[i]; }
+
+static PbStatus rope_setup(Encoding *e) {
+    const int C = e->cfg.dim, H = e->cfg.heads, D = e->head_dim;
+    if (D % 2)
+        return pb_fail(PB_RANGE,
+                       "encoding 'rope': head dim D = dim/heads = %d/%d = %d must be even, "
+                       "since rotations act on pairs of dims; choose dim and heads whose "
+                       "quotient is even",
+                       C, H, D);
+    const double fraction = e->knob[KNOB_FRACTION];
+    const int R = 2 * (int)floor(fraction * D / 2);
+    if (R < 2)
+        return pb_fail(PB_RANGE,
+                       "encoding 'rope': fraction=%g rotates %d of the %d dims per head, "
+                       "but at least one pair is needed; raise fraction so that "
+                       "fraction*D/2 >= 1 (D=%d)",
+                       fraction, R, D, D);
+    const int pairs = R / 2;
+    RopeState *st = pb_calloc(1, sizeof *st + (size_t)pairs * sizeof st->inv_freq[0],
+                              "RoPE's inverse frequencies");
+    if (!st) return PB_NOMEM;
+    st->rot = R;
+    for (int i = 0; i < pairs; i++) st->inv_freq[i] = pow(e->knob[KNOB_BASE], -2.0 * i / R);
+    e->state = st;
+    return PB_OK;
+}
+
+static void rope_teardown(Encoding *e) { free(e->state); }
+
+/* Turns pairs i0..i0+n-1 of one head x[0..D) by the angles whose cos/sin
+ * are c, s. */
+static void rotate_head(float *x, int variant, int R, int i0, int n, const float *c,
+                        const float *s) {
+    if (variant == VARIANT_HALF) {
+        float *a = x + i0, *b = x + R / 2 + i0;
+        for (int i = 0; i < n; i++) {
+            const float xa = a[i], xb = b[i];
+            a[i] = xa * c[i] - xb * s[i];
+            b[i] = xa * s[i] + xb * c[i];
+        }
+    } else {
+        float *pair = x + 2 * i0;
+        for (int i = 0; i < n; i++) {
+            const float xa = pair[2 * i], xb = pair[2 * i + 1];
+            pair[2 * i] = xa * c[i] - xb * s[i];
+            pair[2 * i + 1] = xa * s[i] + xb * c[i];
+        }
+    }
+}
+
+/* Forward (direction +1) and backward (-1) differ only in the sign of sin.
+ * Negating the rounded float keeps backward the exact transpose of forward. */
+static void rope_apply(const Encoding *e, float *q, float *k, int ld, int B, int T,
+                       int pos0, int direction) {
+    const RopeState *st = e->state;
+    const int H = e->cfg.heads, D = e->head_dim, pairs = st->rot / 2;
+    float c[PAIR_CHUNK], s[PAIR_CHUNK];
+    for (int t = 0; t < T; t++) {
+        const double p = (double)pos0 + t; /* pos0 + t may not fit an int */
+        for (int i0 = 0; i0 < pairs; i0 += PAIR_CHUNK) {
+            const int n = pairs - i0 < PAIR_CHUNK ? pairs - i0 : PAIR_CHUNK;
+            for (int i = 0; i < n; i++) {
+                const double angle = theta(st, p, i0 + i);
+                const float sn = (float)sin(angle);
+                c[i] = (float)cos(angle);
+                s[i] = direction > 0 ? sn : -sn;
+            }
+            for (int b = 0; b < B; b++) {
+                const size_t row = ((size_t)b * T + t) * (size_t)ld;
+                for (int h = 0; h < H; h++) {
+                    rotate_head(q + row + (size_t)h * D, e->variant, st->rot, i0, n, c, s);
+                    rotate_head(k + row + (size_t)h * D, e->variant, st->rot, i0, n, c, s);
+                }
+            }
+        }
+    }
+}
+
+static void rope_rotate_forward(const Encoding *e, float *q, float *k, int ld, int B, int T,
+                                int pos0) {
+    rope_apply(e, q, k, ld, B, T, pos0, +1);
+}
+
+static void rope_rotate_backward(Encoding *e, float *dq, float *dk, int ld, int B, int T,
+                                 int pos0) {
+    rope_apply(e, dq, dk, ld, B, T, pos0, -1);
+}
+
+/* angle [T, R/2]: theta[p,i] for positions 0..T-1, as float. */
+static PbStatus rope_inspect(const Encoding *e, int T, TensorSink *sink) {
+    if (T < 0)
+        return pb_fail(PB_RANGE, "encoding 'rope': cannot export angles for %d positions", T);
+    const RopeState *st = e->state;
+    const int pairs = st->rot / 2;
+    float *angle = pb_calloc((size_t)T * pairs, sizeof *angle, "RoPE's exported angles");
+    if (!angle) return PB_NOMEM;
+    for (int p = 0; p < T; p++)
+        for (int i = 0; i < pairs; i++) angle[(size_t)p * pairs + i] = (float)theta(st, p, i);
+    PbStatus status = sink->put_float(sink, "angle", angle, 2, (int[]){T, pairs});
+    free(angle);
+    return status;
+}
+
+const EncodingModule encoding_rope = {
+    .name = "rope",
+    .summary = "queries and keys rotated by position (RoFormer, Su et al. 2021)",
+    .variants = rope_variants,
+    .knobs = rope_knobs,
+    .setup = rope_setup,
+    .teardown = rope_teardown,
+    .rotate_forward = rope_rotate_forward,
+    .rotate_backward = rope_rotate_backward,
+    .inspect = rope_inspect,
+};

@@ -1,0 +1,51 @@
+/* cmd_plot.c: `posbench plot FILE.h5 [-o DIR]`: draws the plots of a posbench
+ * HDF5 file from that file alone (same file in, same plots out). */
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "gnuplot.h"
+#include "h5io.h"
+#include "plots.h"
+
+PbStatus cmd_plot(int argc, char **argv) {
+    const char *dir = NULL;
+    const ArgSpec options[] = {
+        {"--output", "-o", ARG_STRING, &dir, 0, 0, NULL, "DIR", "directory for the plots (default: FILE without .h5, plus -plots)"},
+        {NULL},
+    };
+    const ArgCommand cmd = {"plot", "FILE.h5 [-o DIR]",
+                            "Draws the plots of a posbench HDF5 file (PNG and SVG) with gnuplot.", options, 1, 1};
+    const char *pos[1];
+    int npos, help;
+    PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
+    if (st) return st;
+    if (help) return args_print_help(&cmd, stdout), PB_OK;
+
+    char default_dir[4096];
+    if (!dir) {
+        size_t n = strlen(pos[0]);
+        if (n > 3 && strcmp(pos[0] + n - 3, ".h5") == 0) n -= 3;
+        snprintf(default_dir, sizeof default_dir, "%.*s-plots", (int)n, pos[0]);
+        dir = default_dir;
+    }
+    if (strpbrk(dir, "'\"\n"))
+        return pb_fail(PB_USAGE, "plot: the output directory name may not contain quotes or newlines");
+
+    hid_t file;
+    if ((st = h5in_open(&file, pos[0]))) return st;
+    char kind[64];
+    if (h5_read_attr_string(file, "kind", kind, sizeof kind)) {
+        H5Fclose(file);
+        return pb_fail(PB_DATA, "'%s' is not a posbench results file (no 'kind' attribute)", pos[0]);
+    }
+    st = ensure_directory(dir);
+    if (!st) {
+        if (strcmp(kind, "encoding_export") == 0) st = plot_export(file, dir);
+        else st = pb_fail(PB_DATA, "'%s': this posbench cannot plot files of kind '%s'", pos[0], kind);
+    }
+    H5Fclose(file);
+    if (!st) printf("plots in %s/\n", dir);
+    return st ? st : finish_stdout();
+}

@@ -1,0 +1,232 @@
+/* h5io.c: HDF5 helpers (see h5io.h). */
+#include "h5io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "version.h"
+
+void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+PbStatus h5out_create(H5Out *o, const char *path, int force) {
+    *o = (H5Out){.file = H5I_INVALID_HID};
+    if (strlen(path) >= sizeof o->path) return pb_fail(PB_USAGE, "output path too long: %s", path);
+    if (!force && access(path, F_OK) == 0)
+        return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", path);
+    snprintf(o->path, sizeof o->path, "%s", path);
+    snprintf(o->tmp_path, sizeof o->tmp_path, "%s.tmp.%ld", path, (long)getpid());
+    o->file = H5Fcreate(o->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (o->file < 0)
+        return pb_fail(PB_IO, "cannot create '%s': %s", o->tmp_path,
+                       errno ? strerror(errno) : "HDF5 could not create the file");
+    return PB_OK;
+}
+
+PbStatus h5out_commit(H5Out *o) {
+    herr_t flushed = H5Fflush(o->file, H5F_SCOPE_GLOBAL);
+    herr_t closed = H5Fclose(o->file);
+    o->file = H5I_INVALID_HID;
+    if (flushed < 0 || closed < 0) {
+        unlink(o->tmp_path);
+        return pb_fail(PB_IO, "cannot finish writing '%s' (disk full?); '%s' is unchanged", o->tmp_path, o->path);
+    }
+    int fd = open(o->tmp_path, O_RDONLY);
+    int synced = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    if (!synced || rename(o->tmp_path, o->path) != 0) {
+        int err = errno;
+        unlink(o->tmp_path);
+        return pb_fail(PB_IO, "cannot move the results into '%s': %s", o->path, strerror(err));
+    }
+    return PB_OK;
+}
+
+void h5out_abort(H5Out *o) {
+    if (o->file >= 0) H5Fclose(o->file);
+    o->file = H5I_INVALID_HID;
+    if (o->tmp_path[0]) unlink(o->tmp_path);
+}
+
+static PbStatus write_dataset(hid_t loc, const char *name, hid_t type, const void *data, int rank,
+                              const int *dims) {
+    hsize_t hd[8];
+    if (rank < 1 || rank > 8) return pb_fail(PB_INTERNAL, "dataset '%s': bad rank %d", name, rank);
+    for (int i = 0; i < rank; i++) hd[i] = (hsize_t)dims[i];
+    hid_t space = H5Screate_simple(rank, hd, NULL);
+    hid_t set = space < 0 ? -1 : H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = set < 0 ? -1 : H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (set >= 0) H5Dclose(set);
+    if (space >= 0) H5Sclose(space);
+    return w < 0 ? pb_fail(PB_IO, "cannot write dataset '%s' (disk full?)", name) : PB_OK;
+}
+
+PbStatus h5_write_floats(hid_t loc, const char *name, const float *data, int rank, const int *dims) {
+    return write_dataset(loc, name, H5T_NATIVE_FLOAT, data, rank, dims);
+}
+
+PbStatus h5_write_ints(hid_t loc, const char *name, const int *data, int rank, const int *dims) {
+    return write_dataset(loc, name, H5T_NATIVE_INT, data, rank, dims);
+}
+
+static PbStatus write_attr(hid_t loc, const char *name, hid_t type, const void *value) {
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = attr < 0 ? -1 : H5Awrite(attr, type, value);
+    if (attr >= 0) H5Aclose(attr);
+    H5Sclose(space);
+    return w < 0 ? pb_fail(PB_IO, "cannot write attribute '%s'", name) : PB_OK;
+}
+
+PbStatus h5_attr_string(hid_t loc, const char *name, const char *value) {
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(value) ? strlen(value) : 1);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    PbStatus st = write_attr(loc, name, type, strlen(value) ? value : " ");
+    H5Tclose(type);
+    return st;
+}
+
+PbStatus h5_attr_int(hid_t loc, const char *name, long long value) {
+    return write_attr(loc, name, H5T_NATIVE_LLONG, &value);
+}
+
+PbStatus h5_attr_double(hid_t loc, const char *name, double value) {
+    return write_attr(loc, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+static void cpu_model(char *out, size_t cap) {
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) {
+                snprintf(out, cap, "%s", colon + 2);
+                out[strcspn(out, "\n")] = 0;
+            }
+            break;
+        }
+    fclose(f);
+}
+
+static char command_line[2048];
+
+void h5_set_command_line(int argc, char **argv) {
+    command_line[0] = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i) strncat(command_line, " ", sizeof command_line - strlen(command_line) - 1);
+        strncat(command_line, argv[i], sizeof command_line - strlen(command_line) - 1);
+    }
+}
+
+PbStatus h5_write_provenance(hid_t file) {
+    char when[64], cpu[256], hdf5[64];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    struct utsname un;
+    if (uname(&un) != 0) snprintf(un.nodename, sizeof un.nodename, "unknown");
+    cpu_model(cpu, sizeof cpu);
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(hdf5, sizeof hdf5, "%u.%u.%u", maj, min, rel);
+    PbStatus st = h5_attr_string(file, "posbench_version", POSBENCH_VERSION);
+    if (!st) st = h5_attr_string(file, "git_commit", POSBENCH_GIT_COMMIT);
+    if (!st) st = h5_attr_string(file, "created_utc", when);
+    if (!st) st = h5_attr_string(file, "host", un.nodename);
+    if (!st) st = h5_attr_string(file, "cpu_model", cpu);
+    if (!st) st = h5_attr_int(file, "cpu_count", sysconf(_SC_NPROCESSORS_ONLN));
+    if (!st) st = h5_attr_string(file, "compiler", POSBENCH_C_COMPILER);
+    if (!st) st = h5_attr_string(file, "build_type", POSBENCH_BUILD_TYPE);
+    if (!st) st = h5_attr_string(file, "c_flags", POSBENCH_C_FLAGS);
+    if (!st) st = h5_attr_string(file, "hdf5_version", hdf5);
+    if (!st) st = h5_attr_string(file, "command_line", command_line);
+    return st;
+}
+
+PbStatus h5in_open(hid_t *file, const char *path) {
+    if (access(path, R_OK) != 0)
+        return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0) return pb_fail(PB_DATA, "'%s' is not an HDF5 file (or is truncated)", path);
+    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*file < 0) return pb_fail(PB_DATA, "cannot read '%s': damaged or truncated HDF5 file", path);
+    return PB_OK;
+}
+
+int h5_exists(hid_t loc, const char *name) { return H5Lexists(loc, name, H5P_DEFAULT) > 0; }
+
+PbStatus h5_read_attr_string(hid_t loc, const char *name, char *out, size_t cap) {
+    out[0] = 0;
+    if (H5Aexists(loc, name) <= 0) return pb_fail(PB_DATA, "attribute '%s' is missing", name);
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t type = attr < 0 ? -1 : H5Aget_type(attr);
+    PbStatus st = PB_OK;
+    if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
+        st = pb_fail(PB_DATA, "attribute '%s' is not a fixed-length string", name);
+    } else {
+        size_t n = H5Tget_size(type);
+        char *buf = calloc(n + 1, 1);
+        if (!buf || H5Aread(attr, type, buf) < 0) st = pb_fail(PB_DATA, "cannot read attribute '%s'", name);
+        else snprintf(out, cap, "%s", buf);
+        free(buf);
+    }
+    if (type >= 0) H5Tclose(type);
+    if (attr >= 0) H5Aclose(attr);
+    return st;
+}
+
+PbStatus h5_read_attr_int(hid_t loc, const char *name, long long *out) {
+    if (H5Aexists(loc, name) <= 0) return pb_fail(PB_DATA, "attribute '%s' is missing", name);
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    herr_t r = attr < 0 ? -1 : H5Aread(attr, H5T_NATIVE_LLONG, out);
+    if (attr >= 0) H5Aclose(attr);
+    return r < 0 ? pb_fail(PB_DATA, "cannot read attribute '%s' as a number", name) : PB_OK;
+}
+
+static PbStatus read_dataset(hid_t loc, const char *name, hid_t mem_type, size_t elem, void **data,
+                             int *rank, int dims[8]) {
+    *data = NULL;
+    if (!h5_exists(loc, name)) return pb_fail(PB_DATA, "dataset '%s' is missing", name);
+    hid_t set = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t space = set < 0 ? -1 : H5Dget_space(set);
+    int r = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    PbStatus st = PB_OK;
+    if (r < 1 || r > 8) {
+        st = pb_fail(PB_DATA, "dataset '%s' has an unreadable shape", name);
+    } else {
+        hsize_t hd[8];
+        H5Sget_simple_extent_dims(space, hd, NULL);
+        size_t count = 1;
+        for (int i = 0; i < r; i++) {
+            dims[i] = (int)hd[i];
+            count *= (size_t)hd[i];
+        }
+        *rank = r;
+        *data = pb_calloc(count ? count : 1, elem, name);
+        if (!*data) st = PB_NOMEM;
+        else if (H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
+            st = pb_fail(PB_DATA, "cannot read dataset '%s' (damaged file?)", name);
+            free(*data);
+            *data = NULL;
+        }
+    }
+    if (space >= 0) H5Sclose(space);
+    if (set >= 0) H5Dclose(set);
+    return st;
+}
+
+PbStatus h5_read_floats(hid_t loc, const char *name, float **data, int *rank, int dims[8]) {
+    return read_dataset(loc, name, H5T_NATIVE_FLOAT, sizeof(float), (void **)data, rank, dims);
+}
+
+PbStatus h5_read_ints(hid_t loc, const char *name, int **data, int *rank, int dims[8]) {
+    return read_dataset(loc, name, H5T_NATIVE_INT, sizeof(int), (void **)data, rank, dims);
+}

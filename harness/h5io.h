@@ -1,0 +1,59 @@
+/* h5io.h: results files: atomic creation, typed datasets and attributes,
+ * provenance, and reading back with errors instead of HDF5 stack dumps.
+ *
+ * A results file is written to "<path>.tmp.<pid>" in the same directory and
+ * renamed into place only when complete, so a crash or a full disk never
+ * leaves a half-written file under the final name, and an existing file is
+ * replaced only when the caller passed force.
+ */
+#ifndef POSBENCH_H5IO_H
+#define POSBENCH_H5IO_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "../core/status.h"
+
+typedef struct {
+    hid_t file;
+    char path[4096];
+    char tmp_path[4200];
+} H5Out;
+
+/* PB_EXISTS (naming --force) if path exists and !force; PB_IO if the
+ * directory is not writable. On success o->file is open for writing. */
+PbStatus h5out_create(H5Out *o, const char *path, int force);
+/* Closes, flushes to disk and renames into place. */
+PbStatus h5out_commit(H5Out *o);
+/* Closes and removes the temporary file (after an error). */
+void h5out_abort(H5Out *o);
+
+PbStatus h5_write_floats(hid_t loc, const char *name, const float *data, int rank, const int *dims);
+PbStatus h5_write_ints(hid_t loc, const char *name, const int *data, int rank, const int *dims);
+PbStatus h5_attr_string(hid_t loc, const char *name, const char *value);
+PbStatus h5_attr_int(hid_t loc, const char *name, long long value);
+PbStatus h5_attr_double(hid_t loc, const char *name, double value);
+
+/* Remembers the process's command line for provenance (main calls it). */
+void h5_set_command_line(int argc, char **argv);
+
+/* Root attributes every results file carries: posbench version and commit,
+ * UTC time, host, CPU model, compiler and flags, HDF5 version, command line. */
+PbStatus h5_write_provenance(hid_t file);
+
+/* Reading. h5in_open: PB_DATA with a plain message for a missing file, a
+ * non-HDF5 file or a truncated one. */
+PbStatus h5in_open(hid_t *file, const char *path);
+/* 1 if the link exists. */
+int h5_exists(hid_t loc, const char *name);
+/* Reads a string attribute into out (empty if absent: returns PB_DATA). */
+PbStatus h5_read_attr_string(hid_t loc, const char *name, char *out, size_t cap);
+PbStatus h5_read_attr_int(hid_t loc, const char *name, long long *out);
+/* Reads a float dataset: allocates *data (free()), fills dims[0..*rank). */
+PbStatus h5_read_floats(hid_t loc, const char *name, float **data, int *rank, int dims[8]);
+PbStatus h5_read_ints(hid_t loc, const char *name, int **data, int *rank, int dims[8]);
+
+/* Silences HDF5's automatic error-stack printing (call once in main). */
+void h5_quiet(void);
+
+#endif

@@ -1,0 +1,13 @@
+/* plots.h: one drawing function per kind of posbench HDF5 file; `posbench
+ * plot` reads the file's "kind" attribute and calls the matching one. */
+#ifndef POSBENCH_PLOTS_H
+#define POSBENCH_PLOTS_H
+
+#include <hdf5.h>
+
+#include "../core/status.h"
+
+/* Heatmaps of an encoding export into dir (PNG and SVG). */
+PbStatus plot_export(hid_t file, const char *dir);
+
+#endif
