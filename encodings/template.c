@@ -34,9 +34,9 @@
  *      teardown); a table of positions also sets max_positions so the core
  *      refuses longer inputs with a clear message.
  *   5. Register it: add &encoding_NAME (and its extern declaration) to
- *      encodings/registry.c, and encodings/NAME.c to posbench_core's sources
- *      in CMakeLists.txt. This template stays out of the default registry;
- *      the tests build it in with -DPOSBENCH_REGISTER_TEMPLATE.
+ *      encodings/registry.c. CMake builds every encodings/*.c, so that is the
+ *      only edit outside your file. This template stays out of the default
+ *      registry; the tests build it in with -DPOSBENCH_REGISTER_TEMPLATE.
  *   6. Run ctest: the registry-driven tests (tests/test_encodings.c) pick the
  *      new encoding up with no new test code: gradient checks, determinism,
  *      buffer sentinels, chunked passes, the length policy. The benchmarks
