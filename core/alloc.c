@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "alloc.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,14 @@
 #include "status.h"
 
 #define HUGE_PAGE (2u << 20)
+
+/* Accounting by malloc_usable_size, so freeing needs no size argument. The
+ * counters are shared; allocation happens outside parallel regions. */
+static size_t live_bytes, peak_bytes;
+
+size_t pb_alloc_live_bytes(void) { return live_bytes; }
+size_t pb_alloc_peak_bytes(void) { return peak_bytes; }
+void pb_alloc_reset_peak(void) { peak_bytes = live_bytes; }
 
 float *pb_alloc_floats(size_t count, const char *what) {
     if (count > SIZE_MAX / sizeof(float)) {
@@ -28,7 +37,13 @@ float *pb_alloc_floats(size_t count, const char *what) {
     if (align == HUGE_PAGE) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
     memset(p, 0, rounded ? rounded : align);
+    live_bytes += malloc_usable_size(p);
+    if (live_bytes > peak_bytes) peak_bytes = live_bytes;
     return p;
 }
 
-void pb_free_large(void *p) { free(p); }
+void pb_free_large(void *p) {
+    if (!p) return;
+    live_bytes -= malloc_usable_size(p);
+    free(p);
+}

@@ -14,4 +14,10 @@
 float *pb_alloc_floats(size_t count, const char *what);
 void pb_free_large(void *p);
 
+/* Bytes held through pb_alloc_floats now, and the most held at once since
+ * the last pb_alloc_reset_peak (benchmarks read the heap a pass needs). */
+size_t pb_alloc_live_bytes(void);
+size_t pb_alloc_peak_bytes(void);
+void pb_alloc_reset_peak(void);
+
 #endif

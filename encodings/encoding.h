@@ -56,6 +56,9 @@ typedef struct {
     int max_len;             /* table size for encodings with a table */
     LengthFallback fallback; /* only consulted by encodings with a table */
     const char *knobs;       /* "name=value,name=value" or NULL */
+    float init_std;          /* learned parameters' init std; 0: the module's
+                                default (learned_absolute: 1, as
+                                torch.nn.Embedding; a model passes e.g. 0.02) */
 } EncodingConfig;
 
 typedef struct EncodingModule EncodingModule;

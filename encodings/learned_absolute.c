@@ -21,7 +21,8 @@ static PbStatus la_setup(Encoding *e) {
 }
 
 static void la_init_params(Encoding *e, Rng *rng) {
-    for (size_t i = 0; i < e->n_params; i++) e->params[i] = rng_normal(rng);
+    float std = e->cfg.init_std > 0 ? e->cfg.init_std : 1.0f;
+    for (size_t i = 0; i < e->n_params; i++) e->params[i] = std * rng_normal(rng);
 }
 
 static int la_max_positions(const Encoding *e) { return e->cfg.max_len; }

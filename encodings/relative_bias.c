@@ -210,7 +210,7 @@ static PbStatus rb_setup(Encoding *e) {
 static void rb_teardown(Encoding *e) { free(e->state); }
 
 static void rb_init_params(Encoding *e, Rng *rng) {
-    const float std = (float)(1.0 / sqrt((double)e->cfg.dim));
+    const float std = e->cfg.init_std > 0 ? e->cfg.init_std : (float)(1.0 / sqrt((double)e->cfg.dim));
     for (size_t k = 0; k < e->n_params; k++) e->params[k] = rng_normal(rng) * std;
 }
 

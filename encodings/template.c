@@ -34,7 +34,7 @@
  *      teardown); a table of positions also sets max_positions so the core
  *      refuses longer inputs with a clear message.
  *   5. Register it: add &encoding_NAME (and its extern declaration) to
- *      encodings/registry.c. CMake builds every encodings/*.c, so that is the
+ *      encodings/registry.c. CMake builds every .c file in encodings/, so that is the
  *      only edit outside your file. This template stays out of the default
  *      registry; the tests build it in with -DPOSBENCH_REGISTER_TEMPLATE.
  *   6. Run ctest: the registry-driven tests (tests/test_encodings.c) pick the

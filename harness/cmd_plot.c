@@ -43,6 +43,7 @@ PbStatus cmd_plot(int argc, char **argv) {
     st = ensure_directory(dir);
     if (!st) {
         if (strcmp(kind, "encoding_export") == 0) st = plot_export(file, dir);
+        else if (strcmp(kind, "bench") == 0) st = plot_bench(file, pos[0], dir);
         else st = pb_fail(PB_DATA, "'%s': this posbench cannot plot files of kind '%s'", pos[0], kind);
     }
     H5Fclose(file);

@@ -20,6 +20,8 @@ PbStatus cmd_run(int argc, char **argv);
 PbStatus cmd_list(int argc, char **argv);
 PbStatus cmd_export(int argc, char **argv);
 PbStatus cmd_plot(int argc, char **argv);
+PbStatus cmd_bench(int argc, char **argv);
+PbStatus cmd_show(int argc, char **argv);
 
 /* Flushes standard output; PB_IO if anything written to it was lost. */
 PbStatus finish_stdout(void);

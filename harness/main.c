@@ -15,7 +15,9 @@ static const Subcommand subcommands[] = {
     {"embed", "the seed notebook walk-through: ids, batches, embeddings", cmd_embed},
     {"list", "the registered encodings: hooks, parameters, length policy", cmd_list},
     {"export", "an encoding's defining tensors to HDF5", cmd_export},
+    {"bench", "throughput and memory of every encoding (Google Benchmark) to HDF5", cmd_bench},
     {"plot", "plots from a posbench HDF5 file (PNG and SVG, with gnuplot)", cmd_plot},
+    {"show", "a readable summary of a posbench HDF5 file", cmd_show},
     {NULL, NULL, NULL},
 };
 

@@ -10,4 +10,7 @@
 /* Heatmaps of an encoding export into dir (PNG and SVG). */
 PbStatus plot_export(hid_t file, const char *dir);
 
+/* Throughput, relative cost and memory of a benchmark file into dir. */
+PbStatus plot_bench(hid_t file, const char *path, const char *dir);
+
 #endif

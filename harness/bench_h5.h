@@ -1,0 +1,17 @@
+/* bench_h5.h: benchmark results in HDF5 (kind "bench"; schema in
+ * results/README.md). */
+#ifndef POSBENCH_BENCH_H5_H
+#define POSBENCH_BENCH_H5_H
+
+#include <hdf5.h>
+
+#include "bench.h"
+
+/* Writes /bench and /reference (and the kind attribute) into an open file. */
+PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r);
+
+/* Reads them back; PB_DATA naming what is missing, damaged, or from a newer
+ * schema. `path` only names the file in messages. */
+PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r);
+
+#endif

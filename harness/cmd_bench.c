@@ -1,0 +1,90 @@
+/* cmd_bench.c: `posbench bench`: throughput and memory of every encoding into
+ * an HDF5 file. Google Benchmark's --benchmark_* flags pass through; posbench
+ * supplies repetitions and min_time defaults only when they are not given. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "bench.h"
+#include "bench_h5.h"
+#include "commands.h"
+#include "h5io.h"
+
+static int has_flag(int argc, char **argv, const char *prefix) {
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], prefix, strlen(prefix)) == 0) return 1;
+    return 0;
+}
+
+PbStatus cmd_bench(int argc, char **argv) {
+    /* Split: --benchmark_* words go to Google Benchmark, the rest are ours. */
+    char **ours = calloc((size_t)argc + 1, sizeof *ours), **gb = calloc((size_t)argc + 4, sizeof *gb);
+    if (!ours || !gb) return free(ours), free(gb), pb_fail(PB_NOMEM, "no memory for arguments");
+    int n_ours = 0, n_gb = 0;
+    gb[n_gb++] = "posbench";
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "--benchmark_", 12) == 0) gb[n_gb++] = argv[i];
+        else ours[n_ours++] = argv[i];
+
+    int quick = 0, force = 0;
+    const char *out = NULL;
+    const ArgSpec options[] = {
+        {"--quick", NULL, ARG_FLAG, &quick, 0, 0, NULL, NULL, "the quick profile (about a minute): T 64/256/1024, C 64"},
+        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/bench-<UTC time>.h5)"},
+        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file"},
+        {NULL},
+    };
+    const ArgCommand cmd = {"bench", "[--quick] [-o FILE.h5] [--force] [--benchmark_*=...]",
+                            "Measures every registered encoding's throughput and memory (its own hooks, and one\n"
+                            "causal attention layer with it in place), forward and backward, over sequence\n"
+                            "lengths and widths, with Google Benchmark; writes HDF5. Google Benchmark's own\n"
+                            "--benchmark_* flags (filter, repetitions, min_time, out, ...) pass through.",
+                            options, 0, 0};
+    const char *pos[1];
+    int npos, help;
+    PbStatus st = args_parse(&cmd, n_ours, ours, pos, &npos, &help);
+    if (!st && help) {
+        args_print_help(&cmd, stdout);
+        free(ours), free(gb);
+        return PB_OK;
+    }
+    char default_out[128];
+    if (!st && !out) {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
+        snprintf(default_out, sizeof default_out, "results/bench-%s.h5", stamp);
+        out = default_out;
+    }
+    /* Refuse an existing file before spending minutes measuring. */
+    if (!st && !force && access(out, F_OK) == 0)
+        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
+    if (!st && !has_flag(n_gb, gb, "--benchmark_repetitions")) gb[n_gb++] = "--benchmark_repetitions=3";
+    if (!st && !has_flag(n_gb, gb, "--benchmark_min_time"))
+        gb[n_gb++] = quick ? "--benchmark_min_time=0.02" : "--benchmark_min_time=0.1";
+    if (!st) st = gb_initialize(&n_gb, gb);
+    if (!st && n_gb > 1) st = pb_fail(PB_USAGE, "bench: unexpected argument '%s'", gb[1]);
+
+    BenchPlan plan;
+    BenchResults results = {0};
+    bench_plan_init(&plan, quick);
+    if (!st) st = bench_run(&plan, &results, isatty(STDOUT_FILENO) ? GB_CONSOLE_AUTO : GB_CONSOLE_QUIET);
+    if (!st && results.n == 0) st = pb_fail(PB_USAGE, "bench: no cell was measured (check --benchmark_filter)");
+    H5Out file;
+    if (!st) st = h5out_create(&file, out, force);
+    if (!st) {
+        st = h5_write_provenance(file.file);
+        if (!st) st = bench_h5_write(file.file, &plan, &results);
+        if (!st) st = h5out_commit(&file);
+        else h5out_abort(&file);
+    }
+    if (!st)
+        printf("wrote %s: %zu cells (%d over the memory budget, skipped); copy %.1f GB/s, sgemm %.1f GFLOP/s\n",
+               out, results.n, results.n_skipped, results.copy_gbytes_per_s, results.sgemm_gflops);
+    bench_results_free(&results);
+    free(ours), free(gb);
+    return st ? st : finish_stdout();
+}

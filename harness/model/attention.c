@@ -1,0 +1,522 @@
+/* attention.c: causal multi-head self-attention with the encoding's hooks
+ * (formula, shapes and contracts in attention.h).
+ *
+ * Work is cut into tiles of TILE query rows of one head. A tile [m rows,
+ * keys 0..i1) of batch row b needs two sgemm calls forward:
+ *   S = bias + scale * Q[i0:i1] K[0:i1]^T,  softmax per row,  O = P V[0:i1]
+ * so the causal mask wastes at most one diagonal block of the products.
+ * Backward, tiles in order (dK and dV accumulate over them):
+ *   dV[0:i1] += P^T dO,   dP = dO V^T,   dS = P * (dP - rowsum(P * dP)),
+ *   dQ[i0:i1] = scale * dS K,   dK[0:i1] += scale * dS^T Q
+ * and dS, the gradient of the logits, is what bias_backward receives.
+ *
+ * The bias does not depend on the batch row, so, as PyTorch's T5 computes
+ * position_bias once per forward and broadcasts it, a task covers a group of
+ * batch rows: forward calls bias_forward once per (group, h, i) and reuses
+ * the row; backward sums dS over the group's rows (in row order) and calls
+ * bias_backward once per (group, h, i). For relative_bias at B8 T512 this
+ * took its forward plus backward from 65 to 46 ms on one thread (no bias:
+ * 42 ms); a benchmark of encodings should not charge an encoding for work
+ * the model repeats.
+ *
+ * Determinism: forward groups are chosen for balance (they do not change a
+ * bit of the result); backward groups depend on B and H only, since they fix
+ * the order of the bias gradient's sums. No result depends on which thread
+ * runs a task, so results are the same bits for any thread count.
+ */
+#include "attention.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Query rows per tile. 64 rows keep sgemm efficient (m = 64, k = D) while the
+ * diagonal block, computed and then masked, stays a small share at T >= 256. */
+#define TILE 64
+/* Below this much work (B*H*T*T*D, about the forward's multiply-adds times
+ * two) a call runs on one thread: waking a team costs more than it saves,
+ * and on a busy machine a barrier can wait a whole time slice. */
+#define PARALLEL_MIN_WORK (1.0 * (1 << 20))
+/* Backward tasks per call at least (when attn_bias has parameters): batch
+ * rows are grouped, fewer groups meaning fewer bias_backward calls, but
+ * enough tasks to keep the threads busy. A constant, not the thread count,
+ * since the grouping fixes the order of the bias gradient's sums. */
+#define BACKWARD_MIN_TASKS 8
+/* Partial sums kept apart in row reductions: they vectorise, and the order of
+ * additions is fixed (never the thread count's or the compiler's choice). */
+#define LANES 16
+
+static int thread_count(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Whole cache lines (16 floats), so per-thread tiles never share one. */
+static size_t round_lines(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static size_t tile_floats(int T) { return round_lines((size_t)TILE * (size_t)(T > 0 ? T : 0)); }
+
+/* OpenMP owns the cores here: each task's sgemm must run on the thread that
+ * calls it. OpenBLAS's pthread pool, woken from inside an OpenMP region,
+ * oversubscribes the cores (measured 3x slower on the 2-core machines). */
+static int blas_single_begin(void) {
+    int n = openblas_get_num_threads();
+    if (n > 1) openblas_set_num_threads(1);
+    return n;
+}
+
+static void blas_single_end(int n) {
+    if (n > 1) openblas_set_num_threads(n);
+}
+
+/* ---- row kernels --------------------------------------------------------- */
+
+/* The build targets baseline x86-64 (SSE2); the row kernels, most of the
+ * forward's time after sgemm, get AVX2 and AVX-512 clones picked at load
+ * time. The clones give the same bits: every lane does the same operations
+ * in the same order (ISO C mode keeps GCC from contracting to FMA, and the
+ * reductions' LANES partial sums are explicit). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ROW_KERNEL
+#endif
+
+/* exp(x) for softmax arguments x <= 0, within 1 ulp of expf above -32, and
+ * 0 below: such a term is under 2^-46 of the row's largest (which is 1), so
+ * it cannot move the row's float sum for rows up to 2^21 keys, and
+ * dropping it keeps both passes clear of subnormal floats (they made ALiBi,
+ * whose far keys sit at large negative logits, 20% slower). NaN stays NaN.
+ * Cephes' expf, branch-free so the row loop vectorises: libm's expf does
+ * not, and made the forward 60% slower (30 vs 19 ms on one thread at B8
+ * T512 C128 H4). Range tests are integer compares
+ * on the bits, since GCC keeps a float compare as a branch under
+ * -ftrapping-math and will not vectorise it. */
+static inline float exp_nonpositive(float x) {
+    uint32_t ux;
+    memcpy(&ux, &x, sizeof ux);
+    const uint32_t mag = ux & 0x7fffffffu;
+    const uint32_t under = 0u - (uint32_t)(mag > 0x42000000u); /* |x| > 32, or NaN */
+    const uint32_t nan = 0u - (uint32_t)(mag > 0x7f800000u);
+    const uint32_t uc = (ux & ~under) | (0xc2000000u & under); /* clamped to -32 */
+    float xc;
+    memcpy(&xc, &uc, sizeof xc);
+    /* n = round(x / ln 2) by the 1.5 * 2^23 trick (exact for |n| < 2^22). */
+    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    /* r = x - n ln 2 with ln 2 split in two, so r keeps its low bits. */
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    const float z = r * r;
+    float y = 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    y = y * z + r + 1.0f;
+    /* 2^n from its exponent bits: n is in [-46, 0] after the clamp. */
+    const uint32_t two_n_bits = (uint32_t)((int32_t)n + 127) << 23;
+    float two_n;
+    memcpy(&two_n, &two_n_bits, sizeof two_n);
+    const float e = y * two_n;
+    uint32_t ue;
+    memcpy(&ue, &e, sizeof ue);
+    ue = (ue & ~under) | (ux & nan);
+    float out;
+    memcpy(&out, &ue, sizeof out);
+    return out;
+}
+
+/* Float order as signed-int order (negative floats get their magnitude bits
+ * flipped), so the row maximum is an integer max, which vectorises where a
+ * float compare does not (see exp_nonpositive). A NaN with the sign bit
+ * clear is the largest key, so it reaches the maximum and every output. */
+static inline int32_t order_key(float x) {
+    int32_t i;
+    memcpy(&i, &x, sizeof i);
+    return i ^ (int32_t)((uint32_t)(i >> 31) >> 1);
+}
+
+static inline float row_max(const float *x, int n) {
+    int32_t m[LANES];
+    for (int l = 0; l < LANES; l++) m[l] = INT32_MIN;
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const int32_t k = order_key(x[j + l]);
+            m[l] = k > m[l] ? k : m[l];
+        }
+    for (int l = 0; j < n; j++, l++) {
+        const int32_t k = order_key(x[j]);
+        m[l] = k > m[l] ? k : m[l];
+    }
+    int32_t mx = m[0];
+    for (int l = 1; l < LANES; l++) mx = m[l] > mx ? m[l] : mx;
+    mx ^= (int32_t)((uint32_t)(mx >> 31) >> 1); /* the key's own inverse */
+    float out;
+    memcpy(&out, &mx, sizeof out);
+    return out;
+}
+
+/* sum_j a[j] * b[j] (b NULL: sum_j a[j]) in LANES partial sums, then a
+ * fixed pairwise combination. */
+static inline float row_dot(const float *a, const float *b, int n) {
+    float s[LANES] = {0};
+    int j = 0;
+    if (b)
+        for (; j + LANES <= n; j += LANES)
+            for (int l = 0; l < LANES; l++) s[l] += a[j + l] * b[j + l];
+    else
+        for (; j + LANES <= n; j += LANES)
+            for (int l = 0; l < LANES; l++) s[l] += a[j + l];
+    for (int l = 0; j < n; j++, l++) s[l] += b ? a[j] * b[j] : a[j];
+    for (int w = LANES / 2; w; w /= 2)
+        for (int l = 0; l < w; l++) s[l] += s[l + w];
+    return s[0];
+}
+
+/* x[0..n) = softmax(x[0..n)) in place. */
+ROW_KERNEL static void softmax_row(float *x, int n) {
+    const float mx = row_max(x, n);
+    for (int j = 0; j < n; j++) x[j] = exp_nonpositive(x[j] - mx);
+    const float inv = 1.0f / row_dot(x, NULL, n);
+    for (int j = 0; j < n; j++) x[j] *= inv;
+}
+
+/* d[j] = dlogits of a softmax row: p[j] * (d[j] - sum_k p[k] d[k]), where d
+ * holds dL/dp on entry. */
+ROW_KERNEL static void softmax_backward_row(float *d, const float *p, int n) {
+    const float dot = row_dot(p, d, n);
+    for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot);
+}
+
+/* ---- shapes and checks ---------------------------------------------------- */
+
+typedef struct {
+    const Encoding *enc;
+    int T, C, H, D, pos0;
+    int ld; /* 3C: floats between consecutive positions of qkv */
+    float scale;
+} Attn;
+
+static Attn attn_of(const Encoding *enc, int T, int C, int H, int pos0) {
+    const int D = C / H;
+    return (Attn){.enc = enc, .T = T, .C = C, .H = H, .D = D, .pos0 = pos0, .ld = 3 * C,
+                  .scale = (float)(1.0 / sqrt((double)D))};
+}
+
+static PbStatus check_call(const char *fn, const Encoding *enc, int B, int T, int C, int H,
+                           int pos0) {
+    if (!enc || !enc->module)
+        return pb_fail(PB_USAGE, "%s: no encoding given; pass the 'none' encoding for a model "
+                       "without positional information", fn);
+    if (B < 0 || T < 0 || C <= 0 || H <= 0 || C % H)
+        return pb_fail(PB_RANGE, "%s: shape B %d, T %d, C %d, H %d is invalid: B and T must "
+                       "be >= 0, C and H positive, and H must divide C", fn, B, T, C, H);
+    if (C > INT_MAX / 3)
+        return pb_fail(PB_RANGE, "%s: C %d is too wide (3C must fit an int)", fn, C);
+    if (enc->cfg.dim != C || enc->cfg.heads != H)
+        return pb_fail(PB_RANGE, "%s: encoding '%s' was created for dim %d with %d heads, but "
+                       "attention runs with C %d and H %d; create the encoding with the "
+                       "model's width and head count", fn, enc->module->name, enc->cfg.dim,
+                       enc->cfg.heads, C, H);
+    if (enc->n_params && !enc->params)
+        return pb_fail(PB_USAGE, "%s: encoding '%s' has %zu parameters but no buffer; call "
+                       "encoding_bind first", fn, enc->module->name, enc->n_params);
+    if (pos0 >= 0 && (long long)pos0 + T > INT_MAX)
+        return pb_fail(PB_RANGE, "%s: positions %d..%lld do not fit an int", fn, pos0,
+                       (long long)pos0 + T - 1);
+    return encoding_check_positions(enc, pos0, T);
+}
+
+/* ---- forward -------------------------------------------------------------- */
+
+/* Batch rows [b0, b1) of group g of G-row groups. */
+static int group_begin(int g, int G) { return g * G; }
+static int group_end(int g, int G, int B) { return (g + 1) * G < B ? (g + 1) * G : B; }
+
+/* Bias rows of a tile: bias [m, T], row r = bias(h, pos0+i0+r, pos0+j) for
+ * keys j <= i0+r (bias_forward on a zero row), zero on to column i1. */
+static void bias_tile(const Attn *a, float *bias, int h, int i0, int m) {
+    const int i1 = i0 + m;
+    for (int r = 0; r < m; r++) {
+        float *row = bias + (size_t)r * a->T;
+        const int i = i0 + r;
+        memset(row, 0, (size_t)i1 * sizeof *row);
+        a->enc->module->bias_forward(a->enc, row, h, a->pos0 + i, a->pos0, a->pos0 + i + 1);
+    }
+}
+
+/* Tile of query rows i0..i0+m-1 of head h, batch row b. p [m, T]: logits,
+ * then probabilities over keys 0..i, zero from i+1 to column zero_to. bias:
+ * the tile's bias rows (may be p itself) or NULL. Writes the tile's rows of
+ * out. With a bias the product lands on it (beta = 1), saving a pass. */
+static void tile_forward(const Attn *a, float *out, float *p, const float *bias, int zero_to,
+                         const float *qkv, int b, int h, int i0, int m) {
+    const int i1 = i0 + m, D = a->D, ld = a->ld, T = a->T;
+    const float *base = qkv + (size_t)b * T * ld + (size_t)h * D;
+    const float *q = base + (size_t)i0 * ld, *k = base + a->C, *v = base + 2 * (size_t)a->C;
+    if (bias && bias != p)
+        for (int r = 0; r < m; r++)
+            memcpy(p + (size_t)r * T, bias + (size_t)r * T, (size_t)i1 * sizeof *p);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, a->scale, q, ld, k, ld,
+                bias ? 1.0f : 0.0f, p, T);
+    for (int r = 0; r < m; r++) {
+        float *row = p + (size_t)r * T;
+        const int i = i0 + r;
+        softmax_row(row, i + 1);
+        memset(row + i + 1, 0, (size_t)(zero_to - i - 1) * sizeof *row);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, i1, 1.0f, p, T, v, ld, 0.0f,
+                out + ((size_t)b * T + i0) * a->C + (size_t)h * D, a->C);
+}
+
+/* att non-NULL: probabilities kept there (training), the bias rows parked
+ * in the group's first row's tile until its turn comes last; else logits
+ * and bias in two per-thread tiles of scratch (evaluation). */
+static PbStatus forward(const char *fn, float *out, float *att, float *qkv, const Encoding *enc,
+                        float *scratch, int B, int T, int C, int H, int pos0) {
+    PbStatus st = check_call(fn, enc, B, T, C, H, pos0);
+    if (st) return st;
+    if (!att && !scratch)
+        return pb_fail(PB_USAGE, "%s: scratch is NULL; allocate "
+                       "attention_rows_scratch_floats(T, threads) floats once", fn);
+    if (B == 0 || T == 0) return PB_OK;
+    if (enc->module->rotate_forward)
+        enc->module->rotate_forward(enc, qkv, qkv + C, 3 * C, B, T, pos0);
+
+    const Attn a = attn_of(enc, T, C, H, pos0);
+    const int biased = enc->module->bias_forward != NULL, threads = thread_count();
+    const int tiles = (T + TILE - 1) / TILE;
+    /* Without a bias every batch row is its own task; with one, as few
+     * groups as keep 4 tasks per thread (any grouping gives the same bits). */
+    int groups = B;
+    if (biased) {
+        const long want = ((long)4 * threads + (long)H * tiles - 1) / ((long)H * tiles);
+        groups = want < B ? (int)want : B;
+    }
+    const int G = (B + groups - 1) / groups;
+    groups = (B + G - 1) / G;
+    const long per_tile = (long)H * groups, tasks = per_tile * tiles;
+    const size_t per_thread = tile_floats(T);
+    const int parallel = (double)B * H * T * T * a.D >= PARALLEL_MIN_WORK;
+    const int blas = blas_single_begin();
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (long task = 0; task < tasks; task++) {
+        /* The last tiles (most keys) first: the dynamic schedule then ends
+         * with small tasks and the threads finish together. */
+        const int tile = (int)(tiles - 1 - task / per_tile);
+        const int h = (int)(task % per_tile / groups), g = (int)(task % per_tile % groups);
+        const int b0 = group_begin(g, G), b1 = group_end(g, G, B), i0 = tile * TILE;
+        const int m = T - i0 < TILE ? T - i0 : TILE;
+        float *mine = scratch ? scratch + (size_t)thread_id() * 2 * per_thread : NULL;
+#define ATT_TILE(b) (att + (((size_t)(b) * H + h) * T + i0) * T)
+        float *bias = !biased ? NULL : att ? ATT_TILE(b0) : mine + per_thread;
+        if (bias) bias_tile(&a, bias, h, i0, m);
+        for (int b = b1 - 1; b >= b0; b--) /* b0 last: its tile may hold the bias */
+            tile_forward(&a, out, att ? ATT_TILE(b) : mine, bias, att ? T : i0 + m, qkv, b, h,
+                         i0, m);
+#undef ATT_TILE
+    }
+    blas_single_end(blas);
+    return PB_OK;
+}
+
+PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc,
+                           int B, int T, int C, int H, int pos0) {
+    if (!att) return pb_fail(PB_USAGE, "attention_forward: att is NULL; training keeps the "
+                             "probabilities for backward (use attention_forward_rows to evaluate)");
+    return forward("attention_forward", out, att, qkv, enc, NULL, B, T, C, H, pos0);
+}
+
+size_t attention_rows_scratch_floats(int T, int threads) {
+    return (size_t)(threads > 0 ? threads : 1) * 2 * tile_floats(T);
+}
+
+PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch,
+                                int B, int T, int C, int H, int pos0) {
+    return forward("attention_forward_rows", out, NULL, qkv, enc, scratch, B, T, C, H, pos0);
+}
+
+/* ---- backward ------------------------------------------------------------- */
+
+/* How backward splits its work: `groups` groups of G batch rows per head
+ * (the last may be short), summing dS over a group before bias_backward
+ * when attn_bias has parameters. Depends on the shape and encoding only. */
+typedef struct {
+    int groups, G, sum;
+    size_t tiles, dqk, priv; /* scratch: per-thread tiles, dq/dk, dparams copies */
+} BackwardPlan;
+
+static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int H, int threads) {
+    const EncodingModule *m = enc->module;
+    BackwardPlan p = {.groups = B > 0 ? B : 1};
+    const int bias_params = m->bias_backward && enc->n_params;
+    if (bias_params) {
+        const int want = (BACKWARD_MIN_TASKS + H - 1) / H;
+        p.groups = want < B ? want : (B > 0 ? B : 1);
+    }
+    p.G = B > 0 ? (B + p.groups - 1) / p.groups : 1;
+    p.groups = B > 0 ? (B + p.G - 1) / p.G : 1;
+    p.sum = m->bias_backward && p.G > 1;
+    p.tiles = (size_t)(threads > 0 ? threads : 1) * (p.sum ? 2 : 1) * tile_floats(T);
+    if (m->rotate_backward) p.dqk = round_lines((size_t)B * T * 2 * (size_t)C);
+    if (bias_params) p.priv = (size_t)H * p.groups * enc->n_params;
+    return p;
+}
+
+size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H,
+                                         int threads) {
+    if (!enc || !enc->module || B < 0 || T < 0 || H <= 0) return 0;
+    BackwardPlan p = backward_plan(enc, B, T, C, H, threads);
+    return p.tiles + p.dqk + p.priv;
+}
+
+/* Where one task's gradients go: dq, dk of batch row 0 at row stride ldq
+ * (in dqkv, or in the rotation scratch); beta_q 1 adds dq into dqkv, 0
+ * writes the scratch. */
+typedef struct {
+    float *dq, *dv;
+    int ldq;
+    float beta_q;
+    int zero_dk; /* dk lives in scratch: zero it before accumulating */
+} Grads;
+
+/* One task: head h, batch rows [b0, b1). tile, sum: per-thread [TILE, T]
+ * buffers (sum only when summing dS over the rows). enc_bias: where
+ * bias_backward adds (the task's private dparams copy, if any). */
+static void task_backward(const Attn *a, const Grads *gr, const float *dout, const float *qkv,
+                          const float *att, float *tile, float *sum, Encoding *enc_bias, int h,
+                          int b0, int b1) {
+    const int T = a->T, C = a->C, D = a->D, ld = a->ld;
+    const EncodingModule *mod = a->enc->module;
+    if (gr->zero_dk)
+        for (int b = b0; b < b1; b++)
+            for (int t = 0; t < T; t++)
+                memset(gr->dq + ((size_t)b * T + t) * gr->ldq + C + (size_t)h * D, 0,
+                       (size_t)D * sizeof(float));
+    for (int i0 = 0; i0 < T; i0 += TILE) {
+        const int m = T - i0 < TILE ? T - i0 : TILE, i1 = i0 + m;
+        if (sum)
+            for (int r = 0; r < m; r++) memset(sum + (size_t)r * T, 0, (size_t)i1 * sizeof *sum);
+        for (int b = b0; b < b1; b++) {
+            const float *q = qkv + (size_t)b * T * ld + (size_t)h * D, *k = q + C, *v = q + 2 * C;
+            const float *Pt = att + (((size_t)b * a->H + h) * T + i0) * T;
+            const float *dOt = dout + ((size_t)b * T + i0) * C + (size_t)h * D;
+            float *dq = gr->dq + (size_t)b * T * gr->ldq + (size_t)h * D, *dk = dq + C;
+            float *dv = gr->dv + (size_t)b * T * ld + (size_t)h * D;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, 1.0f, Pt, T, dOt, C,
+                        1.0f, dv, ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, 1.0f, dOt, C, v, ld,
+                        0.0f, tile, T);
+            for (int r = 0; r < m; r++) {
+                const int i = i0 + r;
+                float *ds = tile + (size_t)r * T;
+                softmax_backward_row(ds, Pt + (size_t)r * T, i + 1);
+                memset(ds + i + 1, 0, (size_t)(i1 - i - 1) * sizeof *ds);
+                if (sum) {
+                    float *acc = sum + (size_t)r * T;
+                    for (int j = 0; j <= i; j++) acc[j] += ds[j];
+                } else if (mod->bias_backward) {
+                    mod->bias_backward(enc_bias, ds, h, a->pos0 + i, a->pos0, a->pos0 + i + 1);
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, i1, a->scale, tile, T,
+                        k, ld, gr->beta_q, dq + (size_t)i0 * gr->ldq, gr->ldq);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, a->scale, tile, T,
+                        q + (size_t)i0 * ld, ld, 1.0f, dk, gr->ldq);
+        }
+        if (sum)
+            for (int r = 0; r < m; r++)
+                mod->bias_backward(enc_bias, sum + (size_t)r * T, h, a->pos0 + i0 + r, a->pos0,
+                                   a->pos0 + i0 + r + 1);
+    }
+}
+
+PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv,
+                            const float *att, Encoding *enc, float *scratch,
+                            int B, int T, int C, int H, int pos0) {
+    PbStatus st = check_call("attention_backward", enc, B, T, C, H, pos0);
+    if (st) return st;
+    if (!scratch)
+        return pb_fail(PB_USAGE, "attention_backward: scratch is NULL; allocate "
+                       "attention_backward_scratch_floats(enc, B, T, C, H, threads) floats once");
+    if (enc->n_params && !enc->dparams)
+        return pb_fail(PB_USAGE, "attention_backward: encoding '%s' has %zu parameters but no "
+                       "gradient buffer; call encoding_bind first", enc->module->name,
+                       enc->n_params);
+    if (B == 0 || T == 0) return PB_OK;
+
+    const EncodingModule *mod = enc->module;
+    const Attn a = attn_of(enc, T, C, H, pos0);
+    const BackwardPlan plan = backward_plan(enc, B, T, C, H, thread_count());
+    const size_t per_thread = (plan.sum ? 2 : 1) * tile_floats(T);
+    const size_t np = plan.priv ? enc->n_params : 0;
+    float *dqk = plan.dqk ? scratch + plan.tiles : NULL;
+    float *priv = np ? scratch + plan.tiles + plan.dqk : NULL;
+    /* With a rotation, dq and dk go to scratch first: rotate_backward then
+     * maps this call's gradient alone, and dqkv still only accumulates. */
+    const Grads gr = {.dq = dqk ? dqk : dqkv,
+                      .dv = dqkv + 2 * (size_t)C,
+                      .ldq = dqk ? 2 * C : 3 * C,
+                      .beta_q = dqk ? 0.0f : 1.0f,
+                      .zero_dk = dqk != NULL};
+    const long tasks = (long)H * plan.groups;
+
+    const int parallel = (double)B * H * T * T * a.D >= PARALLEL_MIN_WORK;
+    const int blas = blas_single_begin();
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (long task = 0; task < tasks; task++) {
+        const int h = (int)(task / plan.groups), g = (int)(task % plan.groups);
+        Encoding local;
+        Encoding *enc_bias = enc;
+        if (np) {
+            /* The hook sees the same encoding with its own gradient slice:
+             * no two tasks add into one float, and the sum below is ordered. */
+            local = *enc;
+            local.dparams = priv + (size_t)task * np;
+            memset(local.dparams, 0, np * sizeof(float));
+            enc_bias = &local;
+        }
+        float *tile = scratch + (size_t)thread_id() * per_thread;
+        task_backward(&a, &gr, dout, qkv, att, tile, plan.sum ? tile + tile_floats(T) : NULL,
+                      enc_bias, h, group_begin(g, plan.G), group_end(g, plan.G, B));
+    }
+    blas_single_end(blas);
+
+    if (dqk) {
+        mod->rotate_backward(enc, dqk, dqk + C, 2 * C, B, T, pos0);
+        const long rows = (long)B * T;
+#pragma omp parallel for schedule(static) if (parallel)
+        for (long r = 0; r < rows; r++) {
+            float *dst = dqkv + (size_t)r * 3 * C;
+            const float *src = dqk + (size_t)r * 2 * C;
+            for (int c = 0; c < 2 * C; c++) dst[c] += src[c];
+        }
+    }
+    if (np) {
+#pragma omp parallel for schedule(static) if (parallel && np >= 4096)
+        for (size_t p = 0; p < np; p++) {
+            float s = 0.0f;
+            for (long t = 0; t < tasks; t++) s += priv[(size_t)t * np + p];
+            enc->dparams[p] += s;
+        }
+    }
+    return PB_OK;
+}

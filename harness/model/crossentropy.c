@@ -1,0 +1,52 @@
+/* crossentropy.c: fused softmax + cross-entropy, forward and backward
+ * (formulas, shapes, in-place use and the out-of-range rule in
+ * crossentropy.h).
+ *
+ * expf dominates (N*V calls), so rows split across threads above
+ * CROSSENTROPY_OMP_MIN elements. No restrict here: probs may be logits. */
+#include "crossentropy.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define CROSSENTROPY_OMP_MIN ((size_t)1 << 14)
+
+void crossentropy_forward(float *losses, float *probs,
+                          const float *logits, const int32_t *targets, int N, int V) {
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= CROSSENTROPY_OMP_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *z = logits + (size_t)n * V;
+        float *p = probs + (size_t)n * V;
+        int32_t t = targets[n];
+        int valid = t >= 0 && t < V;
+        /* Read the target's logit before an in-place softmax overwrites it. */
+        float zt = valid ? z[t] : 0.0f;
+        float maxv = -INFINITY;
+        for (int v = 0; v < V; v++)
+            if (z[v] > maxv) maxv = z[v];
+        double sum = 0.0;
+        for (int v = 0; v < V; v++) {
+            float e = expf(z[v] - maxv);
+            p[v] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (int v = 0; v < V; v++) p[v] *= inv;
+        losses[n] = valid ? (float)(((double)maxv - zt) + log(sum)) : NAN;
+    }
+}
+
+void crossentropy_backward(float *dlogits, const float *dlosses,
+                           const float *probs, const int32_t *targets, int N, int V) {
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= CROSSENTROPY_OMP_MIN)
+    for (int n = 0; n < N; n++) {
+        int32_t t = targets[n];
+        if (t < 0 || t >= V) continue;
+        const float *p = probs + (size_t)n * V;
+        float *d = dlogits + (size_t)n * V;
+        float dl = dlosses[n];
+        float dt = d[t] + (p[t] - 1.0f) * dl;
+        for (int v = 0; v < V; v++) d[v] += p[v] * dl;
+        d[t] = dt;
+    }
+}

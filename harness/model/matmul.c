@@ -1,0 +1,53 @@
+/* matmul.c: the linear layer on OpenBLAS sgemm (formula and shapes in
+ * matmul.h). Row-major throughout; weight is [OC,C], hence the transposes.
+ *
+ * The bias is written first and the product added on top (beta = 1), which
+ * saves a second pass over out. The bias gradient is a column sum over rows;
+ * it splits across threads by column blocks, so each dbias[o] is summed in
+ * row order by one thread: identical bits for any thread count. */
+#include "matmul.h"
+
+#include <cblas.h>
+#include <stddef.h>
+#include <string.h>
+
+/* Below this many elements of dout a fork costs more than it saves. */
+#define MATMUL_OMP_MIN ((size_t)1 << 15)
+/* Output channels per bias-gradient block: 64 floats, four cache lines. */
+#define MATMUL_OBLOCK 64
+
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    int N, int C, int OC) {
+    if (N <= 0 || OC <= 0) return;
+    float beta = 0.0f;
+    if (bias) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, sizeof(float) * OC);
+        beta = 1.0f;
+    } else if (C <= 0) {
+        memset(out, 0, sizeof(float) * (size_t)N * OC);
+    }
+    if (C <= 0) return; /* an empty sum: sgemm would reject lda = 0 */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C,
+                1.0f, inp, C, weight, C, beta, out, OC);
+}
+
+void matmul_backward(float *dinp, float *dweight, float *dbias,
+                     const float *dout, const float *inp, const float *weight,
+                     int N, int C, int OC) {
+    if (N <= 0 || OC <= 0) return;
+    if (dinp && C > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
+                    1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+    if (C > 0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
+                    1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+    if (!dbias) return;
+#pragma omp parallel for schedule(static) if ((size_t)N * OC >= MATMUL_OMP_MIN)
+    for (int o0 = 0; o0 < OC; o0 += MATMUL_OBLOCK) {
+        int o1 = OC - o0 < MATMUL_OBLOCK ? OC : o0 + MATMUL_OBLOCK;
+        for (int n = 0; n < N; n++) {
+            const float *d = dout + (size_t)n * OC;
+            for (int o = o0; o < o1; o++) dbias[o] += d[o];
+        }
+    }
+}
