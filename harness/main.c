@@ -1,7 +1,9 @@
 /* main.c: the posbench command line: dispatch to a subcommand, print its
  * error (one line on stderr) and exit. The only place that exits. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "h5io.h"
@@ -18,6 +20,7 @@ static const Subcommand subcommands[] = {
     {"bench", "throughput and memory of every encoding (Google Benchmark) to HDF5", cmd_bench},
     {"plot", "plots from a posbench HDF5 file (PNG and SVG, with gnuplot)", cmd_plot},
     {"show", "a readable summary of a posbench HDF5 file", cmd_show},
+    {"train", "train the probe transformer with one encoding; HDF5 checkpoint", cmd_train},
     {NULL, NULL, NULL},
 };
 
@@ -27,6 +30,18 @@ static void print_usage(FILE *f) {
                "commands:\n", POSBENCH_VERSION);
     for (const Subcommand *c = subcommands; c->name; c++)
         fprintf(f, "  %-12s %s\n", c->name, c->summary);
+}
+
+/* libgomp reads OMP_WAIT_POLICY once, when it loads; left unset, each worker
+ * spins after every parallel region, taking a core from whoever works next
+ * (OpenBLAS, the other OpenMP thread). On these 2-core machines that made
+ * training 4-6x slower than passive waiting (measured; README, Threads), so
+ * posbench re-executes itself once with OMP_WAIT_POLICY=passive unless the
+ * user chose a policy. If exec fails it simply carries on. */
+static void prefer_passive_wait(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
 }
 
 PbStatus finish_stdout(void) {
@@ -41,6 +56,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *name = argv[1];
+    prefer_passive_wait(argv);
     h5_quiet();
     h5_set_command_line(argc, argv);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {

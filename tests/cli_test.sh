@@ -52,6 +52,14 @@ expect_error "shuffle without seed" "--shuffle needs an explicit --seed" batches
 expect_error "missing argument" "missing argument" batches
 expect_error "bad tokenizer" "is not one of gpt2|bytes" tokenize --tokenizer gpt3 "$tmp/small.txt"
 expect_error "unknown encoding" "unknown encoding 'sinusoidall'" embed "$tmp/small.txt" --encoding sinusoidall
+expect_error "train: unknown encoding" "unknown encoding" train --encoding sinusoidall --data "$tmp/small.txt"
+expect_error "train: non-numeric lr" "--lr" train --encoding none --lr abc
+expect_error "train: heads not dividing dim" "divide" train --encoding none --dim 30 --heads 4
+expect_error "train: zero steps" "out of range" train --encoding none --steps 0
+expect_error "export: no output" "-o FILE.h5" export alibi
+expect_error "export: bad variant" "has no variant 'sideways'" export rope --variant sideways -o "$tmp/r.h5"
+expect_error "export: bad setting" "no setting 'bass'" export rope --set bass=3 -o "$tmp/r.h5"
+[ ! -e "$tmp/r.h5" ] && ok || bad "a failed export left a file"
 printf '1 2 x' >"$tmp/ids.txt"
 expect_error "non-numeric ids" "expected a token id" detokenize "$tmp/ids.txt"
 printf '1 99999' >"$tmp/ids.txt"

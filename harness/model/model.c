@@ -1,0 +1,569 @@
+/* model.c: the probe transformer's layout, init, forward, backward and
+ * evaluation (formulas, shapes and contracts in model.h).
+ *
+ * Who owns the cores. Attention, LayerNorm, GELU, cross-entropy and AdamW are
+ * OpenMP loops; the matmuls are OpenBLAS sgemm calls. Debian's OpenBLAS runs
+ * its own pthread pool, and libgomp's workers keep spinning after a parallel
+ * region (GOMP_SPINCOUNT, read once at load, so main() cannot change it);
+ * the two pools then fight over the two cores. So by default OpenMP owns the
+ * cores everywhere: a matmul is split by rows over the OpenMP team, each
+ * thread calling single-threaded sgemm on its rows (OpenBLAS is set to one
+ * thread: model_create sets it so for the process), and the weight
+ * gradients of threads 1.. go to private buffers summed in thread order
+ * afterwards. POSBENCH_MATMUL=blas in the environment selects the
+ * other policy (OpenBLAS's own threads for the matmuls), for measurement;
+ * the figures are in the issue's closing note and the README.
+ *
+ * Determinism: every split is a fixed function of the shape and the thread
+ * count, and every sum runs in a fixed order, so the same thread count gives
+ * the same bits. A row split does not change a product's bits (each output
+ * element is one dot product over C in sgemm's fixed order), so evaluation
+ * in other chunks matches training; the weight gradients' sums depend on
+ * the thread count.
+ */
+#include "model.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../../core/alloc.h"
+#include "../../encodings/embedding.h"
+#include "attention.h"
+#include "crossentropy.h"
+#include "gelu.h"
+#include "layernorm.h"
+#include "matmul.h"
+#include "residual.h"
+
+/* Row blocks of the LM head during evaluation: [chunk, V] logits at a time. */
+#define EVAL_CHUNK 256
+/* Below this many multiply-adds a matmul runs on the calling thread. */
+#define MM_PARALLEL_MIN (1L << 18)
+
+static const char *const tensor_names[] = {
+#define MODEL_TENSOR_NAME(id, name, decay) name,
+    MODEL_TENSORS(MODEL_TENSOR_NAME)
+#undef MODEL_TENSOR_NAME
+};
+static const int tensor_decay[] = {
+#define MODEL_TENSOR_DECAY(id, name, decay) decay,
+    MODEL_TENSORS(MODEL_TENSOR_DECAY)
+#undef MODEL_TENSOR_DECAY
+};
+_Static_assert(sizeof tensor_names / sizeof *tensor_names == MODEL_N_TENSORS,
+               "tensor name table out of step with MODEL_TENSORS");
+
+static int max_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int thread_num(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+ModelConfig model_config_default(void) {
+    return (ModelConfig){.context = 128, .layers = 2, .dim = 128, .heads = 4, .tied = 1,
+                         .init_std = 0.02f, .fallback = LENGTH_FALLBACK_ERROR};
+}
+
+/* ---- matmuls: who owns the cores (see the file comment) ------------------ */
+
+static int matmul_policy_blas = -1; /* 1: OpenBLAS threads; 0: OpenMP rows */
+
+static int use_blas_threads(void) {
+    if (matmul_policy_blas < 0) {
+        const char *e = getenv("POSBENCH_MATMUL");
+        matmul_policy_blas = e && strcmp(e, "blas") == 0;
+    }
+    return matmul_policy_blas;
+}
+
+static void rows_of(int part, int parts, int N, int *n0, int *n1) {
+    *n0 = (int)((long)N * part / parts);
+    *n1 = (int)((long)N * (part + 1) / parts);
+}
+
+static void mm_forward(const Model *m, float *out, const float *inp, const float *w,
+                       const float *b, int N, int C, int OC) {
+    const int T = m->threads;
+    if (use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
+        matmul_forward(out, inp, w, b, N, C, OC);
+        return;
+    }
+    const int blas = openblas_get_num_threads();
+    if (blas > 1) openblas_set_num_threads(1);
+#pragma omp parallel num_threads(T)
+    {
+        int n0, n1;
+        rows_of(thread_num(), T, N, &n0, &n1);
+        matmul_forward(out + (size_t)n0 * OC, inp + (size_t)n0 * C, w, b, n1 - n0, C, OC);
+    }
+    if (blas > 1) openblas_set_num_threads(blas);
+}
+
+/* Scratch for mm_backward: threads - 1 private [OC,C] + [OC] gradients. */
+static size_t mm_scratch_floats(int threads, int V, int C) {
+    size_t big = (size_t)(4 * C) * C + 4 * (size_t)C, head = (size_t)V * C;
+    if (head > big) big = head;
+    return threads > 1 ? (size_t)(threads - 1) * round16(big) : 0;
+}
+
+static void mm_backward(const Model *m, float *dinp, float *dw, float *db, const float *dout,
+                        const float *inp, const float *w, int N, int C, int OC) {
+    const int T = m->threads;
+    if (use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
+        matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC);
+        return;
+    }
+    const size_t per = round16((size_t)OC * C + (size_t)OC);
+    float *priv = m->a.mm_scratch;
+    const int blas = openblas_get_num_threads();
+    if (blas > 1) openblas_set_num_threads(1);
+#pragma omp parallel num_threads(T)
+    {
+        const int t = thread_num();
+        int n0, n1;
+        rows_of(t, T, N, &n0, &n1);
+        float *mdw = dw, *mdb = db;
+        if (t > 0) {
+            mdw = priv + (size_t)(t - 1) * per;
+            mdb = db ? mdw + (size_t)OC * C : NULL;
+            memset(mdw, 0, per * sizeof(float));
+        }
+        matmul_backward(dinp ? dinp + (size_t)n0 * C : NULL, mdw, mdb, dout + (size_t)n0 * OC,
+                        inp + (size_t)n0 * C, w, n1 - n0, C, OC);
+#pragma omp barrier
+        /* dw += private parts, in thread order, split over elements. */
+        const size_t n = (size_t)OC * C + (db ? (size_t)OC : 0);
+        size_t i0 = n * (size_t)t / (size_t)T, i1 = n * (size_t)(t + 1) / (size_t)T;
+        for (size_t i = i0; i < i1; i++) {
+            float *dst = i < (size_t)OC * C ? dw + i : db + (i - (size_t)OC * C);
+            float s = *dst;
+            for (int u = 1; u < T; u++) s += priv[(size_t)(u - 1) * per + i];
+            *dst = s;
+        }
+    }
+    if (blas > 1) openblas_set_num_threads(blas);
+}
+
+/* ---- layout and init ------------------------------------------------------ */
+
+static void set_tensor(Model *m, ModelTensorId id, size_t *off, int rank, int d0, int d1, int d2) {
+    ModelTensor *t = &m->tensors[id];
+    size_t count = (size_t)d0 * (rank > 1 ? (size_t)d1 : 1) * (rank > 2 ? (size_t)d2 : 1);
+    *t = (ModelTensor){.name = tensor_names[id], .offset = *off, .count = count, .rank = rank,
+                       .dims = {d0, d1, d2}, .decay = tensor_decay[id]};
+    *off += round16(count);
+}
+
+static void layout(Model *m) {
+    const int V = m->cfg.vocab, C = m->cfg.dim, L = m->cfg.layers;
+    size_t off = 0;
+    set_tensor(m, MT_WTE, &off, 2, V, C, 0);
+    set_tensor(m, MT_ENC, &off, 1, (int)m->enc.n_params, 0, 0);
+    set_tensor(m, MT_LN1W, &off, 2, L, C, 0);
+    set_tensor(m, MT_LN1B, &off, 2, L, C, 0);
+    set_tensor(m, MT_QKVW, &off, 3, L, 3 * C, C);
+    set_tensor(m, MT_QKVB, &off, 2, L, 3 * C, 0);
+    set_tensor(m, MT_PROJW, &off, 3, L, C, C);
+    set_tensor(m, MT_PROJB, &off, 2, L, C, 0);
+    set_tensor(m, MT_LN2W, &off, 2, L, C, 0);
+    set_tensor(m, MT_LN2B, &off, 2, L, C, 0);
+    set_tensor(m, MT_FCW, &off, 3, L, 4 * C, C);
+    set_tensor(m, MT_FCB, &off, 2, L, 4 * C, 0);
+    set_tensor(m, MT_FCPROJW, &off, 3, L, C, 4 * C);
+    set_tensor(m, MT_FCPROJB, &off, 2, L, C, 0);
+    set_tensor(m, MT_LNFW, &off, 1, C, 0, 0);
+    set_tensor(m, MT_LNFB, &off, 1, C, 0, 0);
+    set_tensor(m, MT_LMHEAD, &off, 2, m->cfg.tied ? 0 : V, C, 0);
+    m->n_params = off;
+}
+
+float *model_param(const Model *m, ModelTensorId id) { return m->params + m->tensors[id].offset; }
+float *model_grad(const Model *m, ModelTensorId id) { return m->grads + m->tensors[id].offset; }
+
+size_t model_num_params(const Model *m) {
+    size_t n = 0;
+    for (int i = 0; i < MODEL_N_TENSORS; i++) n += m->tensors[i].count;
+    return n;
+}
+
+PbStatus model_create(Model *m, const ModelConfig *cfg) {
+    *m = (Model){.cfg = *cfg};
+    const ModelConfig *c = cfg;
+    if (c->vocab < 1 || c->vocab > (1 << 24))
+        return pb_fail(PB_RANGE, "model: vocabulary %d outside 1..%d", c->vocab, 1 << 24);
+    if (c->layers < 1 || c->layers > 64)
+        return pb_fail(PB_RANGE, "model: --layers %d outside 1..64", c->layers);
+    if (c->dim < 1 || c->heads < 1 || c->dim % c->heads)
+        return pb_fail(PB_RANGE, "model: --heads %d must divide --dim %d", c->heads, c->dim);
+    if (c->context < 1)
+        return pb_fail(PB_RANGE, "model: --context %d must be positive", c->context);
+    if (!(c->init_std > 0 && isfinite(c->init_std)))
+        return pb_fail(PB_RANGE, "model: init_std %g must be positive", c->init_std);
+    const EncodingModule *mod = encoding_find(c->encoding);
+    if (!mod)
+        return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", c->encoding);
+    EncodingConfig ec = {.variant = m->cfg.variant, .dim = c->dim, .heads = c->heads,
+                         .max_len = c->context, .fallback = c->fallback,
+                         .knobs = m->cfg.settings, .init_std = c->init_std};
+    PbStatus st = encoding_create(&m->enc, mod, &ec);
+    if (st) return st;
+    /* The Encoding keeps pointers to our config's strings. */
+    m->enc.cfg.variant = m->cfg.variant;
+    m->enc.cfg.knobs = m->cfg.settings;
+    layout(m);
+    m->threads = max_threads();
+    /* OpenMP owns the cores (file comment): OpenBLAS's pool stays asleep. */
+    if (!use_blas_threads()) openblas_set_num_threads(1);
+    m->params = pb_alloc_floats(m->n_params, "the model's parameters");
+    m->grads = m->params ? pb_alloc_floats(m->n_params, "the model's gradients") : NULL;
+    if (!m->grads) return model_free(m), PB_NOMEM;
+    encoding_bind(&m->enc, model_param(m, MT_ENC), model_grad(m, MT_ENC));
+    return PB_OK;
+}
+
+void model_free(Model *m) {
+    if (m->enc.module) encoding_destroy(&m->enc);
+    pb_free_large(m->params);
+    pb_free_large(m->grads);
+    pb_free_large(m->acts_mem);
+    *m = (Model){0};
+}
+
+static void fill_normal(float *p, size_t n, float std, Rng *rng) {
+    for (size_t i = 0; i < n; i++) p[i] = std * rng_normal(rng);
+}
+
+static void fill_const(float *p, size_t n, float v) {
+    for (size_t i = 0; i < n; i++) p[i] = v;
+}
+
+void model_init_params(Model *m, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed, MODEL_INIT_STREAM);
+    const float std = m->cfg.init_std;
+    const float proj_std = std / sqrtf(2.0f * (float)m->cfg.layers);
+    memset(m->params, 0, m->n_params * sizeof(float));
+    for (int id = 0; id < MODEL_N_TENSORS; id++) {
+        float *p = model_param(m, id);
+        size_t n = m->tensors[id].count;
+        switch (id) {
+        case MT_WTE: case MT_QKVW: case MT_FCW: case MT_LMHEAD: fill_normal(p, n, std, &rng); break;
+        case MT_PROJW: case MT_FCPROJW: fill_normal(p, n, proj_std, &rng); break;
+        case MT_LN1W: case MT_LN2W: case MT_LNFW: fill_const(p, n, 1.0f); break;
+        case MT_ENC: encoding_init_params(&m->enc, &rng); break;
+        default: break; /* biases stay 0 */
+        }
+    }
+}
+
+/* ---- training activations --------------------------------------------------- */
+
+/* The one place activation sizes are computed: fills the pointers when base
+ * is non-NULL, returns the floats needed. */
+static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int T) {
+    const size_t L = (size_t)m->cfg.layers, C = (size_t)m->cfg.dim, H = (size_t)m->cfg.heads;
+    const size_t V = (size_t)m->cfg.vocab, BT = (size_t)B * T;
+    size_t off = 0;
+#define TAKE(field, n)                                      \
+    do {                                                    \
+        if (base) a->field = base + off;                    \
+        off += round16(n);                                  \
+    } while (0)
+    if (base) {
+        a->inputs = (int32_t *)(void *)base;
+        a->targets = (int32_t *)(void *)(base + round16(BT));
+    }
+    off += 2 * round16(BT);
+    TAKE(encoded, BT * C);
+    TAKE(ln1, L * BT * C);
+    TAKE(ln1_mean, L * BT);
+    TAKE(ln1_rstd, L * BT);
+    TAKE(qkv, L * BT * 3 * C);
+    TAKE(atty, L * BT * C);
+    TAKE(att, L * (size_t)B * H * T * T);
+    TAKE(res2, L * BT * C);
+    TAKE(ln2, L * BT * C);
+    TAKE(ln2_mean, L * BT);
+    TAKE(ln2_rstd, L * BT);
+    TAKE(fch, L * BT * 4 * C);
+    TAKE(fch_gelu, L * BT * 4 * C);
+    TAKE(res3, L * BT * C);
+    TAKE(lnf, BT * C);
+    TAKE(lnf_mean, BT);
+    TAKE(lnf_rstd, BT);
+    TAKE(probs, BT * V);
+    TAKE(losses, BT);
+    TAKE(dres, BT * C);
+    TAKE(dln, BT * C);
+    TAKE(dqkv, BT * 3 * C);
+    TAKE(datty, BT * C);
+    TAKE(dfch, BT * 4 * C);
+    TAKE(dfch_gelu, BT * 4 * C);
+    TAKE(dlogits, BT * V);
+    TAKE(dlosses, BT);
+    TAKE(att_scratch, attention_backward_scratch_floats(&m->enc, B, T, (int)C, (int)H, m->threads));
+    TAKE(mm_scratch, mm_scratch_floats(m->threads, (int)V, (int)C));
+#undef TAKE
+    return off;
+}
+
+size_t model_train_bytes(const Model *m, int B, int T) {
+    return acts_layout(m, &(ModelActs){0}, NULL, B, T) * sizeof(float);
+}
+
+PbStatus model_alloc_train(Model *m, int B, int T) {
+    if (B < 1 || T < 1) return pb_fail(PB_RANGE, "model: batch %d and length %d must be positive", B, T);
+    PbStatus st = encoding_check_positions(&m->enc, 0, T);
+    if (st) return st;
+    pb_free_large(m->acts_mem);
+    m->acts_mem = NULL;
+    m->n_acts = acts_layout(m, &m->a, NULL, B, T);
+    m->acts_mem = pb_alloc_floats(m->n_acts, "the training activations");
+    if (!m->acts_mem) return PB_NOMEM;
+    acts_layout(m, &m->a, m->acts_mem, B, T);
+    m->max_B = B;
+    m->max_T = T;
+    return PB_OK;
+}
+
+/* ---- forward / backward ----------------------------------------------------- */
+
+static PbStatus check_ids(const int32_t *ids, size_t n, int V, const char *what) {
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V)
+            return pb_fail(PB_DATA, "model: %s id %d at index %zu is outside the vocabulary "
+                           "(0..%d)", what, (int)ids[i], i, V - 1);
+    return PB_OK;
+}
+
+static const float *head_weight(const Model *m) {
+    return model_param(m, m->cfg.tied ? MT_WTE : MT_LMHEAD);
+}
+
+PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
+                       int pos0) {
+    if (!m->acts_mem) return pb_fail(PB_USAGE, "model_forward: call model_alloc_train first");
+    if (B < 1 || T < 1 || B > m->max_B || T > m->max_T)
+        return pb_fail(PB_RANGE, "model_forward: batch %d x length %d outside the allocated "
+                       "%d x %d", B, T, m->max_B, m->max_T);
+    const int C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
+    const size_t BT = (size_t)B * T;
+    ModelActs *a = &m->a;
+    PbStatus st = encoding_check_positions(&m->enc, pos0, T);
+    if (!st) st = check_ids(inputs, BT, V, "input");
+    if (!st) st = check_ids(targets, BT, V, "target");
+    if (st) return st;
+    memcpy(a->inputs, inputs, BT * sizeof *inputs);
+    memcpy(a->targets, targets, BT * sizeof *targets);
+    m->B = B, m->T = T, m->pos0 = pos0;
+
+    st = embedding_forward(a->encoded, a->inputs, model_param(m, MT_WTE), B, T, C, V);
+    if (!st) st = encoding_embed_forward(&m->enc, a->encoded, B, T, pos0);
+    const float *res = a->encoded;
+    const size_t lBT = (size_t)m->max_B * m->max_T; /* per-layer stride */
+    const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
+    for (int l = 0; !st && l < m->cfg.layers; l++) {
+        const size_t C_ = (size_t)C;
+        float *ln1 = a->ln1 + l * lBT * C_, *ln1m = a->ln1_mean + l * lBT, *ln1r = a->ln1_rstd + l * lBT;
+        float *qkv = a->qkv + l * lBT * 3 * C_, *atty = a->atty + l * lBT * C_, *att = a->att + l * latt;
+        float *res2 = a->res2 + l * lBT * C_, *ln2 = a->ln2 + l * lBT * C_;
+        float *ln2m = a->ln2_mean + l * lBT, *ln2r = a->ln2_rstd + l * lBT;
+        float *fch = a->fch + l * lBT * 4 * C_, *fchg = a->fch_gelu + l * lBT * 4 * C_;
+        float *res3 = a->res3 + l * lBT * C_;
+        layernorm_forward(ln1, ln1m, ln1r, res, model_param(m, MT_LN1W) + l * C_,
+                          model_param(m, MT_LN1B) + l * C_, (int)BT, C);
+        mm_forward(m, qkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
+                   model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
+        st = attention_forward(atty, att, qkv, &m->enc, B, T, C, H, pos0);
+        if (st) break;
+        mm_forward(m, res2, atty, model_param(m, MT_PROJW) + l * C_ * C_,
+                   model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
+        residual_forward(res2, res2, res, BT * C_);
+        layernorm_forward(ln2, ln2m, ln2r, res2, model_param(m, MT_LN2W) + l * C_,
+                          model_param(m, MT_LN2B) + l * C_, (int)BT, C);
+        mm_forward(m, fch, ln2, model_param(m, MT_FCW) + l * 4 * C_ * C_,
+                   model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
+        gelu_forward(fchg, fch, BT * 4 * C_);
+        mm_forward(m, res3, fchg, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
+                   model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
+        residual_forward(res3, res3, res2, BT * C_);
+        res = res3;
+    }
+    if (st) return st;
+    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, res, model_param(m, MT_LNFW),
+                      model_param(m, MT_LNFB), (int)BT, C);
+    mm_forward(m, a->probs, a->lnf, head_weight(m), NULL, (int)BT, C, V);
+    crossentropy_forward(a->losses, a->probs, a->probs, a->targets, (int)BT, V);
+    double sum = 0.0;
+    for (size_t i = 0; i < BT; i++) sum += a->losses[i];
+    m->loss = sum / (double)BT;
+    return PB_OK;
+}
+
+void model_zero_grad(Model *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
+
+PbStatus model_backward(Model *m) {
+    if (!m->B) return pb_fail(PB_USAGE, "model_backward: no forward pass to differentiate");
+    const int B = m->B, T = m->T, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
+    const size_t BT = (size_t)B * T, C_ = (size_t)C;
+    const size_t lBT = (size_t)m->max_B * m->max_T;
+    const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
+    ModelActs *a = &m->a;
+    const float inv = 1.0f / (float)BT;
+    for (size_t i = 0; i < BT; i++) a->dlosses[i] = inv;
+    memset(a->dlogits, 0, BT * V * sizeof(float));
+    crossentropy_backward(a->dlogits, a->dlosses, a->probs, a->targets, (int)BT, V);
+    memset(a->dln, 0, BT * C_ * sizeof(float));
+    mm_backward(m, a->dln, model_grad(m, m->cfg.tied ? MT_WTE : MT_LMHEAD), NULL, a->dlogits,
+                a->lnf, head_weight(m), (int)BT, C, V);
+    const float *last = m->cfg.layers ? a->res3 + (size_t)(m->cfg.layers - 1) * lBT * C_ : a->encoded;
+    memset(a->dres, 0, BT * C_ * sizeof(float));
+    layernorm_backward(a->dres, model_grad(m, MT_LNFW), model_grad(m, MT_LNFB), a->dln, last,
+                       model_param(m, MT_LNFW), a->lnf_mean, a->lnf_rstd, (int)BT, C);
+    PbStatus st = PB_OK;
+    for (int l = m->cfg.layers - 1; l >= 0 && !st; l--) {
+        const float *res = l ? a->res3 + (size_t)(l - 1) * lBT * C_ : a->encoded;
+        const float *ln1 = a->ln1 + l * lBT * C_, *ln1m = a->ln1_mean + l * lBT, *ln1r = a->ln1_rstd + l * lBT;
+        const float *qkv = a->qkv + l * lBT * 3 * C_, *atty = a->atty + l * lBT * C_, *att = a->att + l * latt;
+        const float *res2 = a->res2 + l * lBT * C_, *ln2 = a->ln2 + l * lBT * C_;
+        const float *ln2m = a->ln2_mean + l * lBT, *ln2r = a->ln2_rstd + l * lBT;
+        const float *fch = a->fch + l * lBT * 4 * C_, *fchg = a->fch_gelu + l * lBT * 4 * C_;
+        /* dres holds d(res3): it is also d(fcproj output) and part of d(res2). */
+        memset(a->dfch_gelu, 0, BT * 4 * C_ * sizeof(float));
+        mm_backward(m, a->dfch_gelu, model_grad(m, MT_FCPROJW) + l * 4 * C_ * C_,
+                    model_grad(m, MT_FCPROJB) + l * C_, a->dres, fchg,
+                    model_param(m, MT_FCPROJW) + l * 4 * C_ * C_, (int)BT, 4 * C, C);
+        memset(a->dfch, 0, BT * 4 * C_ * sizeof(float));
+        gelu_backward(a->dfch, a->dfch_gelu, fch, BT * 4 * C_);
+        memset(a->dln, 0, BT * C_ * sizeof(float));
+        mm_backward(m, a->dln, model_grad(m, MT_FCW) + l * 4 * C_ * C_,
+                    model_grad(m, MT_FCB) + l * 4 * C_, a->dfch, ln2,
+                    model_param(m, MT_FCW) + l * 4 * C_ * C_, (int)BT, C, 4 * C);
+        layernorm_backward(a->dres, model_grad(m, MT_LN2W) + l * C_, model_grad(m, MT_LN2B) + l * C_,
+                           a->dln, res2, model_param(m, MT_LN2W) + l * C_, ln2m, ln2r, (int)BT, C);
+        /* dres now holds d(res2): also d(proj output). */
+        memset(a->datty, 0, BT * C_ * sizeof(float));
+        mm_backward(m, a->datty, model_grad(m, MT_PROJW) + l * C_ * C_,
+                    model_grad(m, MT_PROJB) + l * C_, a->dres, atty,
+                    model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C);
+        memset(a->dqkv, 0, BT * 3 * C_ * sizeof(float));
+        st = attention_backward(a->dqkv, a->datty, qkv, att, &m->enc, a->att_scratch, B, T, C, H,
+                                m->pos0);
+        if (st) break;
+        memset(a->dln, 0, BT * C_ * sizeof(float));
+        mm_backward(m, a->dln, model_grad(m, MT_QKVW) + l * 3 * C_ * C_,
+                    model_grad(m, MT_QKVB) + l * 3 * C_, a->dqkv, ln1,
+                    model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C);
+        layernorm_backward(a->dres, model_grad(m, MT_LN1W) + l * C_, model_grad(m, MT_LN1B) + l * C_,
+                           a->dln, res, model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
+    }
+    if (!st) st = encoding_embed_backward(&m->enc, a->dres, B, T, m->pos0);
+    if (!st) embedding_backward(model_grad(m, MT_WTE), a->dres, a->inputs, B, T, C);
+    return st;
+}
+
+/* ---- evaluation --------------------------------------------------------------- */
+
+static size_t eval_layout(const Model *m, ModelEval *ev, float *base, int B, int T) {
+    const size_t C = (size_t)m->cfg.dim, V = (size_t)m->cfg.vocab, BT = (size_t)B * T;
+    const size_t chunk = BT < EVAL_CHUNK ? BT : EVAL_CHUNK;
+    size_t off = 0;
+#define TAKE(field, n)                                      \
+    do {                                                    \
+        if (base) ev->field = base + off;                   \
+        off += round16(n);                                  \
+    } while (0)
+    TAKE(x, BT * C);
+    TAKE(ln, BT * C);
+    TAKE(mean, BT);
+    TAKE(rstd, BT);
+    TAKE(qkv, BT * 3 * C);
+    TAKE(atty, BT * C);
+    TAKE(fch, BT * 4 * C);
+    TAKE(logits, chunk * V);
+    TAKE(scratch, attention_rows_scratch_floats(T, m->threads));
+#undef TAKE
+    if (base) ev->chunk = (int)chunk;
+    return off;
+}
+
+size_t model_eval_floats(const Model *m, int B, int T) {
+    return eval_layout(m, &(ModelEval){0}, NULL, B, T);
+}
+
+PbStatus model_eval_alloc(ModelEval *ev, const Model *m, int B, int T) {
+    *ev = (ModelEval){0};
+    if (B < 1 || T < 1) return pb_fail(PB_RANGE, "model: eval batch %d and length %d must be positive", B, T);
+    ev->n_floats = eval_layout(m, ev, NULL, B, T);
+    ev->mem = pb_alloc_floats(ev->n_floats, "the evaluation workspace");
+    if (!ev->mem) return PB_NOMEM;
+    eval_layout(m, ev, ev->mem, B, T);
+    ev->max_B = B;
+    ev->max_T = T;
+    return PB_OK;
+}
+
+void model_eval_free(ModelEval *ev) {
+    pb_free_large(ev->mem);
+    *ev = (ModelEval){0};
+}
+
+PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs,
+                           const int32_t *targets, int B, int T, int pos0) {
+    if (!ev->mem) return pb_fail(PB_USAGE, "model_eval_losses: call model_eval_alloc first");
+    if (B < 1 || T < 1 || B > ev->max_B || T > ev->max_T)
+        return pb_fail(PB_RANGE, "model_eval_losses: batch %d x length %d outside the "
+                       "allocated %d x %d", B, T, ev->max_B, ev->max_T);
+    const int C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
+    const size_t BT = (size_t)B * T, C_ = (size_t)C;
+    PbStatus st = encoding_check_positions(&m->enc, pos0, T);
+    if (!st) st = check_ids(inputs, BT, V, "input");
+    if (!st) st = check_ids(targets, BT, V, "target");
+    if (!st) st = embedding_forward(ev->x, inputs, model_param(m, MT_WTE), B, T, C, V);
+    if (!st) st = encoding_embed_forward(&m->enc, ev->x, B, T, pos0);
+    for (int l = 0; !st && l < m->cfg.layers; l++) {
+        layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LN1W) + l * C_,
+                          model_param(m, MT_LN1B) + l * C_, (int)BT, C);
+        mm_forward(m, ev->qkv, ev->ln, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
+                   model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
+        st = attention_forward_rows(ev->atty, ev->qkv, &m->enc, ev->scratch, B, T, C, H, pos0);
+        if (st) break;
+        mm_forward(m, ev->ln, ev->atty, model_param(m, MT_PROJW) + l * C_ * C_,
+                   model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
+        residual_forward(ev->x, ev->ln, ev->x, BT * C_);
+        layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LN2W) + l * C_,
+                          model_param(m, MT_LN2B) + l * C_, (int)BT, C);
+        mm_forward(m, ev->fch, ev->ln, model_param(m, MT_FCW) + l * 4 * C_ * C_,
+                   model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
+        gelu_forward(ev->fch, ev->fch, BT * 4 * C_);
+        mm_forward(m, ev->atty, ev->fch, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
+                   model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
+        residual_forward(ev->x, ev->atty, ev->x, BT * C_);
+    }
+    if (st) return st;
+    layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LNFW),
+                      model_param(m, MT_LNFB), (int)BT, C);
+    for (size_t r0 = 0; r0 < BT; r0 += (size_t)ev->chunk) {
+        const int n = (int)(BT - r0 < (size_t)ev->chunk ? BT - r0 : (size_t)ev->chunk);
+        mm_forward(m, ev->logits, ev->ln + r0 * C_, head_weight(m), NULL, n, C, V);
+        crossentropy_forward(losses + r0, ev->logits, ev->logits, targets + r0, n, V);
+    }
+    return PB_OK;
+}

@@ -1,0 +1,178 @@
+/* model.h: the probe transformer, a GPT-2-style decoder (Radford et al. 2019)
+ * through which every encoding is trained and evaluated.
+ *
+ *   x0  = wte[ids] (+ the encoding's embed hook, positions pos0..)
+ *   per layer l (pre-LayerNorm):
+ *     x  = x + proj(attention(qkv(ln1(x))))     attention calls rotate_qk and
+ *                                               attn_bias (harness/model/attention.h)
+ *     x  = x + fcproj(gelu(fc(ln2(x))))         fc: C -> 4C, fcproj: 4C -> C
+ *   logits = lnf(x) @ W^T,   W = wte (tied, the default) or lm_head [V,C]
+ *   loss   = mean over positions of cross-entropy(logits, targets)
+ *
+ * The model knows no encoding by name: it creates the Encoding from
+ * EncodingConfig{dim C, heads H, max_len = context, init_std, variant,
+ * knobs, fallback} and binds it slices of its parameter and gradient buffers.
+ *
+ * Shapes: B batch, T positions, C channels, H heads, L layers, V vocabulary
+ * (the vocabulary map's size, harness/model/vocab_map.h).
+ *
+ * Parameters live in ONE buffer (and gradients in one more of the same
+ * layout), as a table of tensors (ModelTensor), each 16-float aligned:
+ *   wte [V,C]  encoding [n_enc]  ln1_weight, ln1_bias [L,C]  qkv_weight [L,3C,C]
+ *   qkv_bias [L,3C]  proj_weight [L,C,C]  proj_bias [L,C]  ln2_weight, ln2_bias [L,C]
+ *   fc_weight [L,4C,C]  fc_bias [L,4C]  fcproj_weight [L,C,4C]  fcproj_bias [L,C]
+ *   lnf_weight, lnf_bias [C]  lm_head [V,C] (untied only; else 0 floats)
+ * Init (GPT-2): matrices N(0, init_std), the residual projections (proj,
+ * fcproj) N(0, init_std / sqrt(2L)), biases 0, LayerNorm weight 1 bias 0, the
+ * encoding's own init with EncodingConfig.init_std. Drawn in table order from
+ * PCG32 (seed, stream MODEL_INIT_STREAM).
+ * Weight decay (ModelTensor.decay): matrices only (wte, qkv, proj, fc,
+ * fcproj, lm_head); not biases, LayerNorms, nor the encoding's parameters:
+ * the model cannot tell an encoding's table from its scalars, and decaying
+ * one encoding's parameters and not another's would bias the comparison.
+ *
+ * Training activations are one allocation sized for (B, T) by
+ * model_alloc_train; forward/backward accept any B' <= B, T' <= T.
+ * Training keeps attention's probabilities [L,B,H,T,T] for backward.
+ * Evaluation (ModelEval) keeps one layer's activations and runs attention
+ * row tiles (attention_forward_rows) and the LM head in row chunks: its
+ * memory is linear in T and its per-token losses are those of the
+ * training forward at the same positions.
+ *
+ * Threads: see model.c (who owns the cores in each region). Deterministic:
+ * the same parameters, inputs and thread count give identical bits.
+ * Buffers sized for omp_get_max_threads() at allocation: do not raise the
+ * thread count afterwards.
+ */
+#ifndef POSBENCH_MODEL_MODEL_H
+#define POSBENCH_MODEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../encodings/encoding.h"
+
+#define MODEL_INIT_STREAM 0x6d6f64656cULL /* "model" */
+
+typedef struct {
+    int vocab;             /* V */
+    int context;           /* training length T; learned tables hold this many rows */
+    int layers;            /* L */
+    int dim;               /* C */
+    int heads;             /* H, divides C */
+    int tied;              /* 1: the LM head is wte */
+    float init_std;        /* 0.02 (GPT-2) */
+    LengthFallback fallback;
+    char encoding[64];     /* registry name */
+    char variant[64];      /* "" = the module's default */
+    char settings[256];    /* "name=value,..." knobs, "" = defaults */
+} ModelConfig;
+
+/* layers 2, dim 128, heads 4, context 128, tied, init_std 0.02; vocab and
+ * encoding still to be set. */
+ModelConfig model_config_default(void);
+
+#define MODEL_TENSORS(X)                                                                     \
+    X(WTE, "wte", 1) X(ENC, "encoding", 0) X(LN1W, "ln1_weight", 0) X(LN1B, "ln1_bias", 0)   \
+    X(QKVW, "qkv_weight", 1) X(QKVB, "qkv_bias", 0) X(PROJW, "proj_weight", 1)               \
+    X(PROJB, "proj_bias", 0) X(LN2W, "ln2_weight", 0) X(LN2B, "ln2_bias", 0)                 \
+    X(FCW, "fc_weight", 1) X(FCB, "fc_bias", 0) X(FCPROJW, "fcproj_weight", 1)               \
+    X(FCPROJB, "fcproj_bias", 0) X(LNFW, "lnf_weight", 0) X(LNFB, "lnf_bias", 0)             \
+    X(LMHEAD, "lm_head", 1)
+
+typedef enum {
+#define MODEL_TENSOR_ENUM(id, name, decay) MT_##id,
+    MODEL_TENSORS(MODEL_TENSOR_ENUM)
+#undef MODEL_TENSOR_ENUM
+    MODEL_N_TENSORS
+} ModelTensorId;
+
+typedef struct {
+    const char *name;
+    size_t offset, count; /* floats into params / grads */
+    int rank, dims[3];
+    int decay;            /* AdamW weight decay applies */
+} ModelTensor;
+
+/* Training activations: pointers into one allocation (shapes in model.c). */
+typedef struct {
+    int32_t *inputs, *targets;                   /* [B,T] copies of the batch */
+    float *encoded;                              /* [B,T,C] */
+    float *ln1, *ln1_mean, *ln1_rstd;            /* [L,B,T,C], [L,B,T] x2 */
+    float *qkv, *atty, *att;                     /* [L,B,T,3C], [L,B,T,C], [L,B,H,T,T] */
+    float *res2, *ln2, *ln2_mean, *ln2_rstd;     /* [L,B,T,C] x2, [L,B,T] x2 */
+    float *fch, *fch_gelu, *res3;                /* [L,B,T,4C] x2, [L,B,T,C] */
+    float *lnf, *lnf_mean, *lnf_rstd;            /* [B,T,C], [B,T] x2 */
+    float *probs, *losses;                       /* [B,T,V] (logits, softmaxed in place), [B,T] */
+    /* backward scratch, reused layer by layer */
+    float *dres, *dln, *dqkv, *datty, *dfch, *dfch_gelu; /* [B,T,C|C|3C|C|4C|4C] */
+    float *dlogits, *dlosses;                    /* [B,T,V], [B,T] */
+    float *att_scratch;                          /* attention_backward_scratch_floats */
+    float *mm_scratch;                           /* per-thread weight gradients (model.c) */
+} ModelActs;
+
+typedef struct {
+    ModelConfig cfg;
+    Encoding enc;
+    ModelTensor tensors[MODEL_N_TENSORS];
+    size_t n_params;          /* floats in params (and grads), padding included */
+    float *params, *grads;    /* [n_params] each, one allocation each */
+    int threads;              /* OpenMP threads the scratch is sized for */
+    /* training state, after model_alloc_train */
+    int max_B, max_T;
+    float *acts_mem;
+    size_t n_acts;            /* floats in acts_mem */
+    ModelActs a;
+    int B, T, pos0;           /* the last forward's shape, for backward */
+    double loss;              /* the last forward's mean loss */
+} Model;
+
+/* Validates cfg (PB_RANGE / PB_USAGE naming the setting), creates the
+ * encoding and allocates params and grads (zeroed). */
+PbStatus model_create(Model *m, const ModelConfig *cfg);
+void model_free(Model *m);
+/* GPT-2 init from PCG32 (seed, MODEL_INIT_STREAM). */
+void model_init_params(Model *m, uint64_t seed);
+float *model_param(const Model *m, ModelTensorId id); /* start of a tensor in params */
+float *model_grad(const Model *m, ModelTensorId id);
+/* Parameters that count (padding excluded). */
+size_t model_num_params(const Model *m);
+
+/* Allocates the training activations for batches up to B x T (T <= context
+ * unless the encoding is unbounded). */
+PbStatus model_alloc_train(Model *m, int B, int T);
+/* Bytes model_alloc_train allocates for (B, T) (for memory reports). */
+size_t model_train_bytes(const Model *m, int B, int T);
+
+/* Training forward on inputs, targets [B,T] (model ids, positions pos0..):
+ * per-token losses in m->a.losses [B,T], mean in m->loss (summed in double).
+ * PB_DATA for an id outside 0..V-1, PB_LENGTH past the encoding's table. */
+PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
+                       int pos0);
+void model_zero_grad(Model *m);
+/* Gradient of the last forward's mean loss, ADDED into m->grads. */
+PbStatus model_backward(Model *m);
+
+/* ---- evaluation (issue 6): memory linear in T --------------------------- */
+
+typedef struct {
+    int max_B, max_T, chunk; /* chunk: LM-head rows at a time */
+    float *mem;
+    size_t n_floats;
+    float *x, *ln, *mean, *rstd, *qkv, *atty, *fch, *logits, *scratch;
+} ModelEval;
+
+/* Floats (x 4 bytes) of evaluation workspace for windows up to B x T. */
+size_t model_eval_floats(const Model *m, int B, int T);
+PbStatus model_eval_alloc(ModelEval *ev, const Model *m, int B, int T);
+void model_eval_free(ModelEval *ev);
+
+/* losses [B,T] = per-token cross-entropy of targets given inputs [B,T]
+ * (model ids), window starting at absolute position pos0, B <= ev->max_B,
+ * T <= ev->max_T. PB_LENGTH with the encoding's message when positions
+ * pos0..pos0+T-1 are past its table (learned_absolute), checked before any
+ * work. Bit-identical to model_forward's m->a.losses for the same inputs. */
+PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs,
+                           const int32_t *targets, int B, int T, int pos0);
+
+#endif

@@ -1,0 +1,377 @@
+/* test_model.c: the probe transformer as a whole (harness/model/model.h),
+ * its training loop (harness/train.h) and checkpoints (harness/checkpoint.h),
+ * table-driven over the encoding registry: every registered encoding gets
+ * every check without new test code.
+ *
+ *  1. gradient: model_backward against central differences of the mean loss
+ *     (summed in double), for a sample of elements of every parameter tensor
+ *     (first, last and random ones), tied and untied heads. Tolerance:
+ *     |num - ana| <= atol + rtol * max(|num|, |ana|) with rtol 1e-2 (the
+ *     O(h^2) truncation at h = 1e-2 on O(1) curvature) and atol = 64 u |L| / h
+ *     (the float forward's rounding, u = 2^-24, amplified by 1 / 2h). The
+ *     worst element of each tensor is printed on failure.
+ *  2. learning: on a generated corpus where each token determines the next
+ *     (a random cycle of 16 symbols), the loss falls below a quarter of its
+ *     start within 100 steps.
+ *  3. determinism: two runs with the same seed give identical bits.
+ *  4. checkpoint round trip: N steps, save, resume, M more steps equals N+M
+ *     uninterrupted steps, bit for bit (losses and parameters); the compact
+ *     vocabulary map survives the trip.
+ *  5. evaluation: model_eval_losses equals the training forward's per-token
+ *     losses bit for bit at batch B (pos0 0 and > 0), and within 1e-5 one row
+ *     at a time (other sgemm shapes may round differently),
+ *     runs past the training length with memory linear in T, and returns
+ *     PB_LENGTH with the encoding's message past a table.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/rng.h"
+#include "../harness/checkpoint.h"
+#include "../harness/model/model.h"
+#include "../harness/train.h"
+#include "check.h"
+
+static ModelConfig tiny_config(const EncodingModule *e, int V, int T, int C, int H, int L) {
+    ModelConfig mc = model_config_default();
+    mc.vocab = V, mc.context = T, mc.dim = C, mc.heads = H, mc.layers = L;
+    snprintf(mc.encoding, sizeof mc.encoding, "%s", e->name);
+    return mc;
+}
+
+static void random_ids(int32_t *ids, size_t n, int V, Rng *r) {
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)rng_below(r, (uint32_t)V);
+}
+
+/* ---- 1. gradient ------------------------------------------------------------ */
+
+static double loss_at(Model *m, const int32_t *in, const int32_t *tg, int B, int T) {
+    PbStatus st = model_forward(m, in, tg, B, T, 0);
+    if (st) return NAN;
+    return m->loss;
+}
+
+static void check_gradient(const EncodingModule *e, int tied) {
+    const int V = 11, T = 7, C = 8, H = 2, L = 2, B = 2;
+    ModelConfig mc = tiny_config(e, V, T, C, H, L);
+    mc.tied = tied;
+    mc.init_std = 0.3f;
+    Model m;
+    PbStatus st = model_create(&m, &mc);
+    CHECK_OK(st);
+    if (st) return;
+    CHECK_OK(model_alloc_train(&m, B, T));
+    model_init_params(&m, 7);
+    Rng r;
+    rng_seed(&r, 11, 3);
+    /* Off the symmetric start: LayerNorm gains near 1, biases nonzero. */
+    for (size_t i = 0; i < m.n_params; i++) m.params[i] += 0.1f * rng_normal(&r);
+    int32_t in[B * T], tg[B * T];
+    random_ids(in, B * T, V, &r);
+    random_ids(tg, B * T, V, &r);
+    model_zero_grad(&m);
+    CHECK_OK(model_forward(&m, in, tg, B, T, 0));
+    const double L0 = m.loss;
+    CHECK_OK(model_backward(&m));
+    const float h = 1e-2f;
+    const double atol = 64.0 * 5.96e-8 * fabs(L0) / h, rtol = 1e-2;
+    for (int id = 0; id < MODEL_N_TENSORS; id++) {
+        const ModelTensor *t = &m.tensors[id];
+        if (!t->count) continue;
+        double worst = -1, w_num = 0, w_ana = 0;
+        size_t w_at = 0;
+        int bad = 0;
+        for (int s = 0; s < 24; s++) {
+            size_t k = s == 0 ? 0 : s == 1 ? t->count - 1 : rng_below(&r, (uint32_t)t->count);
+            float *p = m.params + t->offset + k;
+            const float keep = *p;
+            *p = keep + h;
+            double lp = loss_at(&m, in, tg, B, T);
+            *p = keep - h;
+            double lm = loss_at(&m, in, tg, B, T);
+            *p = keep;
+            /* the step actually taken, in float */
+            double num = (lp - lm) / ((double)(keep + h) - (double)(keep - h));
+            double ana = m.grads[t->offset + k];
+            double err = fabs(num - ana), lim = atol + rtol * fmax(fabs(num), fabs(ana));
+            if (!(err <= lim)) bad++;
+            if (!(err / lim <= worst)) worst = err / lim, w_num = num, w_ana = ana, w_at = k;
+        }
+        CHECK(bad == 0, "%s %s: gradient of %s: %d of 24 elements off; worst [%zu] numeric %.6g "
+              "analytic %.6g (error %.2f x tolerance)", e->name, tied ? "tied" : "untied",
+              t->name, bad, w_at, w_num, w_ana, worst);
+    }
+    model_free(&m);
+}
+
+/* ---- training helpers ------------------------------------------------------- */
+
+/* A corpus where each token determines the next: a cycle through a random
+ * permutation of V symbols. */
+static int32_t *cycle_corpus(size_t n, int V, uint64_t seed) {
+    int32_t perm[64];
+    Rng r;
+    rng_seed(&r, seed, 9);
+    for (int i = 0; i < V; i++) perm[i] = i;
+    for (int i = V; i > 1; i--) {
+        int j = (int)rng_below(&r, (uint32_t)i), tmp = perm[i - 1];
+        perm[i - 1] = perm[j], perm[j] = tmp;
+    }
+    int32_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = perm[i % (size_t)V];
+    return ids;
+}
+
+static TrainConfig tiny_train(long steps) {
+    TrainConfig tc = train_config_default();
+    tc.steps = steps;
+    tc.batch = 4;
+    tc.lr = 1e-2f;
+    tc.warmup = 10;
+    tc.seed = 5;
+    return tc;
+}
+
+/* ---- 2. learning --------------------------------------------------------------- */
+
+static void check_learning(const EncodingModule *e) {
+    const int V = 16;
+    const size_t n = 4000;
+    int32_t *ids = cycle_corpus(n, V, 1);
+    ModelConfig mc = tiny_config(e, V, 32, 32, 4, 2);
+    TrainConfig tc = tiny_train(100);
+    Trainer t;
+    PbStatus st = trainer_init(&t, &mc, &tc, ids, n);
+    CHECK_OK(st);
+    if (!st) {
+        CHECK_OK(trainer_run(&t, tc.steps, NULL));
+        double first = t.loss_history[0], last = 0;
+        for (long i = tc.steps - 10; i < tc.steps; i++) last += t.loss_history[i] / 10.0;
+        double val = NAN;
+        CHECK_OK(trainer_validate(&t, 0, &val));
+        printf("  learning %-18s loss %.3f -> %.3f (validation %.3f)\n", e->name, first, last, val);
+        CHECK(last < 0.25 * first, "%s: loss fell only from %.3f to %.3f in %ld steps", e->name,
+              first, last, tc.steps);
+        CHECK(val < 0.25 * first, "%s: validation loss %.3f vs start %.3f", e->name, val, first);
+    }
+    trainer_free(&t);
+    free(ids);
+}
+
+/* ---- 3. determinism, 4. checkpoints ------------------------------------------- */
+
+static int same_bits(const void *a, const void *b, size_t bytes) { return memcmp(a, b, bytes) == 0; }
+
+static void check_determinism_and_resume(const EncodingModule *e, const char *dir) {
+    const int V = 16;
+    const size_t n = 3000;
+    const long N = 8, M = 7;
+    int32_t *ids = cycle_corpus(n, V, 2);
+    ModelConfig mc = tiny_config(e, V, 32, 32, 4, 2);
+    TrainConfig tc = tiny_train(N + M);
+    Trainer a, b, c;
+    CHECK_OK(trainer_init(&a, &mc, &tc, ids, n));
+    CHECK_OK(trainer_run(&a, N + M, NULL));
+    CHECK_OK(trainer_init(&b, &mc, &tc, ids, n));
+    CHECK_OK(trainer_run(&b, N + M, NULL));
+    CHECK(same_bits(a.loss_history, b.loss_history, (N + M) * sizeof(float)) &&
+              same_bits(a.model.params, b.model.params, a.model.n_params * sizeof(float)),
+          "%s: two runs with one seed differ", e->name);
+    trainer_free(&b);
+
+    /* Interrupted: N steps, save, resume in a fresh trainer, M more. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ck_%s.h5", dir, e->name);
+    CheckpointData d = {0};
+    snprintf(d.data, sizeof d.data, "generated cycle");
+    snprintf(d.tokenizer, sizeof d.tokenizer, "bytes");
+    CHECK_OK(vocab_map_identity(&d.vocab, V));
+    CHECK_OK(trainer_init(&c, &mc, &tc, ids, n));
+    CHECK_OK(trainer_run(&c, N, NULL));
+    CHECK_OK(checkpoint_save(path, 0, &c, &d));
+    CHECK(checkpoint_save(path, 0, &c, &d) == PB_EXISTS, "%s: overwrote a checkpoint without force", e->name);
+    trainer_free(&c);
+    ModelConfig mc2;
+    TrainConfig tc2;
+    CheckpointData d2;
+    long done = -1;
+    CHECK_OK(checkpoint_read_config(path, &mc2, &tc2, &d2, &done));
+    CHECK(done == N && tc2.steps == N + M && mc2.vocab == V && !strcmp(mc2.encoding, e->name),
+          "%s: checkpoint config read back wrong (step %ld)", e->name, done);
+    CHECK_OK(trainer_init(&c, &mc2, &tc2, ids, n));
+    CHECK_OK(checkpoint_restore(path, &c));
+    CHECK_OK(trainer_run(&c, N + M, NULL));
+    int same_loss = same_bits(a.loss_history, c.loss_history, (N + M) * sizeof(float));
+    int same_params = same_bits(a.model.params, c.model.params, a.model.n_params * sizeof(float));
+    int same_moments = same_bits(a.opt_mem, c.opt_mem, 2 * a.model.n_params * sizeof(float));
+    CHECK(same_loss && same_params && same_moments,
+          "%s: resumed run differs from the uninterrupted one (losses %s, parameters %s, moments %s; "
+          "last loss %.9g vs %.9g)", e->name, same_loss ? "same" : "differ",
+          same_params ? "same" : "differ", same_moments ? "same" : "differ",
+          a.loss_history[N + M - 1], c.loss_history[N + M - 1]);
+    /* A model for evaluation loads the same parameters. */
+    Model ev;
+    CHECK_OK(checkpoint_load_model(path, &ev, NULL));
+    if (ev.params) {
+        size_t bytes = ev.n_params * sizeof(float);
+        Model *ref = &a.model;
+        /* the checkpoint is at step N: compare against a fresh N-step run */
+        Trainer n_only;
+        CHECK_OK(trainer_init(&n_only, &mc, &tc, ids, n));
+        CHECK_OK(trainer_run(&n_only, N, NULL));
+        CHECK(ev.n_params == ref->n_params && same_bits(ev.params, n_only.model.params, bytes),
+              "%s: checkpoint_load_model gives other parameters", e->name);
+        trainer_free(&n_only);
+        model_free(&ev);
+    }
+    trainer_free(&a);
+    trainer_free(&c);
+    checkpoint_data_free(&d);
+    checkpoint_data_free(&d2);
+    unlink(path);
+    free(ids);
+}
+
+static void check_vocab_roundtrip(const char *dir) {
+    const int32_t text[] = {50256, 3, 17, 3, 464, 17, 50256, 9};
+    VocabMap v;
+    CHECK_OK(vocab_map_build(&v, 50257, text, 8));
+    CHECK(vocab_map_size(&v) == 6 && vocab_map_unknown(&v) == 5,
+          "compact map of 5 distinct ids: size %d, unknown %d", vocab_map_size(&v), vocab_map_unknown(&v));
+    int32_t out[3];
+    size_t unk = 0;
+    CHECK_OK(vocab_map_apply(&v, out, (const int32_t[]){17, 50256, 4}, 3, &unk));
+    CHECK(out[0] == 2 && out[1] == 4 && out[2] == 5 && unk == 1, "compact map applied wrongly");
+    CHECK(vocab_map_apply(&v, out, (const int32_t[]){50257}, 1, NULL) == PB_DATA,
+          "an id past the tokenizer's vocabulary must be refused");
+    /* Through a checkpoint. */
+    const EncodingModule *e = encoding_registry[0];
+    ModelConfig mc = tiny_config(e, vocab_map_size(&v), 8, 8, 2, 1);
+    TrainConfig tc = tiny_train(2);
+    tc.batch = 2;
+    int32_t ids[64];
+    for (int i = 0; i < 64; i++) ids[i] = i % 6;
+    Trainer t;
+    CHECK_OK(trainer_init(&t, &mc, &tc, ids, 64));
+    CHECK_OK(trainer_run(&t, 1, NULL));
+    CheckpointData d = {.vocab = v};
+    snprintf(d.data, sizeof d.data, "x");
+    snprintf(d.tokenizer, sizeof d.tokenizer, "gpt2");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/vocab.h5", dir);
+    CHECK_OK(checkpoint_save(path, 1, &t, &d));
+    CheckpointData d2;
+    ModelConfig mc2;
+    TrainConfig tc2;
+    CHECK_OK(checkpoint_read_config(path, &mc2, &tc2, &d2, NULL));
+    CHECK(d2.vocab.compact && d2.vocab.n_known == v.n_known &&
+              !memcmp(d2.vocab.known, v.known, (size_t)v.n_known * sizeof *v.known) &&
+              !strcmp(d2.tokenizer, "gpt2"),
+          "the vocabulary map did not survive the checkpoint");
+    checkpoint_data_free(&d2);
+    trainer_free(&t);
+    vocab_map_free(&v);
+    unlink(path);
+}
+
+/* ---- 5. evaluation ---------------------------------------------------------------- */
+
+static void check_eval(const EncodingModule *e) {
+    const int V = 40, T = 64, C = 64, H = 4, B = 4;
+    ModelConfig mc = tiny_config(e, V, T, C, H, 2);
+    Model m;
+    PbStatus st = model_create(&m, &mc);
+    CHECK_OK(st);
+    if (st) return;
+    CHECK_OK(model_alloc_train(&m, B, T));
+    model_init_params(&m, 3);
+    Rng r;
+    rng_seed(&r, 4, 4);
+    for (size_t i = 0; i < m.n_params; i++) m.params[i] += 0.05f * rng_normal(&r);
+    int32_t *in = malloc(sizeof(int32_t) * 2 * B * T), *tg = malloc(sizeof(int32_t) * 2 * B * T);
+    random_ids(in, 2 * B * T, V, &r);
+    random_ids(tg, 2 * B * T, V, &r);
+    float *got = malloc(sizeof(float) * 2 * B * T);
+    ModelEval ev;
+    CHECK_OK(model_eval_alloc(&ev, &m, B, 2 * T));
+    const int pos[2] = {0, 5};
+    for (int k = 0; k < 2; k++) {
+        const int Tk = k ? T - 8 : T; /* pos0 5: a shorter window within the table */
+        CHECK_OK(model_forward(&m, in, tg, B, Tk, pos[k]));
+        CHECK_OK(model_eval_losses(&ev, &m, got, in, tg, B, Tk, pos[k]));
+        CHECK(same_bits(got, m.a.losses, sizeof(float) * B * Tk),
+              "%s: eval losses differ from the training forward's (B %d, T %d, pos0 %d): "
+              "%.9g vs %.9g at 0", e->name, B, Tk, pos[k], got[0], m.a.losses[0]);
+        /* One row at a time: other matmul shapes, whose sgemm may round
+         * differently (OpenBLAS picks kernels by size), so within 1e-5. */
+        double worst = 0;
+        for (int b = 0; b < B; b++) {
+            CHECK_OK(model_eval_losses(&ev, &m, got, in + b * Tk, tg + b * Tk, 1, Tk, pos[k]));
+            for (int i = 0; i < Tk; i++) {
+                double ref = m.a.losses[b * Tk + i];
+                worst = fmax(worst, fabs(got[i] - ref) / fmax(1.0, fabs(ref)));
+            }
+        }
+        CHECK(worst <= 1e-5, "%s: eval one row at a time differs from the batch by %.3g "
+              "(relative, pos0 %d)", e->name, worst, pos[k]);
+    }
+    /* Past the training length: a table refuses, the others evaluate. */
+    int known = encoding_max_positions(&m.enc);
+    st = model_eval_losses(&ev, &m, got, in, tg, 2, 2 * T, 0);
+    if (known && known < 2 * T) {
+        CHECK(st == PB_LENGTH && strstr(pb_errmsg(), e->name),
+              "%s: evaluation past the table: status '%s', message '%s'", e->name,
+              pb_status_name(st), pb_errmsg());
+    } else {
+        CHECK_OK(st);
+        int finite = 1;
+        for (int i = 0; i < 2 * 2 * T; i++) finite &= isfinite(got[i]) != 0;
+        CHECK(finite, "%s: non-finite losses at length %d", e->name, 2 * T);
+    }
+    /* Memory linear in T: doubling T about doubles the workspace. */
+    double ratio = (double)model_eval_floats(&m, 1, 8 * T) / (double)model_eval_floats(&m, 1, 4 * T);
+    CHECK(ratio > 1.8 && ratio < 2.2, "%s: eval workspace grows %.2fx when T doubles", e->name, ratio);
+    pb_clear_error();
+    model_eval_free(&ev);
+    model_free(&m);
+    free(in), free(tg), free(got);
+}
+
+static void check_misuse(void) {
+    ModelConfig mc = tiny_config(encoding_registry[0], 10, 8, 8, 3, 1);
+    Model m;
+    CHECK(model_create(&m, &mc) == PB_RANGE, "heads 3 must not divide dim 8");
+    snprintf(mc.encoding, sizeof mc.encoding, "no_such_encoding");
+    mc.heads = 2;
+    CHECK(model_create(&m, &mc) == PB_USAGE, "an unknown encoding must be refused");
+    mc = tiny_config(encoding_registry[0], 10, 8, 8, 2, 1);
+    CHECK_OK(model_create(&m, &mc));
+    CHECK_OK(model_alloc_train(&m, 1, 8));
+    int32_t in[8] = {0, 1, 2, 3, 4, 5, 6, 10}, tg[8] = {0};
+    CHECK(model_forward(&m, in, tg, 1, 8, 0) == PB_DATA, "an id past the vocabulary must be refused");
+    model_free(&m);
+    pb_clear_error();
+}
+
+int main(void) {
+    char dir[] = "/tmp/posbench_test_model_XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    for (size_t i = 0; encoding_registry[i]; i++) {
+        const EncodingModule *e = encoding_registry[i];
+        check_gradient(e, 1);
+        check_gradient(e, 0);
+        check_eval(e);
+        check_determinism_and_resume(e, dir);
+        check_learning(e);
+    }
+    check_vocab_roundtrip(dir);
+    check_misuse();
+    rmdir(dir);
+    return check_exit_code("model");
+}
