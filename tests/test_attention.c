@@ -34,6 +34,7 @@
 
 #include "../encodings/encoding.h"
 #include "../harness/model/attention.h"
+#include "buffers.h"
 #include "check.h"
 
 typedef struct {
@@ -78,51 +79,7 @@ static void set_threads(int n) {
 #endif
 }
 
-/* ---- buffers with sentinels ------------------------------------------- */
-
-#define GUARD 16
-static const float SENTINEL = -12345.678f;
-
-static float *guarded(size_t n) {
-    float *p = malloc((n + 2 * GUARD) * sizeof *p);
-    if (!p) abort();
-    for (size_t i = 0; i < n + 2 * GUARD; i++) p[i] = SENTINEL;
-    return p + GUARD;
-}
-
-static int guards_intact(const float *p, size_t n) {
-    for (int i = 1; i <= GUARD; i++)
-        if (p[-i] != SENTINEL || p[n + i - 1] != SENTINEL) return 0;
-    return 1;
-}
-
-static void release(float *p) {
-    if (p) free(p - GUARD);
-}
-
-static void fill_normal(float *p, size_t n, Rng *rng) {
-    for (size_t i = 0; i < n; i++) p[i] = rng_normal(rng);
-}
-
-static int all_finite(const float *p, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(p[i])) return 0;
-    return 1;
-}
-
-static long first_diff(const float *a, const float *b, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(a + i, b + i, sizeof *a)) return (long)i;
-    return -1;
-}
-
-#define CHECK_SAME(a, b, n, fmt, ...)                                                     \
-    do {                                                                                  \
-        long d_ = first_diff((a), (b), (n));                                              \
-        CHECK(d_ < 0, fmt ": first difference at element %ld of %zu: %.9g vs %.9g",       \
-              __VA_ARGS__, d_, (size_t)(n), d_ < 0 ? 0.0 : (double)(a)[d_],                \
-              d_ < 0 ? 0.0 : (double)(b)[d_]);                                            \
-    } while (0)
+/* Guarded buffers, fill_normal, all_finite, CHECK_SAME: buffers.h. */
 
 /* The worst of many comparisons, as |got - want| / tol (NaN: infinite). */
 typedef struct {

@@ -37,6 +37,8 @@
 #include <string.h>
 
 #include "../encodings/encoding.h"
+#include "buffers.h"
+#include "capture_sink.h"
 #include "check.h"
 
 typedef struct {
@@ -64,52 +66,7 @@ static const Shape policy_shape = {1, 8, 12, 3};
 
 static int shape_is_odd(const Shape *s) { return (s->C / s->H) % 2 || s->C % 2; }
 
-/* ---- buffers with sentinels ------------------------------------------- */
-
-#define GUARD 16
-static const float SENTINEL = -12345.678f;
-
-/* n floats with GUARD sentinels on each side; the n floats are sentinels too. */
-static float *guarded(size_t n) {
-    float *p = malloc((n + 2 * GUARD) * sizeof *p);
-    if (!p) abort();
-    for (size_t i = 0; i < n + 2 * GUARD; i++) p[i] = SENTINEL;
-    return p + GUARD;
-}
-
-static int guards_intact(const float *p, size_t n) {
-    for (int i = 1; i <= GUARD; i++)
-        if (p[-i] != SENTINEL || p[n + i - 1] != SENTINEL) return 0;
-    return 1;
-}
-
-static void release(float *p) {
-    if (p) free(p - GUARD);
-}
-
-static void fill_normal(float *p, size_t n, Rng *rng) {
-    for (size_t i = 0; i < n; i++) p[i] = rng_normal(rng);
-}
-
-static int all_finite(const float *p, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(p[i])) return 0;
-    return 1;
-}
-
-/* First index where a and b differ bit for bit, or -1. */
-static long first_diff(const float *a, const float *b, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(a + i, b + i, sizeof *a)) return (long)i;
-    return -1;
-}
-
-#define CHECK_SAME(a, b, n, fmt, ...)                                                              \
-    do {                                                                                           \
-        long d_ = first_diff((a), (b), (n));                                                       \
-        CHECK(d_ < 0, fmt ": first difference at element %ld of %zu: %.9g vs %.9g", __VA_ARGS__,   \
-              d_, (size_t)(n), d_ < 0 ? 0.0 : (double)(a)[d_], d_ < 0 ? 0.0 : (double)(b)[d_]);    \
-    } while (0)
+/* Guarded buffers, fill_normal, all_finite, CHECK_SAME: buffers.h. */
 
 /* ---- tolerant comparisons: keep the worst element ---------------------- */
 
@@ -611,11 +568,12 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
             const float *row = zero_rows + ((size_t)h * T + i) * T;
             for (int sgm = 0; sgm + 1 < nc; sgm++) {
                 const int j0 = cuts[sgm], j1 = cuts[sgm + 1];
-                float *seg = guarded((size_t)(j1 - j0));
-                memset(seg, 0, (size_t)(j1 - j0) * sizeof *seg);
+                const size_t len = j1 > j0 ? (size_t)(j1 - j0) : 0; /* sorted: j1 >= j0 */
+                float *seg = guarded(len);
+                memset(seg, 0, len * sizeof *seg);
                 in->e.module->bias_forward(&in->e, seg, h, i, j0, j1);
-                mismatched += first_diff(seg, row + j0, (size_t)(j1 - j0)) >= 0;
-                overruns += !guards_intact(seg, (size_t)(j1 - j0));
+                mismatched += first_diff(seg, row + j0, len) >= 0;
+                overruns += !guards_intact(seg, len);
                 release(seg);
             }
         }
@@ -671,71 +629,7 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
 
 /* ---- export ------------------------------------------------------------ */
 
-/* A TensorSink that keeps copies of what it is given. */
-typedef struct {
-    char name[64];
-    int is_int, rank, dims[4];
-    size_t count;
-    float *f;
-    int *i;
-} Captured;
-
-typedef struct {
-    TensorSink sink;
-    Captured t[16];
-    int n, rejected;
-} Capture;
-
-static PbStatus capture_put(TensorSink *s, const char *name, const void *data, size_t elem,
-                            int is_int, int rank, const int *dims) {
-    Capture *cap = s->ctx;
-    if (cap->n == (int)(sizeof cap->t / sizeof cap->t[0]) || rank < 1 || rank > 4) {
-        cap->rejected++;
-        return pb_fail(PB_INTERNAL, "test sink: cannot keep tensor '%s' of rank %d", name, rank);
-    }
-    Captured *t = &cap->t[cap->n++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->is_int = is_int;
-    t->rank = rank;
-    t->count = 1;
-    for (int d = 0; d < rank; d++) {
-        t->dims[d] = dims[d];
-        t->count *= dims[d] > 0 ? (size_t)dims[d] : 0;
-    }
-    void *copy = malloc(t->count * elem + 1);
-    memcpy(copy, data, t->count * elem);
-    if (is_int)
-        t->i = copy;
-    else
-        t->f = copy;
-    return PB_OK;
-}
-
-static PbStatus capture_float(TensorSink *s, const char *name, const float *data, int rank,
-                              const int *dims) {
-    return capture_put(s, name, data, sizeof *data, 0, rank, dims);
-}
-
-static PbStatus capture_int(TensorSink *s, const char *name, const int *data, int rank,
-                            const int *dims) {
-    return capture_put(s, name, data, sizeof *data, 1, rank, dims);
-}
-
-static void capture_init(Capture *cap) {
-    memset(cap, 0, sizeof *cap);
-    cap->sink = (TensorSink){capture_float, capture_int, cap};
-}
-
-static const Captured *capture_get(const Capture *cap, const char *name) {
-    for (int i = 0; i < cap->n; i++)
-        if (strcmp(cap->t[i].name, name) == 0) return &cap->t[i];
-    return NULL;
-}
-
-static void capture_free(Capture *cap) {
-    for (int i = 0; i < cap->n; i++) free(cap->t[i].f), free(cap->t[i].i);
-    cap->n = 0;
-}
+/* The capturing TensorSink: capture_sink.h. */
 
 static int dims_are(const Captured *t, int rank, const int *dims) {
     if (t->rank != rank) return 0;

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "../encodings/encoding.h"
+#include "capture_sink.h"
 #include "check.h"
 
 /* ---- worst-element comparison ----------------------------------------- */
@@ -54,63 +55,13 @@ static void worst_add(Worst *w, double got, double want, double tol, int a, int 
           __VA_ARGS__, (w).at[0], (w).at[1], (w).at[2], (w).n, (w).got, (w).want,                  \
           fabs((w).got - (w).want), (w).tol)
 
-/* ---- a TensorSink that keeps what it is given -------------------------- */
-
-typedef struct {
-    char name[64];
-    int is_int, rank, dims[4];
-    size_t count;
-    float *f;
-    int *i;
-} Captured;
-
-typedef struct {
-    TensorSink sink;
-    Captured t[8];
-    int n;
-} Capture;
-
-static PbStatus capture_put(TensorSink *s, const char *name, const void *data, size_t elem,
-                            int is_int, int rank, const int *dims) {
-    Capture *cap = s->ctx;
-    if (cap->n == 8 || rank < 1 || rank > 4)
-        return pb_fail(PB_INTERNAL, "test sink: cannot keep '%s' (rank %d)", name, rank);
-    Captured *t = &cap->t[cap->n++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->is_int = is_int;
-    t->rank = rank;
-    t->count = 1;
-    for (int d = 0; d < rank; d++) t->count *= (size_t)(t->dims[d] = dims[d]);
-    void *copy = malloc(t->count * elem + 1);
-    memcpy(copy, data, t->count * elem);
-    if (is_int)
-        t->i = copy;
-    else
-        t->f = copy;
-    return PB_OK;
-}
-
-static PbStatus capture_float(TensorSink *s, const char *name, const float *data, int rank,
-                              const int *dims) {
-    return capture_put(s, name, data, sizeof *data, 0, rank, dims);
-}
-
-static PbStatus capture_int(TensorSink *s, const char *name, const int *data, int rank,
-                            const int *dims) {
-    return capture_put(s, name, data, sizeof *data, 1, rank, dims);
-}
+/* ---- the capturing TensorSink (capture_sink.h) ------------------------ */
 
 /* Exports e for positions 0..T-1 into cap (emptied first). */
 static PbStatus capture_export(Capture *cap, const Encoding *e, int T) {
-    for (int i = 0; i < cap->n; i++) free(cap->t[i].f), free(cap->t[i].i);
-    memset(cap, 0, sizeof *cap);
-    cap->sink = (TensorSink){capture_float, capture_int, cap};
+    capture_free(cap);
+    capture_init(cap);
     return encoding_export(e, T, &cap->sink);
-}
-
-static void capture_free(Capture *cap) {
-    for (int i = 0; i < cap->n; i++) free(cap->t[i].f), free(cap->t[i].i);
-    cap->n = 0;
 }
 
 /* The tensor `name` if it has the given rank and dims (else a failed check). */
