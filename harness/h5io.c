@@ -12,6 +12,21 @@
 
 #include "version.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <cblas.h>
+#include <pcre2.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int omp_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 PbStatus h5out_create(H5Out *o, const char *path, int force) {
@@ -128,7 +143,8 @@ void h5_set_command_line(int argc, char **argv) {
 }
 
 PbStatus h5_write_provenance(hid_t file) {
-    char when[64], cpu[256], hdf5[64];
+    char when[64], cpu[256], hdf5[64], pcre2[64];
+    pcre2_config(PCRE2_CONFIG_VERSION, pcre2);
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     struct utsname un;
@@ -147,6 +163,10 @@ PbStatus h5_write_provenance(hid_t file) {
     if (!st) st = h5_attr_string(file, "build_type", POSBENCH_BUILD_TYPE);
     if (!st) st = h5_attr_string(file, "c_flags", POSBENCH_C_FLAGS);
     if (!st) st = h5_attr_string(file, "hdf5_version", hdf5);
+    if (!st) st = h5_attr_string(file, "openblas_config", openblas_get_config());
+    if (!st) st = h5_attr_string(file, "benchmark_version", POSBENCH_BENCHMARK_VERSION);
+    if (!st) st = h5_attr_string(file, "pcre2_version", pcre2);
+    if (!st) st = h5_attr_int(file, "openmp_threads", omp_threads());
     if (!st) st = h5_attr_string(file, "command_line", command_line);
     return st;
 }
