@@ -16,12 +16,14 @@
 
 #define MAX_SIDE 512 /* matrices larger than this are decimated for drawing */
 
-static void heatmap_settings(Gnuplot *g, const char *xlabel, const char *ylabel) {
+/* square: keep cells square (query x key maps); otherwise fill the frame, so
+ * a [T, 4] table of RoPE angles is not drawn as a thin strip. */
+static void heatmap_settings(Gnuplot *g, const char *xlabel, const char *ylabel, int square) {
     fprintf(g->pipe,
             "reset\nset palette defined (0 '#2c7bb6', 0.5 '#ffffbf', 1 '#d7191c')\n"
             "set xlabel '%s'\nset ylabel '%s'\nset yrange [*:*] reverse\nset autoscale xfix\n"
-            "set autoscale yfix\nset size ratio -1\n",
-            xlabel, ylabel);
+            "set autoscale yfix\n%s\n",
+            xlabel, ylabel, square ? "set size ratio -1" : "set size noratio");
 }
 
 /* A colour range centred on zero, so white means 0 in every signed heatmap. */
@@ -35,7 +37,7 @@ static PbStatus plot_matrix(Gnuplot *g, const char *dir, const char *base, const
                             const float *m, int rows, int cols, const char *xlabel, const char *ylabel,
                             int signed_values) {
     int k = gnuplot_matrix_block(g, "M", m, rows, cols, MAX_SIDE);
-    heatmap_settings(g, xlabel, ylabel);
+    heatmap_settings(g, xlabel, ylabel, rows == cols);
     if (signed_values) symmetric_cbrange(g, m, (size_t)rows * cols);
     fprintf(g->pipe, "set title '%s%s'\n", title, k > 1 ? " (every kth row/column shown)" : "");
     char cmd[256];
@@ -53,7 +55,7 @@ static PbStatus plot_bias(Gnuplot *g, const char *dir, const char *label, const 
         snprintf(name, sizeof name, "B%d", h);
         k = gnuplot_matrix_block(g, name, bias + (size_t)h * T * T, T, T, MAX_SIDE / cols + 1);
     }
-    heatmap_settings(g, "key j", "query i");
+    heatmap_settings(g, "key j", "query i", 1);
     symmetric_cbrange(g, bias, (size_t)shown * T * T);
     char cmd[8192];
     int n = snprintf(cmd, sizeof cmd, "set multiplot layout %d,%d title '%s: attention bias b[h,i,j]%s'\n",
