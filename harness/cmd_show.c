@@ -5,6 +5,7 @@
 #include "args.h"
 #include "bench_h5.h"
 #include "commands.h"
+#include "generalize.h"
 #include "h5io.h"
 
 static void show_provenance(hid_t file) {
@@ -22,12 +23,12 @@ static PbStatus show_bench(hid_t file, const char *path) {
     if (st) return st;
     printf("references: copy %.1f GB/s, sgemm %.1f GFLOP/s\n\n", r.copy_gbytes_per_s, r.sgemm_gflops);
     printf("%-9s %-8s %-17s %5s %4s %2s %11s %6s %10s %8s %8s %10s %10s\n", "scope", "pass", "encoding",
-           "T", "C", "H", "median ms", "cv %", "Mtok/s", "GB/s", "GFLOP/s", "act MiB", "heap MiB");
+           "T", "C", "H", "median ms", "cv %", "ktok/s", "GB/s", "GFLOP/s", "act MiB", "heap MiB");
     for (size_t i = 0; i < r.n; i++) {
         const BenchRow *w = &r.rows[i];
         printf("%-9s %-8s %-17s %5d %4d %2d %11.4f %6.1f %10.2f %8.2f %8.2f %10.1f %10.1f\n", w->scope,
                w->pass, w->encoding, w->seq_len, w->dim, w->heads, w->ns_median / 1e6, 100 * w->cv,
-               w->tokens_per_s / 1e6, w->gbytes_per_s, w->gflops_per_s, w->activation_bytes / 1048576.0,
+               w->tokens_per_s / 1e3, w->gbytes_per_s, w->gflops_per_s, w->activation_bytes / 1048576.0,
                w->peak_heap_bytes / 1048576.0);
     }
     bench_results_free(&r);
@@ -52,6 +53,11 @@ PbStatus cmd_show(int argc, char **argv) {
     show_provenance(file);
     printf("\n");
     if (strcmp(kind, "bench") == 0) st = show_bench(file, pos[0]);
+    else if (strcmp(kind, "generalize") == 0) st = gen_show(file, pos[0], stdout);
+    else if (strcmp(kind, "run") == 0) {
+        st = h5_exists(file, "bench") ? show_bench(file, pos[0]) : PB_OK;
+        if (!st) printf("\n"), st = gen_show(file, pos[0], stdout);
+    }
     else if (strcmp(kind, "encoding_export") != 0)
         st = pb_fail(PB_DATA, "'%s': this posbench cannot show files of kind '%s'", pos[0], kind);
     H5Fclose(file);
