@@ -1,5 +1,5 @@
-/* cmd_embed.c: `posbench embed` (the seed walk-through on a chosen text) and
- * `posbench run` (the main job; for now the walk-through on the default corpus). */
+/* cmd_embed.c: `posbench embed`: the seed walk-through on a chosen text.
+ * (`posbench run`, the main job, is harness/cmd_run.c.) */
 #include "../datasets/corpus.h"
 #include "args.h"
 #include "commands.h"
@@ -39,11 +39,4 @@ PbStatus cmd_embed(int argc, char **argv) {
         "The seed notebook walk-through: GPT-2 ids, the first sliding-window batch, and the\n"
         "shapes of the token, positional and input embeddings.",
         1, argc, argv);
-}
-
-PbStatus cmd_run(int argc, char **argv) {
-    return walkthrough_command(
-        "run", "[--data jargon|devil|FILE]",
-        "The main job on the default data. For now: the seed walk-through on the Jargon File.",
-        0, argc, argv);
 }

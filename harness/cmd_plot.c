@@ -44,6 +44,11 @@ PbStatus cmd_plot(int argc, char **argv) {
     if (!st) {
         if (strcmp(kind, "encoding_export") == 0) st = plot_export(file, dir);
         else if (strcmp(kind, "bench") == 0) st = plot_bench(file, pos[0], dir);
+        else if (strcmp(kind, "generalize") == 0) st = plot_generalize(file, pos[0], dir);
+        else if (strcmp(kind, "run") == 0) {
+            st = h5_exists(file, "bench") ? plot_bench(file, pos[0], dir) : PB_OK;
+            if (!st) st = plot_generalize(file, pos[0], dir);
+        }
         else st = pb_fail(PB_DATA, "'%s': this posbench cannot plot files of kind '%s'", pos[0], kind);
     }
     H5Fclose(file);

@@ -23,6 +23,7 @@ PbStatus cmd_plot(int argc, char **argv);
 PbStatus cmd_bench(int argc, char **argv);
 PbStatus cmd_show(int argc, char **argv);
 PbStatus cmd_train(int argc, char **argv);
+PbStatus cmd_generalize(int argc, char **argv);
 
 /* Flushes standard output; PB_IO if anything written to it was lost. */
 PbStatus finish_stdout(void);

@@ -10,7 +10,7 @@
 #include "version.h"
 
 static const Subcommand subcommands[] = {
-    {"run", "the main job on the default data (now: the seed walk-through)", cmd_run},
+    {"run", "the main job: bench, length generalization, a synthetic task, plots, summary", cmd_run},
     {"tokenize", "text to token ids", cmd_tokenize},
     {"detokenize", "token ids back to text", cmd_detokenize},
     {"batches", "sliding-window batches of a text, as JSON lines", cmd_batches},
@@ -21,6 +21,7 @@ static const Subcommand subcommands[] = {
     {"plot", "plots from a posbench HDF5 file (PNG and SVG, with gnuplot)", cmd_plot},
     {"show", "a readable summary of a posbench HDF5 file", cmd_show},
     {"train", "train the probe transformer with one encoding; HDF5 checkpoint", cmd_train},
+    {"generalize", "train short, evaluate long: loss, perplexity, task accuracy to HDF5", cmd_generalize},
     {NULL, NULL, NULL},
 };
 

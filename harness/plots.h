@@ -13,4 +13,8 @@ PbStatus plot_export(hid_t file, const char *dir);
 /* Throughput, relative cost and memory of a benchmark file into dir. */
 PbStatus plot_bench(hid_t file, const char *path, const char *dir);
 
+/* Generalization and task plots of a generalize or run file into dir
+ * (harness/plot_generalize.c). */
+PbStatus plot_generalize(hid_t file, const char *path, const char *dir);
+
 #endif

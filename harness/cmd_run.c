@@ -1,0 +1,185 @@
+/* cmd_run.c: `posbench run`, the main job (issue 6): the throughput and
+ * memory bench, length generalization on the default corpus, one synthetic
+ * task, all plots, and a summary table naming which encodings extrapolate;
+ * one HDF5 file (kind "run") with the plots beside it.
+ *
+ * Profiles (every registered encoding, 3 seeds each):
+ *   quick  bench --quick; jargon (bytes), L 64, eval 64..1024, 2 layers,
+ *          dim 64, 4 heads, 200 steps of 16 windows; task copy, L 32, eval
+ *          32..128, 300 steps. About 10 minutes on 2 cores.
+ *   full   the full bench; jargon, L 128, eval 128..2048, 2 layers, dim 128,
+ *          1500 steps; task copy, L 64, 1500 steps. What results/ publishes.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../datasets/token_stream.h"
+#include "args.h"
+#include "bench.h"
+#include "bench_h5.h"
+#include "commands.h"
+#include "generalize.h"
+#include "gnuplot.h"
+#include "h5io.h"
+#include "plots.h"
+
+static const char *const profile_names[] = {"quick", "full", NULL};
+
+typedef struct {
+    int L, steps, batch, dim, layers, heads, seeds, eval_tokens;
+    float lr;
+    int task_L, task_steps, task_examples;
+    const char *task;
+} Profile;
+
+static const Profile quick_profile = {64, 200, 16, 64, 2, 4, 3, 16384, 3e-3f, 32, 300, 128, "task:copy"};
+static const Profile full_profile = {128, 1500, 16, 128, 2, 4, 3, 65536, 2e-3f, 64, 1500, 256, "task:copy"};
+
+static void apply_profile(GenConfig *c, const Profile *p, int task) {
+    c->train_len = task ? p->task_L : p->L;
+    c->train.steps = task ? p->task_steps : p->steps;
+    c->train.batch = p->batch;
+    c->train.lr = p->lr;
+    c->model.dim = p->dim;
+    c->model.layers = p->layers;
+    c->model.heads = p->heads;
+    c->seeds = p->seeds;
+    c->eval_tokens = p->eval_tokens;
+    c->task_examples = p->task_examples;
+    snprintf(c->data, sizeof c->data, "%s", task ? p->task : "jargon");
+    gen_default_lens(c);
+}
+
+PbStatus cmd_run(int argc, char **argv) {
+    const char *profile = "quick", *out = NULL, *encodings = NULL;
+    int force = 0, no_bench = 0, seeds = 0;
+    const ArgSpec options[] = {
+        {"--profile", NULL, ARG_CHOICE, &profile, 0, 0, profile_names, "P", "quick (default, about 10 minutes on 2 cores) or full (what results/ publishes)"},
+        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/run-<UTC time>.h5; plots beside it)"},
+        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file and its plots"},
+        {"--encodings", NULL, ARG_STRING, &encodings, 0, 0, NULL, "A,B,...", "only these encodings in the generalization part (default all)"},
+        {"--seeds", NULL, ARG_INT, &seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
+        {"--no-bench", NULL, ARG_FLAG, &no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
+        {NULL},
+    };
+    const ArgCommand cmd = {
+        "run", "[--profile quick|full] [-o FILE.h5] [--force]",
+        "The main job: the throughput and memory bench of every encoding, length generalization\n"
+        "on the default corpus (trained short, evaluated up to 16x longer), a synthetic copy task,\n"
+        "all plots, and a summary per encoding naming which encodings extrapolate.",
+        options, 0, 0};
+    int npos, help;
+    PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, &help);
+    if (st) return st;
+    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    const int quick = strcmp(profile, "quick") == 0;
+    const Profile *p = quick ? &quick_profile : &full_profile;
+
+    char default_out[128], dir[4096];
+    if (!out) {
+        struct stat sb;
+        if (stat("results", &sb) != 0 && (st = ensure_directory("results"))) return st;
+        gen_default_output(default_out, sizeof default_out, "run");
+        out = default_out;
+    }
+    size_t n = strlen(out);
+    if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
+    snprintf(dir, sizeof dir, "%.*s-plots", (int)n, out);
+    if (strpbrk(dir, "'\"\n")) return pb_fail(PB_USAGE, "run: the output name may not contain quotes or newlines");
+    if (!force && access(out, F_OK) == 0)
+        return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
+    if (!force && access(dir, F_OK) == 0)
+        return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace its plots", dir);
+
+    const int tty = isatty(STDERR_FILENO);
+    double t_start = now_seconds(), t_bench = 0, t_gen = 0, t_task = 0;
+    fprintf(stderr, "posbench run, %s profile -> %s\n", profile, out);
+
+    /* 1. The bench. */
+    BenchPlan plan;
+    BenchResults bench = {0};
+    bench_plan_init(&plan, quick);
+    if (!no_bench) {
+        fprintf(stderr, "[1/4] throughput and memory bench (%s)...\n", quick ? "--quick" : "full grid");
+        char *gb[4] = {"posbench", "--benchmark_repetitions=3",
+                       quick ? "--benchmark_min_time=0.02" : "--benchmark_min_time=0.1", NULL};
+        int n_gb = 3;
+        double t0 = now_seconds();
+        st = gb_initialize(&n_gb, gb);
+        if (!st) st = bench_run(&plan, &bench, GB_CONSOLE_QUIET);
+        t_bench = now_seconds() - t0;
+        if (!st) fprintf(stderr, "      %zu cells in %.0f s\n", bench.n, t_bench);
+    }
+
+    /* 2. Generalization on the corpus; 3. the task. */
+    GenConfig gc, tc;
+    gen_config_default(&gc);
+    if (!st && encodings) st = gen_parse_encodings(encodings, &gc);
+    apply_profile(&gc, p, 0);
+    if (seeds) gc.seeds = seeds;
+    gc.log = stderr, gc.tty = tty, gc.label = "      ";
+    tc = gc;
+    apply_profile(&tc, p, 1);
+    if (seeds) tc.seeds = seeds;
+    GenResults gr = {0}, tr = {0};
+    int have_gr = 0, have_tr = 0;
+    if (!st) {
+        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n",
+                gc.train_len, gc.eval_lens[0], gc.eval_lens[gc.n_lens - 1], gc.n_encodings, gc.seeds);
+        double t0 = now_seconds();
+        st = gen_run(&gc, &gr);
+        have_gr = !st;
+        t_gen = now_seconds() - t0;
+    }
+    if (!st) {
+        fprintf(stderr, "[3/4] task %s: train on lengths up to %d, test up to %d\n", tc.data + 5, tc.train_len,
+                tc.eval_lens[tc.n_lens - 1]);
+        double t0 = now_seconds();
+        st = gen_run(&tc, &tr);
+        have_tr = !st;
+        t_task = now_seconds() - t0;
+    }
+
+    /* 4. One file, then the plots and the summary from it. */
+    H5Out file;
+    if (!st) st = h5out_create(&file, out, force);
+    if (!st) {
+        st = h5_write_provenance(file.file);
+        if (!st && !no_bench) st = bench_h5_write(file.file, &plan, &bench);
+        if (!st && H5Aexists(file.file, "kind") > 0 && H5Adelete(file.file, "kind") < 0)
+            st = pb_fail(PB_IO, "cannot rewrite the kind attribute");
+        if (!st) st = h5_attr_string(file.file, "kind", "run");
+        if (!st && H5Aexists(file.file, "schema_version") <= 0)
+            st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
+        if (!st) st = h5_attr_string(file.file, "profile", profile);
+        if (!st) st = h5_attr_double(file.file, "seconds_bench", t_bench);
+        if (!st) st = h5_attr_double(file.file, "seconds_generalization", t_gen);
+        if (!st) st = h5_attr_double(file.file, "seconds_task", t_task);
+        if (!st) st = gen_h5_write(file.file, &gr);
+        if (!st) st = gen_h5_write(file.file, &tr);
+        if (!st) st = h5out_commit(&file);
+        else h5out_abort(&file);
+    }
+    bench_results_free(&bench);
+    if (have_gr) gen_results_free(&gr);
+    if (have_tr) gen_results_free(&tr);
+    if (st) return st;
+
+    fprintf(stderr, "[4/4] plots into %s/\n", dir);
+    hid_t f;
+    if ((st = h5in_open(&f, out))) return st;
+    PbStatus plot_st = ensure_directory(dir);
+    if (!plot_st && !no_bench) plot_st = plot_bench(f, out, dir);
+    if (!plot_st) plot_st = plot_generalize(f, out, dir);
+    char plot_msg[1024] = "";
+    if (plot_st) snprintf(plot_msg, sizeof plot_msg, "%s", pb_errmsg());
+    printf("\n");
+    st = gen_show(f, out, stdout);
+    H5Fclose(f);
+    printf("\nwrote %s and its plots in %s/ in %.0f s (bench %.0f s, generalization %.0f s, task %.0f s)\n",
+           out, dir, now_seconds() - t_start, t_bench, t_gen, t_task);
+    if (!st && plot_st) st = pb_fail(plot_st, "the results are in %s, but the plots failed: %s", out, plot_msg);
+    return st ? st : finish_stdout();
+}

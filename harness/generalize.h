@@ -1,0 +1,141 @@
+/* generalize.h: length generalization (issue 6): train the probe transformer
+ * (harness/train.h) with each encoding on windows of L tokens, evaluate it on
+ * longer windows, and measure synthetic tasks (datasets/tasks.h).
+ *
+ * Corpus study, per encoding x seed:
+ *   train   L tokens per window, the training split (train.h), seed s
+ *   eval    at each T in eval_lens, on the validation split (the tail 10%):
+ *           W = min(windows available, max(1, eval_tokens / T)) non-
+ *           overlapping windows of T, each from position 0 (the ALiBi
+ *           paper's default). loss = mean per-token cross-entropy (nats),
+ *           ppl = exp(loss); loss_by_position[b] = mean loss of the positions
+ *           p with p * bins / T == b. With a stride S (< T): sliding windows
+ *           over the same tokens, S apart, each token scored once, by the
+ *           first window that holds it at position >= T - S (the first
+ *           window scores all its positions): loss_sliding, ppl_sliding.
+ *   memory  eval_peak_bytes[T]: the most bytes held through pb_alloc_floats
+ *           during evaluation at T, over what was held before (the eval
+ *           workspace, linear in T: model.h)
+ * An encoding that cannot place position T-1 (learned_absolute past its
+ * table) gets NaN at that T and the encoding's own message as the reason. A
+ * run whose loss or gradient turns non-finite is marked diverged (NaN
+ * results for that seed) and the sweep goes on.
+ *
+ * Task study, per encoding x seed: train on a stream of examples, one per
+ * window of L tokens (tasks.h), with the plain language-model loss on every
+ * token; evaluate at each T with `task_examples` fresh examples of size
+ * task_max_input(T): accuracy = fraction of examples whose every answer
+ * token is the argmax of the model's prediction given the true prefix
+ * (exactly greedy decoding's exact match), token_accuracy = fraction of
+ * answer tokens right.
+ *
+ * Seeds: run k (0..seeds-1) uses seed base_seed + k for the parameters, the
+ * window order, and (tasks) the training and test examples (separate PCG32
+ * streams). Same config and thread count: the same numbers, bit for bit.
+ */
+#ifndef POSBENCH_GENERALIZE_H
+#define POSBENCH_GENERALIZE_H
+
+#include <hdf5.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/status.h"
+#include "model/model.h"
+#include "train.h"
+
+#define GEN_MAX_ENCODINGS 32
+#define GEN_MAX_LENS 16
+#define GEN_NAME 64
+#define GEN_SCHEMA_VERSION 1
+
+typedef struct {
+    char encodings[GEN_MAX_ENCODINGS][GEN_NAME];
+    int n_encodings;
+    char data[4096];      /* corpus name or path, or "task:<name>" */
+    char tokenizer[16];   /* corpus: "bytes" | "gpt2" (compact vocabulary) */
+    int train_len;        /* L */
+    int n_lens, eval_lens[GEN_MAX_LENS];
+    int stride;           /* sliding-window stride; 0: non-overlapping only */
+    int seeds;            /* runs per encoding */
+    uint64_t base_seed;
+    ModelConfig model;    /* layers, dim, heads, tied, init_std (context := L) */
+    TrainConfig train;    /* steps, batch, lr, ... (seed set per run) */
+    int bins;             /* loss_by_position bins */
+    long eval_tokens;     /* corpus: tokens scored per eval length */
+    int eval_batch;       /* windows per evaluation call */
+    int task_examples;    /* tasks: test examples per length */
+    int task_blocks;      /* tasks: training examples in the stream */
+    FILE *log;            /* progress (NULL: silent) */
+    int tty;              /* log is a terminal: one line rewritten */
+    const char *label;    /* prefix of progress lines ("" ok) */
+} GenConfig;
+
+/* Defaults: all registered encodings, jargon, bytes, L 64, eval L..16L,
+ * 3 seeds, layers 2, dim 64, heads 4, steps 300, batch 16, lr 3e-3, bins 32,
+ * eval_tokens 32768, eval_batch 4, task_examples 128, task_blocks 4096. */
+void gen_config_default(GenConfig *c);
+/* 1 if c->data names a task ("task:<name>"); *task set. */
+int gen_is_task(const GenConfig *c, int *task);
+
+typedef struct {
+    char name[GEN_NAME];
+    float *train_loss;        /* [seeds, steps] (NaN past a divergence) */
+    int *diverged;            /* [seeds] */
+    float *train_tps;         /* [seeds] training tokens/s */
+    float *loss, *ppl;        /* corpus [seeds, n] */
+    float *loss_slide, *ppl_slide;  /* corpus, stride given: [seeds, n] */
+    float *loss_by_pos;       /* corpus [seeds, n, bins] */
+    double *peak_bytes;       /* corpus [n] (NaN where not applicable) */
+    int *windows;             /* corpus [n] windows evaluated */
+    float *accuracy, *token_accuracy; /* task [seeds, n] */
+    int *input_len;           /* task [n] n of the test examples */
+    char not_applicable[512]; /* why some lengths are NaN ("" if none) */
+    char diverged_reason[512];
+} GenEncResult;
+
+typedef struct {
+    GenConfig cfg;
+    int is_task, task;
+    int vocab;
+    size_t n_tokens;          /* corpus tokens (tasks: training stream) */
+    GenEncResult *enc;        /* [n_encodings] */
+} GenResults;
+
+/* Runs the whole sweep. Errors other than a divergence or a length past an
+ * encoding's table stop it. */
+PbStatus gen_run(const GenConfig *c, GenResults *r);
+void gen_results_free(GenResults *r);
+
+/* Writes the results under /generalization and /training (corpus) or
+ * /tasks/<task> (task) of an open file; attributes for the config. Does not
+ * touch the root attributes. */
+PbStatus gen_h5_write(hid_t file, const GenResults *r);
+
+/* ---- reading and summarising (show, plot, run) -------------------------- */
+
+/* mean and 95% confidence half-width (Student t, n-1 degrees of freedom)
+ * of the finite values among x[0], x[stride], ... (n of them); *k: how many
+ * were finite. half = 0 for k == 1, mean = NaN for k == 0. */
+void gen_mean_ci(const float *x, int n, int stride, double *mean, double *half, int *k);
+/* Two-sided 95% Student t quantile for df degrees of freedom. */
+double gen_t975(int df);
+
+/* The `encodings` attribute of a results group, split (names present as
+ * subgroups only); returns the count. */
+int gen_read_encodings(hid_t g, char names[][GEN_NAME], int cap);
+/* Reads dataset g/name as floats (free()); rank 1: *rows = 1. -1 if absent. */
+int gen_read_matrix(hid_t g, const char *name, float **data, int *rows, int *cols);
+
+/* Prints the generalization and task tables of a file (kind generalize or
+ * run) and, with /bench, the per-encoding summary naming which encodings
+ * extrapolate. */
+PbStatus gen_show(hid_t file, const char *path, FILE *out);
+
+/* CLI helpers (cmd_generalize.c, shared with cmd_run.c). */
+PbStatus gen_parse_int_list(const char *opt, const char *text, int *out, int cap, int *n);
+PbStatus gen_parse_encodings(const char *text, GenConfig *c);
+void gen_default_lens(GenConfig *c);
+void gen_default_output(char *buf, size_t cap, const char *prefix);
+
+#endif

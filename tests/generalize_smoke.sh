@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# generalize_smoke.sh: `posbench generalize` end to end at toy size (seconds):
+# the HDF5 schema of results/README.md, NaN with a reason for
+# learned_absolute past its table, the same seed giving the same numbers
+# (two runs compared dataset by dataset), a synthetic task, plot and show
+# reading the files back, and no overwrite without --force.
+# usage: generalize_smoke.sh POSBENCH_BINARY
+set -u
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+command -v h5dump >/dev/null || { echo "h5dump not installed (hdf5-tools); skipping"; exit 77; }
+
+args=(generalize --encodings learned_absolute,alibi --train-len 16 --eval-lens 16,32,64
+      --steps 15 --seeds 2 --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --stride 8 --bins 8)
+"$bin" "${args[@]}" -o "$tmp/a.h5" >"$tmp/out" 2>"$tmp/err" && ok || bad "generalize failed: $(tail -3 "$tmp/err")"
+"$bin" "${args[@]}" -o "$tmp/b.h5" >/dev/null 2>&1 && ok || bad "second generalize failed"
+
+attr() { h5dump -a "$2" "$1" 2>/dev/null | grep -A2 'DATA {' | sed -n 2p | sed 's/^ *(0): *//'; }
+data() { h5dump -d "$2" -m '%.9g' "$1" 2>/dev/null | sed -n '/DATA {/,/}/p'; }
+
+[ "$(attr "$tmp/a.h5" /kind)" = '"generalize"' ] && ok || bad "root kind is $(attr "$tmp/a.h5" /kind)"
+for a in posbench_version git_commit created_utc command_line schema_version; do
+  h5dump -a "/$a" "$tmp/a.h5" >/dev/null 2>&1 && ok || bad "root attribute $a missing"
+done
+for a in train_len steps seeds seed_values layers dim heads data tokenizer vocab batch lr; do
+  h5dump -a "/generalization/$a" "$tmp/a.h5" >/dev/null 2>&1 && ok || bad "/generalization attribute $a missing"
+done
+shape() { h5dump -H -d "$2" "$1" 2>/dev/null | grep -o 'SIMPLE { ( [0-9, ]* )' | sed 's/SIMPLE { ( //; s/ )//'; }
+for e in learned_absolute alibi; do
+  g=/generalization/$e
+  [ "$(shape "$tmp/a.h5" $g/eval_len)" = "3" ] && ok || bad "$g/eval_len shape $(shape "$tmp/a.h5" $g/eval_len)"
+  for d in loss ppl loss_sliding ppl_sliding; do
+    [ "$(shape "$tmp/a.h5" $g/$d)" = "2, 3" ] && ok || bad "$g/$d shape $(shape "$tmp/a.h5" $g/$d), expected 2, 3"
+  done
+  [ "$(shape "$tmp/a.h5" $g/loss_by_position)" = "2, 3, 8" ] && ok || bad "$g/loss_by_position shape"
+  [ "$(shape "$tmp/a.h5" $g/eval_peak_bytes)" = "3" ] && ok || bad "$g/eval_peak_bytes shape"
+  [ "$(attr "$tmp/a.h5" $g/train_len)" = "16" ] && ok || bad "$g train_len attribute"
+  [ "$(shape "$tmp/a.h5" /training/$e/loss)" = "2, 15" ] && ok || bad "/training/$e/loss shape $(shape "$tmp/a.h5" /training/$e/loss)"
+done
+# learned_absolute: finite at L, NaN past it, with the reason.
+la=$(data "$tmp/a.h5" /generalization/learned_absolute/ppl | tr -s ' ,' '\n' | grep -E '^[-0-9.naNinf]+$')
+[ "$(echo "$la" | grep -ci nan)" = "4" ] && ok || bad "learned_absolute ppl: expected 4 NaN (2 seeds x 2 lengths past L), got: $(echo $la)"
+h5dump -a /generalization/learned_absolute/ppl/reason "$tmp/a.h5" 2>/dev/null | grep -q "table" && ok || bad "no reason attribute on learned_absolute/ppl"
+h5dump -a /generalization/learned_absolute/not_applicable "$tmp/a.h5" >/dev/null 2>&1 && ok || bad "no not_applicable attribute"
+al=$(data "$tmp/a.h5" /generalization/alibi/ppl)
+echo "$al" | grep -qi nan && bad "alibi has NaN perplexity: $al" || ok
+# Eval memory grows with length (row-at-a-time attention: about linearly).
+pk=$(data "$tmp/a.h5" /generalization/alibi/eval_peak_bytes | tr -s ' ,' '\n' | grep -E '^[0-9.e+]+$' | tr '\n' ' ')
+awk -v p="$pk" 'BEGIN { n = split(p, v, " "); exit !(n == 3 && v[1] > 0 && v[3] > v[1] && v[3] < 8 * v[1]) }' \
+  && ok || bad "eval_peak_bytes not growing about linearly: $pk"
+
+# Same seed, same numbers: every dataset of the two files equal.
+for d in $(h5dump -n "$tmp/a.h5" | awk '$1 == "dataset" && $2 !~ /tokens_per_s/ {print $2}'); do
+  if [ "$(data "$tmp/a.h5" "$d")" = "$(data "$tmp/b.h5" "$d")" ]; then ok; else bad "$d differs between two runs with the same seed"; fi
+done
+# ... and another seed gives other numbers.
+"$bin" "${args[@]}" --seed 5 -o "$tmp/c.h5" >/dev/null 2>&1
+[ "$(data "$tmp/a.h5" /generalization/alibi/loss)" != "$(data "$tmp/c.h5" /generalization/alibi/loss)" ] && ok || bad "--seed 5 gave the same losses"
+
+# A synthetic task.
+"$bin" generalize --encodings learned_absolute,rope --data task:copy --train-len 16 --steps 10 --seeds 2 \
+  --dim 32 --heads 2 --layers 2 --batch 16 --examples 16 -o "$tmp/t.h5" >/dev/null 2>"$tmp/err" && ok || bad "task run failed: $(tail -3 "$tmp/err")"
+[ "$(shape "$tmp/t.h5" /tasks/copy/rope/accuracy)" = "2, 4" ] && ok || bad "/tasks/copy/rope/accuracy shape"
+[ "$(shape "$tmp/t.h5" /tasks/copy/rope/eval_len)" = "4" ] && ok || bad "/tasks/copy/rope/eval_len shape"
+h5dump -a /tasks/copy/learned_absolute/accuracy/reason "$tmp/t.h5" >/dev/null 2>&1 && ok || bad "task: no reason for learned_absolute past its table"
+"$bin" generalize --data task:nope -o "$tmp/x.h5" >/dev/null 2>&1 && bad "unknown task accepted" || ok
+
+# show and plot from the files alone.
+"$bin" show "$tmp/a.h5" >"$tmp/show" 2>&1 && ok || bad "show failed: $(cat "$tmp/show")"
+grep -q "extrapolate" "$tmp/show" && ok || bad "show lacks the verdict"
+grep -q "n/a" "$tmp/show" && ok || bad "show does not mark learned_absolute past its table"
+if command -v gnuplot >/dev/null; then
+  "$bin" plot "$tmp/a.h5" -o "$tmp/plots" >/dev/null 2>"$tmp/err" && ok || bad "plot failed: $(cat "$tmp/err")"
+  for f in ppl-vs-length ppl-sliding-vs-length loss-by-position-T64 training-loss eval-memory; do
+    [ -s "$tmp/plots/$f.png" ] && [ -s "$tmp/plots/$f.svg" ] && ok || bad "plot $f missing"
+  done
+  "$bin" plot "$tmp/t.h5" -o "$tmp/tplots" >/dev/null 2>&1 && [ -s "$tmp/tplots/task-copy-accuracy.svg" ] && ok || bad "task plot missing"
+fi
+
+# No overwrite without --force.
+before=$(md5sum < "$tmp/a.h5")
+"$bin" "${args[@]}" -o "$tmp/a.h5" >/dev/null 2>"$tmp/err" && bad "overwrote without --force" || ok
+grep -q -- "--force" "$tmp/err" && ok || bad "the refusal does not name --force"
+[ "$(md5sum < "$tmp/a.h5")" = "$before" ] && ok || bad "the file changed"
+
+echo "generalize_smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
