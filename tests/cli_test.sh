@@ -65,6 +65,12 @@ expect_error "non-numeric ids" "expected a token id" detokenize "$tmp/ids.txt"
 printf '1 99999' >"$tmp/ids.txt"
 expect_error "id out of vocabulary" "99999" detokenize "$tmp/ids.txt"
 
+# A small width with the byte vocabulary: the LM head's gradient is the
+# largest product (V*C + V > 4C*C + 4C), once a heap overflow in its scratch.
+printf 'abcdefghij%.0s' $(seq 200) >"$tmp/letters.txt"
+if "$bin" train --encoding alibi --data "$tmp/letters.txt" --dim 32 --heads 2 --batch 8 --context 16 --steps 3 >"$tmp/out" 2>"$tmp/err"
+then ok; else bad "train with dim 32, batch 8 failed: $(tail -2 "$tmp/err")"; fi
+
 # Round trips through the command line, both tokenizers.
 for tok in gpt2 bytes; do
   printf 'Caf\xc3\xa9 \xff\xfe bytes\n<|endoftext|> 42' >"$tmp/mixed.txt"

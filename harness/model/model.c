@@ -116,9 +116,11 @@ static void mm_forward(const Model *m, float *out, const float *inp, const float
     if (blas > 1) openblas_set_num_threads(blas);
 }
 
-/* Scratch for mm_backward: threads - 1 private [OC,C] + [OC] gradients. */
+/* Scratch for mm_backward: threads - 1 private [OC,C] + [OC] gradients, for
+ * the largest product: fc/fcproj ([4C,C] + 4C) or the LM head ([V,C] + V,
+ * the bias slot counted as mm_backward lays it out). */
 static size_t mm_scratch_floats(int threads, int V, int C) {
-    size_t big = (size_t)(4 * C) * C + 4 * (size_t)C, head = (size_t)V * C;
+    size_t big = (size_t)(4 * C) * C + 4 * (size_t)C, head = (size_t)V * C + (size_t)V;
     if (head > big) big = head;
     return threads > 1 ? (size_t)(threads - 1) * round16(big) : 0;
 }
