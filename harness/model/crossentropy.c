@@ -2,8 +2,11 @@
  * (formulas, shapes, in-place use and the out-of-range rule in
  * crossentropy.h).
  *
- * expf dominates (N*V calls), so rows split across threads above
- * CROSSENTROPY_OMP_MIN elements. No restrict here: probs may be logits. */
+ * expf dominates (N*V calls, about 8 ns each: 1.7 s per forward at
+ * N = 4096, V = 50257 on one core), so rows split across threads above
+ * CROSSENTROPY_OMP_MIN elements (at N = 4096, V = 256, 2 threads: forward
+ * 5.5 -> 4.2 ms, backward 0.36 -> 0.16 ms; who owns the cores: matmul.h).
+ * No restrict here: probs may be logits. */
 #include "crossentropy.h"
 
 #include <math.h>

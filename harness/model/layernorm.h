@@ -15,7 +15,7 @@
  * Backward adds (+=) into every gradient; the caller zeroes them.
  * Deterministic and independent of the thread count: rows are independent,
  * and each dweight[c], dbias[c] is summed over rows in row order by one
- * thread. Buffers must not overlap (they are declared restrict).
+ * thread. Buffers must not overlap (the definitions use restrict).
  */
 #ifndef POSBENCH_MODEL_LAYERNORM_H
 #define POSBENCH_MODEL_LAYERNORM_H

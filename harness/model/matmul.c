@@ -3,18 +3,32 @@
  *
  * The bias is written first and the product added on top (beta = 1), which
  * saves a second pass over out. The bias gradient is a column sum over rows;
- * it splits across threads by column blocks, so each dbias[o] is summed in
- * row order by one thread: identical bits for any thread count. */
+ * each thread sums its own contiguous range of columns, so each dbias[o] is
+ * summed in row order by one thread: identical bits for any thread count. */
 #include "matmul.h"
 
 #include <cblas.h>
 #include <stddef.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Below this many elements of dout a fork costs more than it saves. */
-#define MATMUL_OMP_MIN ((size_t)1 << 15)
-/* Output channels per bias-gradient block: 64 floats, four cache lines. */
-#define MATMUL_OBLOCK 64
+#define MATMUL_OMP_MIN ((size_t)1 << 18)
+
+/* This thread's columns [*lo, *hi) of `count`, in whole 64-byte lines so
+ * threads never share one. */
+static void thread_columns(int count, int *lo, int *hi) {
+#ifdef _OPENMP
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+    int nt = 1, t = 0;
+#endif
+    int chunk = ((count + nt - 1) / nt + 15) / 16 * 16;
+    *lo = t * chunk < count ? t * chunk : count;
+    *hi = count - *lo < chunk ? count : *lo + chunk;
+}
 
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                     int N, int C, int OC) {
@@ -42,9 +56,10 @@ void matmul_backward(float *dinp, float *dweight, float *dbias,
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
                     1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (!dbias) return;
-#pragma omp parallel for schedule(static) if ((size_t)N * OC >= MATMUL_OMP_MIN)
-    for (int o0 = 0; o0 < OC; o0 += MATMUL_OBLOCK) {
-        int o1 = OC - o0 < MATMUL_OBLOCK ? OC : o0 + MATMUL_OBLOCK;
+#pragma omp parallel if ((size_t)N * OC >= MATMUL_OMP_MIN)
+    {
+        int o0, o1;
+        thread_columns(OC, &o0, &o1);
         for (int n = 0; n < N; n++) {
             const float *d = dout + (size_t)n * OC;
             for (int o = o0; o < o1; o++) dbias[o] += d[o];

@@ -13,8 +13,8 @@
 /* out[n] = inp1[n] + inp2[n]. out may alias inp1 or inp2 (in place). */
 void residual_forward(float *out, const float *inp1, const float *inp2, size_t n);
 
-/* dinp1[n] += dout[n]; dinp2[n] += dout[n]. The two gradients must be
- * distinct buffers; either may alias nothing else. */
+/* dinp1[n] += dout[n]; dinp2[n] += dout[n]. dinp1, dinp2 and dout are
+ * three distinct buffers. */
 void residual_backward(float *dinp1, float *dinp2, const float *dout, size_t n);
 
 #endif
