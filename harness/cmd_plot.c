@@ -34,12 +34,8 @@ PbStatus cmd_plot(int argc, char **argv) {
         return pb_fail(PB_USAGE, "plot: the output directory name may not contain quotes or newlines");
 
     hid_t file;
-    if ((st = h5in_open(&file, pos[0]))) return st;
     char kind[64];
-    if (h5_read_attr_string(file, "kind", kind, sizeof kind)) {
-        H5Fclose(file);
-        return pb_fail(PB_DATA, "'%s' is not a posbench results file (no 'kind' attribute)", pos[0]);
-    }
+    if ((st = h5in_open_results(&file, kind, sizeof kind, pos[0]))) return st;
     st = ensure_directory(dir);
     if (!st) {
         if (strcmp(kind, "encoding_export") == 0) st = plot_export(file, dir);

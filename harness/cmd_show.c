@@ -43,12 +43,8 @@ PbStatus cmd_show(int argc, char **argv) {
     if (st) return st;
     if (help) return args_print_help(&cmd, stdout), PB_OK;
     hid_t file;
-    if ((st = h5in_open(&file, pos[0]))) return st;
     char kind[64];
-    if (h5_read_attr_string(file, "kind", kind, sizeof kind)) {
-        H5Fclose(file);
-        return pb_fail(PB_DATA, "'%s' is not a posbench results file (no 'kind' attribute)", pos[0]);
-    }
+    if ((st = h5in_open_results(&file, kind, sizeof kind, pos[0]))) return st;
     printf("%s: %s\n", pos[0], kind);
     show_provenance(file);
     printf("\n");

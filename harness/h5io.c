@@ -181,6 +181,16 @@ PbStatus h5in_open(hid_t *file, const char *path) {
     return PB_OK;
 }
 
+PbStatus h5in_open_results(hid_t *file, char *kind, size_t cap, const char *path) {
+    PbStatus st = h5in_open(file, path);
+    if (st) return st;
+    if (h5_read_attr_string(*file, "kind", kind, cap)) {
+        H5Fclose(*file);
+        return pb_fail(PB_DATA, "'%s' is not a posbench results file (no 'kind' attribute)", path);
+    }
+    return PB_OK;
+}
+
 int h5_exists(hid_t loc, const char *name) { return H5Lexists(loc, name, H5P_DEFAULT) > 0; }
 
 PbStatus h5_read_attr_string(hid_t loc, const char *name, char *out, size_t cap) {

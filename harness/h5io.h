@@ -44,6 +44,10 @@ PbStatus h5_write_provenance(hid_t file);
 /* Reading. h5in_open: PB_DATA with a plain message for a missing file, a
  * non-HDF5 file or a truncated one. */
 PbStatus h5in_open(hid_t *file, const char *path);
+/* h5in_open, then the root attribute "kind" naming the posbench schema;
+ * PB_DATA (file closed) if the file is HDF5 but not a posbench results file. */
+PbStatus h5in_open_results(hid_t *file, char *kind, size_t cap, const char *path);
+
 /* 1 if the link exists. */
 int h5_exists(hid_t loc, const char *name);
 /* Reads a string attribute into out (empty if absent: returns PB_DATA). */

@@ -12,25 +12,15 @@
 
 #include <math.h>
 #include <stddef.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "thread_span.h"
+
 /* Below this many elements a fork costs more than it saves. */
 #define LAYERNORM_OMP_MIN ((size_t)1 << 15)
-
-/* This thread's channels [*lo, *hi) of `count`, in whole 64-byte lines so
- * threads never share one. */
-static void thread_channels(int count, int *lo, int *hi) {
-#ifdef _OPENMP
-    int nt = omp_get_num_threads(), t = omp_get_thread_num();
-#else
-    int nt = 1, t = 0;
-#endif
-    int chunk = ((count + nt - 1) / nt + 15) / 16 * 16;
-    *lo = t * chunk < count ? t * chunk : count;
-    *hi = count - *lo < chunk ? count : *lo + chunk;
-}
 
 void layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
                        const float *restrict inp, const float *restrict weight,
@@ -83,7 +73,7 @@ void layernorm_backward(float *restrict dinp, float *restrict dweight, float *re
             }
         }
         int c0, c1;
-        thread_channels(C, &c0, &c1);
+        thread_span(C, &c0, &c1);
         for (int n = 0; n < N; n++) {
             const float *x = inp + (size_t)n * C;
             const float *d = dout + (size_t)n * C;

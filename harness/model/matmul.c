@@ -14,21 +14,10 @@
 #include <omp.h>
 #endif
 
+#include "thread_span.h"
+
 /* Below this many elements of dout a fork costs more than it saves. */
 #define MATMUL_OMP_MIN ((size_t)1 << 18)
-
-/* This thread's columns [*lo, *hi) of `count`, in whole 64-byte lines so
- * threads never share one. */
-static void thread_columns(int count, int *lo, int *hi) {
-#ifdef _OPENMP
-    int nt = omp_get_num_threads(), t = omp_get_thread_num();
-#else
-    int nt = 1, t = 0;
-#endif
-    int chunk = ((count + nt - 1) / nt + 15) / 16 * 16;
-    *lo = t * chunk < count ? t * chunk : count;
-    *hi = count - *lo < chunk ? count : *lo + chunk;
-}
 
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                     int N, int C, int OC) {
@@ -59,7 +48,7 @@ void matmul_backward(float *dinp, float *dweight, float *dbias,
 #pragma omp parallel if ((size_t)N * OC >= MATMUL_OMP_MIN)
     {
         int o0, o1;
-        thread_columns(OC, &o0, &o1);
+        thread_span(OC, &o0, &o1);
         for (int n = 0; n < N; n++) {
             const float *d = dout + (size_t)n * OC;
             for (int o = o0; o < o1; o++) dbias[o] += d[o];
