@@ -25,6 +25,7 @@
  * runs a task, so results are the same bits for any thread count.
  */
 #include "attention.h"
+#include "vexp.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -87,65 +88,9 @@ static void blas_single_end(int n) {
 
 /* ---- row kernels --------------------------------------------------------- */
 
-/* The build targets baseline x86-64 (SSE2); the row kernels, most of the
- * forward's time after sgemm, get AVX2 and AVX-512 clones picked at load
- * time. The clones give the same bits: every lane does the same operations
- * in the same order (ISO C mode keeps GCC from contracting to FMA, and the
- * reductions' LANES partial sums are explicit). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ROW_KERNEL
-#endif
-
-/* exp(x) for softmax arguments x <= 0, within 1 ulp of expf above -32, and
- * 0 below: such a term is under 2^-46 of the row's largest (which is 1), so
- * it cannot move the row's float sum for rows up to 2^21 keys, and
- * dropping it keeps both passes clear of subnormal floats (they made ALiBi,
- * whose far keys sit at large negative logits, 20% slower). NaN stays NaN.
- * Cephes' expf, branch-free so the row loop vectorises: libm's expf does
- * not, and made the forward 60% slower (30 vs 19 ms on one thread at B8
- * T512 C128 H4). Range tests are integer compares
- * on the bits, since GCC keeps a float compare as a branch under
- * -ftrapping-math and will not vectorise it. */
-static inline float exp_nonpositive(float x) {
-    uint32_t ux;
-    memcpy(&ux, &x, sizeof ux);
-    const uint32_t mag = ux & 0x7fffffffu;
-    const uint32_t under = 0u - (uint32_t)(mag > 0x42000000u); /* |x| > 32, or NaN */
-    const uint32_t nan = 0u - (uint32_t)(mag > 0x7f800000u);
-    const uint32_t uc = (ux & ~under) | (0xc2000000u & under); /* clamped to -32 */
-    float xc;
-    memcpy(&xc, &uc, sizeof xc);
-    /* n = round(x / ln 2) by the 1.5 * 2^23 trick (exact for |n| < 2^22). */
-    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    /* r = x - n ln 2 with ln 2 split in two, so r keeps its low bits. */
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    const float z = r * r;
-    float y = 1.9875691500e-4f;
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * z + r + 1.0f;
-    /* 2^n from its exponent bits: n is in [-46, 0] after the clamp. */
-    const uint32_t two_n_bits = (uint32_t)((int32_t)n + 127) << 23;
-    float two_n;
-    memcpy(&two_n, &two_n_bits, sizeof two_n);
-    const float e = y * two_n;
-    uint32_t ue;
-    memcpy(&ue, &e, sizeof ue);
-    ue = (ue & ~under) | (ux & nan);
-    float out;
-    memcpy(&out, &ue, sizeof out);
-    return out;
-}
-
 /* Float order as signed-int order (negative floats get their magnitude bits
  * flipped), so the row maximum is an integer max, which vectorises where a
- * float compare does not (see exp_nonpositive). A NaN with the sign bit
+ * float compare does not (see vexp.h). A NaN with the sign bit
  * clear is the largest key, so it reaches the maximum and every output. */
 static inline int32_t order_key(float x) {
     int32_t i;
@@ -194,7 +139,7 @@ static inline float row_dot(const float *a, const float *b, int n) {
 /* x[0..n) = softmax(x[0..n)) in place. */
 ROW_KERNEL static void softmax_row(float *x, int n) {
     const float mx = row_max(x, n);
-    for (int j = 0; j < n; j++) x[j] = exp_nonpositive(x[j] - mx);
+    for (int j = 0; j < n; j++) x[j] = exp_nonpositive(x[j] - mx, EXP_FLUSH_SOFTMAX);
     const float inv = 1.0f / row_dot(x, NULL, n);
     for (int j = 0; j < n; j++) x[j] *= inv;
 }

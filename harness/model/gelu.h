@@ -8,7 +8,7 @@
  * erf form). Both are evaluated through the identity
  * 0.5 (1 + tanh(u)) = sigma(2u) = 1 / (1 + exp(-2u)), which is the same
  * function, not a further approximation: it is about 3.5x faster than tanhf
- * here (one expf) and keeps full relative precision in the negative tail,
+ * here (one exp, vexp.h) and keeps full relative precision in the negative tail,
  * where 1 + tanhf(u) cancels (there the tanhf form is 0.05% off at x = -4,
  * 30% at x = -5, and 0 from x = -5.5 on). Results therefore differ from a
  * tanhf implementation in the last bits (and in that tail, by more).
