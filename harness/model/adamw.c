@@ -11,9 +11,36 @@
 
 #include <math.h>
 
+#include "vexp.h" /* ROW_KERNEL */
+
 #define ADAMW_OMP_MIN ((size_t)1 << 16)
+#define ADAMW_BLOCK ((size_t)1 << 13)
 #define ADAMW_NORM_CHUNKS 64
 #define ADAMW_PI 3.14159265358979323846
+
+/* One step's constants, in float as the update uses them. */
+typedef struct {
+    float keep, step_size, bc2_sqrt, a1, a2, beta2, eps;
+} AdamWStep;
+
+/* The update over one block; restrict and the AVX clones let it vectorise
+ * (sqrt and division are exact IEEE operations, so every clone gives the
+ * same bits). It was 4% of a T128 training step as a scalar loop. */
+ROW_KERNEL static void adamw_block(float *restrict params, float *restrict m, float *restrict v,
+                                   const float *restrict grads, size_t n, const AdamWStep *k) {
+    const float keep = k->keep, step_size = k->step_size, bc2_sqrt = k->bc2_sqrt;
+    const float a1 = k->a1, a2 = k->a2, beta2 = k->beta2, eps = k->eps;
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        float p = params[i] * keep;
+        float mi = m[i] + a1 * (g - m[i]);
+        float vi = v[i] * beta2 + a2 * g * g;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        params[i] = p + -step_size * (mi / denom);
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
 
 PbStatus adamw_update(float *params, float *m, float *v, const float *grads, size_t n,
                       const AdamWConfig *cfg, long t, int decay) {
@@ -32,16 +59,12 @@ PbStatus adamw_update(float *params, float *m, float *v, const float *grads, siz
     float bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, (double)t));
     float a1 = (float)(1.0 - cfg->beta1), a2 = (float)(1.0 - cfg->beta2);
     float beta2 = cfg->beta2, eps = cfg->eps;
+    const AdamWStep k = {keep, step_size, bc2_sqrt, a1, a2, beta2, eps};
+    const size_t blocks = (n + ADAMW_BLOCK - 1) / ADAMW_BLOCK;
 #pragma omp parallel for schedule(static) if (n >= ADAMW_OMP_MIN)
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i];
-        float p = params[i] * keep;
-        float mi = m[i] + a1 * (g - m[i]);
-        float vi = v[i] * beta2 + a2 * g * g;
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        params[i] = p + -step_size * (mi / denom);
-        m[i] = mi;
-        v[i] = vi;
+    for (size_t b = 0; b < blocks; b++) {
+        const size_t lo = b * ADAMW_BLOCK, len = n - lo < ADAMW_BLOCK ? n - lo : ADAMW_BLOCK;
+        adamw_block(params + lo, m + lo, v + lo, grads + lo, len, &k);
     }
     return PB_OK;
 }
