@@ -78,3 +78,16 @@ int task_training_stream(TaskKind k, int block, int n_blocks, Rng *rng, int32_t 
     out[(size_t)n_blocks * block] = TASK_BOS;
     return 0;
 }
+
+void task_mask_targets(const int32_t *inputs, int32_t *targets, int rows, int T, int32_t unscored) {
+    for (int r = 0; r < rows; r++) {
+        const int32_t *in = inputs + (size_t)r * T;
+        int32_t *tg = targets + (size_t)r * T;
+        int in_answer = 0;
+        for (int p = 0; p < T; p++) {
+            if (in[p] == TASK_SEP) in_answer = 1;
+            else if (in[p] == TASK_BOS || in[p] == TASK_EOS) in_answer = 0;
+            if (!in_answer) tg[p] = unscored;
+        }
+    }
+}

@@ -62,4 +62,13 @@ int task_generate(TaskKind k, int n, Rng *rng, int32_t *out, int *answer_start, 
  * n_blocks * block + 1 tokens. Returns 0, or -1 if no example fits. */
 int task_training_stream(TaskKind k, int block, int n_blocks, Rng *rng, int32_t *out);
 
+/* Answer-only training targets: in each of `rows` windows of T tokens
+ * (inputs and targets [rows,T], targets[p] the token after inputs[p]), sets
+ * targets[p] = unscored unless inputs[p] is '=' or an answer token, i.e.
+ * unless the latest of '^', '=', '$' in inputs[0..p] is '='. The scored
+ * targets are then the answer and its closing '$'; the question's random
+ * tokens and the padding are not, so the loss measures the task itself. A
+ * window that starts inside an answer scores nothing until its next '='. */
+void task_mask_targets(const int32_t *inputs, int32_t *targets, int rows, int T, int32_t unscored);
+
 #endif

@@ -135,6 +135,7 @@ static PbStatus write_config(hid_t f, const ModelConfig *c) {
     if (!st) st = h5_attr_int(g, "heads", c->heads);
     if (!st) st = h5_attr_int(g, "tied", c->tied);
     if (!st) st = h5_attr_double(g, "init_std", c->init_std);
+    if (!st) st = h5_attr_double(g, "embed_scale", c->embed_scale);
     if (!st) st = h5_attr_string(g, "fallback", c->fallback == LENGTH_FALLBACK_CLAMP ? "clamp" : "error");
     if (!st) st = h5_attr_string(g, "encoding", c->encoding);
     if (!st) st = h5_attr_string(g, "variant", c->variant);
@@ -240,6 +241,8 @@ static PbStatus read_model_config(hid_t f, const char *path, ModelConfig *c) {
     if (!st) st = read_int(g, "heads", &c->heads);
     if (!st) st = read_int(g, "tied", &c->tied);
     if (!st) st = read_float(g, "init_std", &c->init_std);
+    /* Checkpoints from before embed_scale existed were trained with 1. */
+    if (!st && H5Aexists(g, "embed_scale") > 0) st = read_float(g, "embed_scale", &c->embed_scale);
     if (!st) st = read_string(g, "fallback", fb, sizeof fb);
     if (!st) c->fallback = strcmp(fb, "clamp") == 0 ? LENGTH_FALLBACK_CLAMP : LENGTH_FALLBACK_ERROR;
     if (!st) st = read_string(g, "encoding", c->encoding, sizeof c->encoding);
@@ -330,7 +333,7 @@ PbStatus checkpoint_restore(const char *path, Trainer *t) {
     ModelConfig mc;
     st = read_model_config(f, path, &mc);
     if (!st && (mc.vocab != m->cfg.vocab || mc.layers != m->cfg.layers || mc.dim != m->cfg.dim ||
-                mc.heads != m->cfg.heads || mc.context != m->cfg.context || mc.tied != m->cfg.tied ||
+                mc.heads != m->cfg.heads || mc.context != m->cfg.context || mc.tied != m->cfg.tied || mc.embed_scale != m->cfg.embed_scale ||
                 strcmp(mc.encoding, m->cfg.encoding)))
         st = pb_fail(PB_DATA, "'%s' holds another model than the one being resumed", path);
     if (!st) st = read_tensors(f, "params", m, m->params, path);

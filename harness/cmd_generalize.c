@@ -63,6 +63,7 @@ PbStatus cmd_generalize(int argc, char **argv) {
     GenConfig c;
     gen_config_default(&c);
     const char *encodings = NULL, *data = NULL, *tok = "bytes", *lens = NULL, *lr = NULL, *out = NULL;
+    const char *escale = "sqrt";
     int steps = (int)c.train.steps, force = 0, g_lens = 0, quiet = 0;
     uint64_t seed = 0;
     const ArgSpec options[] = {
@@ -78,6 +79,7 @@ PbStatus cmd_generalize(int argc, char **argv) {
         {"--layers", NULL, ARG_INT, &c.model.layers, 1, 64, NULL, "N", "transformer blocks (default 2)"},
         {"--dim", NULL, ARG_INT, &c.model.dim, 1, 1 << 14, NULL, "C", "model width (default 64)"},
         {"--heads", NULL, ARG_INT, &c.model.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)"},
+        {"--embed-scale", NULL, ARG_STRING, &escale, 0, 0, NULL, "1|sqrt|X", "token embeddings times this before the encoding (default sqrt: sqrt(C), Vaswani; 1: GPT-2)"},
         {"--batch", NULL, ARG_INT, &c.train.batch, 1, 1 << 16, NULL, "B", "windows per step (default 16)"},
         {"--lr", NULL, ARG_STRING, &lr, 0, 0, NULL, "X", "peak learning rate (default 3e-3)"},
         {"--bins", NULL, ARG_INT, &c.bins, 1, 4096, NULL, "N", "loss-by-position bins per window (default 32)"},
@@ -103,6 +105,7 @@ PbStatus cmd_generalize(int argc, char **argv) {
     if (st) return st;
     if (help) return args_print_help(&cmd, stdout), PB_OK;
     if (encodings && (st = gen_parse_encodings(encodings, &c))) return st;
+    if ((st = model_parse_embed_scale(escale, c.model.dim, &c.model.embed_scale))) return st;
     if (data) snprintf(c.data, sizeof c.data, "%s", data);
     snprintf(c.tokenizer, sizeof c.tokenizer, "%s", tok);
     int task;

@@ -82,13 +82,13 @@ PbStatus cmd_train(int argc, char **argv) {
     TrainConfig tc = train_config_default();
     const char *encoding = NULL, *variant = NULL, *knobs = NULL, *data = CORPUS_DEFAULT;
     const char *tok = "bytes", *vocab = "compact", *fallback = "error", *lr = NULL;
-    const char *wd = NULL, *out = NULL, *resume = NULL;
+    const char *wd = NULL, *out = NULL, *resume = NULL, *escale = NULL;
     int steps = (int)tc.steps, warmup = -1, untied = 0, force = 0, every = 0, log_every = 0;
     int val_windows = 0;
     uint64_t seed = 0;
     int g_enc = 0, g_var = 0, g_set = 0, g_data = 0, g_tok = 0, g_ctx = 0, g_lay = 0, g_dim = 0,
         g_heads = 0, g_steps = 0, g_batch = 0, g_lr = 0, g_seed = 0, g_vocab = 0, g_untied = 0,
-        g_warm = 0, g_wd = 0, g_fb = 0;
+        g_warm = 0, g_wd = 0, g_fb = 0, g_escale = 0;
     const ArgSpec options[] = {
         {"--encoding", NULL, ARG_STRING, &encoding, 0, 0, NULL, "E", "positional encoding (see posbench list); required", &g_enc},
         {"--variant", NULL, ARG_STRING, &variant, 0, 0, NULL, "V", "the encoding's variant", &g_var},
@@ -102,6 +102,7 @@ PbStatus cmd_train(int argc, char **argv) {
         {"--dim", NULL, ARG_INT, &mc.dim, 1, 1 << 14, NULL, "C", "model width (default 128)", &g_dim},
         {"--heads", NULL, ARG_INT, &mc.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)", &g_heads},
         {"--untied", NULL, ARG_FLAG, &untied, 0, 0, NULL, NULL, "an LM head of its own (default: tied to wte)", &g_untied},
+        {"--embed-scale", NULL, ARG_STRING, &escale, 0, 0, NULL, "1|sqrt|X", "token embeddings times this before the encoding (default 1; sqrt: sqrt(C), Vaswani)", &g_escale},
         {"--steps", NULL, ARG_INT, &steps, 1, 1 << 30, NULL, "N", "optimizer steps in all (default 1000)", &g_steps},
         {"--batch", NULL, ARG_INT, &tc.batch, 1, 1 << 16, NULL, "B", "windows per step (default 8)", &g_batch},
         {"--lr", NULL, ARG_STRING, &lr, 0, 0, NULL, "X", "peak learning rate (default 1e-3)", &g_lr},
@@ -133,7 +134,7 @@ PbStatus cmd_train(int argc, char **argv) {
     long done = 0;
     if (resume) {
         if (g_enc || g_var || g_set || g_data || g_tok || g_ctx || g_lay || g_dim || g_heads ||
-            g_batch || g_lr || g_seed || g_vocab || g_untied || g_warm || g_wd || g_fb)
+            g_batch || g_lr || g_seed || g_vocab || g_untied || g_warm || g_wd || g_fb || g_escale)
             return pb_fail(PB_USAGE, "--resume takes the model, data and optimizer settings from "
                            "the checkpoint; give only --steps, -o, --force, --checkpoint-every");
         if ((st = checkpoint_read_config(resume, &mc, &tc, &d, &done))) return st;
@@ -156,6 +157,7 @@ PbStatus cmd_train(int argc, char **argv) {
             return pb_fail(PB_USAGE, "--heads %d must divide --dim %d", mc.heads, mc.dim);
         if (lr && (st = parse_positive("--lr", lr, &tc.lr))) return st;
         if (wd && (st = parse_nonneg("--weight-decay", wd, &tc.weight_decay))) return st;
+        if (escale && (st = model_parse_embed_scale(escale, mc.dim, &mc.embed_scale))) return st;
         if (g_vocab && strcmp(tok, "gpt2"))
             return pb_fail(PB_USAGE, "--vocab applies to --tokenizer gpt2 only (bytes is 256 ids)");
         tc.steps = steps;

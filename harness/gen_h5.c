@@ -57,6 +57,7 @@ static PbStatus config_attrs(hid_t g, const GenResults *r) {
     if (!st) st = h5_attr_int(g, "heads", c->model.heads);
     if (!st) st = h5_attr_int(g, "tied", c->model.tied);
     if (!st) st = h5_attr_double(g, "init_std", c->model.init_std);
+    if (!st) st = h5_attr_double(g, "embed_scale", c->model.embed_scale);
     if (!st) st = h5_attr_int(g, "steps", c->train.steps);
     if (!st) st = h5_attr_int(g, "batch", c->train.batch);
     if (!st) st = h5_attr_double(g, "lr", c->train.lr);
@@ -70,7 +71,7 @@ static PbStatus config_attrs(hid_t g, const GenResults *r) {
         if (!st) st = h5_attr_int(g, "examples_per_length", c->task_examples);
         if (!st) st = h5_attr_int(g, "training_examples", c->task_blocks);
         if (!st) st = h5_attr_string(g, "format", "'^' input '=' answer '$', '.' padding; "
-                                     "language-model loss on every token; accuracy: exact match "
+                                     "loss on answer tokens only (the question is random); accuracy: exact match "
                                      "of all answer tokens (argmax given the true prefix)");
     } else {
         if (!st) st = h5_attr_double(g, "val_fraction", c->train.val_fraction);
@@ -305,6 +306,8 @@ static double bench_tps(hid_t file, const char *path, const char *enc, int *T_ou
     return v;
 }
 
+#define GEN_UNDERTRAINED 1.5
+
 /* A number, or "-" when it is not finite (not measured / not applicable). */
 static void num(char *buf, size_t cap, const char *fmt, double v) {
     if (isfinite(v)) snprintf(buf, cap, fmt, v);
@@ -406,7 +409,13 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
     fprintf(out, "summary per encoding%s\n", n_tasks ? "" : "");
     fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", "encoding", "train tok/s", "bench tok/s",
             "eval mem", "loss@L", "loss@long", "task@min", "task@max", "verdict");
-    char extrap[1024] = "", not_extrap[1024] = "", na[1024] = "";
+    char extrap[1024] = "", not_extrap[1024] = "", na[1024] = "", weak[1024] = "";
+    /* A run that did not learn has a flat curve for the wrong reason: an
+     * encoding whose perplexity at L is over GEN_UNDERTRAINED times the best
+     * one's is named undertrained, not extrapolating. */
+    double best_L = INFINITY;
+    for (int i = 0; i < n_rows; i++)
+        if (isfinite(rows[i].ppl_L) && rows[i].ppl_L < best_L) best_L = rows[i].ppl_L;
     for (int i = 0; i < n_rows; i++) {
         SummaryRow *w = &rows[i];
         double btps = bench_tps(file, path, w->name, &bench_T);
@@ -414,6 +423,9 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
         double ratio = w->ppl_long / w->ppl_L;
         char *list;
         if (!isfinite(w->ppl_L)) snprintf(verdict, sizeof verdict, "-"), list = NULL;
+        else if (w->ppl_L > GEN_UNDERTRAINED * best_L)
+            snprintf(verdict, sizeof verdict, "undertrained (ppl at L x%.2f the best)", w->ppl_L / best_L),
+                list = weak;
         else if (!isfinite(w->ppl_long))
             snprintf(verdict, sizeof verdict, "cannot go past its table (n/a)"), list = na;
         else if (ratio <= 1.10)
@@ -446,6 +458,9 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
                 *extrap ? extrap : "none");
         fprintf(out, "degrade past L: %s\n", *not_extrap ? not_extrap : "none");
         if (*na) fprintf(out, "cannot evaluate past their table: %s\n", na);
+        if (*weak)
+            fprintf(out, "undertrained (perplexity at L over %.1fx the best; their length curve says "
+                         "little): %s\n", GEN_UNDERTRAINED, weak);
     }
     return PB_OK;
 }

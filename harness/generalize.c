@@ -29,6 +29,7 @@ void gen_config_default(GenConfig *c) {
     c->model.dim = 64;
     c->model.heads = 4;
     c->model.layers = 2;
+    c->model.embed_scale = 8.0f; /* sqrt(dim): see generalize.h */
     c->train = train_config_default();
     c->train.steps = 300;
     c->train.batch = 16;
@@ -408,6 +409,7 @@ PbStatus gen_run(const GenConfig *c, GenResults *r) {
             double t0 = now_seconds();
             st = trainer_init(&t, &mc, &tc, ids, n_ids);
             if (st) break;
+            if (r->is_task) t.mask_targets = task_mask_targets; /* answer-only loss */
             TrainProgress progress = {.out = c->tty ? c->log : NULL, .tty = c->tty};
             st = trainer_run(&t, tc.steps, &progress);
             memcpy(er->train_loss + (size_t)s * tc.steps, t.loss_history, (size_t)t.step * sizeof(float));

@@ -21,9 +21,16 @@
  * run whose loss or gradient turns non-finite is marked diverged (NaN
  * results for that seed) and the sweep goes on.
  *
+ * Embedding scale: token embeddings are multiplied by sqrt(dim) before the
+ * encoding adds its part (model.h, Vaswani et al. 2017) for every encoding
+ * alike; with GPT-2's scale of 1, sinusoidal's fixed table (|pe| ~ 0.7)
+ * drowns the N(0, 0.02) token embeddings and it barely trains in a short
+ * run, which would make its length curve an artefact. Settable.
+ *
  * Task study, per encoding x seed: train on a stream of examples, one per
- * window of L tokens (tasks.h), with the plain language-model loss on every
- * token; evaluate at each T with `task_examples` fresh examples of size
+ * window of L tokens (tasks.h), with the loss on answer tokens only
+ * (task_mask_targets: the question is random, so scoring it only adds
+ * noise); evaluate at each T with `task_examples` fresh examples of size
  * task_max_input(T): accuracy = fraction of examples whose every answer
  * token is the argmax of the model's prediction given the true prefix
  * (exactly greedy decoding's exact match), token_accuracy = fraction of
@@ -72,7 +79,7 @@ typedef struct {
 } GenConfig;
 
 /* Defaults: all registered encodings, jargon, bytes, L 64, eval L..16L,
- * 3 seeds, layers 2, dim 64, heads 4, steps 300, batch 16, lr 3e-3, bins 32,
+ * 3 seeds, layers 2, dim 64, heads 4, embed_scale sqrt(64), steps 300, batch 16, lr 3e-3, bins 32,
  * eval_tokens 32768, eval_batch 4, task_examples 128, task_blocks 4096. */
 void gen_config_default(GenConfig *c);
 /* 1 if c->data names a task ("task:<name>"); *task set. */

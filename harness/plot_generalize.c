@@ -259,11 +259,14 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
         h5_read_attr_int(top, "seeds", &seeds);
         h5_read_attr_string(top, "data", data, sizeof data);
         char title[512];
-        snprintf(title, sizeof title, "perplexity vs evaluation length: %s, trained at %lld for %lld steps, "
-                 "%lld seeds (95%% CI), non-overlapping windows", data, L, steps, seeds);
+        /* Short enough for the figure's width: a long title is cut at both edges. */
+        const char *slash = strrchr(data, '/');
+        const char *dname = slash ? slash + 1 : data;
+        snprintf(title, sizeof title, "perplexity vs length: %s, trained at L=%lld, %lld steps, %lld seeds (95%% CI)",
+                 dname, L, steps, seeds);
         FigOpts o = {"evaluation length (tokens)", "perplexity", 1, 1, (double)L, 1.0, NAN, NAN};
         length_figure(&g, top, dir, "ppl-vs-length", title, "ppl", &o);
-        snprintf(title, sizeof title, "perplexity vs evaluation length, sliding windows: %s, trained at %lld", data, L);
+        snprintf(title, sizeof title, "perplexity vs length, sliding windows: %s, trained at L=%lld", dname, L);
         length_figure(&g, top, dir, "ppl-sliding-vs-length", title, "ppl_sliding", &o);
         FigOpts m = {"evaluation length (tokens)", "peak evaluation heap (bytes)", 1, 1, (double)L, NAN, NAN, NAN};
         length_figure(&g, top, dir, "eval-memory", "evaluation memory vs length (log-log: slope 1 = linear)",
@@ -293,7 +296,7 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
             FigOpts o = {"sequence length (tokens)", "exact-match accuracy", 1, 0, (double)L, 0.0, -0.02, 1.02};
             length_figure(&g, top, dir, base, title, "accuracy", &o);
             snprintf(base, sizeof base, "task-%s-training-loss", name);
-            snprintf(title, sizeof title, "task %s: training loss (every token), mean of %lld seeds", name, seeds);
+            snprintf(title, sizeof title, "task %s: training loss (answer tokens), mean of %lld seeds", name, seeds);
             training_figure(&g, top, "train_loss", dir, base, title);
             H5Gclose(top);
         }

@@ -84,6 +84,7 @@ PbStatus trainer_step(Trainer *t, float *loss) {
         t->epoch++;
         rows = loader_next(&t->loader, t->inputs, t->targets);
     }
+    if (t->mask_targets) t->mask_targets(t->inputs, t->targets, rows, m->cfg.context, MODEL_UNSCORED);
     PbStatus st = model_forward(m, t->inputs, t->targets, rows, m->cfg.context, 0);
     if (st) return st;
     model_zero_grad(m);
@@ -121,6 +122,7 @@ PbStatus trainer_validate(Trainer *t, long max_windows, double *loss) {
         return pb_fail(PB_DATA, "validation split has %zu tokens, fewer than one window of "
                        "%d + 1; use a longer text or a shorter --context", t->n_val, T);
     double sum = 0.0;
+    size_t scored = 0;
     for (long w0 = 0; w0 < windows; w0 += B) {
         int rows = windows - w0 < B ? (int)(windows - w0) : B;
         for (int r = 0; r < rows; r++) {
@@ -128,11 +130,14 @@ PbStatus trainer_validate(Trainer *t, long max_windows, double *loss) {
             memcpy(t->inputs + (size_t)r * T, src, (size_t)T * sizeof *src);
             memcpy(t->targets + (size_t)r * T, src + 1, (size_t)T * sizeof *src);
         }
+        if (t->mask_targets) t->mask_targets(t->inputs, t->targets, rows, T, MODEL_UNSCORED);
         PbStatus st = model_forward(m, t->inputs, t->targets, rows, T, 0);
         if (st) return st;
-        for (size_t i = 0; i < (size_t)rows * T; i++) sum += m->a.losses[i];
+        for (size_t i = 0; i < (size_t)rows * T; i++)
+            if (t->targets[i] != MODEL_UNSCORED) sum += m->a.losses[i];
+        scored += m->n_scored;
     }
-    *loss = sum / ((double)windows * T);
+    *loss = scored ? sum / (double)scored : 0.0;
     return PB_OK;
 }
 

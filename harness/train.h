@@ -54,6 +54,10 @@ typedef struct {
     const int32_t *ids;     /* borrowed, model ids [n_train + n_val] */
     size_t n_train, n_val;
     int32_t *inputs, *targets; /* [B,T] */
+    /* Optional: called on each training batch before the forward, to mark
+     * targets MODEL_UNSCORED (a task's answer-only loss: tasks.h). NULL: all
+     * targets scored. Not saved in checkpoints. */
+    void (*mask_targets)(const int32_t *inputs, int32_t *targets, int rows, int T, int32_t unscored);
     long step;              /* steps done */
     float *loss_history;    /* [cfg.steps] training loss of each step */
     float last_lr, last_norm;

@@ -54,10 +54,13 @@ static double loss_at(Model *m, const int32_t *in, const int32_t *tg, int B, int
     return m->loss;
 }
 
-static void check_gradient(const EncodingModule *e, int tied) {
+/* masked: embed_scale 2.5 and every third target MODEL_UNSCORED, so the
+ * scale's and the mask's gradients are checked too. */
+static void check_gradient(const EncodingModule *e, int tied, int masked) {
     const int V = 11, T = 7, C = 8, H = 2, L = 2, B = 2;
     ModelConfig mc = tiny_config(e, V, T, C, H, L);
     mc.tied = tied;
+    if (masked) mc.embed_scale = 2.5f;
     mc.init_std = 0.3f;
     Model m;
     PbStatus st = model_create(&m, &mc);
@@ -72,6 +75,8 @@ static void check_gradient(const EncodingModule *e, int tied) {
     int32_t in[B * T], tg[B * T];
     random_ids(in, B * T, V, &r);
     random_ids(tg, B * T, V, &r);
+    if (masked)
+        for (int i = 0; i < B * T; i += 3) tg[i] = MODEL_UNSCORED;
     model_zero_grad(&m);
     CHECK_OK(model_forward(&m, in, tg, B, T, 0));
     const double L0 = m.loss;
@@ -100,9 +105,9 @@ static void check_gradient(const EncodingModule *e, int tied) {
             if (!(err <= lim)) bad++;
             if (!(err / lim <= worst)) worst = err / lim, w_num = num, w_ana = ana, w_at = k;
         }
-        CHECK(bad == 0, "%s %s: gradient of %s: %d of 24 elements off; worst [%zu] numeric %.6g "
+        CHECK(bad == 0, "%s %s%s: gradient of %s: %d of 24 elements off; worst [%zu] numeric %.6g "
               "analytic %.6g (error %.2f x tolerance)", e->name, tied ? "tied" : "untied",
-              t->name, bad, w_at, w_num, w_ana, worst);
+              masked ? " (scaled, masked)" : "", t->name, bad, w_at, w_num, w_ana, worst);
     }
     model_free(&m);
 }
@@ -340,6 +345,63 @@ static void check_eval(const EncodingModule *e) {
     free(in), free(tg), free(got);
 }
 
+/* Unscored targets and the embedding scale against direct statements:
+ * the masked loss is the mean of the unmasked per-token losses over the
+ * scored positions; nothing scored gives loss 0 and no gradient; an untied
+ * model with embed_scale s is the model with scale 1 and wte * s. */
+static void check_mask_and_scale(const EncodingModule *e) {
+    const int V = 13, T = 8, C = 8, H = 2, B = 2, N = B * T;
+    ModelConfig mc = tiny_config(e, V, T, C, H, 1);
+    mc.tied = 0;
+    Model m;
+    CHECK_OK(model_create(&m, &mc));
+    CHECK_OK(model_alloc_train(&m, B, T));
+    model_init_params(&m, 5);
+    Rng r;
+    rng_seed(&r, 9, 1);
+    int32_t in[N], tg[N], masked[N];
+    random_ids(in, N, V, &r);
+    random_ids(tg, N, V, &r);
+    CHECK_OK(model_forward(&m, in, tg, B, T, 0));
+    float full[N];
+    memcpy(full, m.a.losses, sizeof full);
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < N; i++) {
+        masked[i] = i % 4 == 1 ? tg[i] : MODEL_UNSCORED;
+        if (masked[i] != MODEL_UNSCORED) sum += full[i], n++;
+    }
+    CHECK_OK(model_forward(&m, in, masked, B, T, 0));
+    CHECK(m.n_scored == (size_t)n && fabs(m.loss - sum / n) <= 1e-6 * fabs(sum / n),
+          "%s: masked loss %.9g over %zu targets, expected %.9g over %d", e->name, m.loss,
+          m.n_scored, sum / n, n);
+    for (int i = 0; i < N; i++) masked[i] = MODEL_UNSCORED;
+    CHECK_OK(model_forward(&m, in, masked, B, T, 0));
+    model_zero_grad(&m);
+    CHECK_OK(model_backward(&m));
+    int nonzero = 0;
+    for (size_t i = 0; i < m.n_params; i++) nonzero += m.grads[i] != 0.0f;
+    CHECK(m.loss == 0.0 && m.n_scored == 0 && nonzero == 0,
+          "%s: nothing scored gave loss %g and %d nonzero gradients", e->name, m.loss, nonzero);
+    masked[3] = -2;
+    CHECK(model_forward(&m, in, masked, B, T, 0) == PB_DATA, "%s: target -2 must be refused", e->name);
+    pb_clear_error();
+
+    Model s;
+    mc.embed_scale = 3.0f;
+    CHECK_OK(model_create(&s, &mc));
+    CHECK_OK(model_alloc_train(&s, B, T));
+    memcpy(s.params, m.params, m.n_params * sizeof(float));
+    const ModelTensor *w = &m.tensors[MT_WTE];
+    for (size_t i = 0; i < w->count; i++) m.params[w->offset + i] *= 3.0f;
+    CHECK_OK(model_forward(&m, in, tg, B, T, 0));
+    CHECK_OK(model_forward(&s, in, tg, B, T, 0));
+    CHECK(same_bits(m.a.losses, s.a.losses, sizeof(float) * N),
+          "%s: embed_scale 3 differs from wte * 3 (loss %.9g vs %.9g)", e->name, s.loss, m.loss);
+    model_free(&s);
+    model_free(&m);
+}
+
 static void check_misuse(void) {
     ModelConfig mc = tiny_config(encoding_registry[0], 10, 8, 8, 3, 1);
     Model m;
@@ -364,8 +426,10 @@ int main(void) {
     }
     for (size_t i = 0; encoding_registry[i]; i++) {
         const EncodingModule *e = encoding_registry[i];
-        check_gradient(e, 1);
-        check_gradient(e, 0);
+        check_gradient(e, 1, 0);
+        check_gradient(e, 0, 0);
+        check_gradient(e, 1, 1);
+        check_mask_and_scale(e);
         check_eval(e);
         check_determinism_and_resume(e, dir);
         check_learning(e);

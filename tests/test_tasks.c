@@ -91,6 +91,26 @@ int main(void) {
             while (blk[sep] != TASK_SEP) sep++;
             check_example((TaskKind)k, n, blk, e + 1, sep + 1, k == TASK_ADD ? n + 1 : n);
             for (int j = e + 1; j < L; j++) CHECK(blk[j] == TASK_PAD, "padding");
+            /* Answer-only targets: the window at this block scores exactly
+             * the answer tokens and the closing '$' (positions sep+1..e as
+             * targets, i.e. inputs sep..e-1). */
+            int32_t in[64], tg[64];
+            memcpy(in, blk, (size_t)L * sizeof *in);
+            memcpy(tg, blk + 1, (size_t)L * sizeof *tg);
+            task_mask_targets(in, tg, 1, L, -7);
+            for (int p = 0; p < L; p++) {
+                const int want = p >= sep && p < e;
+                CHECK(want ? tg[p] == blk[p + 1] : tg[p] == -7, "%s block %d: target %d %s",
+                      task_name((TaskKind)k), i, p, want ? "should be scored" : "should be unscored");
+            }
+        }
+        /* A window that starts inside an answer scores nothing before its next '='. */
+        {
+            int32_t in[6] = {'a', 'b', TASK_EOS, TASK_PAD, TASK_BOS, 'c'}, tg[6] = {1, 2, 3, 4, 5, 6};
+            task_mask_targets(in, tg, 1, 6, -1);
+            int none = 1;
+            for (int p = 0; p < 6; p++) none &= tg[p] == -1;
+            CHECK(none, "a window starting mid-answer scored a target");
         }
         CHECK(task_training_stream((TaskKind)k, 3, 1, &rs, a) == -1, "too short a block");
     }

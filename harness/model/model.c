@@ -24,6 +24,7 @@
 #include "model.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,22 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 ModelConfig model_config_default(void) {
     return (ModelConfig){.context = 128, .layers = 2, .dim = 128, .heads = 4, .tied = 1,
-                         .init_std = 0.02f, .fallback = LENGTH_FALLBACK_ERROR};
+                         .init_std = 0.02f, .embed_scale = 1.0f, .fallback = LENGTH_FALLBACK_ERROR};
+}
+
+PbStatus model_parse_embed_scale(const char *text, int dim, float *out) {
+    if (strcmp(text, "sqrt") == 0) {
+        *out = sqrtf((float)dim);
+        return PB_OK;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end || errno || !(v > 0) || !isfinite(v) || v > 1e6)
+        return pb_fail(PB_USAGE, "--embed-scale '%s': give 1, sqrt (sqrt of --dim) or a positive "
+                       "number", text);
+    *out = (float)v;
+    return PB_OK;
 }
 
 /* ---- matmuls: who owns the cores (see the file comment) ------------------ */
@@ -218,6 +234,8 @@ PbStatus model_create(Model *m, const ModelConfig *cfg) {
         return pb_fail(PB_RANGE, "model: --context %d must be positive", c->context);
     if (!(c->init_std > 0 && isfinite(c->init_std)))
         return pb_fail(PB_RANGE, "model: init_std %g must be positive", c->init_std);
+    if (!(c->embed_scale > 0 && isfinite(c->embed_scale)))
+        return pb_fail(PB_RANGE, "model: embed_scale %g must be positive", c->embed_scale);
     const EncodingModule *mod = encoding_find(c->encoding);
     if (!mod)
         return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", c->encoding);
@@ -347,12 +365,27 @@ PbStatus model_alloc_train(Model *m, int B, int T) {
 
 /* ---- forward / backward ----------------------------------------------------- */
 
-static PbStatus check_ids(const int32_t *ids, size_t n, int V, const char *what) {
-    for (size_t i = 0; i < n; i++)
+/* Ids in 0..V-1 (targets may also be MODEL_UNSCORED); *scored (may be
+ * NULL) counts those that are not. */
+static PbStatus check_ids(const int32_t *ids, size_t n, int V, const char *what, int allow_unscored,
+                          size_t *scored) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (allow_unscored && ids[i] == MODEL_UNSCORED) continue;
+        count++;
         if (ids[i] < 0 || ids[i] >= V)
             return pb_fail(PB_DATA, "model: %s id %d at index %zu is outside the vocabulary "
                            "(0..%d)", what, (int)ids[i], i, V - 1);
+    }
+    if (scored) *scored = count;
     return PB_OK;
+}
+
+/* x0 = s * wte[ids]: the embedding's scale (model.h) before the encoding's
+ * embed hook adds its part. */
+static void scale_floats(float *x, size_t n, float s) {
+    if (s == 1.0f) return;
+    for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
 static const float *head_weight(const Model *m) {
@@ -369,14 +402,16 @@ PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, 
     const size_t BT = (size_t)B * T;
     ModelActs *a = &m->a;
     PbStatus st = encoding_check_positions(&m->enc, pos0, T);
-    if (!st) st = check_ids(inputs, BT, V, "input");
-    if (!st) st = check_ids(targets, BT, V, "target");
+    size_t scored = 0;
+    if (!st) st = check_ids(inputs, BT, V, "input", 0, NULL);
+    if (!st) st = check_ids(targets, BT, V, "target", 1, &scored);
     if (st) return st;
     memcpy(a->inputs, inputs, BT * sizeof *inputs);
     memcpy(a->targets, targets, BT * sizeof *targets);
     m->B = B, m->T = T, m->pos0 = pos0;
 
     st = embedding_forward(a->encoded, a->inputs, model_param(m, MT_WTE), B, T, C, V);
+    if (!st) scale_floats(a->encoded, BT * C, m->cfg.embed_scale);
     if (!st) st = encoding_embed_forward(&m->enc, a->encoded, B, T, pos0);
     const float *res = a->encoded;
     const size_t lBT = (size_t)m->max_B * m->max_T; /* per-layer stride */
@@ -414,8 +449,10 @@ PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, 
     mm_forward(m, a->probs, a->lnf, head_weight(m), NULL, (int)BT, C, V);
     crossentropy_forward(a->losses, a->probs, a->probs, a->targets, (int)BT, V);
     double sum = 0.0;
-    for (size_t i = 0; i < BT; i++) sum += a->losses[i];
-    m->loss = sum / (double)BT;
+    for (size_t i = 0; i < BT; i++)
+        if (a->targets[i] != MODEL_UNSCORED) sum += a->losses[i];
+    m->n_scored = scored;
+    m->loss = scored ? sum / (double)scored : 0.0;
     return PB_OK;
 }
 
@@ -428,7 +465,7 @@ PbStatus model_backward(Model *m) {
     const size_t lBT = (size_t)m->max_B * m->max_T;
     const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
     ModelActs *a = &m->a;
-    const float inv = 1.0f / (float)BT;
+    const float inv = m->n_scored ? 1.0f / (float)m->n_scored : 0.0f;
     for (size_t i = 0; i < BT; i++) a->dlosses[i] = inv;
     memset(a->dlogits, 0, BT * V * sizeof(float));
     crossentropy_backward(a->dlogits, a->dlosses, a->probs, a->targets, (int)BT, V);
@@ -477,6 +514,7 @@ PbStatus model_backward(Model *m) {
                            a->dln, res, model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
     }
     if (!st) st = encoding_embed_backward(&m->enc, a->dres, B, T, m->pos0);
+    if (!st) scale_floats(a->dres, BT * C_, m->cfg.embed_scale); /* d(wte rows) = s d(x0) */
     if (!st) embedding_backward(model_grad(m, MT_WTE), a->dres, a->inputs, B, T, C);
     return st;
 }
@@ -536,9 +574,10 @@ PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const i
     const int C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
     const size_t BT = (size_t)B * T, C_ = (size_t)C;
     PbStatus st = encoding_check_positions(&m->enc, pos0, T);
-    if (!st) st = check_ids(inputs, BT, V, "input");
-    if (!st) st = check_ids(targets, BT, V, "target");
+    if (!st) st = check_ids(inputs, BT, V, "input", 0, NULL);
+    if (!st) st = check_ids(targets, BT, V, "target", 1, NULL);
     if (!st) st = embedding_forward(ev->x, inputs, model_param(m, MT_WTE), B, T, C, V);
+    if (!st) scale_floats(ev->x, BT * C_, m->cfg.embed_scale);
     if (!st) st = encoding_embed_forward(&m->enc, ev->x, B, T, pos0);
     for (int l = 0; !st && l < m->cfg.layers; l++) {
         layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LN1W) + l * C_,

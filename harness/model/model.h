@@ -1,13 +1,19 @@
 /* model.h: the probe transformer, a GPT-2-style decoder (Radford et al. 2019)
  * through which every encoding is trained and evaluated.
  *
- *   x0  = wte[ids] (+ the encoding's embed hook, positions pos0..)
+ *   x0  = s * wte[ids] (+ the encoding's embed hook, positions pos0..)
+ *         s = embed_scale: 1 (GPT-2, the default) or sqrt(C) (Vaswani et al.
+ *         2017, section 3.4), which keeps a fixed table such as
+ *         sinusoidal's (|pe| ~ 0.7) from drowning token embeddings drawn
+ *         N(0, 0.02); the tied LM head uses wte unscaled, as there
  *   per layer l (pre-LayerNorm):
  *     x  = x + proj(attention(qkv(ln1(x))))     attention calls rotate_qk and
  *                                               attn_bias (harness/model/attention.h)
  *     x  = x + fcproj(gelu(fc(ln2(x))))         fc: C -> 4C, fcproj: 4C -> C
  *   logits = lnf(x) @ W^T,   W = wte (tied, the default) or lm_head [V,C]
- *   loss   = mean over positions of cross-entropy(logits, targets)
+ *   loss   = mean over scored positions of cross-entropy(logits, targets);
+ *            a target of MODEL_UNSCORED (-1) is not scored (a task's
+ *            question tokens, whose next token is random)
  *
  * The model knows no encoding by name: it creates the Encoding from
  * EncodingConfig{dim C, heads H, max_len = context, init_std, variant,
@@ -53,6 +59,8 @@
 #include "../../encodings/encoding.h"
 
 #define MODEL_INIT_STREAM 0x6d6f64656cULL /* "model" */
+/* A target that is not scored (model_forward, model_eval_losses). */
+#define MODEL_UNSCORED (-1)
 
 typedef struct {
     int vocab;             /* V */
@@ -62,15 +70,21 @@ typedef struct {
     int heads;             /* H, divides C */
     int tied;              /* 1: the LM head is wte */
     float init_std;        /* 0.02 (GPT-2) */
+    float embed_scale;     /* s above: 1, or sqrt(dim) */
     LengthFallback fallback;
     char encoding[64];     /* registry name */
     char variant[64];      /* "" = the module's default */
     char settings[256];    /* "name=value,..." knobs, "" = defaults */
 } ModelConfig;
 
-/* layers 2, dim 128, heads 4, context 128, tied, init_std 0.02; vocab and
+/* layers 2, dim 128, heads 4, context 128, tied, init_std 0.02,
+ * embed_scale 1; vocab and
  * encoding still to be set. */
 ModelConfig model_config_default(void);
+
+/* embed_scale from its command-line text: "1", "sqrt" (sqrt(dim)) or a
+ * positive number. PB_USAGE naming the option for anything else. */
+PbStatus model_parse_embed_scale(const char *text, int dim, float *out);
 
 #define MODEL_TENSORS(X)                                                                     \
     X(WTE, "wte", 1) X(ENC, "encoding", 0) X(LN1W, "ln1_weight", 0) X(LN1B, "ln1_bias", 0)   \
@@ -124,7 +138,8 @@ typedef struct {
     size_t n_acts;            /* floats in acts_mem */
     ModelActs a;
     int B, T, pos0;           /* the last forward's shape, for backward */
-    double loss;              /* the last forward's mean loss */
+    double loss;              /* the last forward's mean loss over scored targets */
+    size_t n_scored;          /* targets it scored (not MODEL_UNSCORED) */
 } Model;
 
 /* Validates cfg (PB_RANGE / PB_USAGE naming the setting), creates the
@@ -145,8 +160,10 @@ PbStatus model_alloc_train(Model *m, int B, int T);
 size_t model_train_bytes(const Model *m, int B, int T);
 
 /* Training forward on inputs, targets [B,T] (model ids, positions pos0..):
- * per-token losses in m->a.losses [B,T], mean in m->loss (summed in double).
- * PB_DATA for an id outside 0..V-1, PB_LENGTH past the encoding's table. */
+ * per-token losses in m->a.losses [B,T] (NaN where unscored), mean over the
+ * scored ones in m->loss (summed in double; 0 when none is), their count in
+ * m->n_scored. PB_DATA for an input outside 0..V-1 or a target outside
+ * 0..V-1 and not MODEL_UNSCORED, PB_LENGTH past the encoding's table. */
 PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
                        int pos0);
 void model_zero_grad(Model *m);
