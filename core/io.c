@@ -68,11 +68,25 @@ PbStatus read_file(ByteBuf *out, const char *path) {
         if (n < 0) {
             int zerr;
             const char *msg = gzerror(gz, &zerr);
-            st = pb_fail(PB_IO, "cannot read '%s': %s", path,
-                         zerr == Z_ERRNO ? strerror(errno) : msg);
+            /* zlib prefixes its messages with the name given to gzdopen ("<fd:3>: ") */
+            const char *colon = msg ? strstr(msg, ">: ") : NULL;
+            if (zerr == Z_DATA_ERROR)
+                st = pb_fail(PB_DATA, "cannot read '%s': damaged gzip data (%s)", path,
+                             colon ? colon + 3 : msg);
+            else
+                st = pb_fail(PB_IO, "cannot read '%s': %s", path,
+                             zerr == Z_ERRNO ? strerror(errno) : colon ? colon + 3 : msg);
             break;
         }
-        if (n == 0) break;
+        if (n == 0) {
+            /* gzread ends quietly at a gzip stream cut short; gzerror says so. */
+            int zerr;
+            gzerror(gz, &zerr);
+            if (zerr == Z_BUF_ERROR)
+                st = pb_fail(PB_DATA, "'%s' is a truncated gzip file (it ends inside the compressed "
+                             "stream)", path);
+            break;
+        }
         out->len += (size_t)n;
     }
     if (out->data) out->data[out->len] = 0;

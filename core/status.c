@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const status_names[] = {
 #define PB_STATUS_TEXT(name, text) text,
@@ -20,10 +21,14 @@ const char *pb_status_name(PbStatus s) {
 }
 
 PbStatus pb_fail(PbStatus s, const char *fmt, ...) {
+    /* Formatted aside first: callers may pass pb_errmsg() itself as an
+     * argument, to wrap the previous message in more context. */
+    char buf[sizeof last_message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_message, buf, sizeof buf);
     return s;
 }
 

@@ -48,6 +48,11 @@ PbStatus h5in_open(hid_t *file, const char *path);
  * PB_DATA (file closed) if the file is HDF5 but not a posbench results file. */
 PbStatus h5in_open_results(hid_t *file, char *kind, size_t cap, const char *path);
 
+/* The schema checks h5in_open_results runs: the file's schema_version is one
+ * this build reads, and (generalize, run, encoding_export) every dataset the
+ * readers index has the shape the others imply. PB_DATA naming the dataset. */
+PbStatus h5in_check_results(hid_t file, const char *kind, const char *path);
+
 /* 1 if the link exists. */
 int h5_exists(hid_t loc, const char *name);
 /* Reads a string attribute into out (empty if absent: returns PB_DATA). */
@@ -57,7 +62,8 @@ PbStatus h5_read_attr_int(hid_t loc, const char *name, long long *out);
 PbStatus h5_read_floats(hid_t loc, const char *name, float **data, int *rank, int dims[8]);
 PbStatus h5_read_ints(hid_t loc, const char *name, int **data, int *rank, int dims[8]);
 
-/* Silences HDF5's automatic error-stack printing (call once in main). */
+/* Silences HDF5's automatic error-stack printing and skips its exit-time
+ * clean-up (call once in main, before any other HDF5 call). */
 void h5_quiet(void);
 
 #endif

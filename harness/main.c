@@ -1,5 +1,6 @@
 /* main.c: the posbench command line: dispatch to a subcommand, print its
  * error (one line on stderr) and exit. The only place that exits. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,9 @@ int main(int argc, char **argv) {
     const char *name = argv[1];
     prefer_passive_wait(argv);
     h5_quiet();
+    /* Past a file-size limit (ulimit -f) a write should fail with EFBIG and
+     * be reported like a full disk, not kill the process mid-file. */
+    signal(SIGXFSZ, SIG_IGN);
     h5_set_command_line(argc, argv);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
