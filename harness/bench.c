@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "../core/alloc.h"
+#include "../core/interrupt.h"
 #include "../datasets/token_stream.h"
 #include "../encodings/encoding.h"
 #include "memstat.h"
@@ -54,6 +55,9 @@ typedef struct {
     /* Results, filled by the reporter. */
     BenchRow row;
     int have_row;
+    int done;               /* its last report (cv, or the only run) arrived */
+    int errored;            /* a run failed or was cut short by an interrupt */
+    int prior;              /* row kept from an interrupted run; not run */
 } Cell;
 
 static Cell *current; /* the cell whose buffers are alive */
@@ -164,6 +168,11 @@ static PbStatus attention_pass(Cell *c) {
 
 static void cell_kernel(GbState *state, void *ctx) {
     Cell *c = ctx;
+    if (interrupt_requested()) { /* the safe point: drop this cell, skip the rest */
+        c->errored = 1;
+        gb_skip_with_error(state, "interrupted");
+        return;
+    }
     if (current != c) {
         if (current) cell_release(current);
         current = c;
@@ -213,6 +222,8 @@ static void work_model(const Cell *c, double *flops, double *bytes) {
 typedef struct {
     Cell *cells;
     size_t n;
+    size_t n_done;  /* cells finished, kept ones included (progress) */
+    FILE *log;
 } Grid;
 
 static Cell *find_cell(Grid *g, const char *family) {
@@ -223,12 +234,16 @@ static Cell *find_cell(Grid *g, const char *family) {
 
 /* Fills the cell's row from its runs: aggregates when repeated, else the run. */
 static PbStatus report(const GbRun *run, void *ctx) {
-    Cell *c = find_cell(ctx, run->family);
+    Grid *g = ctx;
+    Cell *c = find_cell(g, run->family);
     if (!c) return PB_OK;
     BenchRow *r = &c->row;
     if (run->error) {
-        fprintf(stderr, "posbench bench: %s skipped: %s\n", c->name, run->error_message);
-        return PB_OK;
+        c->errored = 1;
+        if (!interrupt_requested())
+            fprintf(stderr, "posbench bench: %s skipped: %s\n", c->name, run->error_message);
+        /* A failing status makes gb_run skip every remaining benchmark. */
+        return interrupt_requested() ? pb_fail(PB_INTERNAL, "interrupted") : PB_OK;
     }
     if (!c->have_row) {
         size_t act = 0;
@@ -261,7 +276,27 @@ static PbStatus report(const GbRun *run, void *ctx) {
     } else if (strcmp(agg, "cv") == 0) {
         r->cv = run->real_ns_per_iter;
     }
-    return PB_OK;
+    if ((!*agg && run->repetitions == 1) || strcmp(agg, "cv") == 0) {
+        c->done = 1;
+        g->n_done++;
+        if (g->log && !c->errored) {
+            fprintf(g->log, "[%zu/%zu] %s  median %.4g ms\n", g->n_done, g->n, c->name, r->ns_median * 1e-6);
+            fflush(g->log);
+        }
+    }
+    return interrupt_requested() ? pb_fail(PB_INTERNAL, "interrupted") : PB_OK;
+}
+
+/* The row of prior measuring the same cell, or NULL. */
+static const BenchRow *prior_row(const BenchResults *prior, const Cell *c) {
+    for (size_t i = 0; prior && i < prior->n; i++) {
+        const BenchRow *r = &prior->rows[i];
+        if (r->batch == c->B && r->seq_len == c->T && r->dim == c->C && r->heads == c->H &&
+            strcmp(r->encoding, c->module->name) == 0 && strcmp(r->scope, scope_names[c->scope]) == 0 &&
+            strcmp(r->pass, pass_names[c->pass]) == 0)
+            return r;
+    }
+    return NULL;
 }
 
 int bench_heads_for(int C) { return C <= 64 ? 4 : 8; }
@@ -325,12 +360,14 @@ static PbStatus push_row(BenchResults *r, const BenchRow *row) {
     return PB_OK;
 }
 
-PbStatus bench_run(const BenchPlan *plan, BenchResults *out, GbConsole console) {
-    *out = (BenchResults){0};
+PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
+                   GbConsole console, FILE *log) {
+    *out = (BenchResults){.copy_gbytes_per_s = NAN, .sgemm_gflops = NAN};
     size_t max_cells = encoding_count() * 4 * plan->n_lens * plan->n_dims;
-    Grid grid = {calloc(max_cells, sizeof(Cell)), 0};
+    Grid grid = {calloc(max_cells, sizeof(Cell)), 0, 0, log};
     if (!grid.cells) return pb_fail(PB_NOMEM, "no memory for the benchmark grid");
     PbStatus st = gb_clear();
+    size_t registered = 0;
     for (int d = 0; !st && d < plan->n_dims; d++)
         for (int l = 0; !st && l < plan->n_lens; l++)
             for (size_t e = 0; !st && encoding_registry[e]; e++)
@@ -346,17 +383,31 @@ PbStatus bench_run(const BenchPlan *plan, BenchResults *out, GbConsole console) 
                         }
                         snprintf(c->name, sizeof c->name, "%s/%s/%s/T:%d/C:%d", scope_names[s],
                                  pass_names[p], c->module->name, c->T, c->C);
+                        grid.n++;
+                        const BenchRow *kept = prior_row(prior, c);
+                        if (kept) {
+                            c->row = *kept, c->prior = c->have_row = c->done = 1;
+                            grid.n_done++;
+                            continue;
+                        }
                         GbSpec spec = {.name = c->name, .fn = cell_kernel, .ctx = c,
                                        .use_real_time = 1};
                         st = gb_register(&spec);
-                        grid.n++;
+                        registered++;
                     }
-    if (!st) st = gb_run(report, &grid, console);
+    out->n_cells = grid.n;
+    if (!st && registered && !interrupt_requested()) st = gb_run(report, &grid, console);
+    if (st && interrupt_requested()) st = PB_OK; /* the report callback's stop */
     if (current) cell_release(current);
     current = NULL;
     for (size_t i = 0; !st && i < grid.n; i++) {
-        BenchRow row = grid.cells[i].row;
-        if (!grid.cells[i].have_row || row.ns_median <= 0) continue;
+        const Cell *c = &grid.cells[i];
+        BenchRow row = c->row;
+        if (c->prior) {
+            st = push_row(out, &row);
+            continue;
+        }
+        if (!c->have_row || !c->done || c->errored || row.ns_median <= 0) continue;
         double seconds = row.ns_median * 1e-9;
         int no_work = row.gflops_per_s == 0 && row.gbytes_per_s == 0;
         row.tokens_per_s = no_work ? NAN : (double)row.batch * row.seq_len / seconds;
@@ -366,7 +417,9 @@ PbStatus bench_run(const BenchPlan *plan, BenchResults *out, GbConsole console) 
     }
     gb_clear();
     free(grid.cells);
-    if (!st) bench_reference(&out->copy_gbytes_per_s, &out->sgemm_gflops);
+    if (!st && !interrupt_requested()) bench_reference(&out->copy_gbytes_per_s, &out->sgemm_gflops);
+    out->complete = !interrupt_requested();
+    if (!out->complete) out->copy_gbytes_per_s = out->sgemm_gflops = NAN;
     return st;
 }
 

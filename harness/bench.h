@@ -16,6 +16,7 @@
 #define POSBENCH_BENCH_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../core/status.h"
 #include "gbench.h"
@@ -30,6 +31,8 @@ typedef struct {
     int n_dims, dims[BENCH_MAX_DIMS];
     size_t max_cell_bytes;   /* memory budget of one cell's buffers */
     const char *profile;     /* "quick" or "full" */
+    const char *benchmark_flags; /* the --benchmark_* flags in effect, as one
+                                    string (recorded; a resume must match) */
 } BenchPlan;
 
 /* The full grid (T 64..4096, C 64/256/768) or the quick one (about a minute
@@ -54,12 +57,22 @@ typedef struct {
     int n_skipped;            /* cells over the memory budget */
     double copy_gbytes_per_s; /* reference: memcpy, bytes read + written */
     double sgemm_gflops;      /* reference: OpenBLAS sgemm 1024^3 */
+    size_t n_cells;           /* cells of the grid within the budget (M) */
+    int complete;             /* 0: interrupted (core/interrupt.h); rows holds
+                                 the cells measured before, references NaN */
 } BenchResults;
 
 /* Registers every cell of the plan and runs them (honouring the
  * --benchmark_* flags given to gb_initialize), then the two references.
- * Progress: Google Benchmark's table on a terminal per `console`. */
-PbStatus bench_run(const BenchPlan *plan, BenchResults *out, GbConsole console);
+ * prior (may be NULL): rows of an interrupted run; those cells are not run
+ * again and their rows are kept as they are (resume). Rows come out in
+ * grid order either way.
+ * Interrupt: stops between cells (a cell being measured is dropped), skips
+ * the references, returns PB_OK with complete = 0.
+ * Progress: Google Benchmark's table on a terminal per `console`; log (may be
+ * NULL): one line per finished cell, "[k/M] NAME  median ...". */
+PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
+                   GbConsole console, FILE *log);
 void bench_results_free(BenchResults *r);
 
 /* Measures the physical references (also used by bench_run). */

@@ -82,6 +82,8 @@ PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r
     if (!st) st = h5_attr_int(bench, "batch", plan->batch);
     if (!st) st = h5_attr_int(bench, "cells_skipped_over_memory_budget", r->n_skipped);
     if (!st) st = h5_attr_double(bench, "memory_budget_bytes", (double)plan->max_cell_bytes);
+    if (!st && plan->benchmark_flags) st = h5_attr_string(bench, "benchmark_flags", plan->benchmark_flags);
+    if (!st) st = h5_attr_int(bench, "cells_planned", (long long)r->n_cells);
     if (!st) st = write_table(bench, "throughput", throughput_fields, r->rows, r->n);
     if (!st) st = write_table(bench, "memory", memory_fields, r->rows, r->n);
     if (bench >= 0) H5Gclose(bench);
@@ -155,5 +157,47 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     if (!st) st = read_scalar(file, "reference/copy_gbytes_per_s", &r->copy_gbytes_per_s);
     if (!st) st = read_scalar(file, "reference/sgemm_gflops", &r->sgemm_gflops);
     if (st) bench_results_free(r);
+    return st;
+}
+
+/* One setting of the file against this run's; PB_USAGE naming it. */
+static PbStatus same(const char *path, const char *setting, const char *file_value, const char *ours,
+                     const char *command) {
+    if (strcmp(file_value, ours) == 0) return PB_OK;
+    return pb_fail(PB_USAGE, "--resume %s: it was measured with %s '%s', this run has '%s'; resume with the "
+                   "options of the interrupted run (%s)", path, setting, file_value, ours, command);
+}
+
+PbStatus bench_h5_check_resume(hid_t file, const char *path, const BenchPlan *plan) {
+    char command[2048] = "", text[2048], ours[64];
+    if (h5_read_attr_string(file, "command_line", command, sizeof command)) snprintf(command, sizeof command, "?");
+    if (!h5_exists(file, "bench")) return pb_fail(PB_DATA, "--resume %s: the file holds no /bench", path);
+    hid_t g = H5Gopen2(file, "bench", H5P_DEFAULT);
+    if (g < 0) return pb_fail(PB_DATA, "--resume %s: /bench is not readable (damaged file?)", path);
+    long long batch = 0;
+    double budget = 0;
+    PbStatus st = h5_read_attr_string(g, "profile", text, sizeof text);
+    if (!st) st = same(path, "profile", text, plan->profile, command);
+    if (!st && !(st = h5_read_attr_int(g, "batch", &batch))) {
+        char fb[32];
+        snprintf(fb, sizeof fb, "%lld", batch), snprintf(ours, sizeof ours, "%d", plan->batch);
+        st = same(path, "batch", fb, ours, command);
+    }
+    if (!st) {
+        hid_t a = H5Aexists(g, "memory_budget_bytes") > 0 ? H5Aopen(g, "memory_budget_bytes", H5P_DEFAULT) : -1;
+        if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &budget) < 0)
+            st = pb_fail(PB_DATA, "--resume %s: /bench lacks memory_budget_bytes (damaged file?)", path);
+        if (a >= 0) H5Aclose(a);
+        char fb[64];
+        snprintf(fb, sizeof fb, "%.0f", budget), snprintf(ours, sizeof ours, "%.0f", (double)plan->max_cell_bytes);
+        if (!st) st = same(path, "memory budget (bytes)", fb, ours, command);
+    }
+    if (!st) {
+        if (h5_read_attr_string(g, "benchmark_flags", text, sizeof text)) text[0] = 0;
+        st = same(path, "Google Benchmark flags", text, plan->benchmark_flags ? plan->benchmark_flags : "",
+                  command);
+    }
+    if (st && st != PB_USAGE) st = pb_fail(PB_DATA, "--resume %s: /bench lacks its settings (damaged file?)", path);
+    H5Gclose(g);
     return st;
 }

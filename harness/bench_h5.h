@@ -14,4 +14,9 @@ PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r
  * schema. `path` only names the file in messages. */
 PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r);
 
+/* Resume: the file's /bench settings (profile, batch, memory budget, the
+ * --benchmark_* flags) equal the plan's; PB_USAGE naming the first that
+ * differs, with the file's command line. */
+PbStatus bench_h5_check_resume(hid_t file, const char *path, const BenchPlan *plan);
+
 #endif

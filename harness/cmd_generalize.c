@@ -1,6 +1,11 @@
 /* cmd_generalize.c: `posbench generalize`: train each encoding at one length
  * and evaluate it at longer ones (harness/generalize.h), into HDF5 (kind
- * "generalize"), then print the tables. */
+ * "generalize"), then print the tables.
+ *
+ * Interrupt (SIGINT, SIGTERM; core/interrupt.h): the runs (encoding x seed)
+ * finished so far go to the output file with the root attribute
+ * complete = 0; `--resume FILE` (same options) runs the others and rewrites
+ * FILE complete, with the numbers an uninterrupted sweep gives. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/interrupt.h"
 #include "../datasets/tasks.h"
 #include "args.h"
 #include "commands.h"
@@ -63,7 +69,7 @@ PbStatus cmd_generalize(int argc, char **argv) {
     GenConfig c;
     gen_config_default(&c);
     const char *encodings = NULL, *data = NULL, *tok = "bytes", *lens = NULL, *lr = NULL, *out = NULL;
-    const char *escale = "sqrt";
+    const char *escale = "sqrt", *resume = NULL;
     int steps = (int)c.train.steps, force = 0, g_lens = 0, quiet = 0;
     uint64_t seed = 0;
     const ArgSpec options[] = {
@@ -88,13 +94,14 @@ PbStatus cmd_generalize(int argc, char **argv) {
         {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/generalize-<UTC time>.h5)"},
         {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file"},
         {"--quiet", NULL, ARG_FLAG, &quiet, 0, 0, NULL, NULL, "no progress lines"},
+        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted sweep (same options): run what FILE lacks, rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {
         "generalize",
         "[--encodings A,B] [--data jargon|devil|FILE|task:copy|task:reverse|task:sort|task:add] "
         "[--train-len L] [--eval-lens T,...] [--stride S] [--steps N] [--seeds K] [--layers N --dim C --heads H] "
-        "[-o FILE.h5] [--force]",
+        "[-o FILE.h5] [--force] [--resume FILE.h5]",
         "Trains the probe transformer with each encoding on windows of L tokens and evaluates it on\n"
         "longer ones (per-token loss, perplexity, loss by position, evaluation memory), or measures\n"
         "exact-match accuracy on a synthetic task; several seeds each; writes HDF5 and prints the\n"
@@ -126,6 +133,7 @@ PbStatus cmd_generalize(int argc, char **argv) {
     c.train.steps = steps;
     c.base_seed = seed;
     char default_out[128];
+    if (!out && resume) out = resume, force = 1; /* --resume replaces FILE: what it asks for */
     if (!out) gen_default_output(default_out, sizeof default_out, "generalize"), out = default_out;
     if (!force && access(out, F_OK) == 0)
         return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
@@ -133,19 +141,54 @@ PbStatus cmd_generalize(int argc, char **argv) {
     c.tty = !quiet && isatty(STDERR_FILENO);
 
     GenResults r;
-    if ((st = gen_run(&c, &r))) return st;
+    if ((st = gen_prepare(&c, &r))) return st;
+    if (resume) {
+        hid_t f;
+        char kind[64];
+        long long complete = 1;
+        st = h5in_open_results(&f, kind, sizeof kind, resume);
+        if (!st) {
+            if (strcmp(kind, "generalize") != 0)
+                st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a generalize file", resume, kind);
+            if (!st) st = gen_h5_resume(f, resume, &r);
+            int done = H5Aexists(f, "complete") <= 0 || (!h5_read_attr_int(f, "complete", &complete) && complete);
+            H5Fclose(f);
+            if (!st && done) {
+                int total, n = gen_count_measured(&r, &total);
+                gen_results_free(&r);
+                printf("%s is complete (%d of %d runs); nothing to resume\n", resume, n, total);
+                return finish_stdout();
+            }
+        }
+        if (st) return gen_results_free(&r), st;
+        int total, n = gen_count_measured(&r, &total);
+        if (c.log) fprintf(c.log, "resuming %s: %d of %d runs kept, %d to go\n", resume, n, total, total - n);
+    }
+    interrupt_install();
+    st = gen_sweep(&r);
+    if (st) return gen_results_free(&r), st;
     H5Out file;
     st = h5out_create(&file, out, force);
     if (!st) {
+        interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
         st = h5_write_provenance(file.file);
         if (!st) st = h5_attr_string(file.file, "kind", "generalize");
         if (!st) st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
+        if (!st) st = h5_attr_int(file.file, "complete", r.complete);
         if (!st) st = gen_h5_write(file.file, &r);
         if (!st) st = h5out_commit(&file);
         else h5out_abort(&file);
+        interrupt_guard_file(NULL);
     }
+    int total, kept = gen_count_measured(&r, &total);
+    const int complete = r.complete;
     gen_results_free(&r);
     if (st) return st;
+    if (!complete) {
+        fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s; continue with --resume %s\n",
+                kept, total, out, out);
+        interrupt_exit();
+    }
     hid_t f;
     if ((st = h5in_open(&f, out))) return st;
     st = gen_show(f, out, stdout);

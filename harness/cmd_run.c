@@ -11,6 +11,10 @@
  *          1500 steps; task copy, L 32, 4000 steps (rope: 0.82 exact match at L). What
  *          results/ publishes.
  * Token embeddings are scaled by sqrt(dim) in both (generalize.h).
+ *
+ * Interrupt (SIGINT, SIGTERM; core/interrupt.h): what is measured so far
+ * (bench cells, generalization and task runs) goes to the output file with
+ * complete = 0, no plots; `--resume FILE` measures the rest and rewrites it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/interrupt.h"
 #include "../datasets/token_stream.h"
 #include "args.h"
 #include "bench.h"
@@ -60,8 +65,53 @@ static void apply_profile(GenConfig *c, const Profile *p, int task) {
     gen_default_lens(c);
 }
 
+/* The fixed Google Benchmark flags of each profile's bench. */
+static const char *const quick_flags[] = {"posbench", "--benchmark_repetitions=3", "--benchmark_min_time=0.02", NULL};
+static const char *const full_flags[] = {"posbench", "--benchmark_repetitions=3", "--benchmark_min_time=0.1", NULL};
+
+/* Resume: the parts of an interrupted run file. */
+typedef struct {
+    hid_t file;
+    BenchResults bench;
+    int done;          /* the file is complete already */
+} Prior;
+
+static PbStatus open_prior(const char *path, const char *profile, int no_bench, const BenchPlan *plan,
+                           Prior *p) {
+    char kind[64], theirs[64] = "", command[2048] = "?";
+    long long complete = 1;
+    *p = (Prior){.file = H5I_INVALID_HID};
+    PbStatus st = h5in_open_results(&p->file, kind, sizeof kind, path);
+    if (st) return p->file = H5I_INVALID_HID, st;
+    h5_read_attr_string(p->file, "command_line", command, sizeof command);
+    if (strcmp(kind, "run") != 0) st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a run file", path, kind);
+    if (!st && (h5_read_attr_string(p->file, "profile", theirs, sizeof theirs) || strcmp(theirs, profile) != 0))
+        st = pb_fail(PB_USAGE, "--resume %s: its profile is '%s', this run's is '%s'; resume with the options of "
+                     "the interrupted run (%s)", path, theirs, profile, command);
+    if (!st && no_bench != !h5_exists(p->file, "bench"))
+        st = pb_fail(PB_USAGE, "--resume %s: it was made %s --no-bench; resume with the options of the "
+                     "interrupted run (%s)", path, no_bench ? "without" : "with", command);
+    if (!st && !no_bench) st = bench_h5_check_resume(p->file, path, plan);
+    if (!st && !no_bench) st = bench_h5_read(p->file, path, &p->bench);
+    if (!st && (H5Aexists(p->file, "complete") <= 0 || (!h5_read_attr_int(p->file, "complete", &complete) && complete)))
+        p->done = 1;
+    if (st) H5Fclose(p->file), p->file = H5I_INVALID_HID;
+    return st;
+}
+
+/* gen_prepare, the runs the prior file kept, then the sweep. */
+static PbStatus study(const GenConfig *c, GenResults *r, const Prior *p, const char *path, const char *group,
+                      int *have) {
+    PbStatus st = gen_prepare(c, r);
+    *have = !st;
+    if (!st && p && p->file >= 0 && h5_exists(p->file, group)) st = gen_h5_resume(p->file, path, r);
+    if (!st && !interrupt_requested()) st = gen_sweep(r);
+    if (st && *have) gen_results_free(r), *have = 0;
+    return st;
+}
+
 PbStatus cmd_run(int argc, char **argv) {
-    const char *profile = "quick", *out = NULL, *encodings = NULL;
+    const char *profile = "quick", *out = NULL, *encodings = NULL, *resume = NULL;
     int force = 0, no_bench = 0, seeds = 0;
     const ArgSpec options[] = {
         {"--profile", NULL, ARG_CHOICE, &profile, 0, 0, profile_names, "P", "quick (default, about 10 minutes on 2 cores) or full (what results/ publishes)"},
@@ -70,10 +120,11 @@ PbStatus cmd_run(int argc, char **argv) {
         {"--encodings", NULL, ARG_STRING, &encodings, 0, 0, NULL, "A,B,...", "only these encodings in the generalization part (default all)"},
         {"--seeds", NULL, ARG_INT, &seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
         {"--no-bench", NULL, ARG_FLAG, &no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
+        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted run (same options): measure what FILE lacks, rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {
-        "run", "[--profile quick|full] [-o FILE.h5] [--force]",
+        "run", "[--profile quick|full] [-o FILE.h5] [--force] [--resume FILE.h5]",
         "The main job: the throughput and memory bench of every encoding, length generalization\n"
         "on the default corpus (trained short, evaluated up to 16x longer), a synthetic copy task,\n"
         "all plots, and a summary per encoding naming which encodings extrapolate.",
@@ -86,6 +137,7 @@ PbStatus cmd_run(int argc, char **argv) {
     const Profile *p = quick ? &quick_profile : &full_profile;
 
     char default_out[128], dir[4096];
+    if (!out && resume) out = resume, force = 1; /* --resume replaces FILE: what it asks for */
     if (!out) {
         struct stat sb;
         if (stat("results", &sb) != 0 && (st = ensure_directory("results"))) return st;
@@ -101,25 +153,39 @@ PbStatus cmd_run(int argc, char **argv) {
     if (!force && access(dir, F_OK) == 0)
         return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace its plots", dir);
 
+    BenchPlan plan;
+    bench_plan_init(&plan, quick);
+    const char *const *gb_flags = quick ? quick_flags : full_flags;
+    char flags[256];
+    snprintf(flags, sizeof flags, "%s %s", gb_flags[1], gb_flags[2]);
+    plan.benchmark_flags = flags;
+    Prior prior = {.file = H5I_INVALID_HID};
+    if (resume && (st = open_prior(resume, profile, no_bench, &plan, &prior))) return st;
+    if (resume && prior.done) {
+        H5Fclose(prior.file);
+        bench_results_free(&prior.bench);
+        printf("%s is complete; nothing to resume\n", resume);
+        return finish_stdout();
+    }
+    interrupt_install();
+
     const int tty = isatty(STDERR_FILENO);
     double t_start = now_seconds(), t_bench = 0, t_gen = 0, t_task = 0;
     fprintf(stderr, "posbench run, %s profile -> %s\n", profile, out);
 
     /* 1. The bench. */
-    BenchPlan plan;
-    BenchResults bench = {0};
-    bench_plan_init(&plan, quick);
+    BenchResults bench = {.complete = 1};
     if (!no_bench) {
         fprintf(stderr, "[1/4] throughput and memory bench (%s)...\n", quick ? "--quick" : "full grid");
-        char *gb[4] = {"posbench", "--benchmark_repetitions=3",
-                       quick ? "--benchmark_min_time=0.02" : "--benchmark_min_time=0.1", NULL};
+        char *gb[4] = {(char *)gb_flags[0], (char *)gb_flags[1], (char *)gb_flags[2], NULL};
         int n_gb = 3;
         double t0 = now_seconds();
         st = gb_initialize(&n_gb, gb);
-        if (!st) st = bench_run(&plan, &bench, GB_CONSOLE_QUIET);
+        if (!st) st = bench_run(&plan, resume ? &prior.bench : NULL, &bench, GB_CONSOLE_QUIET, NULL);
         t_bench = now_seconds() - t0;
         if (!st) fprintf(stderr, "      %zu cells in %.0f s\n", bench.n, t_bench);
     }
+    bench_results_free(&prior.bench);
 
     /* 2. Generalization on the corpus; 3. the task. */
     GenConfig gc, tc;
@@ -133,28 +199,32 @@ PbStatus cmd_run(int argc, char **argv) {
     if (seeds) tc.seeds = seeds;
     GenResults gr = {0}, tr = {0};
     int have_gr = 0, have_tr = 0;
-    if (!st) {
+    char task_group[64];
+    snprintf(task_group, sizeof task_group, "tasks/%.50s", tc.data + 5);
+    if (!st && !interrupt_requested()) {
         fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n",
                 gc.train_len, gc.eval_lens[0], gc.eval_lens[gc.n_lens - 1], gc.n_encodings, gc.seeds);
         double t0 = now_seconds();
-        st = gen_run(&gc, &gr);
-        have_gr = !st;
+        st = study(&gc, &gr, &prior, resume, "generalization", &have_gr);
         t_gen = now_seconds() - t0;
     }
-    if (!st) {
+    if (!st && !interrupt_requested()) {
         fprintf(stderr, "[3/4] task %s: train on lengths up to %d, test up to %d\n", tc.data + 5, tc.train_len,
                 tc.eval_lens[tc.n_lens - 1]);
         double t0 = now_seconds();
-        st = gen_run(&tc, &tr);
-        have_tr = !st;
+        st = study(&tc, &tr, &prior, resume, task_group, &have_tr);
         t_task = now_seconds() - t0;
     }
+    if (prior.file >= 0) H5Fclose(prior.file);
+    const int complete = !interrupt_requested() && bench.complete && have_gr && gr.complete && have_tr && tr.complete;
 
     /* 4. One file, then the plots and the summary from it. */
     H5Out file;
     if (!st) st = h5out_create(&file, out, force);
     if (!st) {
+        interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
         st = h5_write_provenance(file.file);
+        if (!st) st = h5_attr_int(file.file, "complete", complete);
         if (!st && !no_bench) st = bench_h5_write(file.file, &plan, &bench);
         if (!st && H5Aexists(file.file, "kind") > 0 && H5Adelete(file.file, "kind") < 0)
             st = pb_fail(PB_IO, "cannot rewrite the kind attribute");
@@ -165,15 +235,26 @@ PbStatus cmd_run(int argc, char **argv) {
         if (!st) st = h5_attr_double(file.file, "seconds_bench", t_bench);
         if (!st) st = h5_attr_double(file.file, "seconds_generalization", t_gen);
         if (!st) st = h5_attr_double(file.file, "seconds_task", t_task);
-        if (!st) st = gen_h5_write(file.file, &gr);
-        if (!st) st = gen_h5_write(file.file, &tr);
+        if (!st && have_gr) st = gen_h5_write(file.file, &gr);
+        if (!st && have_tr) st = gen_h5_write(file.file, &tr);
         if (!st) st = h5out_commit(&file);
         else h5out_abort(&file);
+        interrupt_guard_file(NULL);
     }
+    int ng = 0, mg = 0, nt = 0, mt = 0;
+    if (have_gr) ng = gen_count_measured(&gr, &mg);
+    if (have_tr) nt = gen_count_measured(&tr, &mt);
+    size_t cells = bench.n, planned = bench.n_cells;
     bench_results_free(&bench);
     if (have_gr) gen_results_free(&gr);
     if (have_tr) gen_results_free(&tr);
     if (st) return st;
+    if (!complete) {
+        fprintf(stderr, "posbench run: interrupted: %zu of %zu bench cells, %d of %d generalization runs and %d of %d "
+                "task runs kept in %s; continue with --resume %s\n", cells, planned, ng, mg ? mg : gc.n_encodings * gc.seeds,
+                nt, mt ? mt : tc.n_encodings * tc.seeds, out, out);
+        interrupt_exit();
+    }
 
     fprintf(stderr, "[4/4] plots into %s/\n", dir);
     hid_t f;

@@ -33,53 +33,85 @@ static PbStatus write_doubles(hid_t loc, const char *name, const double *v, int 
     return w < 0 ? pb_fail(PB_IO, "cannot write dataset '%s' (disk full?)", name) : PB_OK;
 }
 
-static PbStatus config_attrs(hid_t g, const GenResults *r) {
+/* The configuration attributes of a study group, as one table: written by
+ * gen_h5_write and compared item by item by gen_h5_resume. */
+typedef struct {
+    const char *name;
+    char type; /* 's' string, 'i' integer, 'd' double */
+    const char *s;
+    long long i;
+    double d;
+} ConfigItem;
+
+typedef struct {
+    char list[GEN_MAX_ENCODINGS * (GEN_NAME + 1)], seeds[1024], lens[512];
+    ConfigItem item[40];
+    int n;
+} ConfigTable;
+
+static void item_s(ConfigTable *t, const char *name, const char *v) { t->item[t->n++] = (ConfigItem){name, 's', v, 0, 0}; }
+static void item_i(ConfigTable *t, const char *name, long long v) { t->item[t->n++] = (ConfigItem){name, 'i', NULL, v, 0}; }
+static void item_d(ConfigTable *t, const char *name, double v) { t->item[t->n++] = (ConfigItem){name, 'd', NULL, 0, v}; }
+
+static void config_table(ConfigTable *t, const GenResults *r) {
     const GenConfig *c = &r->cfg;
-    char list[GEN_MAX_ENCODINGS * (GEN_NAME + 1)] = "", seeds[1024] = "", lens[512] = "";
     size_t n = 0;
+    t->n = 0;
+    t->list[0] = t->seeds[0] = t->lens[0] = 0;
     for (int i = 0; i < c->n_encodings; i++)
-        n += snprintf(list + n, sizeof list - n, "%s%s", i ? "," : "", c->encodings[i]);
+        n += snprintf(t->list + n, sizeof t->list - n, "%s%s", i ? "," : "", c->encodings[i]);
     n = 0;
-    for (int s = 0; s < c->seeds && n < sizeof seeds - 24; s++)
-        n += snprintf(seeds + n, sizeof seeds - n, "%s%llu", s ? "," : "",
+    for (int s = 0; s < c->seeds && n < sizeof t->seeds - 24; s++)
+        n += snprintf(t->seeds + n, sizeof t->seeds - n, "%s%llu", s ? "," : "",
                       (unsigned long long)(c->base_seed + (uint64_t)s));
     n = 0;
-    for (int i = 0; i < c->n_lens; i++) n += snprintf(lens + n, sizeof lens - n, "%s%d", i ? "," : "", c->eval_lens[i]);
-    PbStatus st = h5_attr_string(g, "encodings", list);
-    if (!st) st = h5_attr_string(g, "data", c->data);
-    if (!st) st = h5_attr_string(g, "tokenizer", r->is_task ? "bytes" : c->tokenizer);
-    if (!st) st = h5_attr_int(g, "vocab", r->vocab);
-    if (!st) st = h5_attr_int(g, "n_tokens", (long long)r->n_tokens);
-    if (!st) st = h5_attr_int(g, "train_len", c->train_len);
-    if (!st) st = h5_attr_string(g, "eval_lens", lens);
-    if (!st) st = h5_attr_int(g, "layers", c->model.layers);
-    if (!st) st = h5_attr_int(g, "dim", c->model.dim);
-    if (!st) st = h5_attr_int(g, "heads", c->model.heads);
-    if (!st) st = h5_attr_int(g, "tied", c->model.tied);
-    if (!st) st = h5_attr_double(g, "init_std", c->model.init_std);
-    if (!st) st = h5_attr_double(g, "embed_scale", c->model.embed_scale);
-    if (!st) st = h5_attr_int(g, "steps", c->train.steps);
-    if (!st) st = h5_attr_int(g, "batch", c->train.batch);
-    if (!st) st = h5_attr_double(g, "lr", c->train.lr);
-    if (!st) st = h5_attr_int(g, "warmup", c->train.warmup);
-    if (!st) st = h5_attr_double(g, "weight_decay", c->train.weight_decay);
-    if (!st) st = h5_attr_double(g, "grad_clip", c->train.grad_clip);
-    if (!st) st = h5_attr_int(g, "seeds", c->seeds);
-    if (!st) st = h5_attr_string(g, "seed_values", seeds);
+    for (int i = 0; i < c->n_lens; i++) n += snprintf(t->lens + n, sizeof t->lens - n, "%s%d", i ? "," : "", c->eval_lens[i]);
+    item_s(t, "encodings", t->list);
+    item_s(t, "data", c->data);
+    item_s(t, "tokenizer", r->is_task ? "bytes" : c->tokenizer);
+    item_i(t, "vocab", r->vocab);
+    item_i(t, "n_tokens", (long long)r->n_tokens);
+    item_i(t, "train_len", c->train_len);
+    item_s(t, "eval_lens", t->lens);
+    item_i(t, "layers", c->model.layers);
+    item_i(t, "dim", c->model.dim);
+    item_i(t, "heads", c->model.heads);
+    item_i(t, "tied", c->model.tied);
+    item_d(t, "init_std", c->model.init_std);
+    item_d(t, "embed_scale", c->model.embed_scale);
+    item_i(t, "steps", c->train.steps);
+    item_i(t, "batch", c->train.batch);
+    item_d(t, "lr", c->train.lr);
+    item_i(t, "warmup", c->train.warmup);
+    item_d(t, "weight_decay", c->train.weight_decay);
+    item_d(t, "grad_clip", c->train.grad_clip);
+    item_i(t, "seeds", c->seeds);
+    item_s(t, "seed_values", t->seeds);
     if (r->is_task) {
-        if (!st) st = h5_attr_string(g, "task", task_name((TaskKind)r->task));
-        if (!st) st = h5_attr_int(g, "examples_per_length", c->task_examples);
-        if (!st) st = h5_attr_int(g, "training_examples", c->task_blocks);
-        if (!st) st = h5_attr_string(g, "format", "'^' input '=' answer '$', '.' padding; "
-                                     "loss on answer tokens only (the question is random); accuracy: exact match "
-                                     "of all answer tokens (argmax given the true prefix)");
+        item_s(t, "task", task_name((TaskKind)r->task));
+        item_i(t, "examples_per_length", c->task_examples);
+        item_i(t, "training_examples", c->task_blocks);
+        item_s(t, "format", "'^' input '=' answer '$', '.' padding; "
+               "loss on answer tokens only (the question is random); accuracy: exact match "
+               "of all answer tokens (argmax given the true prefix)");
     } else {
-        if (!st) st = h5_attr_double(g, "val_fraction", c->train.val_fraction);
-        if (!st) st = h5_attr_int(g, "bins", c->bins);
-        if (!st) st = h5_attr_int(g, "eval_tokens", c->eval_tokens);
-        if (!st) st = h5_attr_int(g, "stride", c->stride);
-        if (!st) st = h5_attr_string(g, "eval_mode", c->stride > 0 ? "non-overlapping; sliding (stride) in *_sliding"
-                                                               : "non-overlapping");
+        item_d(t, "val_fraction", c->train.val_fraction);
+        item_i(t, "bins", c->bins);
+        item_i(t, "eval_tokens", c->eval_tokens);
+        item_i(t, "stride", c->stride);
+        item_s(t, "eval_mode", c->stride > 0 ? "non-overlapping; sliding (stride) in *_sliding" : "non-overlapping");
+    }
+}
+
+static PbStatus config_attrs(hid_t g, const GenResults *r) {
+    ConfigTable t;
+    config_table(&t, r);
+    PbStatus st = PB_OK;
+    for (int i = 0; !st && i < t.n; i++) {
+        const ConfigItem *it = &t.item[i];
+        st = it->type == 's' ? h5_attr_string(g, it->name, it->s)
+             : it->type == 'i' ? h5_attr_int(g, it->name, it->i)
+                               : h5_attr_double(g, it->name, it->d);
     }
     return st;
 }
@@ -128,6 +160,7 @@ PbStatus gen_h5_write(hid_t file, const GenResults *r) {
         st = h5_write_ints(g, "eval_len", c->eval_lens, 1, d1);
         if (!st) st = h5_attr_int(g, "train_len", c->train_len);
         if (!st) st = h5_write_ints(g, "diverged", e->diverged, 1, dseed);
+        if (!st) st = h5_write_ints(g, "measured", e->measured, 1, dseed);
         if (!st) st = h5_write_floats(g, "train_tokens_per_s", e->train_tps, 1, dseed);
         if (!st) st = write_na(g, e);
         if (r->is_task) {
@@ -157,6 +190,156 @@ PbStatus gen_h5_write(hid_t file, const GenResults *r) {
     }
     if (top >= 0) H5Gclose(top);
     if (train >= 0) H5Gclose(train);
+    return st;
+}
+
+/* ---- resume ------------------------------------------------------------- */
+
+/* Copies rows [s] of a file dataset [S, ...] (rank 1..3, row length `row`)
+ * into dst; PB_DATA if the shape is not S x row. */
+static PbStatus copy_rows(hid_t g, const char *path, const char *where, const char *name, int is_int, void *dst,
+                          int S, size_t row, const int *measured) {
+    int rank, d[8];
+    void *data = NULL;
+    PbStatus st = is_int ? h5_read_ints(g, name, (int **)&data, &rank, d)
+                         : h5_read_floats(g, name, (float **)&data, &rank, d);
+    if (st) return pb_fail(PB_DATA, "--resume %s: cannot read %s/%s (damaged file?)", path, where, name);
+    size_t count = 1;
+    for (int i = 1; i < rank; i++) count *= (size_t)d[i];
+    if (d[0] != S || count != row) {
+        free(data);
+        return pb_fail(PB_DATA, "--resume %s: %s/%s has the wrong shape (damaged file?)", path, where, name);
+    }
+    const size_t elem = is_int ? sizeof(int) : sizeof(float);
+    for (int s = 0; s < S; s++)
+        if (measured[s]) memcpy((char *)dst + s * row * elem, (char *)data + s * row * elem, row * elem);
+    free(data);
+    return PB_OK;
+}
+
+/* Per-length rows [n] of the file (shared by all seeds): taken as they are. */
+static PbStatus copy_lengths(hid_t g, const char *path, const char *where, const char *name, int is_double,
+                             void *dst, int n) {
+    int rank, d[8];
+    if (is_double) {
+        /* eval_peak_bytes is float64 in the file; read through HDF5 directly. */
+        hid_t set = H5Dopen2(g, name, H5P_DEFAULT);
+        herr_t rd = set < 0 ? -1 : H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst);
+        if (set >= 0) H5Dclose(set);
+        return rd < 0 ? pb_fail(PB_DATA, "--resume %s: cannot read %s/%s", path, where, name) : PB_OK;
+    }
+    int *data = NULL;
+    if (h5_read_ints(g, name, &data, &rank, d) || rank != 1 || d[0] != n) {
+        free(data);
+        return pb_fail(PB_DATA, "--resume %s: cannot read %s/%s (damaged file?)", path, where, name);
+    }
+    memcpy(dst, data, (size_t)n * sizeof(int));
+    free(data);
+    return PB_OK;
+}
+
+/* The file's attribute `name` of g as text, formatted as ours is. */
+static void attr_text(hid_t g, const ConfigItem *it, char *out, size_t cap) {
+    long long v;
+    double d;
+    snprintf(out, cap, "(absent)");
+    if (H5Aexists(g, it->name) <= 0) return;
+    if (it->type == 's') {
+        if (h5_read_attr_string(g, it->name, out, cap)) snprintf(out, cap, "(unreadable)");
+        return;
+    }
+    if (it->type == 'i') {
+        if (!h5_read_attr_int(g, it->name, &v)) snprintf(out, cap, "%lld", v);
+        return;
+    }
+    hid_t a = H5Aopen(g, it->name, H5P_DEFAULT);
+    if (a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &d) >= 0) snprintf(out, cap, "%.9g", d);
+    if (a >= 0) H5Aclose(a);
+}
+
+PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
+    const GenConfig *c = &r->cfg;
+    char where[128], command[2048] = "?";
+    h5_read_attr_string(file, "command_line", command, sizeof command);
+    if (r->is_task) snprintf(where, sizeof where, "/tasks/%s", task_name((TaskKind)r->task));
+    else snprintf(where, sizeof where, "/generalization");
+    if (H5Lexists(file, r->is_task ? "tasks" : "generalization", H5P_DEFAULT) <= 0 ||
+        H5Lexists(file, where + 1, H5P_DEFAULT) <= 0)
+        return pb_fail(PB_USAGE, "--resume %s: the file holds no %s: it was made with other --data; resume with "
+                       "the options of the interrupted run (%s)", path, where, command);
+    hid_t top = H5Gopen2(file, where + 1, H5P_DEFAULT);
+    if (top < 0) return pb_fail(PB_DATA, "--resume %s: %s is not readable (damaged file?)", path, where);
+    ConfigTable t;
+    config_table(&t, r);
+    PbStatus st = PB_OK;
+    for (int i = 0; !st && i < t.n; i++) {
+        const ConfigItem *it = &t.item[i];
+        char theirs[4200], ours[4200];
+        attr_text(top, it, theirs, sizeof theirs);
+        if (it->type == 's') snprintf(ours, sizeof ours, "%s", it->s);
+        else if (it->type == 'i') snprintf(ours, sizeof ours, "%lld", it->i);
+        else snprintf(ours, sizeof ours, "%.9g", it->d);
+        if (strcmp(theirs, ours) != 0)
+            st = pb_fail(PB_USAGE, "--resume %s: its setting '%s' is %s, this run's is %s; resume with the "
+                         "options of the interrupted run (%s)", path, it->name, theirs, ours, command);
+    }
+    const int S = c->seeds, n = c->n_lens;
+    const size_t steps = (size_t)c->train.steps;
+    for (int e = 0; !st && e < c->n_encodings; e++) {
+        GenEncResult *er = &r->enc[e];
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s/%s", where, er->name);
+        hid_t g = H5Lexists(top, er->name, H5P_DEFAULT) > 0 ? H5Gopen2(top, er->name, H5P_DEFAULT) : -1;
+        if (g < 0) {
+            st = pb_fail(PB_DATA, "--resume %s: %s is missing (damaged file?)", path, sub);
+            break;
+        }
+        int *measured = NULL, rank, d[8];
+        if (h5_exists(g, "measured")) {
+            if (h5_read_ints(g, "measured", &measured, &rank, d) || rank != 1 || d[0] != S)
+                st = pb_fail(PB_DATA, "--resume %s: %s/measured is damaged", path, sub);
+        } else { /* written before interrupts were kept: every run finished */
+            measured = malloc((size_t)S * sizeof *measured);
+            if (!measured) st = pb_fail(PB_NOMEM, "no memory");
+            for (int s = 0; !st && s < S; s++) measured[s] = 1;
+        }
+        int any = 0;
+        for (int s = 0; !st && s < S; s++) any |= measured[s] != 0;
+        if (!st && any) {
+            st = copy_rows(g, path, sub, "diverged", 1, er->diverged, S, 1, measured);
+            if (!st) st = copy_rows(g, path, sub, "train_tokens_per_s", 0, er->train_tps, S, 1, measured);
+            if (r->is_task) {
+                if (!st) st = copy_rows(g, path, sub, "accuracy", 0, er->accuracy, S, (size_t)n, measured);
+                if (!st) st = copy_rows(g, path, sub, "token_accuracy", 0, er->token_accuracy, S, (size_t)n, measured);
+                if (!st) st = copy_rows(g, path, sub, "train_loss", 0, er->train_loss, S, steps, measured);
+                if (!st) st = copy_lengths(g, path, sub, "input_len", 0, er->input_len, n);
+            } else {
+                if (!st) st = copy_rows(g, path, sub, "loss", 0, er->loss, S, (size_t)n, measured);
+                if (!st) st = copy_rows(g, path, sub, "ppl", 0, er->ppl, S, (size_t)n, measured);
+                if (!st) st = copy_rows(g, path, sub, "loss_by_position", 0, er->loss_by_pos, S,
+                                        (size_t)n * c->bins, measured);
+                if (!st && er->loss_slide) st = copy_rows(g, path, sub, "loss_sliding", 0, er->loss_slide, S, (size_t)n, measured);
+                if (!st && er->ppl_slide) st = copy_rows(g, path, sub, "ppl_sliding", 0, er->ppl_slide, S, (size_t)n, measured);
+                if (!st) st = copy_lengths(g, path, sub, "eval_peak_bytes", 1, er->peak_bytes, n);
+                if (!st) st = copy_lengths(g, path, sub, "eval_windows", 0, er->windows, n);
+                if (!st) {
+                    char tl[300];
+                    snprintf(tl, sizeof tl, "training/%s", er->name);
+                    hid_t tg = H5Lexists(file, "training", H5P_DEFAULT) > 0 && H5Lexists(file, tl, H5P_DEFAULT) > 0
+                                   ? H5Gopen2(file, tl, H5P_DEFAULT) : -1;
+                    st = tg < 0 ? pb_fail(PB_DATA, "--resume %s: /%s is missing (damaged file?)", path, tl)
+                                : copy_rows(tg, path, tl, "loss", 0, er->train_loss, S, steps, measured);
+                    if (tg >= 0) H5Gclose(tg);
+                }
+            }
+            if (!st) h5_read_attr_string(g, "not_applicable", er->not_applicable, sizeof er->not_applicable);
+            if (!st) h5_read_attr_string(g, "diverged_reason", er->diverged_reason, sizeof er->diverged_reason);
+            for (int s = 0; !st && s < S; s++) er->measured[s] = measured[s] != 0;
+        }
+        free(measured);
+        H5Gclose(g);
+    }
+    H5Gclose(top);
     return st;
 }
 
@@ -317,6 +500,9 @@ static void num(char *buf, size_t cap, const char *fmt, double v) {
 PbStatus gen_show(hid_t file, const char *path, FILE *out) {
     SummaryRow rows[GEN_MAX_ENCODINGS];
     int n_rows = 0, any = 0;
+    long long complete = 1;
+    if (!h5_read_attr_int(file, "complete", &complete) && !complete)
+        fprintf(out, "INCOMPLETE: interrupted; runs not measured are NaN (continue with --resume %s)\n\n", path);
     if (h5_exists(file, "generalization")) {
         hid_t g = H5Gopen2(file, "generalization", H5P_DEFAULT);
         char data[512] = "", tok[32] = "";
@@ -390,6 +576,7 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
         }
         H5Gclose(tg);
     }
+    if (!any && !complete) return PB_OK; /* interrupted before the first run */
     if (!any) return pb_fail(PB_DATA, "'%s' holds neither /generalization nor /tasks", path);
     if (!n_rows) return PB_OK;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/alloc.h"
+#include "../core/interrupt.h"
 #include "../datasets/corpus.h"
 #include "../datasets/tasks.h"
 #include "../datasets/token_stream.h"
@@ -238,7 +239,8 @@ static PbStatus alloc_result(GenEncResult *e, const GenConfig *c, int is_task) {
     e->train_loss = nan_floats(S * steps);
     e->diverged = calloc(S, sizeof *e->diverged);
     e->train_tps = nan_floats(S);
-    if (!e->train_loss || !e->diverged || !e->train_tps) return PB_NOMEM;
+    e->measured = calloc(S, sizeof *e->measured);
+    if (!e->train_loss || !e->diverged || !e->train_tps || !e->measured) return PB_NOMEM;
     if (is_task) {
         e->accuracy = nan_floats(S * n);
         e->token_accuracy = nan_floats(S * n);
@@ -264,30 +266,66 @@ static PbStatus alloc_result(GenEncResult *e, const GenConfig *c, int is_task) {
 static void free_result(GenEncResult *e) {
     free(e->train_loss), free(e->diverged), free(e->train_tps), free(e->loss), free(e->ppl);
     free(e->loss_slide), free(e->ppl_slide), free(e->loss_by_pos), free(e->peak_bytes);
-    free(e->windows), free(e->accuracy), free(e->token_accuracy), free(e->input_len);
+    free(e->windows), free(e->accuracy), free(e->token_accuracy), free(e->input_len), free(e->measured);
 }
 
 void gen_results_free(GenResults *r) {
     if (r->enc)
         for (int i = 0; i < r->cfg.n_encodings; i++) free_result(&r->enc[i]);
     free(r->enc);
+    free(r->ids);
     r->enc = NULL;
+    r->ids = NULL;
+}
+
+int gen_count_measured(const GenResults *r, int *total) {
+    int n = 0;
+    for (int e = 0; e < r->cfg.n_encodings; e++)
+        for (int s = 0; s < r->cfg.seeds; s++) n += r->enc[e].measured[s];
+    if (total) *total = r->cfg.n_encodings * r->cfg.seeds;
+    return n;
+}
+
+/* Forgets what a run cut short by an interrupt wrote for seed s. */
+static void clear_seed(GenEncResult *e, const GenConfig *c, int s, int is_task) {
+    const size_t n = (size_t)c->n_lens, steps = (size_t)c->train.steps;
+    for (size_t i = 0; i < steps; i++) e->train_loss[(size_t)s * steps + i] = NAN;
+    e->diverged[s] = 0;
+    e->train_tps[s] = NAN;
+    for (size_t i = 0; i < n; i++) {
+        const size_t si = (size_t)s * n + i;
+        if (is_task) {
+            e->accuracy[si] = e->token_accuracy[si] = NAN;
+            continue;
+        }
+        e->loss[si] = e->ppl[si] = NAN;
+        if (e->loss_slide) e->loss_slide[si] = e->ppl_slide[si] = NAN;
+        for (int b = 0; b < c->bins; b++) e->loss_by_pos[si * c->bins + b] = NAN;
+    }
 }
 
 static void note(char *dst, size_t cap, const char *msg) {
-    if (!*dst) snprintf(dst, cap, "%s", msg);
+    if (*dst || !cap) return;
+    size_t n = strlen(msg) < cap - 1 ? strlen(msg) : cap - 1; /* truncated if long */
+    memcpy(dst, msg, n);
+    dst[n] = 0;
 }
 
 /* Evaluates one trained model (seed index s) into e. */
 static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Trainer *t, int s,
-                         const int32_t *val, size_t n_val) {
+                         const int32_t *val, size_t n_val, int *cut) {
     const int n = c->n_lens, bins = c->bins;
     const uint64_t seed = c->base_seed + (uint64_t)s;
     double *bin_sum = r->is_task ? NULL : malloc((size_t)bins * sizeof *bin_sum);
     long *bin_n = r->is_task ? NULL : malloc((size_t)bins * sizeof *bin_n);
     if (!r->is_task && (!bin_sum || !bin_n)) return free(bin_sum), free(bin_n), PB_NOMEM;
     PbStatus st = PB_OK;
+    *cut = 0;
     for (int i = 0; !st && i < n; i++) {
+        if (interrupt_requested()) { /* a safe point: the caller drops this run */
+            *cut = 1;
+            break;
+        }
         const int T = c->eval_lens[i];
         const size_t si = (size_t)s * n + i;
         eval_progress(c, e->name, T);
@@ -330,7 +368,7 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
     return st;
 }
 
-PbStatus gen_run(const GenConfig *c, GenResults *r) {
+PbStatus gen_prepare(const GenConfig *c, GenResults *r) {
     *r = (GenResults){.cfg = *c};
     r->is_task = gen_is_task(c, &r->task);
     if (r->is_task && r->task < 0)
@@ -348,7 +386,7 @@ PbStatus gen_run(const GenConfig *c, GenResults *r) {
     int32_t *ids = NULL;
     size_t n_ids = 0;
     PbStatus st = PB_OK;
-    TrainConfig tc = c->train;
+    const TrainConfig tc = c->train;
     const int L = c->train_len;
     if (r->is_task) {
         const TaskKind k = (TaskKind)r->task;
@@ -360,8 +398,6 @@ PbStatus gen_run(const GenConfig *c, GenResults *r) {
         r->cfg.task_blocks = blocks;
         n_ids = (size_t)blocks * L + 1;
         r->vocab = TASK_VOCAB;
-        tc.val_fraction = 0;
-        tc.stride = L;
         ids = malloc(n_ids * sizeof *ids);
         if (!ids) return pb_fail(PB_NOMEM, "no memory for %zu task tokens", n_ids);
     } else {
@@ -380,26 +416,47 @@ PbStatus gen_run(const GenConfig *c, GenResults *r) {
         vocab_map_free(&vmap);
         if (st) return free(ids), st;
     }
+    r->ids = ids;
     r->n_tokens = n_ids;
     r->enc = calloc((size_t)c->n_encodings, sizeof *r->enc);
-    if (!r->enc) return free(ids), pb_fail(PB_NOMEM, "no memory for results");
+    if (!r->enc) return gen_results_free(r), pb_fail(PB_NOMEM, "no memory for results");
     for (int e = 0; !st && e < c->n_encodings; e++) {
         snprintf(r->enc[e].name, GEN_NAME, "%s", c->encodings[e]);
         if (alloc_result(&r->enc[e], c, r->is_task)) st = pb_fail(PB_NOMEM, "no memory for results");
     }
+    if (st) gen_results_free(r);
+    return st;
+}
+
+/* The step (1-based) whose training loss first turned non-finite, or 0. */
+static long first_bad_step(const float *loss, long steps) {
+    for (long i = 0; i < steps; i++)
+        if (!isfinite(loss[i])) return i + 1;
+    return 0;
+}
+
+PbStatus gen_sweep(GenResults *r) {
+    const GenConfig *c = &r->cfg;
+    const int L = c->train_len;
+    const size_t n_ids = r->n_tokens;
+    int32_t *ids = r->ids;
+    TrainConfig tc = c->train;
+    if (r->is_task) tc.val_fraction = 0, tc.stride = L;
+    PbStatus st = PB_OK;
     const int runs = c->n_encodings * c->seeds;
-    for (int e = 0; !st && e < c->n_encodings; e++) {
+    for (int e = 0; !st && e < c->n_encodings && !interrupt_requested(); e++) {
         GenEncResult *er = &r->enc[e];
         ModelConfig mc = c->model;
         mc.context = L;
         mc.vocab = r->vocab;
         snprintf(mc.encoding, sizeof mc.encoding, "%s", er->name);
-        for (int s = 0; !st && s < c->seeds; s++) {
+        for (int s = 0; !st && s < c->seeds && !interrupt_requested(); s++) {
+            if (er->measured[s]) continue; /* kept from an interrupted run (resume) */
             const uint64_t seed = c->base_seed + (uint64_t)s;
             if (r->is_task) {
                 Rng rng;
                 rng_seed(&rng, seed, TASK_TRAIN_STREAM);
-                task_training_stream((TaskKind)r->task, L, r->cfg.task_blocks, &rng, ids);
+                task_training_stream((TaskKind)r->task, L, c->task_blocks, &rng, ids);
             }
             tc.seed = seed;
             Trainer t;
@@ -407,27 +464,43 @@ PbStatus gen_run(const GenConfig *c, GenResults *r) {
             snprintf(head, sizeof head, "(run %d/%d)", e * c->seeds + s + 1, runs);
             if (c->tty) say(c, "%s%s seed %d: training %s\n", er->name, (int)seed, head);
             double t0 = now_seconds();
+            int cut = 0;
             st = trainer_init(&t, &mc, &tc, ids, n_ids);
             if (st) break;
             if (r->is_task) t.mask_targets = task_mask_targets; /* answer-only loss */
             TrainProgress progress = {.out = c->tty ? c->log : NULL, .tty = c->tty};
             st = trainer_run(&t, tc.steps, &progress);
+            if (!st && t.step < tc.steps && interrupt_requested()) { /* cut short: drop the run */
+                trainer_free(&t);
+                break;
+            }
             memcpy(er->train_loss + (size_t)s * tc.steps, t.loss_history, (size_t)t.step * sizeof(float));
             er->train_tps[s] = (float)trainer_tokens_per_second(&t);
-            int diverged = st == PB_DATA;
-            for (long i = 0; !st && i < t.step; i++) diverged |= !isfinite(t.loss_history[i]);
+            long bad_step = first_bad_step(t.loss_history, t.step);
+            int diverged = st == PB_DATA || bad_step;
             if (diverged) {
+                /* Recorded, named, and the sweep goes on. */
+                char why[512], msg[1024];
+                snprintf(why, sizeof why, "%s", st ? pb_errmsg() : "the training loss is not finite");
+                if (!bad_step) bad_step = t.step + 1;
+                snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)seed,
+                         bad_step, tc.steps, why);
                 er->diverged[s] = 1;
-                note(er->diverged_reason, sizeof er->diverged_reason,
-                     st ? pb_errmsg() : "training loss not finite");
-                for (long i = t.step; i < tc.steps; i++) er->train_loss[(size_t)s * tc.steps + i] = NAN;
+                note(er->diverged_reason, sizeof er->diverged_reason, msg);
+                for (long i = bad_step - 1; i < tc.steps; i++) er->train_loss[(size_t)s * tc.steps + i] = NAN;
+                if (c->log) fprintf(c->log, "%s%s; recorded as diverged, the sweep goes on\n", c->label, msg);
                 st = PB_OK;
             } else if (!st) {
                 size_t n_train, n_val;
                 train_split(n_ids, tc.val_fraction, &n_train, &n_val);
-                st = evaluate(c, r, er, &t, s, ids + n_train, n_val);
+                st = evaluate(c, r, er, &t, s, ids + n_train, n_val, &cut);
             }
             trainer_free(&t);
+            if (!st && cut) { /* evaluation cut short by an interrupt */
+                clear_seed(er, c, s, r->is_task);
+                break;
+            }
+            if (!st) er->measured[s] = 1;
             if (!st && c->log) {
                 char tail[512];
                 const float *lrow = er->train_loss + (size_t)s * tc.steps;
@@ -447,7 +520,14 @@ PbStatus gen_run(const GenConfig *c, GenResults *r) {
             }
         }
     }
-    free(ids);
+    int total;
+    r->complete = !st && gen_count_measured(r, &total) == total;
+    return st;
+}
+
+PbStatus gen_run(const GenConfig *c, GenResults *r) {
+    PbStatus st = gen_prepare(c, r);
+    if (!st) st = gen_sweep(r);
     if (st) gen_results_free(r);
     return st;
 }

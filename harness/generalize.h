@@ -99,6 +99,8 @@ typedef struct {
     int *input_len;           /* task [n] n of the test examples */
     char not_applicable[512]; /* why some lengths are NaN ("" if none) */
     char diverged_reason[512];
+    int *measured;            /* [seeds] 1: that run finished (0 only when
+                                 interrupted before it did) */
 } GenEncResult;
 
 typedef struct {
@@ -107,17 +109,36 @@ typedef struct {
     int vocab;
     size_t n_tokens;          /* corpus tokens (tasks: training stream) */
     GenEncResult *enc;        /* [n_encodings] */
+    int complete;             /* every run measured (not interrupted) */
+    int32_t *ids;             /* internal: the token stream of the sweep */
 } GenResults;
 
-/* Runs the whole sweep. Errors other than a divergence or a length past an
- * encoding's table stop it. */
+/* Runs the whole sweep: gen_prepare, then gen_sweep. Errors other than a
+ * divergence or a length past an encoding's table stop it. */
 PbStatus gen_run(const GenConfig *c, GenResults *r);
+
+/* Loads the data and allocates the results (every run unmeasured, NaN). */
+PbStatus gen_prepare(const GenConfig *c, GenResults *r);
+/* Trains and evaluates every run (encoding x seed) not yet measured, in
+ * sweep order. Interrupt (core/interrupt.h): stops at the next safe point
+ * (between runs, training steps or evaluation lengths); the run in progress
+ * is dropped; returns PB_OK with r->complete = 0. */
+PbStatus gen_sweep(GenResults *r);
+/* Runs measured, and in all (encodings x seeds). */
+int gen_count_measured(const GenResults *r, int *total);
 void gen_results_free(GenResults *r);
 
 /* Writes the results under /generalization and /training (corpus) or
  * /tasks/<task> (task) of an open file; attributes for the config. Does not
- * touch the root attributes. */
+ * touch the root attributes (the caller writes `complete`). */
 PbStatus gen_h5_write(hid_t file, const GenResults *r);
+
+/* Resume: r from gen_prepare; file an interrupted results file. Refuses
+ * (PB_USAGE, naming the setting and the file's command line) a file whose
+ * configuration differs from r's; otherwise copies the runs the file
+ * measured into r and marks them measured, so gen_sweep skips them. A file
+ * without the study (another --data) is refused too. */
+PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r);
 
 /* ---- reading and summarising (show, plot, run) -------------------------- */
 

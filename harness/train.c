@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/alloc.h"
+#include "../core/interrupt.h"
 #include "../datasets/token_stream.h"
 #include "model/adamw.h"
 
@@ -182,6 +183,11 @@ PbStatus trainer_run(Trainer *t, long until, TrainProgress *progress) {
     if (until > t->cfg.steps) until = t->cfg.steps;
     float loss = 0;
     while (t->step < until) {
+        /* A safe point: the caller sees t->step < until and decides. */
+        if (interrupt_requested()) {
+            if (progress && progress->out && progress->tty) fputc('\n', progress->out);
+            return PB_OK;
+        }
         PbStatus st = trainer_step(t, &loss);
         if (st) {
             if (progress && progress->out && progress->tty) fputc('\n', progress->out);

@@ -90,7 +90,9 @@ typedef struct {
     double t_last;          /* internal: last terminal update */
 } TrainProgress;
 
-/* Steps until t->step == until (at most cfg.steps), reporting progress. */
+/* Steps until t->step == until (at most cfg.steps), reporting progress.
+ * Returns PB_OK early, with t->step < until, when an interrupt was requested
+ * (core/interrupt.h); checked before each step. */
 PbStatus trainer_run(Trainer *t, long until, TrainProgress *progress);
 
 /* Training tokens per second of this session (steps x B x T over the time
