@@ -58,6 +58,7 @@ typedef struct {
     int done;               /* its last report (cv, or the only run) arrived */
     int errored;            /* a run failed or was cut short by an interrupt */
     int prior;              /* row kept from an interrupted run; not run */
+    int called;             /* the library ran it (it matched the filter) */
 } Cell;
 
 static Cell *current; /* the cell whose buffers are alive */
@@ -168,7 +169,12 @@ static PbStatus attention_pass(Cell *c) {
 
 static void cell_kernel(GbState *state, void *ctx) {
     Cell *c = ctx;
-    if (interrupt_requested()) { /* the safe point: drop this cell, skip the rest */
+    c->called = 1;
+    /* The safe point: after an interrupt, this cell (if it was being measured)
+     * is dropped and every later one is skipped at once. Skipped rather than
+     * stopped: the library still calls each cell the filter selects, so the
+     * count of cells planned stays right. */
+    if (interrupt_requested()) {
         c->errored = 1;
         gb_skip_with_error(state, "interrupted");
         return;
@@ -242,8 +248,7 @@ static PbStatus report(const GbRun *run, void *ctx) {
         c->errored = 1;
         if (!interrupt_requested())
             fprintf(stderr, "posbench bench: %s skipped: %s\n", c->name, run->error_message);
-        /* A failing status makes gb_run skip every remaining benchmark. */
-        return interrupt_requested() ? pb_fail(PB_INTERNAL, "interrupted") : PB_OK;
+        return PB_OK;
     }
     if (!c->have_row) {
         size_t act = 0;
@@ -280,11 +285,11 @@ static PbStatus report(const GbRun *run, void *ctx) {
         c->done = 1;
         g->n_done++;
         if (g->log && !c->errored) {
-            fprintf(g->log, "[%zu/%zu] %s  median %.4g ms\n", g->n_done, g->n, c->name, r->ns_median * 1e-6);
+            fprintf(g->log, "[%zu] %s  median %.4g ms\n", g->n_done, c->name, r->ns_median * 1e-6);
             fflush(g->log);
         }
     }
-    return interrupt_requested() ? pb_fail(PB_INTERNAL, "interrupted") : PB_OK;
+    return PB_OK;
 }
 
 /* The row of prior measuring the same cell, or NULL. */
@@ -395,11 +400,11 @@ PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResult
                         st = gb_register(&spec);
                         registered++;
                     }
-    out->n_cells = grid.n;
-    if (!st && registered && !interrupt_requested()) st = gb_run(report, &grid, console);
-    if (st && interrupt_requested()) st = PB_OK; /* the report callback's stop */
+    if (!st && registered) st = gb_run(report, &grid, console);
     if (current) cell_release(current);
     current = NULL;
+    out->n_cells = 0; /* the cells the filter selects: run now or kept */
+    for (size_t i = 0; i < grid.n; i++) out->n_cells += grid.cells[i].called || grid.cells[i].prior;
     for (size_t i = 0; !st && i < grid.n; i++) {
         const Cell *c = &grid.cells[i];
         BenchRow row = c->row;

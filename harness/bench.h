@@ -57,7 +57,9 @@ typedef struct {
     int n_skipped;            /* cells over the memory budget */
     double copy_gbytes_per_s; /* reference: memcpy, bytes read + written */
     double sgemm_gflops;      /* reference: OpenBLAS sgemm 1024^3 */
-    size_t n_cells;           /* cells of the grid within the budget (M) */
+    size_t n_cells;           /* cells the --benchmark_filter selects within the
+                                 budget (M): measured now, kept, or skipped
+                                 after an interrupt */
     int complete;             /* 0: interrupted (core/interrupt.h); rows holds
                                  the cells measured before, references NaN */
 } BenchResults;
@@ -70,7 +72,8 @@ typedef struct {
  * Interrupt: stops between cells (a cell being measured is dropped), skips
  * the references, returns PB_OK with complete = 0.
  * Progress: Google Benchmark's table on a terminal per `console`; log (may be
- * NULL): one line per finished cell, "[k/M] NAME  median ...". */
+ * NULL): one line per finished cell, "[k] NAME  median ..." (k counts kept
+ * cells too). */
 PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
                    GbConsole console, FILE *log);
 void bench_results_free(BenchResults *r);

@@ -481,7 +481,9 @@ PbStatus gen_sweep(GenResults *r) {
             if (diverged) {
                 /* Recorded, named, and the sweep goes on. */
                 char why[512], msg[1024];
-                snprintf(why, sizeof why, "%s", st ? pb_errmsg() : "the training loss is not finite");
+                const char *m = st ? pb_errmsg() : "the training loss is not finite";
+                if (strncmp(m, "train: ", 7) == 0) m += 7;
+                snprintf(why, sizeof why, "%s", m);
                 if (!bad_step) bad_step = t.step + 1;
                 snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)seed,
                          bad_step, tc.steps, why);
