@@ -28,6 +28,10 @@ PbStatus pb_fail(PbStatus s, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    /* One line, whatever the input it quotes: control characters from file
+     * names or arguments become '?'. */
+    for (char *c = buf; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7F) *c = '?';
     memcpy(last_message, buf, sizeof buf);
     return s;
 }

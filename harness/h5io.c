@@ -368,6 +368,27 @@ static PbStatus check_export(hid_t file, const char *path) {
     return st;
 }
 
+/* bench_h5_read checks its tables; the reference numbers it reads into one
+ * double each must hold exactly one value. */
+static PbStatus check_bench(hid_t file, const char *path) {
+    static const char *const scalars[] = {"reference/copy_gbytes_per_s", "reference/sgemm_gflops"};
+    if (H5Lexists(file, "reference", H5P_DEFAULT) <= 0) return PB_OK;
+    for (int i = 0; i < 2; i++) {
+        if (H5Lexists(file, scalars[i], H5P_DEFAULT) <= 0) continue;
+        hid_t set = H5Dopen2(file, scalars[i], H5P_DEFAULT);
+        hid_t space = set < 0 ? -1 : H5Dget_space(set);
+        hid_t type = set < 0 ? -1 : H5Dget_type(set);
+        hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+        H5T_class_t cls = type < 0 ? H5T_NO_CLASS : H5Tget_class(type);
+        if (type >= 0) H5Tclose(type);
+        if (space >= 0) H5Sclose(space);
+        if (set >= 0) H5Dclose(set);
+        if (n != 1 || (cls != H5T_FLOAT && cls != H5T_INTEGER))
+            return pb_fail(PB_DATA, "'%s': /%s is not a single number (damaged file?)", path, scalars[i]);
+    }
+    return PB_OK;
+}
+
 PbStatus h5in_check_results(hid_t file, const char *kind, const char *path) {
     for (size_t i = 0; i < sizeof schema_versions / sizeof schema_versions[0]; i++) {
         if (strcmp(kind, schema_versions[i].kind) != 0) continue;
@@ -385,11 +406,15 @@ PbStatus h5in_check_results(hid_t file, const char *kind, const char *path) {
         if (version < 1) return pb_fail(PB_DATA, "'%s': schema version %lld is not valid", path, version);
     }
     if (strcmp(kind, "generalize") == 0) return check_generalize(file, path);
-    if (strcmp(kind, "run") == 0 && (H5Lexists(file, "generalization", H5P_DEFAULT) > 0 ||
-                                     H5Lexists(file, "tasks", H5P_DEFAULT) > 0))
-        return check_generalize(file, path);
+    if (strcmp(kind, "run") == 0) {
+        PbStatus st = check_bench(file, path);
+        if (!st && (H5Lexists(file, "generalization", H5P_DEFAULT) > 0 || H5Lexists(file, "tasks", H5P_DEFAULT) > 0))
+            st = check_generalize(file, path);
+        return st;
+    }
     if (strcmp(kind, "encoding_export") == 0) return check_export(file, path);
-    return PB_OK; /* bench: bench_h5_read checks its tables; other kinds: the caller refuses them */
+    if (strcmp(kind, "bench") == 0) return check_bench(file, path);
+    return PB_OK; /* other kinds: the caller refuses them */
 }
 
 int h5_exists(hid_t loc, const char *name) { return H5Lexists(loc, name, H5P_DEFAULT) > 0; }
