@@ -93,7 +93,8 @@ PbStatus cmd_bench(int argc, char **argv) {
         return PB_OK;
     }
     char default_out[128];
-    if (!st && !out && resume) out = resume, force = 1; /* --resume replaces FILE: what it asks for */
+    if (!st && !out && resume) out = resume; /* --resume replaces FILE: what it asks for */
+    if (!st && resume && strcmp(out, resume) == 0) force = 1;
     if (!st && !out) {
         char stamp[32];
         time_t now = time(NULL);

@@ -133,7 +133,8 @@ PbStatus cmd_generalize(int argc, char **argv) {
     c.train.steps = steps;
     c.base_seed = seed;
     char default_out[128];
-    if (!out && resume) out = resume, force = 1; /* --resume replaces FILE: what it asks for */
+    if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
+    if (resume && strcmp(out, resume) == 0) force = 1;
     if (!out) gen_default_output(default_out, sizeof default_out, "generalize"), out = default_out;
     if (!force && access(out, F_OK) == 0)
         return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);

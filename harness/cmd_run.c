@@ -137,7 +137,8 @@ PbStatus cmd_run(int argc, char **argv) {
     const Profile *p = quick ? &quick_profile : &full_profile;
 
     char default_out[128], dir[4096];
-    if (!out && resume) out = resume, force = 1; /* --resume replaces FILE: what it asks for */
+    if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
+    if (resume && strcmp(out, resume) == 0) force = 1;
     if (!out) {
         struct stat sb;
         if (stat("results", &sb) != 0 && (st = ensure_directory("results"))) return st;
@@ -250,9 +251,11 @@ PbStatus cmd_run(int argc, char **argv) {
     if (have_tr) gen_results_free(&tr);
     if (st) return st;
     if (!complete) {
-        fprintf(stderr, "posbench run: interrupted: %zu of %zu bench cells, %d of %d generalization runs and %d of %d "
-                "task runs kept in %s; continue with --resume %s\n", cells, planned, ng, mg ? mg : gc.n_encodings * gc.seeds,
-                nt, mt ? mt : tc.n_encodings * tc.seeds, out, out);
+        char cells_text[96] = "";
+        if (!no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", cells, planned);
+        fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s; "
+                "continue with --resume %s\n", cells_text, ng, mg ? mg : gc.n_encodings * gc.seeds, nt,
+                mt ? mt : tc.n_encodings * tc.seeds, out, out);
         interrupt_exit();
     }
 
