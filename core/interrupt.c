@@ -59,8 +59,3 @@ void interrupt_exit(void) {
     raise(sig);
     _exit(128 + sig); /* not reached unless the signal is blocked elsewhere */
 }
-
-void interrupt_reset(void) {
-    pending = 0;
-    received = 0;
-}

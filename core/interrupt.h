@@ -41,7 +41,4 @@ int interrupt_exit_status(void);
 /* Flushes stdio and ends the process by the signal received (see above). */
 _Noreturn void interrupt_exit(void);
 
-/* Tests: forget a recorded signal. */
-void interrupt_reset(void);
-
 #endif
