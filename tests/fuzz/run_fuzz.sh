@@ -13,12 +13,14 @@ for tool in clang-14 clang++-14; do
 done
 if [ ! -f "$sub/CMakeCache.txt" ]; then
   nice -n 19 cmake -S "$src" -B "$sub" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSBENCH_FUZZ=ON \
-    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >"$sub.configure.log" 2>&1 ||
-    { cat "$sub.configure.log"; rm -rf "$sub"; echo "fuzz: configuring the clang sub-build failed"; exit 1; }
+    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/tmp/posbench-fuzz-configure.$$.log 2>&1 ||
+    { cat /tmp/posbench-fuzz-configure.$$.log; rm -rf "$sub" /tmp/posbench-fuzz-configure.$$.log
+      echo "fuzz: configuring the clang sub-build failed"; exit 1; }
+  rm -f /tmp/posbench-fuzz-configure.$$.log
 fi
 targets=(fuzz_tokenizer fuzz_args fuzz_results)
-nice -n 19 cmake --build "$sub" --target "${targets[@]}" -j2 >"$sub.build.log" 2>&1 ||
-  { tail -40 "$sub.build.log"; echo "fuzz: building the fuzz targets failed"; exit 1; }
+nice -n 19 cmake --build "$sub" --target "${targets[@]}" -j2 >"$sub/fuzz-build.log" 2>&1 ||
+  { tail -40 "$sub/fuzz-build.log"; echo "fuzz: building the fuzz targets failed"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0

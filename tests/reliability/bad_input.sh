@@ -360,6 +360,9 @@ row 2 "(not an HDF5 file|damaged or truncated)"  "$P" train --resume "$F/gen-hal
 # (which reserves terabytes of address space) without the address-space limit.
 lim="ulimit -v 2000000;"; [ $asan -eq 1 ] && lim=""
 row 2 "cannot allocate [0-9.]+ MiB for the model's parameters" \
+    sh -c "$lim exec '$P' train --encoding none --data '$F/letters.txt' --context 16 --dim 16384 --heads 8 --layers 64 --steps 1"
+# 6 GiB: allocatable without the limit, so only with it (not under ASan)
+[ $asan -eq 0 ] && row 2 "cannot allocate [0-9.]+ MiB for the model's parameters" \
     sh -c "$lim exec '$P' train --encoding none --data '$F/letters.txt' --context 16 --dim 4096 --heads 8 --layers 8 --steps 1"
 row 2 "cannot allocate [0-9.]+ MiB" \
     sh -c "$lim exec '$P' generalize --encodings alibi --dim 16384 --heads 8 --layers 64 --steps 1 --data '$F/letters.txt' --train-len 8"
