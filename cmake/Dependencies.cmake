@@ -40,3 +40,22 @@ posbench_require(benchmark_FOUND "Google Benchmark" libbenchmark-dev)
 
 find_program(GNUPLOT_EXECUTABLE gnuplot)
 posbench_require(GNUPLOT_EXECUTABLE "gnuplot" gnuplot-nox)
+
+# MPI (optional; harness/mpi_sweep.h): `mpirun -n N posbench generalize|run`
+# shares the sweep's runs out across ranks. AUTO (the default) builds with
+# it when found (Debian: libopenmpi-dev, openmpi-bin; tools/setup installs
+# them), ON requires it, OFF leaves it out. Only the posbench executable
+# links MPI; a plain run never initialises it.
+set(POSBENCH_MPI AUTO CACHE STRING "Build the MPI sweep (AUTO: when MPI is found; ON; OFF)")
+set_property(CACHE POSBENCH_MPI PROPERTY STRINGS AUTO ON OFF)
+set(POSBENCH_WITH_MPI OFF)
+if(NOT POSBENCH_MPI STREQUAL "OFF")
+  find_package(MPI COMPONENTS C QUIET)
+  if(MPI_C_FOUND)
+    set(POSBENCH_WITH_MPI ON)
+    find_program(POSBENCH_MPIEXEC NAMES mpirun mpiexec HINTS ${MPIEXEC_EXECUTABLE})
+  elseif(POSBENCH_MPI STREQUAL "ON")
+    message(FATAL_ERROR "MPI not found: apt-get install libopenmpi-dev openmpi-bin (or run tools/setup), or -DPOSBENCH_MPI=OFF")
+  endif()
+endif()
+message(STATUS "posbench MPI sweep: ${POSBENCH_WITH_MPI}")

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "../core/alloc.h"
 #include "../core/interrupt.h"
@@ -418,6 +419,8 @@ PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResult
         row.tokens_per_s = no_work ? NAN : (double)row.batch * row.seq_len / seconds;
         row.gflops_per_s = no_work ? NAN : row.gflops_per_s / seconds / 1e9;
         row.gbytes_per_s = no_work ? NAN : row.gbytes_per_s / seconds / 1e9;
+        struct utsname un;
+        snprintf(row.host, sizeof row.host, "%.*s", (int)sizeof row.host - 1, uname(&un) == 0 ? un.nodename : "?");
         st = push_row(out, &row);
     }
     gb_clear();

@@ -24,6 +24,7 @@
 #define BENCH_MAX_LENS 16
 #define BENCH_MAX_DIMS 4
 #define BENCH_NAME 32
+#define BENCH_HOST 64
 
 typedef struct {
     int batch;
@@ -49,6 +50,7 @@ typedef struct {
     double ns_median, ns_mean, ns_stddev, cv;  /* per iteration (one pass) */
     double tokens_per_s, gbytes_per_s, gflops_per_s;
     double param_bytes, activation_bytes, peak_heap_bytes, peak_rss_bytes;
+    char host[BENCH_HOST];   /* the machine that measured it (uname) */
 } BenchRow;
 
 typedef struct {

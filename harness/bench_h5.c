@@ -20,16 +20,17 @@ typedef struct {
     const char *name;
     size_t offset;
     int is_string, is_int;
+    size_t size; /* strings: bytes */
 } Field;
 
-#define STR(f) {#f, offsetof(BenchRow, f), 1, 0}
-#define INT(f) {#f, offsetof(BenchRow, f), 0, 1}
-#define DBL(f) {#f, offsetof(BenchRow, f), 0, 0}
+#define STR(f) {#f, offsetof(BenchRow, f), 1, 0, sizeof(((BenchRow *)0)->f)}
+#define INT(f) {#f, offsetof(BenchRow, f), 0, 1, 0}
+#define DBL(f) {#f, offsetof(BenchRow, f), 0, 0, 0}
 
 static const Field throughput_fields[] = {
     STR(encoding), STR(variant), STR(scope), STR(pass), INT(batch), INT(seq_len), INT(dim),
     INT(heads), INT(repetitions), DBL(ns_median), DBL(ns_mean), DBL(ns_stddev), DBL(cv),
-    DBL(tokens_per_s), DBL(gbytes_per_s), DBL(gflops_per_s), {NULL},
+    DBL(tokens_per_s), DBL(gbytes_per_s), DBL(gflops_per_s), STR(host), {NULL},
 };
 static const Field memory_fields[] = {
     STR(encoding), STR(scope), STR(pass), INT(seq_len), INT(dim), INT(heads),
@@ -39,12 +40,13 @@ static const Field memory_fields[] = {
 /* The in-memory type: the BenchRow struct itself, restricted to fields. */
 static hid_t row_type(const Field *fields) {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(BenchRow));
-    hid_t str = H5Tcopy(H5T_C_S1);
-    H5Tset_size(str, BENCH_NAME);
-    for (const Field *f = fields; f->name; f++)
+    for (const Field *f = fields; f->name; f++) {
+        hid_t str = H5Tcopy(H5T_C_S1);
+        H5Tset_size(str, f->is_string ? f->size : 1);
         H5Tinsert(t, f->name, f->offset,
                   f->is_string ? str : f->is_int ? H5T_NATIVE_INT : H5T_NATIVE_DOUBLE);
-    H5Tclose(str);
+        H5Tclose(str);
+    }
     return t;
 }
 

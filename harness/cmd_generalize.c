@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "generalize.h"
 #include "h5io.h"
+#include "mpi_sweep.h"
 
 static const char *const tokenizer_names[] = {"bytes", "gpt2", NULL};
 
@@ -63,6 +64,74 @@ void gen_default_output(char *buf, size_t cap, const char *prefix) {
     time_t now = time(NULL);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
     snprintf(buf, cap, "results/%s-%s.h5", prefix, stamp);
+}
+
+/* The results file through the usual temporary-file-and-rename path. */
+static PbStatus write_results(const char *out, int force, const GenResults *r) {
+    H5Out file;
+    PbStatus st = h5out_create(&file, out, force);
+    if (st) return st;
+    interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
+    st = h5_write_provenance(file.file);
+    if (!st) st = h5_attr_string(file.file, "kind", "generalize");
+    if (!st) st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
+    if (!st) st = h5_attr_int(file.file, "complete", r->complete);
+    if (!st) st = gen_h5_write(file.file, r);
+    if (!st) st = h5out_commit(&file);
+    else h5out_abort(&file);
+    interrupt_guard_file(NULL);
+    return st;
+}
+
+static PbStatus show_results(const char *out) {
+    hid_t f;
+    PbStatus st = h5in_open(&f, out);
+    if (st) return st;
+    st = gen_show(f, out, stdout);
+    H5Fclose(f);
+    if (!st) printf("wrote %s (plots: posbench plot %s)\n", out, out);
+    return st ? st : finish_stdout();
+}
+
+/* MPI: rank 0 rewrites the file (complete = 0) after every merged run. */
+typedef struct {
+    const char *out;
+    int force;
+    GenResults *r;
+} Checkpoint;
+
+static PbStatus checkpoint(void *ctx) {
+    Checkpoint *k = ctx;
+    const int complete = k->r->complete;
+    k->r->complete = 0;
+    PbStatus st = write_results(k->out, k->force, k->r);
+    k->r->complete = complete;
+    if (!st) k->force = 1; /* our own file from now on */
+    return st;
+}
+
+/* The sweep across MPI ranks; rank 0 writes the file and reports. */
+static PbStatus sweep_mpi(GenResults *r, const char *out, int force) {
+    const int worker = pbmpi_rank() > 0;
+    Checkpoint k = {out, force, r};
+    PbmpiReport rep;
+    PbStatus st = worker ? PB_OK : checkpoint(&k); /* a job that dies early still leaves a resumable file */
+    GenResults *studies[1] = {r};
+    if (!st) st = pbmpi_sweep(studies, 1, worker ? NULL : checkpoint, &k, &rep);
+    if (!st && !worker) st = write_results(out, k.force, r);
+    int total, kept = gen_count_measured(r, &total);
+    const int complete = r->complete;
+    gen_results_free(r);
+    if (st || worker) return st;
+    if (rep.failed)
+        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other %d of %d runs are in %s (complete = 0); "
+                       "continue with --resume %s", rep.failed, rep.failures, kept, total, out, out);
+    if (!complete) {
+        fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s%s%s; continue with --resume %s\n",
+                kept, total, out, *rep.in_flight ? "; not finished: " : "", rep.in_flight, out);
+        interrupt_exit();
+    }
+    return show_results(out);
 }
 
 PbStatus cmd_generalize(int argc, char **argv) {
@@ -136,14 +205,20 @@ PbStatus cmd_generalize(int argc, char **argv) {
     if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
     if (resume && strcmp(out, resume) == 0) force = 1;
     if (!out) gen_default_output(default_out, sizeof default_out, "generalize"), out = default_out;
-    if (!force && access(out, F_OK) == 0)
-        return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
-    c.log = quiet ? NULL : stderr;
-    c.tty = !quiet && isatty(STDERR_FILENO);
+    /* Under MPI (harness/mpi_sweep.h) every rank parses the same options and
+     * loads the data; only rank 0 reads --resume and writes. Every rank then
+     * reaches pbmpi_agree, whatever happened before, so none waits forever. */
+    const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
+    if (!worker && !force && access(out, F_OK) == 0)
+        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
+    if (!mpi && st) return st;
+    c.log = quiet || worker ? NULL : stderr;
+    c.tty = !quiet && !worker && isatty(STDERR_FILENO);
 
-    GenResults r;
-    if ((st = gen_prepare(&c, &r))) return st;
-    if (resume) {
+    GenResults r = {0};
+    int have = 0, done = 0;
+    if (!st) st = gen_prepare(&c, &r), have = !st;
+    if (!st && resume && !worker) {
         hid_t f;
         char kind[64];
         long long complete = 1;
@@ -152,35 +227,34 @@ PbStatus cmd_generalize(int argc, char **argv) {
             if (strcmp(kind, "generalize") != 0)
                 st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a generalize file", resume, kind);
             if (!st) st = gen_h5_resume(f, resume, &r);
-            int done = H5Aexists(f, "complete") <= 0 || (!h5_read_attr_int(f, "complete", &complete) && complete);
+            done = H5Aexists(f, "complete") <= 0 || (!h5_read_attr_int(f, "complete", &complete) && complete);
             H5Fclose(f);
-            if (!st && done) {
-                int total, n = gen_count_measured(&r, &total);
-                gen_results_free(&r);
-                printf("%s is complete (%d of %d runs); nothing to resume\n", resume, n, total);
-                return finish_stdout();
-            }
         }
-        if (st) return gen_results_free(&r), st;
-        int total, n = gen_count_measured(&r, &total);
-        if (c.log) fprintf(c.log, "resuming %s: %d of %d runs kept, %d to go\n", resume, n, total, total - n);
+        if (!st && done) {
+            int total, n = gen_count_measured(&r, &total);
+            printf("%s is complete (%d of %d runs); nothing to resume\n", resume, n, total);
+            st = finish_stdout();
+        } else if (!st) {
+            int total, n = gen_count_measured(&r, &total);
+            if (c.log) fprintf(c.log, "resuming %s: %d of %d runs kept, %d to go\n", resume, n, total, total - n);
+        }
+    }
+    if (mpi) {
+        int other = 0;
+        if (pbmpi_agree(st, done, &other, c.log)) {
+            if (have) gen_results_free(&r);
+            if (other && !worker) return pb_fail(PB_USAGE, "another rank could not start the sweep (its message is above)");
+            return st;
+        }
+    } else if (st || done) {
+        if (have) gen_results_free(&r);
+        return st;
     }
     interrupt_install();
+    if (mpi) return sweep_mpi(&r, out, force);
     st = gen_sweep(&r);
     if (st) return gen_results_free(&r), st;
-    H5Out file;
-    st = h5out_create(&file, out, force);
-    if (!st) {
-        interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
-        st = h5_write_provenance(file.file);
-        if (!st) st = h5_attr_string(file.file, "kind", "generalize");
-        if (!st) st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
-        if (!st) st = h5_attr_int(file.file, "complete", r.complete);
-        if (!st) st = gen_h5_write(file.file, &r);
-        if (!st) st = h5out_commit(&file);
-        else h5out_abort(&file);
-        interrupt_guard_file(NULL);
-    }
+    st = write_results(out, force, &r);
     int total, kept = gen_count_measured(&r, &total);
     const int complete = r.complete;
     gen_results_free(&r);
@@ -190,10 +264,6 @@ PbStatus cmd_generalize(int argc, char **argv) {
                 kept, total, out, out);
         interrupt_exit();
     }
-    hid_t f;
-    if ((st = h5in_open(&f, out))) return st;
-    st = gen_show(f, out, stdout);
-    H5Fclose(f);
-    if (!st) printf("wrote %s (plots: posbench plot %s)\n", out, out);
-    return st ? st : finish_stdout();
+    return show_results(out);
 }
+

@@ -31,6 +31,7 @@
 #include "generalize.h"
 #include "gnuplot.h"
 #include "h5io.h"
+#include "mpi_sweep.h"
 #include "plots.h"
 
 static const char *const profile_names[] = {"quick", "full", NULL};
@@ -110,6 +111,191 @@ static PbStatus study(const GenConfig *c, GenResults *r, const Prior *p, const c
     return st;
 }
 
+/* The run file: provenance, the bench, both studies (NULL: absent). */
+typedef struct {
+    const char *out;
+    int force;
+    const char *profile;
+    int no_bench;
+    const BenchPlan *plan;
+    const BenchResults *bench;
+    const GenResults *gr, *tr;
+    double t_bench, t_gen, t_task;
+} RunFile;
+
+static PbStatus write_run(const RunFile *w, int complete) {
+    H5Out file;
+    PbStatus st = h5out_create(&file, w->out, w->force);
+    if (st) return st;
+    interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
+    st = h5_write_provenance(file.file);
+    if (!st) st = h5_attr_int(file.file, "complete", complete);
+    if (!st && !w->no_bench) st = bench_h5_write(file.file, w->plan, w->bench);
+    if (!st && H5Aexists(file.file, "kind") > 0 && H5Adelete(file.file, "kind") < 0)
+        st = pb_fail(PB_IO, "cannot rewrite the kind attribute");
+    if (!st) st = h5_attr_string(file.file, "kind", "run");
+    if (!st && H5Aexists(file.file, "schema_version") <= 0)
+        st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
+    if (!st) st = h5_attr_string(file.file, "profile", w->profile);
+    if (!st) st = h5_attr_double(file.file, "seconds_bench", w->t_bench);
+    if (!st) st = h5_attr_double(file.file, "seconds_generalization", w->t_gen);
+    if (!st) st = h5_attr_double(file.file, "seconds_task", w->t_task);
+    if (!st && w->gr) st = gen_h5_write(file.file, w->gr);
+    if (!st && w->tr) st = gen_h5_write(file.file, w->tr);
+    if (!st) st = h5out_commit(&file);
+    else h5out_abort(&file);
+    interrupt_guard_file(NULL);
+    return st;
+}
+
+/* 1. The bench (timing: in this process alone). */
+static PbStatus run_bench(const BenchPlan *plan, const char *const *gb_flags, int quick, const BenchResults *prior,
+                          BenchResults *bench, double *seconds) {
+    fprintf(stderr, "[1/4] throughput and memory bench (%s)...\n", quick ? "--quick" : "full grid");
+    char *gb[4] = {(char *)gb_flags[0], (char *)gb_flags[1], (char *)gb_flags[2], NULL};
+    int n_gb = 3;
+    double t0 = now_seconds();
+    PbStatus st = gb_initialize(&n_gb, gb);
+    if (!st) st = bench_run(plan, prior, bench, GB_CONSOLE_QUIET, NULL);
+    *seconds = now_seconds() - t0;
+    if (!st) fprintf(stderr, "      %zu cells in %.0f s\n", bench->n, *seconds);
+    return st;
+}
+
+/* The two studies' configurations from the profile. */
+static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, int seeds, int tty, GenConfig *gc,
+                          GenConfig *tc) {
+    gen_config_default(gc);
+    if (!st && encodings) st = gen_parse_encodings(encodings, gc);
+    apply_profile(gc, p, 0);
+    if (seeds) gc->seeds = seeds;
+    gc->log = stderr, gc->tty = tty, gc->label = "      ";
+    *tc = *gc;
+    apply_profile(tc, p, 1);
+    if (seeds) tc->seeds = seeds;
+    return st;
+}
+
+/* 4. The plots and the summary, from the file alone. */
+static PbStatus finish_run(const char *out, const char *dir, int no_bench, double t_start, double t_bench,
+                           double t_gen, double t_task) {
+    fprintf(stderr, "[4/4] plots into %s/\n", dir);
+    hid_t f;
+    PbStatus st = h5in_open(&f, out);
+    if (st) return st;
+    PbStatus plot_st = ensure_directory(dir);
+    if (!plot_st && !no_bench) plot_st = plot_bench(f, out, dir);
+    if (!plot_st) plot_st = plot_generalize(f, out, dir);
+    char plot_msg[1024] = "";
+    if (plot_st) snprintf(plot_msg, sizeof plot_msg, "%s", pb_errmsg());
+    printf("\n");
+    st = gen_show(f, out, stdout);
+    H5Fclose(f);
+    printf("\nwrote %s and its plots in %s/ in %.0f s (bench %.0f s, generalization %.0f s, task %.0f s)\n",
+           out, dir, now_seconds() - t_start, t_bench, t_gen, t_task);
+    if (!st && plot_st) st = pb_fail(plot_st, "the results are in %s, but the plots failed: %s", out, plot_msg);
+    return st ? st : finish_stdout();
+}
+
+typedef struct {
+    const char *profile;
+    int quick;
+    const Profile *p;
+    const char *out, *dir;
+    int force;
+    const char *encodings;
+    int seeds, no_bench;
+    const char *resume;
+    const char *const *gb_flags;
+} RunOptions;
+
+static PbStatus run_checkpoint(void *ctx) {
+    RunFile *w = ctx;
+    PbStatus st = write_run(w, 0);
+    if (!st) w->force = 1; /* our own file from now on */
+    return st;
+}
+
+/* The main job across MPI ranks: rank 0 runs the bench alone while the
+ * workers wait (sleeping, so its timings have the host's cores: one bench
+ * per job, on rank 0's host, recorded per row), then the corpus and task
+ * runs are shared out together, longest first (harness/mpi_sweep.h). */
+static PbStatus run_mpi(const RunOptions *o, PbStatus st, const BenchPlan *plan, Prior *prior) {
+    const int worker = pbmpi_rank() > 0;
+    GenConfig gc, tc;
+    st = configure(st, o->encodings, o->p, o->seeds, !worker && isatty(STDERR_FILENO), &gc, &tc);
+    if (worker) gc.log = tc.log = NULL;
+    GenResults gr = {0}, tr = {0};
+    int have_gr = 0, have_tr = 0;
+    if (!st) st = gen_prepare(&gc, &gr), have_gr = !st;
+    if (!st) st = gen_prepare(&tc, &tr), have_tr = !st;
+    char task_group[64];
+    snprintf(task_group, sizeof task_group, "tasks/%.50s", tc.data + 5);
+    if (!st && prior->file >= 0 && h5_exists(prior->file, "generalization"))
+        st = gen_h5_resume(prior->file, o->resume, &gr);
+    if (!st && prior->file >= 0 && h5_exists(prior->file, task_group)) st = gen_h5_resume(prior->file, o->resume, &tr);
+    const int done = !st && !worker && o->resume && prior->done;
+    int other = 0;
+    if (pbmpi_agree(st, done, &other, gc.log)) {
+        if (prior->file >= 0) H5Fclose(prior->file);
+        bench_results_free(&prior->bench);
+        if (have_gr) gen_results_free(&gr);
+        if (have_tr) gen_results_free(&tr);
+        if (done) {
+            printf("%s is complete; nothing to resume\n", o->resume);
+            return finish_stdout();
+        }
+        if (other && !worker) return pb_fail(PB_USAGE, "another rank could not start the run (its message is above)");
+        return st;
+    }
+    interrupt_install();
+    GenResults *studies[2] = {&gr, &tr};
+    PbmpiReport rep = {0};
+    if (worker) {
+        st = pbmpi_sweep(studies, 2, NULL, NULL, &rep);
+        gen_results_free(&gr), gen_results_free(&tr);
+        return st;
+    }
+    double t_start = now_seconds(), t_bench = 0, t_gen = 0;
+    fprintf(stderr, "posbench run, %s profile -> %s (MPI: %d ranks, the bench on rank 0 alone)\n", o->profile, o->out,
+            pbmpi_size());
+    BenchResults bench = {.complete = 1};
+    if (!o->no_bench) st = run_bench(plan, o->gb_flags, o->quick, o->resume ? &prior->bench : NULL, &bench, &t_bench);
+    bench_results_free(&prior->bench);
+    if (prior->file >= 0) H5Fclose(prior->file);
+    RunFile w = {o->out, o->force, o->profile, o->no_bench, plan, &bench, &gr, &tr, t_bench, 0, 0};
+    if (!st) {
+        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n"
+                "[3/4] task %s: train on lengths up to %d, test up to %d; both shared across %d workers\n",
+                gc.train_len, gc.eval_lens[0], gc.eval_lens[gc.n_lens - 1], gc.n_encodings, gc.seeds, tc.data + 5,
+                tc.train_len, tc.eval_lens[tc.n_lens - 1], pbmpi_size() - 1);
+        double t0 = now_seconds();
+        st = run_checkpoint(&w); /* a job that dies early still leaves a resumable file */
+        if (!st) st = pbmpi_sweep(studies, 2, run_checkpoint, &w, &rep);
+        w.t_gen = t_gen = now_seconds() - t0; /* both studies at once; seconds_task 0 */
+    }
+    const int complete = !interrupt_requested() && bench.complete && gr.complete && tr.complete;
+    if (!st) st = write_run(&w, complete);
+    int mg, mt, ng = gen_count_measured(&gr, &mg), nt = gen_count_measured(&tr, &mt);
+    size_t cells = bench.n, planned = bench.n_cells;
+    bench_results_free(&bench);
+    gen_results_free(&gr), gen_results_free(&tr);
+    if (st) return st;
+    if (rep.failed)
+        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other runs (%d of %d generalization, %d of %d "
+                       "task) are in %s (complete = 0); continue with --resume %s", rep.failed, rep.failures, ng, mg,
+                       nt, mt, o->out, o->out);
+    if (!complete) {
+        char cells_text[96] = "";
+        if (!o->no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", cells, planned);
+        fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s%s%s; "
+                "continue with --resume %s\n", cells_text, ng, mg, nt, mt, o->out, *rep.in_flight ? "; not finished: " : "",
+                rep.in_flight, o->out);
+        interrupt_exit();
+    }
+    return finish_run(o->out, o->dir, o->no_bench, t_start, t_bench, t_gen, 0);
+}
+
 PbStatus cmd_run(int argc, char **argv) {
     const char *profile = "quick", *out = NULL, *encodings = NULL, *resume = NULL;
     int force = 0, no_bench = 0, seeds = 0;
@@ -137,22 +323,26 @@ PbStatus cmd_run(int argc, char **argv) {
     const Profile *p = quick ? &quick_profile : &full_profile;
 
     char default_out[128], dir[4096];
+    /* Under MPI (harness/mpi_sweep.h) only rank 0 checks, reads --resume and
+     * writes; every rank reaches pbmpi_agree whatever happened before. */
+    const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
     if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
     if (resume && strcmp(out, resume) == 0) force = 1;
     if (!out) {
         struct stat sb;
-        if (stat("results", &sb) != 0 && (st = ensure_directory("results"))) return st;
+        if (!worker && stat("results", &sb) != 0 && (st = ensure_directory("results")) && !mpi) return st;
         gen_default_output(default_out, sizeof default_out, "run");
         out = default_out;
     }
     size_t n = strlen(out);
     if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
     snprintf(dir, sizeof dir, "%.*s-plots", (int)n, out);
-    if (strpbrk(dir, "'\"\n")) return pb_fail(PB_USAGE, "run: the output name may not contain quotes or newlines");
-    if (!force && access(out, F_OK) == 0)
-        return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
-    if (!force && access(dir, F_OK) == 0)
-        return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace its plots", dir);
+    if (!st && strpbrk(dir, "'\"\n")) st = pb_fail(PB_USAGE, "run: the output name may not contain quotes or newlines");
+    if (!st && !worker && !force && access(out, F_OK) == 0)
+        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
+    if (!st && !worker && !force && access(dir, F_OK) == 0)
+        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace its plots", dir);
+    if (st && !mpi) return st;
 
     BenchPlan plan;
     bench_plan_init(&plan, quick);
@@ -161,7 +351,12 @@ PbStatus cmd_run(int argc, char **argv) {
     snprintf(flags, sizeof flags, "%s %s", gb_flags[1], gb_flags[2]);
     plan.benchmark_flags = flags;
     Prior prior = {.file = H5I_INVALID_HID};
-    if (resume && (st = open_prior(resume, profile, no_bench, &plan, &prior))) return st;
+    if (!st && resume && !worker) st = open_prior(resume, profile, no_bench, &plan, &prior);
+    if (mpi) {
+        RunOptions o = {profile, quick, p, out, dir, force, encodings, seeds, no_bench, resume, gb_flags};
+        return run_mpi(&o, st, &plan, &prior);
+    }
+    if (st) return st;
     if (resume && prior.done) {
         H5Fclose(prior.file);
         bench_results_free(&prior.bench);
@@ -176,28 +371,12 @@ PbStatus cmd_run(int argc, char **argv) {
 
     /* 1. The bench. */
     BenchResults bench = {.complete = 1};
-    if (!no_bench) {
-        fprintf(stderr, "[1/4] throughput and memory bench (%s)...\n", quick ? "--quick" : "full grid");
-        char *gb[4] = {(char *)gb_flags[0], (char *)gb_flags[1], (char *)gb_flags[2], NULL};
-        int n_gb = 3;
-        double t0 = now_seconds();
-        st = gb_initialize(&n_gb, gb);
-        if (!st) st = bench_run(&plan, resume ? &prior.bench : NULL, &bench, GB_CONSOLE_QUIET, NULL);
-        t_bench = now_seconds() - t0;
-        if (!st) fprintf(stderr, "      %zu cells in %.0f s\n", bench.n, t_bench);
-    }
+    if (!no_bench) st = run_bench(&plan, gb_flags, quick, resume ? &prior.bench : NULL, &bench, &t_bench);
     bench_results_free(&prior.bench);
 
     /* 2. Generalization on the corpus; 3. the task. */
     GenConfig gc, tc;
-    gen_config_default(&gc);
-    if (!st && encodings) st = gen_parse_encodings(encodings, &gc);
-    apply_profile(&gc, p, 0);
-    if (seeds) gc.seeds = seeds;
-    gc.log = stderr, gc.tty = tty, gc.label = "      ";
-    tc = gc;
-    apply_profile(&tc, p, 1);
-    if (seeds) tc.seeds = seeds;
+    st = configure(st, encodings, p, seeds, tty, &gc, &tc);
     GenResults gr = {0}, tr = {0};
     int have_gr = 0, have_tr = 0;
     char task_group[64];
@@ -220,28 +399,9 @@ PbStatus cmd_run(int argc, char **argv) {
     const int complete = !interrupt_requested() && bench.complete && have_gr && gr.complete && have_tr && tr.complete;
 
     /* 4. One file, then the plots and the summary from it. */
-    H5Out file;
-    if (!st) st = h5out_create(&file, out, force);
-    if (!st) {
-        interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
-        st = h5_write_provenance(file.file);
-        if (!st) st = h5_attr_int(file.file, "complete", complete);
-        if (!st && !no_bench) st = bench_h5_write(file.file, &plan, &bench);
-        if (!st && H5Aexists(file.file, "kind") > 0 && H5Adelete(file.file, "kind") < 0)
-            st = pb_fail(PB_IO, "cannot rewrite the kind attribute");
-        if (!st) st = h5_attr_string(file.file, "kind", "run");
-        if (!st && H5Aexists(file.file, "schema_version") <= 0)
-            st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
-        if (!st) st = h5_attr_string(file.file, "profile", profile);
-        if (!st) st = h5_attr_double(file.file, "seconds_bench", t_bench);
-        if (!st) st = h5_attr_double(file.file, "seconds_generalization", t_gen);
-        if (!st) st = h5_attr_double(file.file, "seconds_task", t_task);
-        if (!st && have_gr) st = gen_h5_write(file.file, &gr);
-        if (!st && have_tr) st = gen_h5_write(file.file, &tr);
-        if (!st) st = h5out_commit(&file);
-        else h5out_abort(&file);
-        interrupt_guard_file(NULL);
-    }
+    RunFile w = {out, force, profile, no_bench, &plan, &bench, have_gr ? &gr : NULL, have_tr ? &tr : NULL,
+                 t_bench, t_gen, t_task};
+    if (!st) st = write_run(&w, complete);
     int ng = 0, mg = 0, nt = 0, mt = 0;
     if (have_gr) ng = gen_count_measured(&gr, &mg);
     if (have_tr) nt = gen_count_measured(&tr, &mt);
@@ -258,20 +418,5 @@ PbStatus cmd_run(int argc, char **argv) {
                 mt ? mt : tc.n_encodings * tc.seeds, out, out);
         interrupt_exit();
     }
-
-    fprintf(stderr, "[4/4] plots into %s/\n", dir);
-    hid_t f;
-    if ((st = h5in_open(&f, out))) return st;
-    PbStatus plot_st = ensure_directory(dir);
-    if (!plot_st && !no_bench) plot_st = plot_bench(f, out, dir);
-    if (!plot_st) plot_st = plot_generalize(f, out, dir);
-    char plot_msg[1024] = "";
-    if (plot_st) snprintf(plot_msg, sizeof plot_msg, "%s", pb_errmsg());
-    printf("\n");
-    st = gen_show(f, out, stdout);
-    H5Fclose(f);
-    printf("\nwrote %s and its plots in %s/ in %.0f s (bench %.0f s, generalization %.0f s, task %.0f s)\n",
-           out, dir, now_seconds() - t_start, t_bench, t_gen, t_task);
-    if (!st && plot_st) st = pb_fail(plot_st, "the results are in %s, but the plots failed: %s", out, plot_msg);
-    return st ? st : finish_stdout();
+    return finish_run(out, dir, no_bench, t_start, t_bench, t_gen, t_task);
 }

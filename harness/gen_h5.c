@@ -33,6 +33,47 @@ static PbStatus write_doubles(hid_t loc, const char *name, const double *v, int 
     return w < 0 ? pb_fail(PB_IO, "cannot write dataset '%s' (disk full?)", name) : PB_OK;
 }
 
+/* host [S]: fixed-length UTF-8 strings of GEN_HOST bytes. */
+static PbStatus write_hosts(hid_t loc, const char (*host)[GEN_HOST], int S) {
+    hsize_t d[1] = {(hsize_t)S};
+    hid_t str = H5Tcopy(H5T_C_S1);
+    H5Tset_size(str, GEN_HOST);
+    H5Tset_cset(str, H5T_CSET_UTF8);
+    hid_t space = H5Screate_simple(1, d, NULL);
+    hid_t set = H5Dcreate2(loc, "host", str, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = set < 0 ? -1 : H5Dwrite(set, str, H5S_ALL, H5S_ALL, H5P_DEFAULT, host);
+    if (set >= 0) H5Dclose(set);
+    H5Sclose(space);
+    H5Tclose(str);
+    return w < 0 ? pb_fail(PB_IO, "cannot write dataset 'host' (disk full?)") : PB_OK;
+}
+
+/* Reads host [S] into host for the measured seeds; absent (older files):
+ * left as it is. */
+static PbStatus read_hosts(hid_t g, const char *path, const char *where, char (*host)[GEN_HOST], int S,
+                           const int *measured) {
+    if (!h5_exists(g, "host")) return PB_OK;
+    hid_t set = H5Dopen2(g, "host", H5P_DEFAULT);
+    hid_t space = set < 0 ? -1 : H5Dget_space(set);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    char (*buf)[GEN_HOST] = n == S ? calloc((size_t)S, sizeof *buf) : NULL;
+    hid_t str = H5Tcopy(H5T_C_S1);
+    H5Tset_size(str, GEN_HOST);
+    H5Tset_cset(str, H5T_CSET_UTF8);
+    herr_t rd = buf ? H5Dread(set, str, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
+    H5Tclose(str);
+    if (space >= 0) H5Sclose(space);
+    if (set >= 0) H5Dclose(set);
+    if (rd < 0) {
+        free(buf);
+        return pb_fail(PB_DATA, "--resume %s: cannot read %s/host (damaged file?)", path, where);
+    }
+    for (int s = 0; s < S; s++)
+        if (measured[s]) memcpy(host[s], buf[s], GEN_HOST), host[s][GEN_HOST - 1] = 0;
+    free(buf);
+    return PB_OK;
+}
+
 /* The configuration attributes of a study group, as one table: written by
  * gen_h5_write and compared item by item by gen_h5_resume. */
 typedef struct {
@@ -161,6 +202,8 @@ PbStatus gen_h5_write(hid_t file, const GenResults *r) {
         if (!st) st = h5_attr_int(g, "train_len", c->train_len);
         if (!st) st = h5_write_ints(g, "diverged", e->diverged, 1, dseed);
         if (!st) st = h5_write_ints(g, "measured", e->measured, 1, dseed);
+        if (!st) st = h5_write_ints(g, "rank", e->rank, 1, dseed);
+        if (!st) st = write_hosts(g, (const char (*)[GEN_HOST])e->host, S);
         if (!st) st = h5_write_floats(g, "train_tokens_per_s", e->train_tps, 1, dseed);
         if (!st) st = write_na(g, e);
         if (r->is_task) {
@@ -307,6 +350,8 @@ PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
         for (int s = 0; !st && s < S; s++) any |= measured[s] != 0;
         if (!st && any) {
             st = copy_rows(g, path, sub, "diverged", 1, er->diverged, S, 1, measured);
+            if (!st && h5_exists(g, "rank")) st = copy_rows(g, path, sub, "rank", 1, er->rank, S, 1, measured);
+            if (!st) st = read_hosts(g, path, sub, er->host, S, measured);
             if (!st) st = copy_rows(g, path, sub, "train_tokens_per_s", 0, er->train_tps, S, 1, measured);
             if (r->is_task) {
                 if (!st) st = copy_rows(g, path, sub, "accuracy", 0, er->accuracy, S, (size_t)n, measured);

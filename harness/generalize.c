@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "../core/alloc.h"
 #include "../core/interrupt.h"
@@ -47,6 +48,14 @@ int gen_is_task(const GenConfig *c, int *task) {
     if (strncmp(c->data, "task:", 5) != 0) return 0;
     if (task) *task = task_find(c->data + 5);
     return 1;
+}
+
+void gen_hostname(char *buf, size_t cap) {
+    struct utsname un;
+    const char *name = uname(&un) == 0 ? un.nodename : "?";
+    size_t n = strlen(name) < cap - 1 ? strlen(name) : cap - 1;
+    memcpy(buf, name, n);
+    buf[n] = 0;
 }
 
 /* ---- statistics --------------------------------------------------------- */
@@ -240,7 +249,10 @@ static PbStatus alloc_result(GenEncResult *e, const GenConfig *c, int is_task) {
     e->diverged = calloc(S, sizeof *e->diverged);
     e->train_tps = nan_floats(S);
     e->measured = calloc(S, sizeof *e->measured);
-    if (!e->train_loss || !e->diverged || !e->train_tps || !e->measured) return PB_NOMEM;
+    e->rank = malloc(S * sizeof *e->rank);
+    e->host = calloc(S, sizeof *e->host);
+    if (!e->train_loss || !e->diverged || !e->train_tps || !e->measured || !e->rank || !e->host) return PB_NOMEM;
+    for (size_t s = 0; s < S; s++) e->rank[s] = -1;
     if (is_task) {
         e->accuracy = nan_floats(S * n);
         e->token_accuracy = nan_floats(S * n);
@@ -267,6 +279,7 @@ static void free_result(GenEncResult *e) {
     free(e->train_loss), free(e->diverged), free(e->train_tps), free(e->loss), free(e->ppl);
     free(e->loss_slide), free(e->ppl_slide), free(e->loss_by_pos), free(e->peak_bytes);
     free(e->windows), free(e->accuracy), free(e->token_accuracy), free(e->input_len), free(e->measured);
+    free(e->rank), free(e->host);
 }
 
 void gen_results_free(GenResults *r) {
@@ -292,6 +305,8 @@ static void clear_seed(GenEncResult *e, const GenConfig *c, int s, int is_task) 
     for (size_t i = 0; i < steps; i++) e->train_loss[(size_t)s * steps + i] = NAN;
     e->diverged[s] = 0;
     e->train_tps[s] = NAN;
+    e->rank[s] = -1;
+    e->host[s][0] = 0;
     for (size_t i = 0; i < n; i++) {
         const size_t si = (size_t)s * n + i;
         if (is_task) {
@@ -435,93 +450,108 @@ static long first_bad_step(const float *loss, long steps) {
     return 0;
 }
 
-PbStatus gen_sweep(GenResults *r) {
+void gen_log_cell(const GenResults *r, int e, int s, double seconds, const char *where) {
+    const GenConfig *c = &r->cfg;
+    const GenEncResult *er = &r->enc[e];
+    if (!c->log) return;
+    const long steps = c->train.steps;
+    char tail[768];
+    const float *lrow = er->train_loss + (size_t)s * steps;
+    const size_t si = (size_t)s * c->n_lens;
+    int len = snprintf(tail, sizeof tail, "final train loss %.3f", lrow[steps - 1]);
+    if (er->diverged[s]) len += snprintf(tail + len, sizeof tail - len, ", DIVERGED");
+    else if (r->is_task)
+        len += snprintf(tail + len, sizeof tail - len, ", accuracy %.2f at %d, %.2f at %d", er->accuracy[si],
+                        c->eval_lens[0], er->accuracy[si + c->n_lens - 1], c->eval_lens[c->n_lens - 1]);
+    else
+        len += snprintf(tail + len, sizeof tail - len, ", ppl %.2f at %d, %.2f at %d", er->ppl[si],
+                        c->eval_lens[0], er->ppl[si + c->n_lens - 1], c->eval_lens[c->n_lens - 1]);
+    snprintf(tail + len, sizeof tail - len, " (%.1f s%s%s)", seconds, where ? ", " : "", where ? where : "");
+    say(c, "%s%s seed %d: %s\n", er->name, (int)(c->base_seed + (uint64_t)s), tail);
+}
+
+PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
     const GenConfig *c = &r->cfg;
     const int L = c->train_len;
     const size_t n_ids = r->n_tokens;
     int32_t *ids = r->ids;
     TrainConfig tc = c->train;
     if (r->is_task) tc.val_fraction = 0, tc.stride = L;
-    PbStatus st = PB_OK;
     const int runs = c->n_encodings * c->seeds;
-    for (int e = 0; !st && e < c->n_encodings && !interrupt_requested(); e++) {
-        GenEncResult *er = &r->enc[e];
-        ModelConfig mc = c->model;
-        mc.context = L;
-        mc.vocab = r->vocab;
-        snprintf(mc.encoding, sizeof mc.encoding, "%s", er->name);
-        for (int s = 0; !st && s < c->seeds && !interrupt_requested(); s++) {
-            if (er->measured[s]) continue; /* kept from an interrupted run (resume) */
-            const uint64_t seed = c->base_seed + (uint64_t)s;
-            if (r->is_task) {
-                Rng rng;
-                rng_seed(&rng, seed, TASK_TRAIN_STREAM);
-                task_training_stream((TaskKind)r->task, L, c->task_blocks, &rng, ids);
-            }
-            tc.seed = seed;
-            Trainer t;
-            char head[256];
-            snprintf(head, sizeof head, "(run %d/%d)", e * c->seeds + s + 1, runs);
-            if (c->tty) say(c, "%s%s seed %d: training %s\n", er->name, (int)seed, head);
-            double t0 = now_seconds();
-            int cut = 0;
-            st = trainer_init(&t, &mc, &tc, ids, n_ids);
-            if (st) break;
-            if (r->is_task) t.mask_targets = task_mask_targets; /* answer-only loss */
-            TrainProgress progress = {.out = c->tty ? c->log : NULL, .tty = c->tty};
-            st = trainer_run(&t, tc.steps, &progress);
-            if (!st && t.step < tc.steps && interrupt_requested()) { /* cut short: drop the run */
-                trainer_free(&t);
-                break;
-            }
-            memcpy(er->train_loss + (size_t)s * tc.steps, t.loss_history, (size_t)t.step * sizeof(float));
-            er->train_tps[s] = (float)trainer_tokens_per_second(&t);
-            long bad_step = first_bad_step(t.loss_history, t.step);
-            int diverged = st == PB_DATA || bad_step;
-            if (diverged) {
-                /* Recorded, named, and the sweep goes on. */
-                char why[512], msg[1024];
-                const char *m = st ? pb_errmsg() : "the training loss is not finite";
-                if (strncmp(m, "train: ", 7) == 0) m += 7;
-                snprintf(why, sizeof why, "%s", m);
-                if (!bad_step) bad_step = t.step + 1;
-                snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)seed,
-                         bad_step, tc.steps, why);
-                er->diverged[s] = 1;
-                note(er->diverged_reason, sizeof er->diverged_reason, msg);
-                for (long i = bad_step - 1; i < tc.steps; i++) er->train_loss[(size_t)s * tc.steps + i] = NAN;
-                if (c->log) fprintf(c->log, "%s%s; recorded as diverged, the sweep goes on\n", c->label, msg);
-                st = PB_OK;
-            } else if (!st) {
-                size_t n_train, n_val;
-                train_split(n_ids, tc.val_fraction, &n_train, &n_val);
-                st = evaluate(c, r, er, &t, s, ids + n_train, n_val, &cut);
-            }
-            trainer_free(&t);
-            if (!st && cut) { /* evaluation cut short by an interrupt */
-                clear_seed(er, c, s, r->is_task);
-                break;
-            }
-            if (!st) er->measured[s] = 1;
-            if (!st && c->log) {
-                char tail[512];
-                const float *lrow = er->train_loss + (size_t)s * tc.steps;
-                const size_t si = (size_t)s * c->n_lens;
-                int len = snprintf(tail, sizeof tail, "final train loss %.3f", lrow[tc.steps - 1]);
-                if (er->diverged[s]) len += snprintf(tail + len, sizeof tail - len, ", DIVERGED");
-                else if (r->is_task)
-                    len += snprintf(tail + len, sizeof tail - len, ", accuracy %.2f at %d, %.2f at %d",
-                                    er->accuracy[si], c->eval_lens[0], er->accuracy[si + c->n_lens - 1],
-                                    c->eval_lens[c->n_lens - 1]);
-                else
-                    len += snprintf(tail + len, sizeof tail - len, ", ppl %.2f at %d, %.2f at %d",
-                                    er->ppl[si], c->eval_lens[0], er->ppl[si + c->n_lens - 1],
-                                    c->eval_lens[c->n_lens - 1]);
-                snprintf(tail + len, sizeof tail - len, " (%.1f s)", now_seconds() - t0);
-                say(c, "%s%s seed %d: %s\n", er->name, (int)seed, tail);
-            }
-        }
+    GenEncResult *er = &r->enc[e];
+    ModelConfig mc = c->model;
+    mc.context = L;
+    mc.vocab = r->vocab;
+    snprintf(mc.encoding, sizeof mc.encoding, "%s", er->name);
+    *cut_out = 0;
+    const uint64_t seed = c->base_seed + (uint64_t)s;
+    if (r->is_task) {
+        Rng rng;
+        rng_seed(&rng, seed, TASK_TRAIN_STREAM);
+        task_training_stream((TaskKind)r->task, L, c->task_blocks, &rng, ids);
     }
+    tc.seed = seed;
+    Trainer t;
+    char head[256];
+    snprintf(head, sizeof head, "(run %d/%d)", e * c->seeds + s + 1, runs);
+    if (c->tty) say(c, "%s%s seed %d: training %s\n", er->name, (int)seed, head);
+    double t0 = now_seconds();
+    int cut = 0;
+    PbStatus st = trainer_init(&t, &mc, &tc, ids, n_ids);
+    if (st) return st;
+    if (r->is_task) t.mask_targets = task_mask_targets; /* answer-only loss */
+    TrainProgress progress = {.out = c->tty ? c->log : NULL, .tty = c->tty};
+    st = trainer_run(&t, tc.steps, &progress);
+    if (!st && t.step < tc.steps && interrupt_requested()) { /* cut short: drop the run */
+        trainer_free(&t);
+        *cut_out = 1;
+        return PB_OK;
+    }
+    memcpy(er->train_loss + (size_t)s * tc.steps, t.loss_history, (size_t)t.step * sizeof(float));
+    er->train_tps[s] = (float)trainer_tokens_per_second(&t);
+    long bad_step = first_bad_step(t.loss_history, t.step);
+    int diverged = st == PB_DATA || bad_step;
+    if (diverged) {
+        /* Recorded, named, and the sweep goes on. */
+        char why[512], msg[1024];
+        const char *m = st ? pb_errmsg() : "the training loss is not finite";
+        if (strncmp(m, "train: ", 7) == 0) m += 7;
+        snprintf(why, sizeof why, "%s", m);
+        if (!bad_step) bad_step = t.step + 1;
+        snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)seed,
+                 bad_step, tc.steps, why);
+        er->diverged[s] = 1;
+        note(er->diverged_reason, sizeof er->diverged_reason, msg);
+        for (long i = bad_step - 1; i < tc.steps; i++) er->train_loss[(size_t)s * tc.steps + i] = NAN;
+        if (c->log) fprintf(c->log, "%s%s; recorded as diverged, the sweep goes on\n", c->label, msg);
+        st = PB_OK;
+    } else if (!st) {
+        size_t n_train, n_val;
+        train_split(n_ids, tc.val_fraction, &n_train, &n_val);
+        st = evaluate(c, r, er, &t, s, ids + n_train, n_val, &cut);
+    }
+    trainer_free(&t);
+    if (!st && cut) { /* evaluation cut short by an interrupt */
+        clear_seed(er, c, s, r->is_task);
+        *cut_out = 1;
+        return PB_OK;
+    }
+    if (st) return st;
+    er->measured[s] = 1;
+    er->rank[s] = r->rank;
+    gen_hostname(er->host[s], sizeof er->host[s]);
+    gen_log_cell(r, e, s, now_seconds() - t0, NULL);
+    return PB_OK;
+}
+
+PbStatus gen_sweep(GenResults *r) {
+    const GenConfig *c = &r->cfg;
+    PbStatus st = PB_OK;
+    int cut = 0;
+    for (int e = 0; !st && !cut && e < c->n_encodings && !interrupt_requested(); e++)
+        for (int s = 0; !st && !cut && s < c->seeds && !interrupt_requested(); s++)
+            if (!r->enc[e].measured[s]) /* else kept from an interrupted run (resume) */
+                st = gen_run_cell(r, e, s, &cut);
     int total;
     r->complete = !st && gen_count_measured(r, &total) == total;
     return st;

@@ -55,6 +55,7 @@
 #define GEN_MAX_LENS 16
 #define GEN_NAME 64
 #define GEN_SCHEMA_VERSION 1
+#define GEN_HOST 64
 
 typedef struct {
     char encodings[GEN_MAX_ENCODINGS][GEN_NAME];
@@ -101,6 +102,9 @@ typedef struct {
     char diverged_reason[512];
     int *measured;            /* [seeds] 1: that run finished (0 only when
                                  interrupted before it did) */
+    int *rank;                /* [seeds] MPI rank that ran it (0 without MPI;
+                                 -1 not measured) */
+    char (*host)[GEN_HOST];   /* [seeds] host that ran it ("" not measured) */
 } GenEncResult;
 
 typedef struct {
@@ -110,6 +114,8 @@ typedef struct {
     size_t n_tokens;          /* corpus tokens (tasks: training stream) */
     GenEncResult *enc;        /* [n_encodings] */
     int complete;             /* every run measured (not interrupted) */
+    int rank;                 /* MPI rank of this process (0 without MPI):
+                                 recorded with each run it measures */
     int32_t *ids;             /* internal: the token stream of the sweep */
 } GenResults;
 
@@ -124,6 +130,17 @@ PbStatus gen_prepare(const GenConfig *c, GenResults *r);
  * (between runs, training steps or evaluation lengths); the run in progress
  * is dropped; returns PB_OK with r->complete = 0. */
 PbStatus gen_sweep(GenResults *r);
+/* One run (cell): trains and evaluates encoding e with seed index s into r,
+ * marks it measured with r->rank and this host, and logs its line. A
+ * divergence is recorded, not an error. Interrupt: *cut = 1, the run is
+ * dropped (left unmeasured), PB_OK. The unit of work of gen_sweep and of the
+ * MPI sweep (harness/mpi_sweep.h). */
+PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut);
+/* The progress line of a finished run: "NAME seed K: final train loss ...
+ * (SECONDS s[, WHERE])" to r->cfg.log. */
+void gen_log_cell(const GenResults *r, int e, int s, double seconds, const char *where);
+/* This machine's host name (uname), truncated to cap. */
+void gen_hostname(char *buf, size_t cap);
 /* Runs measured, and in all (encodings x seeds). */
 int gen_count_measured(const GenResults *r, int *total);
 void gen_results_free(GenResults *r);

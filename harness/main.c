@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "h5io.h"
+#include "mpi_sweep.h"
 #include "version.h"
 
 static const Subcommand subcommands[] = {
@@ -59,6 +60,12 @@ int main(int argc, char **argv) {
     }
     const char *name = argv[1];
     prefer_passive_wait(argv);
+    /* After the re-execution, and only under mpirun or srun: a plain run
+     * never touches MPI (harness/mpi_sweep.h). */
+    if (pbmpi_init(&argc, &argv) != PB_OK) {
+        fprintf(stderr, "posbench %s: error: %s\n", name, pb_errmsg());
+        return 2;
+    }
     h5_quiet();
     /* Past a file-size limit (ulimit -f) a write should fail with EFBIG and
      * be reported like a full disk, not kill the process mid-file. */
@@ -66,20 +73,37 @@ int main(int argc, char **argv) {
     h5_set_command_line(argc, argv);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
+        pbmpi_finalize();
         return 0;
     }
     if (strcmp(name, "--version") == 0) {
         printf("posbench %s (commit %s, %s)\n", POSBENCH_VERSION, POSBENCH_GIT_COMMIT,
                POSBENCH_BUILD_TYPE);
+        pbmpi_finalize();
         return 0;
     }
     for (const Subcommand *c = subcommands; c->name; c++) {
         if (strcmp(c->name, name) != 0) continue;
+        if (pbmpi_active() && strcmp(name, "generalize") != 0 && strcmp(name, "run") != 0) {
+            if (pbmpi_rank() == 0)
+                fprintf(stderr, "posbench %s: error: only generalize and run share their work across MPI ranks; "
+                        "run %s as one process (without mpirun)\n", name, name);
+            pbmpi_finalize();
+            return 2;
+        }
         PbStatus st = c->run(argc - 2, argv + 2);
-        if (st == PB_OK) return 0;
-        fprintf(stderr, "posbench %s: error: %s\n", name, *pb_errmsg() ? pb_errmsg() : pb_status_name(st));
-        return st == PB_INTERNAL ? 1 : 2;
+        const int code = st == PB_OK ? 0 : st == PB_INTERNAL ? 1 : 2;
+        if (st != PB_OK) {
+            char where[64] = "";
+            if (pbmpi_active() && pbmpi_rank() > 0) snprintf(where, sizeof where, " (rank %d)", pbmpi_rank());
+            fprintf(stderr, "posbench %s%s: error: %s\n", name, where, *pb_errmsg() ? pb_errmsg() : pb_status_name(st));
+        }
+        /* Rank 0 failing mid-sweep would leave the workers waiting. */
+        if (st != PB_OK && pbmpi_workers_waiting()) pbmpi_abort(code);
+        pbmpi_finalize();
+        return code;
     }
     fprintf(stderr, "posbench: error: unknown command '%s' (see posbench --help)\n", name);
+    pbmpi_finalize();
     return 2;
 }
