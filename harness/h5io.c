@@ -328,6 +328,10 @@ static PbStatus check_study(hid_t file, const char *path, const char *where, int
 static PbStatus check_generalize(hid_t file, const char *path) {
     int has_gen = H5Lexists(file, "generalization", H5P_DEFAULT) > 0;
     int has_tasks = H5Lexists(file, "tasks", H5P_DEFAULT) > 0;
+    long long complete = 1;
+    if (!has_gen && !has_tasks && H5Aexists(file, "complete") > 0 && !h5_read_attr_int(file, "complete", &complete) &&
+        !complete)
+        return PB_OK; /* interrupted before its first run: show says so */
     if (!has_gen && !has_tasks) return pb_fail(PB_DATA, "'%s' holds neither /generalization nor /tasks", path);
     PbStatus st = has_gen ? check_study(file, path, "/generalization", 0) : PB_OK;
     if (st || !has_tasks) return st;
