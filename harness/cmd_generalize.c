@@ -46,6 +46,12 @@ PbStatus gen_parse_encodings(const char *text, GenConfig *c) {
     snprintf(buf, sizeof buf, "%s", text);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         if (c->n_encodings >= GEN_MAX_ENCODINGS) return pb_fail(PB_USAGE, "--encodings: at most %d", GEN_MAX_ENCODINGS);
+        if (!encoding_find(tok)) return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", tok);
+        /* Each encoding is one group in the results file: a repeat would
+         * train twice and then fail to write. */
+        for (int i = 0; i < c->n_encodings; i++)
+            if (strcmp(c->encodings[i], tok) == 0)
+                return pb_fail(PB_USAGE, "--encodings: '%s' is named twice (use --seeds for more runs)", tok);
         snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", tok);
     }
     if (!c->n_encodings) return pb_fail(PB_USAGE, "--encodings: name at least one encoding (see posbench list)");

@@ -184,6 +184,10 @@ PbStatus cmd_train(int argc, char **argv) {
         st = trainer_init(&t, &mc, &tc, model_ids, ids.len);
     }
     if (!st && resume) st = checkpoint_restore(resume, &t);
+    /* The final validation needs one window: say so before training, not after. */
+    if (!st && t.n_val <= (size_t)mc.context)
+        st = pb_fail(PB_DATA, "validation split has %zu tokens, fewer than one window of %d + 1; "
+                     "use a longer text or a shorter --context", t.n_val, mc.context);
     if (!st) {
         fprintf(stderr, "training %s%s%s: %d layers, dim %d, %d heads, context %d, vocab %d, "
                 "%zu parameters; batch %d, %ld steps; %zu training and %zu validation tokens%s\n",

@@ -384,7 +384,9 @@ static void check_main_run(const Collector *c) {
     if (sl) {
         CHECK(strstr(sl->run_name, "real_time") && strstr(sl->run_name, "min_time:0.005"),
               "sleep: run name '%s' shows real_time and its own min_time", sl->run_name);
-        CHECK(sl->real_ns > 0.9e6 && sl->real_ns < 20e6, "sleep: real %g ns per 1 ms sleep", sl->real_ns);
+        /* The upper bound only catches a broken clock: a loaded machine (or a
+         * sanitizer build) can oversleep a 1 ms sleep by tens of ms. */
+        CHECK(sl->real_ns > 0.9e6 && sl->real_ns < 500e6, "sleep: real %g ns per 1 ms sleep", sl->real_ns);
         CHECK(sl->cpu_ns < sl->real_ns / 4, "sleep: cpu %g ns << real %g ns", sl->cpu_ns, sl->real_ns);
         /* Its own min_time (5 ms of real time) overrides the flag's 10 ms. */
         CHECK(sl->iterations * sl->real_ns >= 5e6, "sleep: %lld iterations, %g ms in all", (long long)sl->iterations,

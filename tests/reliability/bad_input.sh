@@ -249,7 +249,7 @@ row 2 "--seed only applies with --shuffle"      "$P" batches "$F/letters.txt" --
 row 2 "--resume takes the model"                "$P" train --encoding none --resume "$F/ckpt.h5"
 row 2 "choose an encoding"                      "$P" train --steps 3
 row 2 "--resume.*(-o|--force)|exists"           "$P" train --resume "$F/ckpt.h5" -o prev-ckpt.h5
-row -k 2 "alibi.*(twice|more than once|duplicate|repeated)" "$P" generalize --encodings alibi,alibi "${tiny[@]}" -o dup.h5
+row 2 "alibi.*(twice|more than once|duplicate|repeated)" "$P" generalize --encodings alibi,alibi "${tiny[@]}" -o dup.h5
 # Data: missing, empty, unreadable, directories, too short, damaged.
 row 2 "cannot open '$F/nope.txt': No such file" "$P" generalize --data "$F/nope.txt"
 row 2 "cannot open '$F/nope.txt'"               "$P" train --encoding none --data "$F/nope.txt"
@@ -278,7 +278,7 @@ row 2 "too short for one window of context 64"  "$P" generalize --data "$F/small
 row 2 "too short for one window of context 128" "$P" train --encoding none --data "$F/nul.txt"
 row 2 "fewer than one batch"                    "$P" train --encoding none --data "$F/letters.txt" --context 16 --batch 4096
 row 2 "too short for one window"                "$P" generalize --data "$F/invalid-utf8.txt" --tokenizer bytes
-row -k 2 "validation split"                     "$P" train --encoding none --data "$F/small.txt" --context 2 --batch 1 --steps 1
+row 2 "validation split"                        "$P" train --encoding none --data "$F/small.txt" --context 2 --batch 1 --steps 1
 row 2 "expected a token id"                     "$P" detokenize --tokenizer bytes "$F/ids-bad.txt"
 row 2 "256"                                     sh -c "echo 1 256 | exec '$P' detokenize --tokenizer bytes -"
 row 2 "expected a token id, found '-'"        sh -c "echo 1 -1 | exec '$P' detokenize --tokenizer bytes -"
