@@ -5,7 +5,7 @@
  *
  * Profiles (every registered encoding, 3 seeds each):
  *   quick  bench --quick; jargon (bytes), L 64, eval 64..1024, 2 layers,
- *          dim 64, 4 heads, 200 steps of 16 windows; task copy, L 16, eval
+ *          dim 64, 4 heads, 600 steps of 16 windows; task copy, L 16, eval
  *          16..64, 1500 steps. About 10 minutes on 2 cores.
  *   full   the full bench; jargon, L 128, eval 128..2048, 2 layers, dim 128,
  *          1500 steps; task copy, L 32, 4000 steps (rope: 0.82 exact match at L). What
@@ -47,7 +47,9 @@ typedef struct {
  * these small models: with L 32 and 300 steps no encoding got one example
  * right; with L 16 and 1500 steps rope reached 0.36 exact match (0.87 of
  * answer tokens) at L. */
-static const Profile quick_profile = {64, 200, 16, 64, 2, 4, 3, 16384, 3e-3f, 16, 1500, 128, "task:copy"};
+/* Quick corpus study: 600 steps. With 200, sinusoidal reached perplexity
+ * 19.9 at L against 12.6 for rope (undertrained); with 600, 11.2 against 8.3. */
+static const Profile quick_profile = {64, 600, 16, 64, 2, 4, 3, 16384, 3e-3f, 16, 1500, 128, "task:copy"};
 static const Profile full_profile = {128, 1500, 16, 128, 2, 4, 3, 65536, 2e-3f, 32, 4000, 256, "task:copy"};
 
 static void apply_profile(GenConfig *c, const Profile *p, int task) {
