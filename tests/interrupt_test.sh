@@ -82,19 +82,12 @@ cmp -s "$tmp/part.h5" "$tmp/part0.h5" && ok || bad "a refused resume changed the
 "$bin" "${G[@]}" --resume "$tmp/part.h5" >"$tmp/res.out" 2>"$tmp/res.err" && ok || bad "resume failed: $(tail -2 "$tmp/res.err")"
 grep -q "resuming $tmp/part.h5: $kept of 4 runs kept" "$tmp/res.err" && ok || bad "resume did not say what it kept: $(head -1 "$tmp/res.err")"
 [ "$(attr "$tmp/part.h5" /complete)" = 1 ] && ok || bad "resumed file not marked complete=1"
-# Measurements of the machine are not deterministic: tokens/s, and the
-# evaluation heap peak, which malloc_usable_size makes depend on the heap's
-# history by a few bytes: that one within 0.1%.
+# Measurements of the machine are not deterministic: tokens/s. The
+# evaluation heap peak is (core/alloc.c counts the bytes asked for).
 n=0
-for d in $(h5dump -n "$tmp/full.h5" | awk '$1 == "dataset" && $2 !~ /tokens_per_s|eval_peak_bytes/ {print $2}'); do
+for d in $(h5dump -n "$tmp/full.h5" | awk '$1 == "dataset" && $2 !~ /tokens_per_s/ {print $2}'); do
   n=$((n + 1))
   [ "$(data "$tmp/full.h5" "$d")" = "$(data "$tmp/part.h5" "$d")" ] && ok || bad "resumed $d differs from the uninterrupted sweep"
-done
-for e in alibi rope; do
-  d=/generalization/$e/eval_peak_bytes
-  paste <(values "$tmp/full.h5" $d) <(values "$tmp/part.h5" $d) |
-    awk 'NF != 2 || $1 <= 0 || ($1 - $2) / $1 > 0.001 || ($2 - $1) / $1 > 0.001 { bad = 1 } END { exit bad || NR != 2 }' \
-    && ok || bad "resumed $d not within 0.1% of the uninterrupted sweep's"
 done
 [ $n -ge 20 ] && ok || bad "compared only $n datasets"
 no_temp "generalize resumed"
