@@ -48,6 +48,10 @@ PbStatus cmd_show(int argc, char **argv) {
     printf("%s: %s\n", pos[0], kind);
     show_provenance(file);
     printf("\n");
+    long long complete = 1;
+    if (strcmp(kind, "bench") == 0 && !h5_read_attr_int(file, "complete", &complete) && !complete)
+        printf("INCOMPLETE: interrupted; the cells not measured are missing (continue with --resume %s)\n\n",
+               pos[0]);
     if (strcmp(kind, "bench") == 0) st = show_bench(file, pos[0]);
     else if (strcmp(kind, "generalize") == 0) st = gen_show(file, pos[0], stdout);
     else if (strcmp(kind, "run") == 0) {

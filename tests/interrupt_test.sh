@@ -132,12 +132,14 @@ echo "$msg" | grep -qE "^posbench bench: interrupted: ([1-9]|1[01]) of 12 cells 
 kept=$(echo "$msg" | sed -n 's/.*interrupted: \([0-9]*\) of.*/\1/p')
 [ "$(attr "$tmp/bench.h5" /complete)" = 0 ] && ok || bad "interrupted bench file not marked complete=0"
 "$bin" show "$tmp/bench.h5" >"$tmp/bench.show0" 2>&1 && ok || bad "show of an interrupted bench file failed"
+grep -q "^INCOMPLETE: interrupted" "$tmp/bench.show0" && ok || bad "show does not say the bench file is incomplete"
 rows() { grep -E '^attention ' "$1"; }
 [ "$(rows "$tmp/bench.show0" | wc -l)" = "$kept" ] && ok || bad "interrupted bench file holds $(rows "$tmp/bench.show0" | wc -l) rows, expected $kept"
 no_temp "bench interrupted"
 "$bin" "${B[@]}" --resume "$tmp/bench.h5" >/dev/null 2>"$tmp/bres.err" && ok || bad "bench --resume failed: $(tail -2 "$tmp/bres.err")"
 [ "$(attr "$tmp/bench.h5" /complete)" = 1 ] && ok || bad "resumed bench file not marked complete=1"
 "$bin" show "$tmp/bench.h5" >"$tmp/bench.show1" 2>&1
+grep -q "INCOMPLETE" "$tmp/bench.show1" && bad "show calls the resumed bench file incomplete" || ok
 [ "$(rows "$tmp/bench.show1" | wc -l)" = 12 ] && ok || bad "resumed bench file holds $(rows "$tmp/bench.show1" | wc -l) rows, expected 12"
 [ "$(rows "$tmp/bench.show1" | head -"$kept")" = "$(rows "$tmp/bench.show0")" ] && ok || bad "the kept bench rows changed on resume"
 grep -q "^\[$((kept + 1))\] " "$tmp/bres.err" && ! grep -q "^\[1\] " "$tmp/bres.err" && ok || bad "bench --resume measured kept cells again"
