@@ -19,7 +19,8 @@
  * is the one place besides main() that ends the process, and it runs only
  * after the results are safe and the message is printed.
  *
- * Commands that do not install the handlers (train, export, ...) keep the
+ * train installs them too: it saves the checkpoint of the step reached (with
+ * -o) and exits the same way. Commands that do not (export, ...) keep the
  * default action; interrupt_requested() then always returns 0.
  */
 #ifndef POSBENCH_INTERRUPT_H

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/interrupt.h"
 #include "../core/sha256.h"
 #include "../datasets/corpus.h"
 #include "../datasets/token_stream.h"
@@ -197,10 +198,28 @@ PbStatus cmd_train(int argc, char **argv) {
         if (resume) fprintf(stderr, "resuming at step %ld\n", t.step);
     }
     TrainProgress progress = {.out = stderr, .tty = isatty(STDERR_FILENO), .every = log_every};
-    while (!st && t.step < tc.steps) {
+    /* Ctrl-C (SIGINT/SIGTERM) stops at the next step; with -o the checkpoint
+     * of that step is saved, so --resume continues exactly. */
+    interrupt_install();
+    while (!st && t.step < tc.steps && !interrupt_requested()) {
         long until = every ? (t.step / every + 1) * every : tc.steps;
         st = trainer_run(&t, until, &progress);
         if (!st && out && every && t.step < tc.steps) st = save(out, 1, &t, &d), force = 1;
+    }
+    if (!st && interrupt_requested()) {
+        if (out) st = save(out, force, &t, &d);
+        if (!st && out)
+            fprintf(stderr, "posbench train: interrupted at step %ld of %ld; checkpoint in %s; continue "
+                    "with posbench train --resume %s\n", t.step, tc.steps, out, out);
+        else if (!st)
+            fprintf(stderr, "posbench train: interrupted at step %ld of %ld; nothing saved (no -o)\n",
+                    t.step, tc.steps);
+        trainer_free(&t);
+        free(model_ids);
+        idbuf_free(&ids);
+        checkpoint_data_free(&d);
+        if (!st) interrupt_exit();
+        return st;
     }
     double val = NAN;
     if (!st) st = trainer_validate(&t, val_windows, &val);

@@ -161,5 +161,22 @@ done
 [ "$(attr "$tmp/div.h5" /complete)" = 1 ] && ok || bad "a sweep with divergences is still complete"
 no_temp "divergence"
 
+# ---- train: Ctrl-C saves the checkpoint of the step reached ------------------
+T=(train --encoding alibi --dim 32 --heads 2 --context 32 --batch 4 --log-every 1)
+"$bin" "${T[@]}" --steps 100000 -o "$tmp/ck.h5" >/dev/null 2>"$tmp/ck.err" &
+pid=$!
+wait_for '^step 3/' "$tmp/ck.err" $pid || bad "train: no progress: $(tail -2 "$tmp/ck.err")"
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc = 130 ] && ok || bad "train after SIGINT: status $rc, expected 130"
+msg=$(grep 'interrupted at step' "$tmp/ck.err" | tail -1)
+echo "$msg" | grep -qE "^posbench train: interrupted at step [0-9]+ of 100000; checkpoint in $tmp/ck.h5; continue with posbench train --resume $tmp/ck.h5\$" \
+  && ok || bad "train interrupt message: '$msg'"
+at=$(echo "$msg" | sed -n 's/.*at step \([0-9]*\) of.*/\1/p')
+"$bin" train --resume "$tmp/ck.h5" --steps $((at + 2)) >/dev/null 2>"$tmp/ck2.err" && ok || bad "train --resume after SIGINT: $(tail -2 "$tmp/ck2.err")"
+grep -q "resuming at step $at\$" "$tmp/ck2.err" && ok || bad "train did not resume at step $at: $(grep resuming "$tmp/ck2.err")"
+no_temp "train interrupted"
+
 echo "interrupt_test: $passed passed, $failed failed"
 [ $failed = 0 ]
