@@ -6,11 +6,7 @@
 # usage: bench_smoke.sh POSBENCH_BINARY
 set -u
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # A short min_time keeps this a smoke test; the figures are not the point.
 if "$bin" bench --quick --benchmark_min_time=0.002 --benchmark_repetitions=2 -o "$tmp/q.h5" >"$tmp/out" 2>"$tmp/err"
@@ -54,5 +50,4 @@ head -c 3000 "$tmp/q.h5" >"$tmp/trunc.h5"
 "$bin" bench --quick --benchmark_nonsense=1 -o "$tmp/x.h5" >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && [ ! -e "$tmp/x.h5" ] && ok || bad "unknown --benchmark flag: exit $rc, $(cat "$tmp/err")"
 
-echo "bench_smoke: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish bench_smoke

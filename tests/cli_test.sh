@@ -6,12 +6,7 @@
 set -u
 bin=$1
 verdict=${2:-}
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # expect_error "description" "message fragment" args...
 expect_error() {
@@ -98,5 +93,4 @@ else
   echo "note: the-verdict.txt not found; skipping the walk-through checks"
 fi
 
-echo "cli: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish cli

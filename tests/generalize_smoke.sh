@@ -7,20 +7,14 @@
 # usage: generalize_smoke.sh POSBENCH_BINARY
 set -u
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-command -v h5dump >/dev/null || { echo "h5dump not installed (hdf5-tools); skipping"; exit 77; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_h5dump
 
 args=(generalize --encodings learned_absolute,alibi --train-len 16 --eval-lens 16,32,64
       --steps 15 --seeds 2 --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --stride 8 --bins 8)
 "$bin" "${args[@]}" -o "$tmp/a.h5" >"$tmp/out" 2>"$tmp/err" && ok || bad "generalize failed: $(tail -3 "$tmp/err")"
 "$bin" "${args[@]}" -o "$tmp/b.h5" >/dev/null 2>&1 && ok || bad "second generalize failed"
 
-attr() { h5dump -a "$2" "$1" 2>/dev/null | grep -A2 'DATA {' | sed -n 2p | sed 's/^ *(0): *//'; }
-data() { h5dump -d "$2" -m '%.9g' "$1" 2>/dev/null | sed -n '/DATA {/,/}/p'; }
 
 [ "$(attr "$tmp/a.h5" /kind)" = '"generalize"' ] && ok || bad "root kind is $(attr "$tmp/a.h5" /kind)"
 for a in posbench_version git_commit created_utc command_line schema_version; do
@@ -87,5 +81,4 @@ before=$(md5sum < "$tmp/a.h5")
 grep -q -- "--force" "$tmp/err" && ok || bad "the refusal does not name --force"
 [ "$(md5sum < "$tmp/a.h5")" = "$before" ] && ok || bad "the file changed"
 
-echo "generalize_smoke: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish generalize_smoke

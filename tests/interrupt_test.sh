@@ -14,27 +14,9 @@
 # usage: interrupt_test.sh POSBENCH_BINARY
 set -u
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-command -v h5dump >/dev/null || { echo "h5dump not installed (hdf5-tools); skipping"; exit 77; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_h5dump
 
-# Poll FILE for PATTERN while PID lives (at most 60 s).
-wait_for() {
-  local pattern=$1 file=$2 pid=$3
-  for _ in $(seq 1200); do
-    grep -qE "$pattern" "$file" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-attr() { h5dump -a "$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | head -1; }
-data() { h5dump -d "$2" -m '%.9g' "$1" 2>/dev/null | sed -n '/DATA {/,/}/p'; }
-# The values of a dataset, one a line (h5dump's "(i,j):" indices removed).
-values() { data "$1" "$2" | sed 's/([0-9,]*)://g' | tr -s ' ,' '\n' | grep -E '^-?([0-9]|nan|inf)'; }
 no_temp() { # no "<file>.tmp.<pid>" left in the directory
   local left
   left=$(ls "$tmp" | grep '\.tmp\.' || true)
@@ -178,5 +160,4 @@ at=$(echo "$msg" | sed -n 's/.*at step \([0-9]*\) of.*/\1/p')
 grep -q "resuming at step $at\$" "$tmp/ck2.err" && ok || bad "train did not resume at step $at: $(grep resuming "$tmp/ck2.err")"
 no_temp "train interrupted"
 
-echo "interrupt_test: $passed passed, $failed failed"
-[ $failed = 0 ]
+finish interrupt_test

@@ -23,12 +23,8 @@
 set -u
 bin=$1
 mpirun=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-command -v h5dump >/dev/null || { echo "h5dump not installed (hdf5-tools); skipping"; exit 77; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_h5dump
 [ -x "$mpirun" ] || { echo "mpirun not found ($mpirun); skipping"; exit 77; }
 
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
@@ -39,9 +35,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPI=("$mpirun" --oversubscribe --bind-to none --mca btl self,vader --mca btl_base_warn_component_unused 0)
 host=$(uname -n)
 
-attr() { h5dump -a "$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | head -1; }
-data() { h5dump -d "$2" -m '%.9g' "$1" 2>/dev/null | sed -n '/DATA {/,/}/p'; }
-values() { data "$1" "$2" | sed 's/([0-9,]*)://g' | tr -s ' ,' '\n' | grep -E '^-?([0-9]|nan|inf|")'; }
 
 # same REF FILE WHAT: every deterministic dataset of REF equals FILE's.
 same() {
@@ -139,5 +132,4 @@ ranks "$tmp/run3.h5" / 3
 
 left=$(ls "$tmp" | grep '\.tmp\.' || true)
 [ -z "$left" ] && ok || bad "temporary files left: $left"
-echo "mpi: $passed passed, $failed failed"
-[ $failed = 0 ]
+finish mpi
