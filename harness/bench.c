@@ -26,14 +26,12 @@
 
 #include "../core/alloc.h"
 #include "../core/interrupt.h"
+#include "../core/threads.h"
 #include "../datasets/token_stream.h"
 #include "../encodings/encoding.h"
 #include "memstat.h"
 #include "model/attention.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 typedef enum { SCOPE_OP, SCOPE_ATTENTION } Scope;
 typedef enum { PASS_FORWARD, PASS_BACKWARD } Pass;
@@ -63,14 +61,6 @@ typedef struct {
 } Cell;
 
 static Cell *current; /* the cell whose buffers are alive */
-
-static int threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 static size_t causal_elements(const Cell *c) {
     return (size_t)c->B * c->H * c->T * ((size_t)c->T + 1) / 2;
@@ -127,7 +117,7 @@ static PbStatus cell_setup(Cell *c) {
         return PB_OK;
     }
     size_t att = (size_t)c->B * c->H * c->T * c->T;
-    size_t scratch = attention_backward_scratch_floats(&c->enc, c->B, c->T, c->C, c->H, threads());
+    size_t scratch = attention_backward_scratch_floats(&c->enc, c->B, c->T, c->C, c->H, pb_max_threads());
     c->x = pb_alloc_floats(3 * btc, "qkv"), c->dx = pb_alloc_floats(3 * btc, "dqkv");
     c->out = pb_alloc_floats(btc, "attention output"), c->dout = pb_alloc_floats(btc, "output gradient");
     c->att = pb_alloc_floats(att, "attention probabilities");

@@ -11,23 +11,13 @@
 #include <unistd.h>
 
 #include "version.h"
+#include "../core/threads.h"
 #include "../datasets/tasks.h"
 #include "generalize.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <cblas.h>
 #include <pcre2.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-static int omp_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 /* H5dont_atexit: when a write fails (full disk, a file-size limit), HDF5
  * 1.10 cannot close the file and keeps its id; its exit-time clean-up then
@@ -176,7 +166,7 @@ PbStatus h5_write_provenance(hid_t file) {
     if (!st) st = h5_attr_string(file, "openblas_config", openblas_get_config());
     if (!st) st = h5_attr_string(file, "benchmark_version", POSBENCH_BENCHMARK_VERSION);
     if (!st) st = h5_attr_string(file, "pcre2_version", pcre2);
-    if (!st) st = h5_attr_int(file, "openmp_threads", omp_threads());
+    if (!st) st = h5_attr_int(file, "openmp_threads", pb_max_threads());
     if (!st) st = h5_attr_string(file, "command_line", command_line);
     return st;
 }

@@ -8,11 +8,9 @@
 #include <time.h>
 
 #include "../core/interrupt.h"
+#include "../core/threads.h"
 #include "../datasets/token_stream.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 int pbmpi_launched(void) {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
@@ -98,14 +96,6 @@ static int wait_idle(MPI_Request *req, MPI_Status *status) {
     }
 }
 
-static int omp_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 int pbmpi_agree(PbStatus st, int done, int *other_failed, FILE *log) {
     *other_failed = 0;
     if (!pbmpi_active()) return 0;
@@ -117,7 +107,7 @@ int pbmpi_agree(PbStatus st, int done, int *other_failed, FILE *log) {
     int *threads = calloc((size_t)world_size, sizeof *threads);
     char me[GEN_HOST];
     gen_hostname(me, sizeof me);
-    int t = omp_threads();
+    int t = pb_max_threads();
     if (!hosts || !threads) pbmpi_abort(2);
     MPI_Allgather(me, GEN_HOST, MPI_CHAR, hosts, GEN_HOST, MPI_CHAR, MPI_COMM_WORLD);
     MPI_Allgather(&t, 1, MPI_INT, threads, 1, MPI_INT, MPI_COMM_WORLD);

@@ -32,6 +32,7 @@
 #include <omp.h>
 #endif
 
+#include "../core/threads.h"
 #include "../encodings/encoding.h"
 #include "../harness/model/attention.h"
 #include "buffers.h"
@@ -62,14 +63,6 @@ static const Shape shapes[] = {
 enum { POS0 = 37 };
 
 static int shape_is_odd(const Shape *s) { return (s->C / s->H) % 2 || s->C % 2; }
-
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 static void set_threads(int n) {
 #ifdef _OPENMP
@@ -223,7 +216,7 @@ static PbStatus pass_run(Pass *p, Instance *in, const float *qkv0, const float *
     if (st || !dout) return st;
     memset(p->dqkv, 0, p->nqkv * sizeof(float));
     memset(in->dparams, 0, in->e.n_params * sizeof(float));
-    pass_scratch(p, attention_backward_scratch_floats(&in->e, s.B, s.T, s.C, s.H, max_threads()));
+    pass_scratch(p, attention_backward_scratch_floats(&in->e, s.B, s.T, s.C, s.H, pb_max_threads()));
     return attention_backward(p->dqkv, dout, p->qkv, p->att, &in->e, p->scratch, s.B, s.T, s.C,
                               s.H, pos0);
 }
@@ -231,7 +224,7 @@ static PbStatus pass_run(Pass *p, Instance *in, const float *qkv0, const float *
 static PbStatus pass_rows(Pass *p, Instance *in, const float *qkv0, int pos0) {
     const Shape s = p->s;
     memcpy(p->qkv, qkv0, p->nqkv * sizeof(float));
-    pass_scratch(p, attention_rows_scratch_floats(s.T, max_threads()));
+    pass_scratch(p, attention_rows_scratch_floats(s.T, pb_max_threads()));
     return attention_forward_rows(p->out, p->qkv, &in->e, p->scratch, s.B, s.T, s.C, s.H, pos0);
 }
 
@@ -516,7 +509,7 @@ static void check_determinism(const Case *c, Instance *in, const float *qkv0, co
     Snapshot first = snapshot(&p, in);
     CHECK_OK(pass_run(&p, in, qkv0, w, POS0));
     check_same_pass(c, &p, in, &first, "between two identical passes");
-    const int saved = max_threads();
+    const int saved = pb_max_threads();
     static const int counts[] = {1, 3};
     for (int k = 0; k < 2; k++) {
         set_threads(counts[k]);
@@ -633,10 +626,10 @@ static void check_length_policy(const EncodingModule *m) {
         CHECK(st == PB_LENGTH, "%s: forward past the table gave %s", c.label, pb_status_name(st));
         CHECK(strstr(pb_errmsg(), m->name) && strstr(pb_errmsg(), want),
               "%s: refusal must name the encoding and '%s': '%s'", c.label, want, pb_errmsg());
-        pass_scratch(&p, attention_rows_scratch_floats(s.T, max_threads()));
+        pass_scratch(&p, attention_rows_scratch_floats(s.T, pb_max_threads()));
         st = attention_forward_rows(p.out, p.qkv, &in.e, p.scratch, s.B, s.T, s.C, s.H, pos0);
         CHECK(st == PB_LENGTH, "%s: rows path past the table gave %s", c.label, pb_status_name(st));
-        pass_scratch(&p, attention_backward_scratch_floats(&in.e, s.B, s.T, s.C, s.H, max_threads()));
+        pass_scratch(&p, attention_backward_scratch_floats(&in.e, s.B, s.T, s.C, s.H, pb_max_threads()));
         st = attention_backward(p.dqkv, dout, p.qkv, p.att, &in.e, p.scratch, s.B, s.T, s.C, s.H, pos0);
         CHECK(st == PB_LENGTH, "%s: backward past the table gave %s", c.label, pb_status_name(st));
         size_t touched = 0;
@@ -675,8 +668,8 @@ static void check_misuse(const EncodingModule *m) {
     }
     const Shape s = c.s;
     Pass p = pass_new(&s);
-    pass_scratch(&p, attention_backward_scratch_floats(&in.e, s.B, s.T, s.C, s.H, max_threads()) +
-                         attention_rows_scratch_floats(s.T, max_threads()));
+    pass_scratch(&p, attention_backward_scratch_floats(&in.e, s.B, s.T, s.C, s.H, pb_max_threads()) +
+                         attention_rows_scratch_floats(s.T, pb_max_threads()));
     PbStatus st = attention_forward(p.out, p.att, p.qkv, &in.e, s.B, s.T, s.C, 2, 0);
     CHECK(st == PB_RANGE && strstr(pb_errmsg(), m->name), "%s: H 2 with an encoding made for 3 heads gave %s: %s",
           c.label, pb_status_name(st), pb_errmsg());
@@ -721,6 +714,6 @@ int main(void) {
         printf("checked %s\n", m->name);
     }
     printf("%d cases run, %d refused at setup (odd head dims or knobs an encoding rejects), "
-           "%d OpenMP threads\n", tally.cases, tally.refused, max_threads());
+           "%d OpenMP threads\n", tally.cases, tally.refused, pb_max_threads());
     return check_exit_code("attention");
 }

@@ -25,6 +25,7 @@
  * runs a task, so results are the same bits for any thread count.
  */
 #include "attention.h"
+#include "../../core/threads.h"
 #include "vexp.h"
 
 #include <cblas.h>
@@ -51,14 +52,6 @@
 /* Partial sums kept apart in row reductions: they vectorise, and the order of
  * additions is fixed (never the thread count's or the compiler's choice). */
 #define LANES 16
-
-static int thread_count(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -247,7 +240,7 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
         enc->module->rotate_forward(enc, qkv, qkv + C, 3 * C, B, T, pos0);
 
     const Attn a = attn_of(enc, T, C, H, pos0);
-    const int biased = enc->module->bias_forward != NULL, threads = thread_count();
+    const int biased = enc->module->bias_forward != NULL, threads = pb_max_threads();
     const int tiles = (T + TILE - 1) / TILE;
     /* Without a bias every batch row is its own task; with one, as few
      * groups as keep 4 tasks per thread (any grouping gives the same bits). */
@@ -410,7 +403,7 @@ PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv,
 
     const EncodingModule *mod = enc->module;
     const Attn a = attn_of(enc, T, C, H, pos0);
-    const BackwardPlan plan = backward_plan(enc, B, T, C, H, thread_count());
+    const BackwardPlan plan = backward_plan(enc, B, T, C, H, pb_max_threads());
     const size_t per_thread = (plan.sum ? 2 : 1) * tile_floats(T);
     const size_t np = plan.priv ? enc->n_params : 0;
     float *dqk = plan.dqk ? scratch + plan.tiles : NULL;

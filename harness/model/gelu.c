@@ -29,30 +29,31 @@
 #define GELU_S 0.7978845608028654f
 #define GELU_K 0.044715f
 
+/* sig = sigmoid(2u(x)) and *one_minus = 1 - sig, both without cancellation
+ * (file comment); inlined into the loops, which stay branch-free. */
+static inline float gelu_sigmoid(float x, float *one_minus) {
+    const float t = 2.0f * GELU_S * (x + GELU_K * x * x * x);
+    const uint32_t tb = vexp_bits(t);
+    const float e = exp_nonpositive(vexp_float(tb | 0x80000000u), EXP_FLUSH_NORMAL);
+    const float d = 1.0f / (1.0f + e);
+    const float ed = e * d;
+    const uint32_t neg = 0u - (tb >> 31); /* all ones when t < 0 */
+    *one_minus = vexp_float((vexp_bits(ed) & ~neg) | (vexp_bits(d) & neg));
+    return vexp_float((vexp_bits(d) & ~neg) | (vexp_bits(ed) & neg));
+}
+
 ROW_KERNEL static void gelu_forward_block(float *out, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        const float x = inp[i];
-        const float t = 2.0f * GELU_S * (x + GELU_K * x * x * x);
-        const uint32_t tb = vexp_bits(t);
-        const float e = exp_nonpositive(vexp_float(tb | 0x80000000u), EXP_FLUSH_NORMAL);
-        const float d = 1.0f / (1.0f + e);
-        const uint32_t neg = 0u - (tb >> 31); /* all ones when t < 0 */
-        const float sig = vexp_float((vexp_bits(d) & ~neg) | (vexp_bits(e * d) & neg));
-        out[i] = x * sig;
+        float one_minus;
+        out[i] = inp[i] * gelu_sigmoid(inp[i], &one_minus);
     }
 }
 
 ROW_KERNEL static void gelu_backward_block(float *dinp, const float *dout, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const float x = inp[i];
-        const float t = 2.0f * GELU_S * (x + GELU_K * x * x * x);
-        const uint32_t tb = vexp_bits(t);
-        const float e = exp_nonpositive(vexp_float(tb | 0x80000000u), EXP_FLUSH_NORMAL);
-        const float d = 1.0f / (1.0f + e);
-        const float ed = e * d;
-        const uint32_t neg = 0u - (tb >> 31);
-        const float sig = vexp_float((vexp_bits(d) & ~neg) | (vexp_bits(ed) & neg));
-        const float one_minus = vexp_float((vexp_bits(ed) & ~neg) | (vexp_bits(d) & neg));
+        float one_minus;
+        const float sig = gelu_sigmoid(x, &one_minus);
         const float du = GELU_S * (1.0f + 3.0f * GELU_K * x * x);
         const float var = sig * one_minus; /* half of sig's derivative; 0 once saturated */
         const float slope = sig + 2.0f * x * var * du;

@@ -33,6 +33,7 @@
 #endif
 
 #include "../../core/alloc.h"
+#include "../../core/threads.h"
 #include "../../encodings/embedding.h"
 #include "attention.h"
 #include "crossentropy.h"
@@ -58,14 +59,6 @@ static const int tensor_decay[] = {
 };
 _Static_assert(sizeof tensor_names / sizeof *tensor_names == MODEL_N_TENSORS,
                "tensor name table out of step with MODEL_TENSORS");
-
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 static int thread_num(void) {
 #ifdef _OPENMP
@@ -248,7 +241,7 @@ PbStatus model_create(Model *m, const ModelConfig *cfg) {
     m->enc.cfg.variant = m->cfg.variant;
     m->enc.cfg.knobs = m->cfg.settings;
     layout(m);
-    m->threads = max_threads();
+    m->threads = pb_max_threads();
     /* OpenMP owns the cores (file comment): OpenBLAS's pool stays asleep. */
     if (!use_blas_threads()) openblas_set_num_threads(1);
     m->params = pb_alloc_floats(m->n_params, "the model's parameters");
