@@ -35,14 +35,20 @@ static void print_usage(FILE *f) {
         fprintf(f, "  %-12s %s\n", c->name, c->summary);
 }
 
-/* libgomp reads OMP_WAIT_POLICY once, when it loads; left unset, each worker
- * spins after every parallel region, taking a core from whoever works next
- * (OpenBLAS, the other OpenMP thread). On these 2-core machines that made
- * training 4-6x slower than passive waiting (measured; README, Threads), so
- * posbench re-executes itself once with OMP_WAIT_POLICY=passive unless the
- * user chose a policy. If exec fails it simply carries on. */
-static void prefer_passive_wait(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+/* libgomp reads its waiting policy once, when it loads. Left alone, an idle
+ * worker spins for 300000 pauses (milliseconds here) after every parallel
+ * region; when OpenBLAS's own threads ran the products that stole their core
+ * and made training 4-6x slower on these 2-core machines. Now the OpenMP
+ * team runs the products too (model.c), and sleeping after each of the ~100
+ * regions a step costs a futex wake-up each time instead: a short spin is
+ * best (README, Threads: GOMP_SPINCOUNT=10000 beat passive waiting by
+ * about 9% at T 128). So posbench re-executes itself once with that bound
+ * unless the user chose a policy or a spin count. If exec fails it simply
+ * carries on. */
+static void prefer_short_spin(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") ||
+        setenv("GOMP_SPINCOUNT", "10000", 1) != 0)
+        return;
     fflush(NULL);
     execv("/proc/self/exe", argv);
 }
@@ -59,7 +65,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *name = argv[1];
-    prefer_passive_wait(argv);
+    prefer_short_spin(argv);
     /* After the re-execution, and only under mpirun or srun: a plain run
      * never touches MPI (harness/mpi_sweep.h). */
     if (pbmpi_init(&argc, &argv) != PB_OK) {

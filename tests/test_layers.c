@@ -7,7 +7,9 @@
  *     double, computed here independently);
  *   - five-point central differences of L = sum(w * out) (in double, random
  *     w) match backward for every element of every input and parameter;
- *     gradients are pre-filled with noise, so backward must add, not store;
+ *     gradients are pre-filled with noise, so backward must add, not store,
+ *     except where a layer's GRAD_STORE form must store, not add
+ *     (grad_write.h);
  *   - guard words around every buffer stay intact (no overrun);
  *   - at a large shape, the threaded forward matches the reference, two
  *     runs are bit-identical, and so are runs on one and two OpenMP threads
@@ -102,6 +104,7 @@ typedef struct {
                               OpenBLAS's own thread count stays as it is) */
     Shape shapes[MAXSHAPES]; /* ends at N == 0 */
     Shape big;             /* for the determinism runs */
+    int stores;            /* bit k: backward stores (GRAD_STORE) d in[k], not adds */
 } Layer;
 
 /* layernorm: in = inp [N,C], weight [C], bias [C]; out [N,C]; save mean, rstd [N] */
@@ -140,7 +143,11 @@ static void mm_fwd(Bufs *b) {
 }
 static void mm_bwd(Bufs *b) {
     matmul_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1],
-                    b->s.N, b->s.C, b->s.OC);
+                    b->s.N, b->s.C, b->s.OC, GRAD_ADD);
+}
+static void mms_bwd(Bufs *b) {
+    matmul_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1],
+                    b->s.N, b->s.C, b->s.OC, GRAD_STORE);
 }
 static double mm_ref(const Bufs *b, size_t i) {
     int C = b->s.C, OC = b->s.OC;
@@ -160,15 +167,20 @@ static void mmnb_fwd(Bufs *b) {
 }
 static void mmnb_bwd(Bufs *b) {
     matmul_backward(b->din[0], b->din[1], NULL, b->dout, b->in[0], b->in[1],
-                    b->s.N, b->s.C, b->s.OC);
+                    b->s.N, b->s.C, b->s.OC, GRAD_ADD);
 }
 
-/* gelu and residual: elementwise over N*C */
+/* gelu and residual: elementwise over N*C; gelu saves its slope */
 static void ew_sizes(Bufs *b) {
     b->in_len[0] = b->in_len[1] = b->out_len = (size_t)b->s.N * b->s.C;
 }
-static void gelu_fwd(Bufs *b) { gelu_forward(b->out, b->in[0], b->out_len); }
-static void gelu_bwd(Bufs *b) { gelu_backward(b->din[0], b->dout, b->in[0], b->out_len); }
+static void gelu_sizes(Bufs *b) {
+    ew_sizes(b);
+    b->save_len[0] = b->out_len;
+}
+static void gelu_fwd(Bufs *b) { gelu_forward(b->out, b->save[0], b->in[0], b->out_len); }
+static void gelu_bwd(Bufs *b) { gelu_backward(b->din[0], b->dout, b->save[0], b->out_len, GRAD_ADD); }
+static void gelus_bwd(Bufs *b) { gelu_backward(b->din[0], b->dout, b->save[0], b->out_len, GRAD_STORE); }
 static double gelu_ref(const Bufs *b, size_t i) {
     double x = b->in[0][i];
     return 0.5 * x * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
@@ -186,7 +198,10 @@ static void ce_fwd(Bufs *b) {
     crossentropy_forward(b->out, b->save[0], b->in[0], b->targets, b->s.N, b->s.V);
 }
 static void ce_bwd(Bufs *b) {
-    crossentropy_backward(b->din[0], b->dout, b->save[0], b->targets, b->s.N, b->s.V);
+    crossentropy_backward(b->din[0], b->dout, b->save[0], b->targets, b->s.N, b->s.V, GRAD_ADD);
+}
+static void ces_bwd(Bufs *b) {
+    crossentropy_backward(b->din[0], b->dout, b->save[0], b->targets, b->s.N, b->s.V, GRAD_STORE);
 }
 /* In place: the logits are copied into the probs buffer, which forward overwrites. */
 static void cei_fwd(Bufs *b) {
@@ -207,16 +222,22 @@ static const Layer LAYERS[] = {
      {{1, 8}, {3, 7}, {5, 33}, {16, 64}, {4, 130}}, {4096, 128}},
     {"matmul", 3, {"inp", "weight", "bias"}, mm_sizes, mm_fwd, mm_bwd, mm_ref, 1.0f, 1e-1f, 1,
      {{1, 1, 1}, {3, 5, 7}, {16, 24, 20}, {7, 33, 130}}, {4096, 128, 384}},
+    {"matmul_store", 3, {"inp", "weight", "bias"}, mm_sizes, mm_fwd, mms_bwd, mm_ref, 1.0f, 1e-1f, 1,
+     {{1, 1, 1}, {3, 5, 7}, {7, 33, 130}}, {4096, 128, 384}, 1},
     {"matmul_nobias", 2, {"inp", "weight"}, mmnb_sizes, mmnb_fwd, mmnb_bwd, mm_ref, 1.0f, 1e-1f, 1,
      {{2, 3, 4}, {9, 16, 12}}, {512, 128, 128}},
-    {"gelu", 1, {"inp"}, ew_sizes, gelu_fwd, gelu_bwd, gelu_ref, 2.5f, 5e-2f, 1,
+    {"gelu", 1, {"inp"}, gelu_sizes, gelu_fwd, gelu_bwd, gelu_ref, 2.5f, 5e-2f, 1,
      {{1, 1}, {3, 7}, {10, 40}}, {4096, 512}},
+    {"gelu_store", 1, {"inp"}, gelu_sizes, gelu_fwd, gelus_bwd, gelu_ref, 2.5f, 5e-2f, 1,
+     {{3, 7}, {10, 40}}, {4096, 512}, 1},
     {"residual", 2, {"inp1", "inp2"}, ew_sizes, res_fwd, res_bwd, res_ref, 1.0f, 1e-1f, 1,
      {{1, 1}, {3, 7}, {10, 40}}, {4096, 128}},
     {"crossentropy", 1, {"logits"}, ce_sizes, ce_fwd, ce_bwd, ce_ref, 2.0f, 5e-2f, 1,
      {{1, 0, 0, 2}, {4, 0, 0, 7}, {8, 0, 0, 50}, {3, 0, 0, 300}}, {512, 0, 0, 2048}},
     {"crossentropy_inplace", 1, {"logits"}, ce_sizes, cei_fwd, ce_bwd, ce_ref, 2.0f, 5e-2f, 1,
      {{4, 0, 0, 7}, {8, 0, 0, 50}}, {512, 0, 0, 2048}},
+    {"crossentropy_store", 1, {"logits"}, ce_sizes, ce_fwd, ces_bwd, ce_ref, 2.0f, 5e-2f, 1,
+     {{4, 0, 0, 7}, {3, 0, 0, 300}}, {512, 0, 0, 2048}, 1},
 };
 enum { NLAYERS = sizeof LAYERS / sizeof LAYERS[0] };
 
@@ -314,7 +335,8 @@ static void check_layer_shape(const Layer *L, Shape s) {
     L->forward(&b);
     check_forward(L, &b, where);
 
-    /* Analytic gradients: backward adds onto the noise in din. */
+    /* Analytic gradients: backward adds onto the noise in din (or, where
+     * the layer stores, must leave none of it). */
     float *base[MAXT];
     for (int k = 0; k < L->nin; k++) {
         base[k] = malloc(b.in_len[k] * sizeof(float));
@@ -327,7 +349,7 @@ static void check_layer_shape(const Layer *L, Shape s) {
         size_t w_i = 0;
         for (size_t i = 0; i < b.in_len[k]; i++) {
             double num = numeric_grad(L, &b, b.in[k] + i);
-            double ana = (double)b.din[k][i] - base[k][i];
+            double ana = (double)b.din[k][i] - (L->stores >> k & 1 ? 0.0 : base[k][i]);
             double tol = GRAD_RTOL * (fabs(num) + fabs(ana)) + GRAD_ATOL;
             double ratio = fabs(num - ana) / tol;
             if (!(ratio <= worst_ratio)) worst_ratio = ratio, w_i = i, w_ana = ana, w_num = num;
@@ -401,17 +423,59 @@ static void check_matmul_nulls(void) {
     bufs_make(&b, L, s, 5, 1);
     mm_fwd(&a);
     mm_bwd(&a);
-    matmul_backward(NULL, b.din[1], b.din[2], b.dout, b.in[0], b.in[1], s.N, s.C, s.OC);
+    matmul_backward(NULL, b.din[1], b.din[2], b.dout, b.in[0], b.in[1], s.N, s.C, s.OC, GRAD_ADD);
     size_t at = 0;
     CHECK(same_bits(a.din[1], b.din[1], a.in_len[1], &at), "matmul dinp=NULL: dweight[%zu] differs", at);
     CHECK(same_bits(a.din[2], b.din[2], a.in_len[2], &at), "matmul dinp=NULL: dbias[%zu] differs", at);
     for (size_t i = 0; i < b.in_len[0]; i++) CHECK(b.din[0][i] == 0.0f, "dinp[%zu] written though NULL", i);
     memset(b.din[1], 0, b.in_len[1] * sizeof(float));
     memset(b.din[2], 0, b.in_len[2] * sizeof(float));
-    matmul_backward(b.din[0], b.din[1], NULL, b.dout, b.in[0], b.in[1], s.N, s.C, s.OC);
+    matmul_backward(b.din[0], b.din[1], NULL, b.dout, b.in[0], b.in[1], s.N, s.C, s.OC, GRAD_ADD);
     CHECK(same_bits(a.din[0], b.din[0], a.in_len[0], &at), "matmul dbias=NULL: dinp[%zu] differs", at);
     CHECK(same_bits(a.din[1], b.din[1], a.in_len[1], &at), "matmul dbias=NULL: dweight[%zu] differs", at);
     CHECK(bufs_intact(&a, L) && bufs_intact(&b, L), "matmul NULL gradients: guard overwritten");
+    bufs_free(&a);
+    bufs_free(&b);
+}
+
+/* The weight half over ranges of output channels (as the model's threads
+ * split it) matches one call over all of them and writes nothing outside its
+ * range (within rounding only: OpenBLAS's order of additions can depend on
+ * the rows it is given); the input half with GRAD_STORE ignores what dinp
+ * held, giving the bits of adding into zeros. */
+static void check_matmul_halves(void) {
+    const Layer *L = &LAYERS[1];
+    Shape s = {1024, 128, 384};
+    Bufs a, b;
+    bufs_make(&a, L, s, 9, 1);
+    bufs_make(&b, L, s, 9, 1);
+    matmul_backward_weight(a.din[1], a.din[2], a.dout, s.OC, a.in[0], s.N, s.C, s.OC);
+    const int cut[] = {0, 16, 176, 384};
+    for (int r = 0; r < 3; r++)
+        matmul_backward_weight(b.din[1] + (size_t)cut[r] * s.C, b.din[2] + cut[r], b.dout + cut[r], s.OC,
+                               b.in[0], s.N, s.C, cut[r + 1] - cut[r]);
+    for (int k = 1; k <= 2; k++) {
+        double rms = 0, worst = 0;
+        size_t wi = 0;
+        for (size_t i = 0; i < a.in_len[k]; i++) rms += (double)a.din[k][i] * a.din[k][i];
+        rms = sqrt(rms / (double)a.in_len[k]);
+        for (size_t i = 0; i < a.in_len[k]; i++) {
+            const double e = fabs((double)b.din[k][i] - a.din[k][i]) / rms;
+            if (!(e <= worst)) worst = e, wi = i;
+        }
+        CHECK(worst <= 1e-5, "matmul weight half by channel ranges: d%s[%zu] %.9g, one call %.9g",
+              k == 1 ? "weight" : "bias", wi, b.din[k][wi], a.din[k][wi]);
+    }
+    for (size_t i = 0; i < b.in_len[0]; i++) b.din[0][i] = NAN;
+    matmul_backward_input(a.din[0], a.dout, a.in[1], s.N, s.C, s.OC, GRAD_ADD);
+    matmul_backward_input(b.din[0], b.dout, b.in[1], s.N, s.C, s.OC, GRAD_STORE);
+    for (size_t i = 0; i < a.in_len[0]; i++)
+        if (a.din[0][i] != b.din[0][i]) {
+            CHECK(0, "matmul input half, GRAD_STORE over NaN: dinp[%zu] %.9g, adding into zeros %.9g", i,
+                  b.din[0][i], a.din[0][i]);
+            break;
+        }
+    CHECK(bufs_intact(&a, L) && bufs_intact(&b, L), "matmul halves: guard overwritten");
     bufs_free(&a);
     bufs_free(&b);
 }
@@ -423,8 +487,36 @@ static void check_gelu_range(void) {
     enum { NX = 2401 };
     float *x = gnew(NX), *y = gnew(NX), *d = gnew(NX), *one = gnew(NX);
     for (int i = 0; i < NX; i++) x[i] = -12.0f + 0.01f * i, one[i] = 1.0f, d[i] = 0.0f;
-    gelu_forward(y, x, NX);
-    gelu_backward(d, one, x, NX);
+    float *slope = gnew(NX), *y2 = gnew(NX), *s2 = gnew(NX);
+    gelu_forward(y, slope, x, NX);
+    gelu_backward(d, one, slope, NX, GRAD_ADD);
+    /* In place (the model's use: slope over the input, and backward over
+     * dout), and without the slope (evaluation): the same bits. */
+    memcpy(s2, x, NX * sizeof(float));
+    gelu_forward(y2, s2, s2, NX);
+    size_t at = 0;
+    CHECK(same_bits(slope, s2, NX, &at), "gelu slope stored over its input: [%zu] %.9g vs %.9g", at, s2[at], slope[at]);
+    CHECK(same_bits(y, y2, NX, &at), "gelu with the slope over its input: out[%zu] differs", at);
+    memcpy(y2, x, NX * sizeof(float));
+    gelu_forward(y2, NULL, y2, NX);
+    CHECK(same_bits(y, y2, NX, &at), "gelu in place without slope: out[%zu] %.9g vs %.9g", at, y2[at], y[at]);
+    for (int i = 0; i < NX; i++) s2[i] = 0.5f * x[i];
+    memcpy(y2, s2, NX * sizeof(float));
+    gelu_backward(y2, y2, slope, NX, GRAD_STORE);
+    for (int i = 0; i < NX; i++)
+        CHECK(y2[i] == slope[i] * s2[i], "gelu backward in place: [%d] %.9g, want %.9g", i, y2[i], slope[i] * s2[i]);
+    /* The slope against the derivative of the reference, in double. */
+    double worst_slope = 0;
+    int si = 0;
+    for (int i = 0; i < NX; i++) {
+        double xd = x[i], s = sqrt(2 / 3.14159265358979323846), u = s * (xd + 0.044715 * xd * xd * xd);
+        double th = tanh(u), ref = 0.5 * (1 + th) + 0.5 * xd * (1 - th * th) * s * (1 + 3 * 0.044715 * xd * xd);
+        double e = fabs(d[i] - ref) / (fabs(ref) > 1e-3 ? fabs(ref) : 1e-3);
+        if (!(e <= worst_slope)) worst_slope = e, si = i;
+    }
+    CHECK(worst_slope <= 1e-5, "gelu'(%g) = %.9g, relative error %.3g", x[si], d[si], worst_slope);
+    CHECK(gintact(slope, NX) && gintact(y2, NX) && gintact(s2, NX), "gelu in place: guard overwritten");
+    gfree(slope), gfree(y2), gfree(s2);
     double worst = 0;
     int wi = 0;
     for (int i = 0; i < NX; i++) {
@@ -436,9 +528,10 @@ static void check_gelu_range(void) {
     }
     CHECK(worst <= 1e-5, "gelu(%g) = %.9g, reference %.9g (relative error %.3g)", x[wi], y[wi],
           (double)x[wi] / (1 + exp(-2 * sqrt(2 / 3.14159265358979323846) * (x[wi] + 0.044715 * x[wi] * x[wi] * x[wi]))), worst);
-    float extreme[6] = {-1e30f, -1e4f, -50.0f, 50.0f, 1e4f, 1e15f}, ey[6], ed[6] = {0}, e1[6] = {1, 1, 1, 1, 1, 1};
-    gelu_forward(ey, extreme, 6);
-    gelu_backward(ed, e1, extreme, 6);
+    float extreme[6] = {-1e30f, -1e4f, -50.0f, 50.0f, 1e4f, 1e15f}, ey[6], es[6], ed[6] = {0},
+          e1[6] = {1, 1, 1, 1, 1, 1};
+    gelu_forward(ey, es, extreme, 6);
+    gelu_backward(ed, e1, es, 6, GRAD_ADD);
     for (int i = 0; i < 6; i++)
         CHECK(isfinite(ey[i]) && isfinite(ed[i]), "gelu(%g) = %g, gelu' = %g: not finite", extreme[i], ey[i], ed[i]);
     CHECK(ey[3] == 50.0f && ed[3] == 1.0f && ey[2] == 0.0f && ed[2] == 0.0f, "gelu saturation: %g %g %g %g", ey[3], ed[3], ey[2], ed[2]);
@@ -494,9 +587,12 @@ static void check_crossentropy_edges(void) {
     crossentropy_forward(loss, p, z, t, N, V);
     CHECK(isnan(loss[0]) && isnan(loss[N - 1]), "out-of-range target: losses %g %g, want NaN", loss[0], loss[N - 1]);
     CHECK(isfinite(loss[1]) && isfinite(loss[2]), "valid rows beside bad ones: %g %g", loss[1], loss[2]);
-    crossentropy_backward(d, dl, p, t, N, V);
+    crossentropy_backward(d, dl, p, t, N, V, GRAD_ADD);
     for (int v = 0; v < V; v++)
         CHECK(d[v] == 0.5f && d[(N - 1) * V + v] == 0.5f, "out-of-range target: dlogits row written at v=%d", v);
+    crossentropy_backward(d, dl, p, t, N, V, GRAD_STORE);
+    for (int v = 0; v < V; v++)
+        CHECK(d[v] == 0.0f && d[(N - 1) * V + v] == 0.0f, "out-of-range target, GRAD_STORE: dlogits row not zeroed at v=%d", v);
     memcpy(zi, z, N * V * sizeof(float));
     crossentropy_forward(lossi, zi, zi, t, N, V);
     CHECK(isnan(lossi[0]) && isnan(lossi[N - 1]), "in-place out-of-range target: not NaN");
@@ -674,6 +770,7 @@ int main(void) {
         check_determinism(&LAYERS[l]);
     }
     check_matmul_nulls();
+    check_matmul_halves();
     check_gelu_range();
     check_crossentropy_edges();
     check_adamw();

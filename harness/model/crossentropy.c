@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "vexp.h"
 
@@ -44,17 +45,25 @@ void crossentropy_forward(float *losses, float *probs,
     }
 }
 
-void crossentropy_backward(float *dlogits, const float *dlosses,
-                           const float *probs, const int32_t *targets, int N, int V) {
+void crossentropy_backward(float *dlogits, const float *dlosses, const float *probs,
+                           const int32_t *targets, int N, int V, GradWrite dlogits_write) {
 #pragma omp parallel for schedule(static) if ((size_t)N * V >= CROSSENTROPY_OMP_MIN)
     for (int n = 0; n < N; n++) {
         int32_t t = targets[n];
-        if (t < 0 || t >= V) continue;
-        const float *p = probs + (size_t)n * V;
         float *d = dlogits + (size_t)n * V;
+        if (t < 0 || t >= V) {
+            if (dlogits_write == GRAD_STORE) memset(d, 0, sizeof(float) * (size_t)V);
+            continue;
+        }
+        const float *p = probs + (size_t)n * V;
         float dl = dlosses[n];
-        float dt = d[t] + (p[t] - 1.0f) * dl;
-        for (int v = 0; v < V; v++) d[v] += p[v] * dl;
-        d[t] = dt;
+        if (dlogits_write == GRAD_STORE) {
+            for (int v = 0; v < V; v++) d[v] = p[v] * dl;
+            d[t] = (p[t] - 1.0f) * dl;
+        } else {
+            float dt = d[t] + (p[t] - 1.0f) * dl;
+            for (int v = 0; v < V; v++) d[v] += p[v] * dl;
+            d[t] = dt;
+        }
     }
 }

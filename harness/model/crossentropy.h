@@ -4,7 +4,7 @@
  *   probs[n,v] = exp(logits[n,v] - max_v logits[n,:]) / sum_v exp(... same ...)
  *   losses[n]  = -log probs[n, targets[n]]
  *              = max + log sum_v exp(logits[n,v] - max) - logits[n, targets[n]]
- *   dlogits[n,v] += (probs[n,v] - [v == targets[n]]) * dlosses[n]
+ *   dlogits[n,v] (+)= (probs[n,v] - [v == targets[n]]) * dlosses[n]
  *
  * Subtracting the row maximum keeps exp from overflowing; the normaliser is
  * summed in double, and the loss is taken from log-sum-exp (not from the
@@ -18,12 +18,13 @@
  * Saved state: forward writes probs, which backward needs. probs may be a
  * separate buffer or the logits buffer itself (probs == logits: softmax in
  * place, saving an [N,V] buffer; the logits are then gone). dlogits must be
- * a third buffer: backward adds (+=) into it and the caller zeroes it.
+ * a third buffer, which backward adds into or overwrites (grad_write.h).
  *
  * Out-of-range targets (outside 0..V-1): never read or written through. The
  * model validates ids beforehand, so such a row is a bug upstream; it is
  * made loud, not silent: its loss is NaN (poisoning any mean) and backward
- * leaves its dlogits row untouched. probs are still written for it.
+ * leaves its dlogits row untouched (GRAD_ADD) or zero (GRAD_STORE). probs are
+ * still written for it.
  *
  * Deterministic and independent of the thread count: rows are independent
  * and each row is reduced in a fixed order by one thread.
@@ -33,10 +34,12 @@
 
 #include <stdint.h>
 
+#include "grad_write.h"
+
 void crossentropy_forward(float *losses, float *probs,
                           const float *logits, const int32_t *targets, int N, int V);
 
-void crossentropy_backward(float *dlogits, const float *dlosses,
-                           const float *probs, const int32_t *targets, int N, int V);
+void crossentropy_backward(float *dlogits, const float *dlosses, const float *probs,
+                           const int32_t *targets, int N, int V, GradWrite dlogits_write);
 
 #endif

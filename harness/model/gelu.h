@@ -14,20 +14,28 @@
  * tanhf implementation in the last bits (and in that tail, by more).
  *
  * Shapes: n floats each, n = N*4C for the MLP's hidden layer [N,4C],
- * N = B*T rows. Backward adds (+=) into dinp; the caller zeroes it.
- * Elementwise, so identical bits for any thread count.
+ * N = B*T rows. Elementwise, so identical bits for any thread count.
+ *
+ * Training's forward also stores the slope gelu'(x), computed from the same
+ * sigmoid it already has, and backward only multiplies by it: backward no
+ * longer evaluates an exp, and the model keeps the slope where it kept the
+ * input (the input is needed for nothing else).
  */
 #ifndef POSBENCH_MODEL_GELU_H
 #define POSBENCH_MODEL_GELU_H
 
 #include <stddef.h>
 
-/* out[i] = gelu(inp[i]). out may alias inp, but backward needs the input:
- * keep inp when training. */
-void gelu_forward(float *out, const float *inp, size_t n);
+#include "grad_write.h"
 
-/* dinp[i] += gelu'(inp[i]) * dout[i]. inp is the forward's input; dinp is
- * distinct from dout and inp (it accumulates). */
-void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+/* out[i] = gelu(inp[i]) and, unless slope is NULL (evaluation),
+ * slope[i] = gelu'(inp[i]). out and slope may each be inp itself (the
+ * model keeps the slope in place of the input); they are not each other. */
+void gelu_forward(float *out, float *slope, const float *inp, size_t n);
+
+/* dinp[i] = (or +=, per dinp_write) slope[i] * dout[i], with slope as
+ * gelu_forward stored it. dinp may be dout itself. */
+void gelu_backward(float *dinp, const float *dout, const float *slope, size_t n,
+                   GradWrite dinp_write);
 
 #endif

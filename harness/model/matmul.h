@@ -9,8 +9,8 @@
  *
  * Shapes: inp, dinp [N,C] (N = B*T rows); weight, dweight [OC,C] (row-major,
  * one output channel per row, as torch and llm.c); bias, dbias [OC];
- * out, dout [N,OC]. Backward adds (+=) into every gradient; the caller
- * zeroes them. Products run in OpenBLAS's cblas_sgemm with its own threads
+ * out, dout [N,OC]. Backward adds (+=) into dweight and dbias (the caller
+ * zeroes them) and writes dinp as dinp_write says (grad_write.h). Products run in OpenBLAS's cblas_sgemm with its own threads
  * (never called from inside an OpenMP region); results are bit-identical
  * from run to run for a given OpenBLAS thread count. Output buffers must not
  * overlap inputs.
@@ -34,14 +34,31 @@
 #ifndef POSBENCH_MODEL_MATMUL_H
 #define POSBENCH_MODEL_MATMUL_H
 
+#include "grad_write.h"
+
 /* bias may be NULL (no bias). */
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                     int N, int C, int OC);
 
 /* dinp may be NULL (the input needs no gradient, e.g. a first layer fed by
- * data); dbias may be NULL (the layer has no bias). dweight is required. */
+ * data); dbias may be NULL (the layer has no bias). dweight is required.
+ * GRAD_STORE gives the same bits as GRAD_ADD into zeros (but for the sign of
+ * an exact zero). */
 void matmul_backward(float *dinp, float *dweight, float *dbias,
                      const float *dout, const float *inp, const float *weight,
-                     int N, int C, int OC);
+                     int N, int C, int OC, GradWrite dinp_write);
+
+/* matmul_backward's two halves, which share no output, so two threads can
+ * run them at once (model.c):
+ *   dinp (= or +=) dout @ weight
+ *   dweight += dout^T @ inp,  dbias += column sums of dout (dbias may be NULL)
+ * The weight half reads dout with a row stride, so it can take a range of
+ * output channels: dout + o0, stride OC, and OC' = o1 - o0 rows of dweight
+ * and entries of dbias. (Such a split can change dweight in the last bit:
+ * OpenBLAS's order of additions may depend on the rows it is given.) */
+void matmul_backward_input(float *dinp, const float *dout, const float *weight, int N, int C,
+                           int OC, GradWrite dinp_write);
+void matmul_backward_weight(float *dweight, float *dbias, const float *dout, int dout_stride,
+                            const float *inp, int N, int C, int OC);
 
 #endif

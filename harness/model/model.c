@@ -8,9 +8,8 @@
  * the two pools then fight over the two cores. So by default OpenMP owns the
  * cores everywhere: a matmul is split by rows over the OpenMP team, each
  * thread calling single-threaded sgemm on its rows (OpenBLAS is set to one
- * thread: model_create sets it so for the process), and the weight
- * gradients of threads 1.. go to private buffers summed in thread order
- * afterwards. POSBENCH_MATMUL=blas in the environment selects the
+ * thread: model_create sets it so for the process); backward runs its two
+ * products side by side (mm_backward). POSBENCH_MATMUL=blas in the environment selects the
  * other policy (OpenBLAS's own threads for the matmuls), for measurement;
  * the figures are in the issue's closing note and the README.
  *
@@ -18,8 +17,8 @@
  * count, and every sum runs in a fixed order, so the same thread count gives
  * the same bits. A row split does not change a product's bits (each output
  * element is one dot product over C in sgemm's fixed order), so evaluation
- * in other chunks matches training; the weight gradients' sums depend on
- * the thread count.
+ * in other chunks matches training. Beyond 2 threads the weight gradients'
+ * bits can depend on the thread count (matmul.h).
  */
 #include "model.h"
 
@@ -125,48 +124,39 @@ static void mm_forward(const Model *m, float *out, const float *inp, const float
     if (blas > 1) openblas_set_num_threads(blas);
 }
 
-/* Scratch for mm_backward: threads - 1 private [OC,C] + [OC] gradients, for
- * the largest product: fc/fcproj ([4C,C] + 4C) or the LM head ([V,C] + V,
- * the bias slot counted as mm_backward lays it out). */
-static size_t mm_scratch_floats(int threads, int V, int C) {
-    size_t big = (size_t)(4 * C) * C + 4 * (size_t)C, head = (size_t)V * C + (size_t)V;
-    if (head > big) big = head;
-    return threads > 1 ? (size_t)(threads - 1) * round16(big) : 0;
-}
-
+/* Backward's two products share no output: threads 0..g-1 compute dinp
+ * (rows split), threads g..T-1 dweight and dbias (output channels split,
+ * 16 at a time so no two threads write one cache line of dbias), g = T/2.
+ * They do equal work (N*C*OC multiply-adds each), every thread runs one
+ * large sgemm instead of two half-size ones, and no thread needs a private
+ * weight gradient to be summed afterwards. On 2 threads each half is one
+ * call over the whole shape, as on 1 thread: the same bits. */
 static void mm_backward(const Model *m, float *dinp, float *dw, float *db, const float *dout,
-                        const float *inp, const float *w, int N, int C, int OC) {
+                        const float *inp, const float *w, int N, int C, int OC, GradWrite dinp_write) {
     const int T = m->threads;
     if (use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
-        matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC);
+        matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC, dinp_write);
         return;
     }
-    const size_t per = round16((size_t)OC * C + (size_t)OC);
-    float *priv = m->a.mm_scratch;
+    const int g = dinp ? T / 2 : 0;
     const int blas = openblas_get_num_threads();
     if (blas > 1) openblas_set_num_threads(1);
 #pragma omp parallel num_threads(T)
     {
         const int t = thread_num();
-        int n0, n1;
-        rows_of(t, T, N, &n0, &n1);
-        float *mdw = dw, *mdb = db;
-        if (t > 0) {
-            mdw = priv + (size_t)(t - 1) * per;
-            mdb = db ? mdw + (size_t)OC * C : NULL;
-            memset(mdw, 0, per * sizeof(float));
-        }
-        matmul_backward(dinp ? dinp + (size_t)n0 * C : NULL, mdw, mdb, dout + (size_t)n0 * OC,
-                        inp + (size_t)n0 * C, w, n1 - n0, C, OC);
-#pragma omp barrier
-        /* dw += private parts, in thread order, split over elements. */
-        const size_t n = (size_t)OC * C + (db ? (size_t)OC : 0);
-        size_t i0 = n * (size_t)t / (size_t)T, i1 = n * (size_t)(t + 1) / (size_t)T;
-        for (size_t i = i0; i < i1; i++) {
-            float *dst = i < (size_t)OC * C ? dw + i : db + (i - (size_t)OC * C);
-            float s = *dst;
-            for (int u = 1; u < T; u++) s += priv[(size_t)(u - 1) * per + i];
-            *dst = s;
+        if (t < g) {
+            int n0, n1;
+            rows_of(t, g, N, &n0, &n1);
+            matmul_backward_input(dinp + (size_t)n0 * C, dout + (size_t)n0 * OC, w, n1 - n0, C, OC,
+                                  dinp_write);
+        } else {
+            const int lines = (OC + 15) / 16;
+            int l0, l1;
+            rows_of(t - g, T - g, lines, &l0, &l1);
+            const int o0 = l0 * 16, o1 = l1 * 16 < OC ? l1 * 16 : OC;
+            if (o1 > o0)
+                matmul_backward_weight(dw + (size_t)o0 * C, db ? db + o0 : NULL, dout + o0, OC, inp,
+                                       N, C, o1 - o0);
         }
     }
     if (blas > 1) openblas_set_num_threads(blas);
@@ -328,11 +318,9 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
     TAKE(dqkv, BT * 3 * C);
     TAKE(datty, BT * C);
     TAKE(dfch, BT * 4 * C);
-    TAKE(dfch_gelu, BT * 4 * C);
     TAKE(dlogits, BT * V);
     TAKE(dlosses, BT);
     TAKE(att_scratch, attention_backward_scratch_floats(&m->enc, B, T, (int)C, (int)H, m->threads));
-    TAKE(mm_scratch, mm_scratch_floats(m->threads, (int)V, (int)C));
 #undef TAKE
     return off;
 }
@@ -430,7 +418,7 @@ PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, 
                           model_param(m, MT_LN2B) + l * C_, (int)BT, C);
         mm_forward(m, fch, ln2, model_param(m, MT_FCW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
-        gelu_forward(fchg, fch, BT * 4 * C_);
+        gelu_forward(fchg, fch, fch, BT * 4 * C_); /* fch now holds the slope */
         mm_forward(m, res3, fchg, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
         residual_forward(res3, res3, res2, BT * C_);
@@ -460,49 +448,44 @@ PbStatus model_backward(Model *m) {
     ModelActs *a = &m->a;
     const float inv = m->n_scored ? 1.0f / (float)m->n_scored : 0.0f;
     for (size_t i = 0; i < BT; i++) a->dlosses[i] = inv;
-    memset(a->dlogits, 0, BT * V * sizeof(float));
-    crossentropy_backward(a->dlogits, a->dlosses, a->probs, a->targets, (int)BT, V);
-    memset(a->dln, 0, BT * C_ * sizeof(float));
+    crossentropy_backward(a->dlogits, a->dlosses, a->probs, a->targets, (int)BT, V, GRAD_STORE);
     mm_backward(m, a->dln, model_grad(m, m->cfg.tied ? MT_WTE : MT_LMHEAD), NULL, a->dlogits,
-                a->lnf, head_weight(m), (int)BT, C, V);
+                a->lnf, head_weight(m), (int)BT, C, V, GRAD_STORE);
     const float *last = m->cfg.layers ? a->res3 + (size_t)(m->cfg.layers - 1) * lBT * C_ : a->encoded;
     memset(a->dres, 0, BT * C_ * sizeof(float));
     layernorm_backward(a->dres, model_grad(m, MT_LNFW), model_grad(m, MT_LNFB), a->dln, last,
                        model_param(m, MT_LNFW), a->lnf_mean, a->lnf_rstd, (int)BT, C);
     PbStatus st = PB_OK;
+    /* Buffers only one layer feeds are stored (GRAD_STORE), not zeroed and
+     * added to; dres, which both branches of a residual feed, adds. */
     for (int l = m->cfg.layers - 1; l >= 0 && !st; l--) {
         const float *res = l ? a->res3 + (size_t)(l - 1) * lBT * C_ : a->encoded;
         const float *ln1 = a->ln1 + l * lBT * C_, *ln1m = a->ln1_mean + l * lBT, *ln1r = a->ln1_rstd + l * lBT;
         const float *qkv = a->qkv + l * lBT * 3 * C_, *atty = a->atty + l * lBT * C_, *att = a->att + l * latt;
         const float *res2 = a->res2 + l * lBT * C_, *ln2 = a->ln2 + l * lBT * C_;
         const float *ln2m = a->ln2_mean + l * lBT, *ln2r = a->ln2_rstd + l * lBT;
-        const float *fch = a->fch + l * lBT * 4 * C_, *fchg = a->fch_gelu + l * lBT * 4 * C_;
+        const float *slope = a->fch + l * lBT * 4 * C_, *fchg = a->fch_gelu + l * lBT * 4 * C_;
         /* dres holds d(res3): it is also d(fcproj output) and part of d(res2). */
-        memset(a->dfch_gelu, 0, BT * 4 * C_ * sizeof(float));
-        mm_backward(m, a->dfch_gelu, model_grad(m, MT_FCPROJW) + l * 4 * C_ * C_,
+        mm_backward(m, a->dfch, model_grad(m, MT_FCPROJW) + l * 4 * C_ * C_,
                     model_grad(m, MT_FCPROJB) + l * C_, a->dres, fchg,
-                    model_param(m, MT_FCPROJW) + l * 4 * C_ * C_, (int)BT, 4 * C, C);
-        memset(a->dfch, 0, BT * 4 * C_ * sizeof(float));
-        gelu_backward(a->dfch, a->dfch_gelu, fch, BT * 4 * C_);
-        memset(a->dln, 0, BT * C_ * sizeof(float));
+                    model_param(m, MT_FCPROJW) + l * 4 * C_ * C_, (int)BT, 4 * C, C, GRAD_STORE);
+        gelu_backward(a->dfch, a->dfch, slope, BT * 4 * C_, GRAD_STORE); /* d(gelu out) -> d(fc out) */
         mm_backward(m, a->dln, model_grad(m, MT_FCW) + l * 4 * C_ * C_,
                     model_grad(m, MT_FCB) + l * 4 * C_, a->dfch, ln2,
-                    model_param(m, MT_FCW) + l * 4 * C_ * C_, (int)BT, C, 4 * C);
+                    model_param(m, MT_FCW) + l * 4 * C_ * C_, (int)BT, C, 4 * C, GRAD_STORE);
         layernorm_backward(a->dres, model_grad(m, MT_LN2W) + l * C_, model_grad(m, MT_LN2B) + l * C_,
                            a->dln, res2, model_param(m, MT_LN2W) + l * C_, ln2m, ln2r, (int)BT, C);
         /* dres now holds d(res2): also d(proj output). */
-        memset(a->datty, 0, BT * C_ * sizeof(float));
         mm_backward(m, a->datty, model_grad(m, MT_PROJW) + l * C_ * C_,
                     model_grad(m, MT_PROJB) + l * C_, a->dres, atty,
-                    model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C);
-        memset(a->dqkv, 0, BT * 3 * C_ * sizeof(float));
+                    model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C, GRAD_STORE);
+        memset(a->dqkv, 0, BT * 3 * C_ * sizeof(float)); /* attention_backward adds */
         st = attention_backward(a->dqkv, a->datty, qkv, att, &m->enc, a->att_scratch, B, T, C, H,
                                 m->pos0);
         if (st) break;
-        memset(a->dln, 0, BT * C_ * sizeof(float));
         mm_backward(m, a->dln, model_grad(m, MT_QKVW) + l * 3 * C_ * C_,
                     model_grad(m, MT_QKVB) + l * 3 * C_, a->dqkv, ln1,
-                    model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C);
+                    model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C, GRAD_STORE);
         layernorm_backward(a->dres, model_grad(m, MT_LN1W) + l * C_, model_grad(m, MT_LN1B) + l * C_,
                            a->dln, res, model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
     }
@@ -586,7 +569,7 @@ PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const i
                           model_param(m, MT_LN2B) + l * C_, (int)BT, C);
         mm_forward(m, ev->fch, ev->ln, model_param(m, MT_FCW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
-        gelu_forward(ev->fch, ev->fch, BT * 4 * C_);
+        gelu_forward(ev->fch, NULL, ev->fch, BT * 4 * C_);
         mm_forward(m, ev->atty, ev->fch, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
         residual_forward(ev->x, ev->atty, ev->x, BT * C_);

@@ -115,14 +115,14 @@ typedef struct {
     float *ln1, *ln1_mean, *ln1_rstd;            /* [L,B,T,C], [L,B,T] x2 */
     float *qkv, *atty, *att;                     /* [L,B,T,3C], [L,B,T,C], [L,B,H,T,T] */
     float *res2, *ln2, *ln2_mean, *ln2_rstd;     /* [L,B,T,C] x2, [L,B,T] x2 */
-    float *fch, *fch_gelu, *res3;                /* [L,B,T,4C] x2, [L,B,T,C] */
+    float *fch, *fch_gelu, *res3;                /* [L,B,T,4C] x2 (fch: GELU's slope once
+                                                    forward is done), [L,B,T,C] */
     float *lnf, *lnf_mean, *lnf_rstd;            /* [B,T,C], [B,T] x2 */
     float *probs, *losses;                       /* [B,T,V] (logits, softmaxed in place), [B,T] */
     /* backward scratch, reused layer by layer */
-    float *dres, *dln, *dqkv, *datty, *dfch, *dfch_gelu; /* [B,T,C|C|3C|C|4C|4C] */
+    float *dres, *dln, *dqkv, *datty, *dfch;     /* [B,T,C|C|3C|C|4C] */
     float *dlogits, *dlosses;                    /* [B,T,V], [B,T] */
     float *att_scratch;                          /* attention_backward_scratch_floats */
-    float *mm_scratch;                           /* per-thread weight gradients (model.c) */
 } ModelActs;
 
 typedef struct {
