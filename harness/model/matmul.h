@@ -3,24 +3,24 @@
  *   out[n,o] = sum_c inp[n,c] * weight[o,c] + bias[o]     (out = inp @ weight^T + bias)
  *
  * Backward:
- *   dinp    += dout @ weight          [N,OC] x [OC,C]
+ *   dinp    += dout @ weight          [N,OC] x [OC,C]   (or = : GRAD_STORE)
  *   dweight += dout^T @ inp           [OC,N] x [N,C]
  *   dbias   += sum_n dout[n,:]
  *
  * Shapes: inp, dinp [N,C] (N = B*T rows); weight, dweight [OC,C] (row-major,
  * one output channel per row, as torch and llm.c); bias, dbias [OC];
  * out, dout [N,OC]. Backward adds (+=) into dweight and dbias (the caller
- * zeroes them) and writes dinp as dinp_write says (grad_write.h). Products run in OpenBLAS's cblas_sgemm with its own threads
- * (never called from inside an OpenMP region); results are bit-identical
- * from run to run for a given OpenBLAS thread count. Output buffers must not
- * overlap inputs.
+ * zeroes them) and writes dinp as dinp_write says (grad_write.h). Output
+ * buffers must not overlap inputs.
  *
- * Threads, for every layer in harness/model/: the row loops of the other
- * layers run as OpenMP regions (2 threads here: 1.3x to 2x faster alone, at
- * N = 8*512, C = 128). Between them, OpenBLAS's own pthreads run the
- * products, and the two pools fight over the two cores unless told not to.
- * A block's forward and backward (both LayerNorms, four products, GELU,
- * residuals), N = 8*512, C = 128, median over 47 alternating rounds:
+ * Threads: the products run in cblas_sgemm on whatever OpenBLAS thread count
+ * is set; results are bit-identical from run to run for a given count. The
+ * model calls these functions from inside its OpenMP team with OpenBLAS at
+ * one thread, each thread on its own rows (model.c, mm_forward and
+ * mm_backward). The other policy, OpenBLAS's own pthreads for the products
+ * between the layers' OpenMP regions, made the two pools fight over the two
+ * cores. A block's forward and backward (both LayerNorms, four products,
+ * GELU, residuals), N = 8*512, C = 128, median over 47 alternating rounds:
  *   layer loops on 1 thread (built without OpenMP)           111 ms
  *   2 threads, libgomp's default waiting                     140 ms
  *   2 threads, OMP_WAIT_POLICY=passive                         98 ms
@@ -28,8 +28,9 @@
  * (by default idle libgomp workers spin for 300000 pause instructions,
  * milliseconds on this CPU, on the core OpenBLAS needs next). Both variables
  * are read when the libraries load, so they belong in the environment that
- * starts the process; without them, call omp_set_num_threads(1). Do not use
- * OMP_NUM_THREADS=1 for that: OpenBLAS reads it too and drops to one thread.
+ * starts the process (POSBENCH_MATMUL=blas selects this policy, for
+ * measurement). Do not use OMP_NUM_THREADS=1 to quiet OpenMP: OpenBLAS reads
+ * it too and drops to one thread.
  */
 #ifndef POSBENCH_MODEL_MATMUL_H
 #define POSBENCH_MODEL_MATMUL_H
