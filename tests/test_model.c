@@ -22,8 +22,14 @@
  *     at a time (other sgemm shapes may round differently),
  *     runs past the training length with memory linear in T, and returns
  *     PB_LENGTH with the encoding's message past a table.
+ *  6. slices: on 2 threads a step runs as one slice of batch rows per thread
+ *     (model.c); with an odd batch its loss and gradients match the
+ *     one-thread model's within float rounding (sgemm may round other row
+ *     counts differently), and a second backward adds the same again (the
+ *     private gradients are zeroed, then summed in).
  */
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +424,54 @@ static void check_misuse(void) {
     pb_clear_error();
 }
 
+/* ---- 6. slices ------------------------------------------------------------- */
+
+static void check_slices(const EncodingModule *e) {
+    enum { V = 13, T = 9, C = 16, H = 2, L = 2, B = 3 };
+    const ModelConfig mc = tiny_config(e, V, T, C, H, L);
+    Model one, two;
+    omp_set_num_threads(1);
+    PbStatus st = model_create(&one, &mc);
+    omp_set_num_threads(2);
+    if (!st) st = model_create(&two, &mc);
+    CHECK_OK(st);
+    if (st) return;
+    CHECK(one.threads == 1 && two.threads == 2, "slices: models on %d and %d threads", one.threads, two.threads);
+    CHECK_OK(model_alloc_train(&one, B, T));
+    CHECK_OK(model_alloc_train(&two, B, T));
+    model_init_params(&one, 3);
+    model_init_params(&two, 3);
+    Rng r;
+    rng_seed(&r, 21, 3);
+    for (size_t i = 0; i < one.n_params; i++) one.params[i] = two.params[i] = one.params[i] + 0.1f * rng_normal(&r);
+    int32_t in[B * T], tg[B * T];
+    random_ids(in, B * T, V, &r);
+    random_ids(tg, B * T, V, &r);
+    model_zero_grad(&one);
+    model_zero_grad(&two);
+    omp_set_num_threads(1);
+    CHECK_OK(model_forward(&one, in, tg, B, T, 0));
+    CHECK_OK(model_backward(&one));
+    omp_set_num_threads(2);
+    CHECK_OK(model_forward(&two, in, tg, B, T, 0));
+    CHECK_OK(model_backward(&two));
+    CHECK_OK(model_backward(&two));
+    CHECK(fabs(one.loss - two.loss) <= 1e-6 * fabs(one.loss), "%s slices: loss %.9g on 2 threads, %.9g on 1",
+          e->name, two.loss, one.loss);
+    double rms = 0, worst = 0;
+    size_t wi = 0;
+    for (size_t i = 0; i < one.n_params; i++) rms += (double)one.grads[i] * one.grads[i];
+    rms = sqrt(rms / (double)one.n_params);
+    for (size_t i = 0; i < one.n_params; i++) {
+        const double err = fabs((double)two.grads[i] - 2.0 * one.grads[i]);
+        if (!(err <= worst)) worst = err, wi = i;
+    }
+    CHECK(rms > 0 && worst <= 1e-5 * rms, "%s slices: two backwards on 2 threads give grads[%zu] = %.9g, "
+          "twice one thread's %.9g (rms %.3g)", e->name, wi, two.grads[wi], 2.0 * one.grads[wi], rms);
+    model_free(&one);
+    model_free(&two);
+}
+
 int main(void) {
     char dir[] = "/tmp/posbench_test_model_XXXXXX";
     if (!mkdtemp(dir)) {
@@ -433,6 +487,7 @@ int main(void) {
         check_eval(e);
         check_determinism_and_resume(e, dir);
         check_learning(e);
+        check_slices(e);
     }
     check_vocab_roundtrip(dir);
     check_misuse();

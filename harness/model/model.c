@@ -6,19 +6,28 @@
  * its own pthread pool, and libgomp's workers keep spinning after a parallel
  * region (GOMP_SPINCOUNT, read once at load, so main() cannot change it);
  * the two pools then fight over the two cores. So by default OpenMP owns the
- * cores everywhere: a matmul is split by rows over the OpenMP team, each
- * thread calling single-threaded sgemm on its rows (OpenBLAS is set to one
- * thread: model_create sets it so for the process); backward runs its two
- * products side by side (mm_backward). POSBENCH_MATMUL=blas in the environment selects the
+ * cores everywhere, with OpenBLAS set to one thread (model_create sets it so
+ * for the process). POSBENCH_MATMUL=blas in the environment selects the
  * other policy (OpenBLAS's own threads for the matmuls), for measurement;
  * the figures are in the issue's closing note and the README.
  *
+ * Slices. A training step runs as one slice of batch rows per thread
+ * (run_slices): each thread takes its rows through every layer, forward and
+ * backward, alone, so the ~100 fork-and-join points of a step (one per
+ * layer call) become one each way, and each thread's activations stay in
+ * its own caches. The layers' own OpenMP regions, nested inside, run on
+ * their one thread. Parameter gradients: slice 0 adds into the model's,
+ * the others into zeroed private copies summed in afterwards in slice
+ * order. At T 128 this was 5-8% faster than splitting each layer call over
+ * the team (best and median of 5 alternating runs; the README has the
+ * figures). With one thread, or a batch of one row, the batch is one slice
+ * and each layer call splits its work over the team instead: a matmul by
+ * rows, and backward's two products side by side (mm_backward).
+ *
  * Determinism: every split is a fixed function of the shape and the thread
  * count, and every sum runs in a fixed order, so the same thread count gives
- * the same bits. A row split does not change a product's bits (each output
- * element is one dot product over C in sgemm's fixed order), so evaluation
- * in other chunks matches training. Beyond 2 threads the weight gradients'
- * bits can depend on the thread count (matmul.h).
+ * the same bits. Other thread counts give other row counts per sgemm call,
+ * which OpenBLAS may round differently: results agree to float rounding.
  */
 #include "model.h"
 
@@ -45,6 +54,8 @@
 #define EVAL_CHUNK 256
 /* Below this many multiply-adds a matmul runs on the calling thread. */
 #define MM_PARALLEL_MIN (1L << 18)
+/* Most slices a training step is cut into (run_slices). */
+#define MODEL_MAX_SLICES 64
 
 static const char *const tensor_names[] = {
 #define MODEL_TENSOR_NAME(id, name, decay) name,
@@ -106,10 +117,19 @@ static void rows_of(int part, int parts, int N, int *n0, int *n1) {
     *n1 = (int)((long)N * (part + 1) / parts);
 }
 
-static void mm_forward(const Model *m, float *out, const float *inp, const float *w,
+/* Slices a B-row training step runs in: one per thread, at most one per
+ * batch row; 1 (the whole batch, layers forking the team) on one thread or
+ * under POSBENCH_MATMUL=blas. */
+static int slice_count(const Model *m, int B) {
+    if (use_blas_threads() || m->threads < 2) return 1;
+    int p = B < m->threads ? B : m->threads;
+    return p < MODEL_MAX_SLICES ? p : MODEL_MAX_SLICES;
+}
+
+static void mm_forward(const Model *m, int team, float *out, const float *inp, const float *w,
                        const float *b, int N, int C, int OC) {
     const int T = m->threads;
-    if (use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
+    if (!team || use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
         matmul_forward(out, inp, w, b, N, C, OC);
         return;
     }
@@ -131,10 +151,10 @@ static void mm_forward(const Model *m, float *out, const float *inp, const float
  * large sgemm instead of two half-size ones, and no thread needs a private
  * weight gradient to be summed afterwards. On 2 threads each half is one
  * call over the whole shape, as on 1 thread: the same bits. */
-static void mm_backward(const Model *m, float *dinp, float *dw, float *db, const float *dout,
+static void mm_backward(const Model *m, int team, float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int N, int C, int OC, GradWrite dinp_write) {
     const int T = m->threads;
-    if (use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
+    if (!team || use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
         matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC, dinp_write);
         return;
     }
@@ -320,7 +340,14 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
     TAKE(dfch, BT * 4 * C);
     TAKE(dlogits, BT * V);
     TAKE(dlosses, BT);
-    TAKE(att_scratch, attention_backward_scratch_floats(&m->enc, B, T, (int)C, (int)H, m->threads));
+    /* Per slice: attention's scratch for the slice's rows, and a private
+     * copy of the gradients for every slice but the first. */
+    const int P = slice_count(m, B), slice_B = (B + P - 1) / P;
+    const size_t per_slice = round16(attention_backward_scratch_floats(&m->enc, slice_B, T, (int)C, (int)H,
+                                                                       m->threads));
+    if (base) a->att_scratch_per_slice = per_slice;
+    TAKE(att_scratch, (size_t)P * per_slice);
+    TAKE(grads_priv, (size_t)(P - 1) * round16(m->n_params));
 #undef TAKE
     return off;
 }
@@ -373,13 +400,114 @@ static const float *head_weight(const Model *m) {
     return model_param(m, m->cfg.tied ? MT_WTE : MT_LMHEAD);
 }
 
+/* One thread's share of a training step (file comment, "Slices"): batch
+ * rows [b0, b1). team: the whole batch on the calling thread, whose layers
+ * fork the OpenMP team themselves; else this thread runs its rows alone.
+ * Parameter gradients add into grads (the model's, or a private copy that
+ * model_backward sums in), the encoding's through enc. */
+typedef struct {
+    int b0, b1, team;
+    float *grads;
+    Encoding *enc;
+    float *att_scratch;
+} Slice;
+
+static float *slice_grad(const Model *m, const Slice *s, ModelTensorId id) {
+    return s->grads + m->tensors[id].offset;
+}
+
+static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
+    const int B = s->b1 - s->b0, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
+    const size_t BT = (size_t)B * T, C_ = (size_t)C, r0 = (size_t)s->b0 * T;
+    const size_t lBT = (size_t)m->max_B * m->max_T; /* per-layer stride */
+    const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
+    const size_t att0 = (size_t)s->b0 * H * T * T; /* this slice's [b0:b1] in a layer's [B,H,T,T] */
+    ModelActs *a = &m->a;
+    float *x0 = a->encoded + r0 * C_;
+    PbStatus st = embedding_forward(x0, a->inputs + r0, model_param(m, MT_WTE), B, T, C, V);
+    if (!st) scale_floats(x0, BT * C_, m->cfg.embed_scale);
+    if (!st) st = encoding_embed_forward(s->enc, x0, B, T, pos0);
+    const float *res = x0;
+    for (int l = 0; !st && l < m->cfg.layers; l++) {
+        const size_t rl = l * lBT + r0;
+        float *ln1 = a->ln1 + rl * C_, *ln1m = a->ln1_mean + rl, *ln1r = a->ln1_rstd + rl;
+        float *qkv = a->qkv + rl * 3 * C_, *atty = a->atty + rl * C_, *att = a->att + l * latt + att0;
+        float *res2 = a->res2 + rl * C_, *ln2 = a->ln2 + rl * C_;
+        float *ln2m = a->ln2_mean + rl, *ln2r = a->ln2_rstd + rl;
+        float *fch = a->fch + rl * 4 * C_, *fchg = a->fch_gelu + rl * 4 * C_;
+        float *res3 = a->res3 + rl * C_;
+        layernorm_forward(ln1, ln1m, ln1r, res, model_param(m, MT_LN1W) + l * C_,
+                          model_param(m, MT_LN1B) + l * C_, (int)BT, C);
+        mm_forward(m, s->team, qkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
+                   model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
+        st = attention_forward(atty, att, qkv, s->enc, B, T, C, H, pos0);
+        if (st) break;
+        mm_forward(m, s->team, res2, atty, model_param(m, MT_PROJW) + l * C_ * C_,
+                   model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
+        residual_forward(res2, res2, res, BT * C_);
+        layernorm_forward(ln2, ln2m, ln2r, res2, model_param(m, MT_LN2W) + l * C_,
+                          model_param(m, MT_LN2B) + l * C_, (int)BT, C);
+        mm_forward(m, s->team, fch, ln2, model_param(m, MT_FCW) + l * 4 * C_ * C_,
+                   model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
+        gelu_forward(fchg, fch, fch, BT * 4 * C_); /* fch now holds the slope */
+        mm_forward(m, s->team, res3, fchg, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
+                   model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
+        residual_forward(res3, res3, res2, BT * C_);
+        res = res3;
+    }
+    if (st) return st;
+    float *lnf = a->lnf + r0 * C_, *probs = a->probs + r0 * (size_t)V;
+    layernorm_forward(lnf, a->lnf_mean + r0, a->lnf_rstd + r0, res, model_param(m, MT_LNFW),
+                      model_param(m, MT_LNFB), (int)BT, C);
+    mm_forward(m, s->team, probs, lnf, head_weight(m), NULL, (int)BT, C, V);
+    crossentropy_forward(a->losses + r0, probs, probs, a->targets + r0, (int)BT, V);
+    return PB_OK;
+}
+
+/* Runs fn on every slice of a B-row batch: on the calling thread as one
+ * team slice, or one slice per thread. The first failing slice's status. */
+typedef PbStatus (*SliceFn)(Model *m, const Slice *s, int T, int pos0);
+
+static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, int pos0, int zero_private) {
+    const int P = slice_count(m, B);
+    ModelActs *a = &m->a;
+    if (P == 1) {
+        const Slice s = {.b0 = 0, .b1 = B, .team = 1, .grads = m->grads, .enc = &m->enc,
+                         .att_scratch = a->att_scratch};
+        return fn(m, &s, T, pos0);
+    }
+    PbStatus st[MODEL_MAX_SLICES];
+    const int blas = openblas_get_num_threads();
+    if (blas > 1) openblas_set_num_threads(1);
+#pragma omp parallel num_threads(P)
+    {
+        const int t = thread_num();
+        int b0, b1;
+        rows_of(t, P, B, &b0, &b1);
+        Encoding enc = m->enc;
+        Slice s = {.b0 = b0, .b1 = b1, .team = 0, .grads = m->grads, .enc = &m->enc,
+                   .att_scratch = a->att_scratch + (size_t)t * a->att_scratch_per_slice};
+        if (t > 0) {
+            s.grads = a->grads_priv + (size_t)(t - 1) * round16(m->n_params);
+            enc.dparams = s.grads + m->tensors[MT_ENC].offset;
+            s.enc = &enc;
+            if (zero_private) memset(s.grads, 0, m->n_params * sizeof(float));
+        }
+        st[t] = fn(m, &s, T, pos0);
+    }
+    if (blas > 1) openblas_set_num_threads(blas);
+    for (int t = 0; t < P; t++)
+        if (st[t]) return st[t];
+    return PB_OK;
+}
+
 PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
                        int pos0) {
     if (!m->acts_mem) return pb_fail(PB_USAGE, "model_forward: call model_alloc_train first");
     if (B < 1 || T < 1 || B > m->max_B || T > m->max_T)
         return pb_fail(PB_RANGE, "model_forward: batch %d x length %d outside the allocated "
                        "%d x %d", B, T, m->max_B, m->max_T);
-    const int C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
+    const int V = m->cfg.vocab;
     const size_t BT = (size_t)B * T;
     ModelActs *a = &m->a;
     PbStatus st = encoding_check_positions(&m->enc, pos0, T);
@@ -390,45 +518,7 @@ PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, 
     memcpy(a->inputs, inputs, BT * sizeof *inputs);
     memcpy(a->targets, targets, BT * sizeof *targets);
     m->B = B, m->T = T, m->pos0 = pos0;
-
-    st = embedding_forward(a->encoded, a->inputs, model_param(m, MT_WTE), B, T, C, V);
-    if (!st) scale_floats(a->encoded, BT * C, m->cfg.embed_scale);
-    if (!st) st = encoding_embed_forward(&m->enc, a->encoded, B, T, pos0);
-    const float *res = a->encoded;
-    const size_t lBT = (size_t)m->max_B * m->max_T; /* per-layer stride */
-    const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
-    for (int l = 0; !st && l < m->cfg.layers; l++) {
-        const size_t C_ = (size_t)C;
-        float *ln1 = a->ln1 + l * lBT * C_, *ln1m = a->ln1_mean + l * lBT, *ln1r = a->ln1_rstd + l * lBT;
-        float *qkv = a->qkv + l * lBT * 3 * C_, *atty = a->atty + l * lBT * C_, *att = a->att + l * latt;
-        float *res2 = a->res2 + l * lBT * C_, *ln2 = a->ln2 + l * lBT * C_;
-        float *ln2m = a->ln2_mean + l * lBT, *ln2r = a->ln2_rstd + l * lBT;
-        float *fch = a->fch + l * lBT * 4 * C_, *fchg = a->fch_gelu + l * lBT * 4 * C_;
-        float *res3 = a->res3 + l * lBT * C_;
-        layernorm_forward(ln1, ln1m, ln1r, res, model_param(m, MT_LN1W) + l * C_,
-                          model_param(m, MT_LN1B) + l * C_, (int)BT, C);
-        mm_forward(m, qkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
-                   model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
-        st = attention_forward(atty, att, qkv, &m->enc, B, T, C, H, pos0);
-        if (st) break;
-        mm_forward(m, res2, atty, model_param(m, MT_PROJW) + l * C_ * C_,
-                   model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
-        residual_forward(res2, res2, res, BT * C_);
-        layernorm_forward(ln2, ln2m, ln2r, res2, model_param(m, MT_LN2W) + l * C_,
-                          model_param(m, MT_LN2B) + l * C_, (int)BT, C);
-        mm_forward(m, fch, ln2, model_param(m, MT_FCW) + l * 4 * C_ * C_,
-                   model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
-        gelu_forward(fchg, fch, fch, BT * 4 * C_); /* fch now holds the slope */
-        mm_forward(m, res3, fchg, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
-                   model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
-        residual_forward(res3, res3, res2, BT * C_);
-        res = res3;
-    }
-    if (st) return st;
-    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, res, model_param(m, MT_LNFW),
-                      model_param(m, MT_LNFB), (int)BT, C);
-    mm_forward(m, a->probs, a->lnf, head_weight(m), NULL, (int)BT, C, V);
-    crossentropy_forward(a->losses, a->probs, a->probs, a->targets, (int)BT, V);
+    if ((st = run_slices(m, forward_slice, B, T, pos0, 0))) return st;
     double sum = 0.0;
     for (size_t i = 0; i < BT; i++)
         if (a->targets[i] != MODEL_UNSCORED) sum += a->losses[i];
@@ -439,60 +529,81 @@ PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, 
 
 void model_zero_grad(Model *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
 
-PbStatus model_backward(Model *m) {
-    if (!m->B) return pb_fail(PB_USAGE, "model_backward: no forward pass to differentiate");
-    const int B = m->B, T = m->T, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
-    const size_t BT = (size_t)B * T, C_ = (size_t)C;
+/* Buffers only one layer feeds are stored (GRAD_STORE), not zeroed and added
+ * to; dres, which both branches of a residual feed, adds. */
+static PbStatus backward_slice(Model *m, const Slice *s, int T, int pos0) {
+    const int B = s->b1 - s->b0, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
+    const size_t BT = (size_t)B * T, C_ = (size_t)C, r0 = (size_t)s->b0 * T;
     const size_t lBT = (size_t)m->max_B * m->max_T;
     const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
+    const size_t att0 = (size_t)s->b0 * H * T * T;
     ModelActs *a = &m->a;
+    const int team = s->team;
+    float *dlosses = a->dlosses + r0, *dlogits = a->dlogits + r0 * (size_t)V;
+    float *dres = a->dres + r0 * C_, *dln = a->dln + r0 * C_, *dqkv = a->dqkv + r0 * 3 * C_;
+    float *datty = a->datty + r0 * C_, *dfch = a->dfch + r0 * 4 * C_;
     const float inv = m->n_scored ? 1.0f / (float)m->n_scored : 0.0f;
-    for (size_t i = 0; i < BT; i++) a->dlosses[i] = inv;
-    crossentropy_backward(a->dlogits, a->dlosses, a->probs, a->targets, (int)BT, V, GRAD_STORE);
-    mm_backward(m, a->dln, model_grad(m, m->cfg.tied ? MT_WTE : MT_LMHEAD), NULL, a->dlogits,
-                a->lnf, head_weight(m), (int)BT, C, V, GRAD_STORE);
-    const float *last = m->cfg.layers ? a->res3 + (size_t)(m->cfg.layers - 1) * lBT * C_ : a->encoded;
-    memset(a->dres, 0, BT * C_ * sizeof(float));
-    layernorm_backward(a->dres, model_grad(m, MT_LNFW), model_grad(m, MT_LNFB), a->dln, last,
-                       model_param(m, MT_LNFW), a->lnf_mean, a->lnf_rstd, (int)BT, C);
+    for (size_t i = 0; i < BT; i++) dlosses[i] = inv;
+    crossentropy_backward(dlogits, dlosses, a->probs + r0 * (size_t)V, a->targets + r0, (int)BT, V,
+                          GRAD_STORE);
+    mm_backward(m, team, dln, slice_grad(m, s, m->cfg.tied ? MT_WTE : MT_LMHEAD), NULL, dlogits,
+                a->lnf + r0 * C_, head_weight(m), (int)BT, C, V, GRAD_STORE);
+    const float *last = (m->cfg.layers ? a->res3 + (size_t)(m->cfg.layers - 1) * lBT * C_ : a->encoded) + r0 * C_;
+    memset(dres, 0, BT * C_ * sizeof(float));
+    layernorm_backward(dres, slice_grad(m, s, MT_LNFW), slice_grad(m, s, MT_LNFB), dln, last,
+                       model_param(m, MT_LNFW), a->lnf_mean + r0, a->lnf_rstd + r0, (int)BT, C);
     PbStatus st = PB_OK;
-    /* Buffers only one layer feeds are stored (GRAD_STORE), not zeroed and
-     * added to; dres, which both branches of a residual feed, adds. */
     for (int l = m->cfg.layers - 1; l >= 0 && !st; l--) {
-        const float *res = l ? a->res3 + (size_t)(l - 1) * lBT * C_ : a->encoded;
-        const float *ln1 = a->ln1 + l * lBT * C_, *ln1m = a->ln1_mean + l * lBT, *ln1r = a->ln1_rstd + l * lBT;
-        const float *qkv = a->qkv + l * lBT * 3 * C_, *atty = a->atty + l * lBT * C_, *att = a->att + l * latt;
-        const float *res2 = a->res2 + l * lBT * C_, *ln2 = a->ln2 + l * lBT * C_;
-        const float *ln2m = a->ln2_mean + l * lBT, *ln2r = a->ln2_rstd + l * lBT;
-        const float *slope = a->fch + l * lBT * 4 * C_, *fchg = a->fch_gelu + l * lBT * 4 * C_;
+        const size_t rl = l * lBT + r0;
+        const float *res = (l ? a->res3 + (size_t)(l - 1) * lBT * C_ : a->encoded) + r0 * C_;
+        const float *ln1 = a->ln1 + rl * C_, *ln1m = a->ln1_mean + rl, *ln1r = a->ln1_rstd + rl;
+        const float *qkv = a->qkv + rl * 3 * C_, *atty = a->atty + rl * C_, *att = a->att + l * latt + att0;
+        const float *res2 = a->res2 + rl * C_, *ln2 = a->ln2 + rl * C_;
+        const float *ln2m = a->ln2_mean + rl, *ln2r = a->ln2_rstd + rl;
+        const float *slope = a->fch + rl * 4 * C_, *fchg = a->fch_gelu + rl * 4 * C_;
         /* dres holds d(res3): it is also d(fcproj output) and part of d(res2). */
-        mm_backward(m, a->dfch, model_grad(m, MT_FCPROJW) + l * 4 * C_ * C_,
-                    model_grad(m, MT_FCPROJB) + l * C_, a->dres, fchg,
+        mm_backward(m, team, dfch, slice_grad(m, s, MT_FCPROJW) + l * 4 * C_ * C_,
+                    slice_grad(m, s, MT_FCPROJB) + l * C_, dres, fchg,
                     model_param(m, MT_FCPROJW) + l * 4 * C_ * C_, (int)BT, 4 * C, C, GRAD_STORE);
-        gelu_backward(a->dfch, a->dfch, slope, BT * 4 * C_, GRAD_STORE); /* d(gelu out) -> d(fc out) */
-        mm_backward(m, a->dln, model_grad(m, MT_FCW) + l * 4 * C_ * C_,
-                    model_grad(m, MT_FCB) + l * 4 * C_, a->dfch, ln2,
+        gelu_backward(dfch, dfch, slope, BT * 4 * C_, GRAD_STORE); /* d(gelu out) -> d(fc out) */
+        mm_backward(m, team, dln, slice_grad(m, s, MT_FCW) + l * 4 * C_ * C_,
+                    slice_grad(m, s, MT_FCB) + l * 4 * C_, dfch, ln2,
                     model_param(m, MT_FCW) + l * 4 * C_ * C_, (int)BT, C, 4 * C, GRAD_STORE);
-        layernorm_backward(a->dres, model_grad(m, MT_LN2W) + l * C_, model_grad(m, MT_LN2B) + l * C_,
-                           a->dln, res2, model_param(m, MT_LN2W) + l * C_, ln2m, ln2r, (int)BT, C);
+        layernorm_backward(dres, slice_grad(m, s, MT_LN2W) + l * C_, slice_grad(m, s, MT_LN2B) + l * C_,
+                           dln, res2, model_param(m, MT_LN2W) + l * C_, ln2m, ln2r, (int)BT, C);
         /* dres now holds d(res2): also d(proj output). */
-        mm_backward(m, a->datty, model_grad(m, MT_PROJW) + l * C_ * C_,
-                    model_grad(m, MT_PROJB) + l * C_, a->dres, atty,
+        mm_backward(m, team, datty, slice_grad(m, s, MT_PROJW) + l * C_ * C_,
+                    slice_grad(m, s, MT_PROJB) + l * C_, dres, atty,
                     model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C, GRAD_STORE);
-        memset(a->dqkv, 0, BT * 3 * C_ * sizeof(float)); /* attention_backward adds */
-        st = attention_backward(a->dqkv, a->datty, qkv, att, &m->enc, a->att_scratch, B, T, C, H,
-                                m->pos0);
+        memset(dqkv, 0, BT * 3 * C_ * sizeof(float)); /* attention_backward adds */
+        st = attention_backward(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos0);
         if (st) break;
-        mm_backward(m, a->dln, model_grad(m, MT_QKVW) + l * 3 * C_ * C_,
-                    model_grad(m, MT_QKVB) + l * 3 * C_, a->dqkv, ln1,
+        mm_backward(m, team, dln, slice_grad(m, s, MT_QKVW) + l * 3 * C_ * C_,
+                    slice_grad(m, s, MT_QKVB) + l * 3 * C_, dqkv, ln1,
                     model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C, GRAD_STORE);
-        layernorm_backward(a->dres, model_grad(m, MT_LN1W) + l * C_, model_grad(m, MT_LN1B) + l * C_,
-                           a->dln, res, model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
+        layernorm_backward(dres, slice_grad(m, s, MT_LN1W) + l * C_, slice_grad(m, s, MT_LN1B) + l * C_,
+                           dln, res, model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
     }
-    if (!st) st = encoding_embed_backward(&m->enc, a->dres, B, T, m->pos0);
-    if (!st) scale_floats(a->dres, BT * C_, m->cfg.embed_scale); /* d(wte rows) = s d(x0) */
-    if (!st) embedding_backward(model_grad(m, MT_WTE), a->dres, a->inputs, B, T, C);
+    if (!st) st = encoding_embed_backward(s->enc, dres, B, T, pos0);
+    if (!st) scale_floats(dres, BT * C_, m->cfg.embed_scale); /* d(wte rows) = s d(x0) */
+    if (!st) embedding_backward(slice_grad(m, s, MT_WTE), dres, a->inputs + r0, B, T, C);
     return st;
+}
+PbStatus model_backward(Model *m) {
+    if (!m->B) return pb_fail(PB_USAGE, "model_backward: no forward pass to differentiate");
+    PbStatus st = run_slices(m, backward_slice, m->B, m->T, m->pos0, 1);
+    const int P = slice_count(m, m->B);
+    if (st || P == 1) return st;
+    /* The other slices' gradients, added in slice order. */
+    const size_t n = m->n_params, stride = round16(n);
+    const float *priv = m->a.grads_priv;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float g = m->grads[i];
+        for (int t = 1; t < P; t++) g += priv[(size_t)(t - 1) * stride + i];
+        m->grads[i] = g;
+    }
+    return PB_OK;
 }
 
 /* ---- evaluation --------------------------------------------------------------- */
@@ -558,19 +669,19 @@ PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const i
     for (int l = 0; !st && l < m->cfg.layers; l++) {
         layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LN1W) + l * C_,
                           model_param(m, MT_LN1B) + l * C_, (int)BT, C);
-        mm_forward(m, ev->qkv, ev->ln, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
+        mm_forward(m, 1, ev->qkv, ev->ln, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
                    model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
         st = attention_forward_rows(ev->atty, ev->qkv, &m->enc, ev->scratch, B, T, C, H, pos0);
         if (st) break;
-        mm_forward(m, ev->ln, ev->atty, model_param(m, MT_PROJW) + l * C_ * C_,
+        mm_forward(m, 1, ev->ln, ev->atty, model_param(m, MT_PROJW) + l * C_ * C_,
                    model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
         residual_forward(ev->x, ev->ln, ev->x, BT * C_);
         layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LN2W) + l * C_,
                           model_param(m, MT_LN2B) + l * C_, (int)BT, C);
-        mm_forward(m, ev->fch, ev->ln, model_param(m, MT_FCW) + l * 4 * C_ * C_,
+        mm_forward(m, 1, ev->fch, ev->ln, model_param(m, MT_FCW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
         gelu_forward(ev->fch, NULL, ev->fch, BT * 4 * C_);
-        mm_forward(m, ev->atty, ev->fch, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
+        mm_forward(m, 1, ev->atty, ev->fch, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
         residual_forward(ev->x, ev->atty, ev->x, BT * C_);
     }
@@ -579,7 +690,7 @@ PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const i
                       model_param(m, MT_LNFB), (int)BT, C);
     for (size_t r0 = 0; r0 < BT; r0 += (size_t)ev->chunk) {
         const int n = (int)(BT - r0 < (size_t)ev->chunk ? BT - r0 : (size_t)ev->chunk);
-        mm_forward(m, ev->logits, ev->ln + r0 * C_, head_weight(m), NULL, n, C, V);
+        mm_forward(m, 1, ev->logits, ev->ln + r0 * C_, head_weight(m), NULL, n, C, V);
         crossentropy_forward(losses + r0, ev->logits, ev->logits, targets + r0, n, V);
     }
     return PB_OK;

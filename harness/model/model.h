@@ -122,7 +122,9 @@ typedef struct {
     /* backward scratch, reused layer by layer */
     float *dres, *dln, *dqkv, *datty, *dfch;     /* [B,T,C|C|3C|C|4C] */
     float *dlogits, *dlosses;                    /* [B,T,V], [B,T] */
-    float *att_scratch;                          /* attention_backward_scratch_floats */
+    float *att_scratch;                          /* per slice: attention_backward_scratch_floats */
+    size_t att_scratch_per_slice;                /* floats of att_scratch per slice */
+    float *grads_priv;                           /* [slices - 1][n_params]: the other slices' gradients */
 } ModelActs;
 
 typedef struct {
