@@ -54,8 +54,10 @@
 #define EVAL_CHUNK 256
 /* Below this many multiply-adds a matmul runs on the calling thread. */
 #define MM_PARALLEL_MIN (1L << 18)
-/* Most slices a training step is cut into (run_slices). */
+/* Most slices a training step is cut into (run_slices), and most floats of
+ * private gradient copies they may hold (256 MiB). */
 #define MODEL_MAX_SLICES 64
+#define MODEL_SLICE_GRAD_FLOATS ((size_t)64 << 20)
 
 static const char *const tensor_names[] = {
 #define MODEL_TENSOR_NAME(id, name, decay) name,
@@ -118,12 +120,17 @@ static void rows_of(int part, int parts, int N, int *n0, int *n1) {
 }
 
 /* Slices a B-row training step runs in: one per thread, at most one per
- * batch row; 1 (the whole batch, layers forking the team) on one thread or
- * under POSBENCH_MATMUL=blas. */
+ * batch row, and no more than keep the private gradient copies within
+ * MODEL_SLICE_GRAD_FLOATS (many cores and a full GPT-2 vocabulary would
+ * otherwise hold tens of copies of the model); 1 (the whole batch, layers
+ * forking the team) on one thread or under POSBENCH_MATMUL=blas. */
 static int slice_count(const Model *m, int B) {
     if (use_blas_threads() || m->threads < 2) return 1;
     int p = B < m->threads ? B : m->threads;
-    return p < MODEL_MAX_SLICES ? p : MODEL_MAX_SLICES;
+    if (p > MODEL_MAX_SLICES) p = MODEL_MAX_SLICES;
+    const size_t copies = MODEL_SLICE_GRAD_FLOATS / (m->n_params ? m->n_params : 1);
+    if ((size_t)p - 1 > copies) p = (int)copies + 1;
+    return p;
 }
 
 static void mm_forward(const Model *m, int team, float *out, const float *inp, const float *w,
