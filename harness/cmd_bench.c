@@ -137,13 +137,11 @@ PbStatus cmd_bench(int argc, char **argv) {
     H5Out file;
     if (!st) st = h5out_create(&file, out, force);
     if (!st) {
-        interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
         st = h5_write_provenance(file.file);
         if (!st) st = h5_attr_int(file.file, "complete", results.complete);
         if (!st) st = bench_h5_write(file.file, &plan, &results);
         if (!st) st = h5out_commit(&file);
         else h5out_abort(&file);
-        interrupt_guard_file(NULL);
     }
     if (!st && !results.complete) {
         fprintf(stderr, "posbench bench: interrupted: %zu of %zu cells kept in %s; continue with --resume %s\n",

@@ -77,7 +77,6 @@ static PbStatus write_results(const char *out, int force, const GenResults *r) {
     H5Out file;
     PbStatus st = h5out_create(&file, out, force);
     if (st) return st;
-    interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
     st = h5_write_provenance(file.file);
     if (!st) st = h5_attr_string(file.file, "kind", "generalize");
     if (!st) st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
@@ -85,7 +84,6 @@ static PbStatus write_results(const char *out, int force, const GenResults *r) {
     if (!st) st = gen_h5_write(file.file, r);
     if (!st) st = h5out_commit(&file);
     else h5out_abort(&file);
-    interrupt_guard_file(NULL);
     return st;
 }
 

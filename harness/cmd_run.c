@@ -129,7 +129,6 @@ static PbStatus write_run(const RunFile *w, int complete) {
     H5Out file;
     PbStatus st = h5out_create(&file, w->out, w->force);
     if (st) return st;
-    interrupt_guard_file(file.tmp_path); /* a second Ctrl-C removes it */
     st = h5_write_provenance(file.file);
     if (!st) st = h5_attr_int(file.file, "complete", complete);
     if (!st && !w->no_bench) st = bench_h5_write(file.file, w->plan, w->bench);
@@ -146,7 +145,6 @@ static PbStatus write_run(const RunFile *w, int complete) {
     if (!st && w->tr) st = gen_h5_write(file.file, w->tr);
     if (!st) st = h5out_commit(&file);
     else h5out_abort(&file);
-    interrupt_guard_file(NULL);
     return st;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "version.h"
+#include "../core/interrupt.h"
 #include "../core/threads.h"
 #include "../datasets/tasks.h"
 #include "generalize.h"
@@ -36,14 +37,19 @@ PbStatus h5out_create(H5Out *o, const char *path, int force) {
         return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", path);
     snprintf(o->path, sizeof o->path, "%s", path);
     snprintf(o->tmp_path, sizeof o->tmp_path, "%s.tmp.%ld", path, (long)getpid());
+    /* Guarded before it exists: a second Ctrl-C during the create removes it too. */
+    interrupt_guard_file(o->tmp_path);
     o->file = H5Fcreate(o->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (o->file < 0)
+    if (o->file < 0) {
+        interrupt_guard_file(NULL);
         return pb_fail(PB_IO, "cannot create '%s': %s", o->tmp_path,
                        errno ? strerror(errno) : "HDF5 could not create the file");
+    }
     return PB_OK;
 }
 
-PbStatus h5out_commit(H5Out *o) {
+/* Close, sync and rename into place; on failure the temporary file goes. */
+static PbStatus close_and_rename(H5Out *o) {
     herr_t flushed = H5Fflush(o->file, H5F_SCOPE_GLOBAL);
     herr_t closed = H5Fclose(o->file);
     o->file = H5I_INVALID_HID;
@@ -62,10 +68,17 @@ PbStatus h5out_commit(H5Out *o) {
     return PB_OK;
 }
 
+PbStatus h5out_commit(H5Out *o) {
+    PbStatus st = close_and_rename(o);
+    interrupt_guard_file(NULL); /* cleared after the rename, when the path names no file */
+    return st;
+}
+
 void h5out_abort(H5Out *o) {
     if (o->file >= 0) H5Fclose(o->file);
     o->file = H5I_INVALID_HID;
     if (o->tmp_path[0]) unlink(o->tmp_path);
+    interrupt_guard_file(NULL);
 }
 
 static PbStatus write_dataset(hid_t loc, const char *name, hid_t type, const void *data, int rank,

@@ -21,7 +21,9 @@ typedef struct {
 } H5Out;
 
 /* PB_EXISTS (naming --force) if path exists and !force; PB_IO if the
- * directory is not writable. On success o->file is open for writing. */
+ * directory is not writable. On success o->file is open for writing. From
+ * before the temporary file exists until commit or abort, a second SIGINT or
+ * SIGTERM removes it (core/interrupt.h). */
 PbStatus h5out_create(H5Out *o, const char *path, int force);
 /* Closes, flushes to disk and renames into place. */
 PbStatus h5out_commit(H5Out *o);
