@@ -36,19 +36,20 @@ PbStatus walkthrough_run(const WalkthroughConfig *cfg, FILE *out) {
     int32_t *inputs = NULL, *targets = NULL;
     float *params = NULL, *acts = NULL;
 
-    PbStatus st = token_stream_load(&ids, cfg->data, cfg->tokenizer, &info);
+    /* Everything that can be refused is checked before the first line is
+     * printed, so a bad option or too short a text leaves stdout empty. */
+    EncodingConfig ecfg = {.dim = C, .heads = 1, .max_len = T};
+    PbStatus st = encoding_create(&enc, module, &ecfg);
     if (st) goto done;
+    if ((st = token_stream_load(&ids, cfg->data, cfg->tokenizer, &info))) goto done;
+    LoaderConfig lcfg = {.batch = B, .context = T, .stride = cfg->stride, .drop_last = 1};
+    if ((st = loader_init(&loader, ids.data, ids.len, lcfg))) goto done;
+
     fprintf(out, "text: %s, %zu bytes -> %zu tokens (%s, vocabulary %d; %.1f MB/s)\n", cfg->data,
             info.n_bytes, ids.len, cfg->tokenizer, info.vocab_size,
             info.n_bytes / 1e6 / (info.encode_seconds > 0 ? info.encode_seconds : 1e-9));
-
-    LoaderConfig lcfg = {.batch = B, .context = T, .stride = cfg->stride, .drop_last = 1};
-    if ((st = loader_init(&loader, ids.data, ids.len, lcfg))) goto done;
     fprintf(out, "windows: %zu (context %d, stride %d) -> %zu batches of %d\n", loader.n_windows,
             T, cfg->stride, loader_num_batches(&loader), B);
-
-    EncodingConfig ecfg = {.dim = C, .heads = 1, .max_len = T};
-    if ((st = encoding_create(&enc, module, &ecfg))) goto done;
 
     /* One parameter buffer: token table, then the encoding's slice. */
     const size_t V = (size_t)info.vocab_size, n_wte = V * C;

@@ -47,6 +47,8 @@ expect_error "shuffle without seed" "--shuffle needs an explicit --seed" batches
 expect_error "missing argument" "missing argument" batches
 expect_error "bad tokenizer" "is not one of gpt2|bytes" tokenize --tokenizer gpt3 "$tmp/small.txt"
 expect_error "unknown encoding" "unknown encoding 'sinusoidall'" embed "$tmp/small.txt" --encoding sinusoidall
+expect_error "embed: odd dim, sinusoidal" "must be even" embed "$tmp/small.txt" --encoding sinusoidal --dim 7
+expect_error "embed: text too short" "too short for one window" embed "$tmp/small.txt" --context 64
 expect_error "train: unknown encoding" "unknown encoding" train --encoding sinusoidall --data "$tmp/small.txt"
 expect_error "train: non-numeric lr" "--lr" train --encoding none --lr abc
 expect_error "train: heads not dividing dim" "divide" train --encoding none --dim 30 --heads 4
