@@ -1,17 +1,15 @@
-/* cmd_embed.c: `posbench embed`: the seed walk-through on a chosen text.
- * (`posbench run`, the main job, is harness/cmd_run.c.) */
+/* cmd_embed.c: `posbench embed`: the seed walk-through on a chosen text
+ * (harness/walkthrough.c does the work). */
 #include "../datasets/corpus.h"
 #include "args.h"
 #include "commands.h"
 #include "walkthrough.h"
 
-static PbStatus walkthrough_command(const char *name, const char *usage, const char *summary,
-                                    int data_positional, int argc, char **argv) {
+PbStatus cmd_embed(int argc, char **argv) {
     WalkthroughConfig cfg = {.data = CORPUS_DEFAULT, .tokenizer = "gpt2",
                              .encoding = "learned_absolute",
                              .batch = 8, .context = 4, .stride = 4, .dim = 256, .seed = 123};
     const ArgSpec options[] = {
-        {"--data", NULL, ARG_STRING, &cfg.data, 0, 0, NULL, "NAME|FILE", "jargon (default), devil, or a text file"},
         {"--batch", NULL, ARG_INT, &cfg.batch, 1, 1 << 16, NULL, "N", "windows per batch (default 8)"},
         {"--context", NULL, ARG_INT, &cfg.context, 1, 1 << 20, NULL, "T", "tokens per window (default 4)"},
         {"--stride", NULL, ARG_INT, &cfg.stride, 1, 1 << 20, NULL, "S", "tokens between windows (default 4)"},
@@ -20,9 +18,11 @@ static PbStatus walkthrough_command(const char *name, const char *usage, const c
         {"--seed", NULL, ARG_U64, &cfg.seed, 0, 0, NULL, "K", "initialisation seed (default 123)"},
         {NULL},
     };
-    /* embed takes the text as a positional FILE; run takes --data. */
-    const ArgSpec *opts = data_positional ? options + 1 : options;
-    const ArgCommand cmd = {name, usage, summary, opts, data_positional, data_positional};
+    const ArgCommand cmd = {
+        "embed", "FILE|jargon|devil [--batch 8 --context 4 --stride 4 --dim 256] [--seed K]",
+        "The seed notebook walk-through: GPT-2 ids, the first sliding-window batch, and the\n"
+        "shapes of the token, positional and input embeddings.",
+        options, 1, 1};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
@@ -31,12 +31,4 @@ static PbStatus walkthrough_command(const char *name, const char *usage, const c
     if (npos) cfg.data = pos[0];
     st = walkthrough_run(&cfg, stdout);
     return st ? st : finish_stdout();
-}
-
-PbStatus cmd_embed(int argc, char **argv) {
-    return walkthrough_command(
-        "embed", "FILE|jargon|devil [--batch 8 --context 4 --stride 4 --dim 256] [--seed K]",
-        "The seed notebook walk-through: GPT-2 ids, the first sliding-window batch, and the\n"
-        "shapes of the token, positional and input embeddings.",
-        1, argc, argv);
 }
