@@ -122,7 +122,12 @@ static PbStatus sweep_mpi(GenResults *r, const char *out, int force) {
     PbStatus st = worker ? PB_OK : checkpoint(&k); /* a job that dies early still leaves a resumable file */
     GenResults *studies[1] = {r};
     if (!st) st = pbmpi_sweep(studies, 1, worker ? NULL : checkpoint, &k, &rep);
-    if (!st && !worker) st = write_results(out, k.force, r);
+    /* Cut short (Ctrl-C, or mpirun ending the job after a rank died): every
+     * merged run is on disk already, and mpirun sends SIGKILL one second
+     * after SIGTERM (odls_base_sigkill_timeout), so report at once rather
+     * than rewrite the file first. */
+    const int cut = !st && !worker && !r->complete && interrupt_requested();
+    if (!st && !worker && !cut) st = write_results(out, k.force, r);
     int total, kept = gen_count_measured(r, &total);
     const int complete = r->complete;
     gen_results_free(r);

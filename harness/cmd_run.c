@@ -275,7 +275,9 @@ static PbStatus run_mpi(const RunOptions *o, PbStatus st, const BenchPlan *plan,
         w.t_gen = t_gen = now_seconds() - t0; /* both studies at once; seconds_task 0 */
     }
     const int complete = !interrupt_requested() && bench.complete && gr.complete && tr.complete;
-    if (!st) st = write_run(&w, complete);
+    /* Cut short, the file written before the sweep and after each merged run
+     * holds everything; report before mpirun's SIGKILL (see cmd_generalize.c). */
+    if (!st && !interrupt_requested()) st = write_run(&w, complete);
     int mg, mt, ng = gen_count_measured(&gr, &mg), nt = gen_count_measured(&tr, &mt);
     size_t cells = bench.n, planned = bench.n_cells;
     bench_results_free(&bench);
