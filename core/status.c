@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 static const char *const status_names[] = {
 #define PB_STATUS_TEXT(name, text) text,
     PB_STATUS_MAP(PB_STATUS_TEXT)
@@ -29,9 +31,8 @@ PbStatus pb_fail(PbStatus s, const char *fmt, ...) {
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     /* One line, whatever the input it quotes: control characters from file
-     * names or arguments become '?'. */
-    for (char *c = buf; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7F) *c = '?';
+     * names or arguments become '?' (core/text.h). */
+    text_sanitize(buf);
     memcpy(last_message, buf, sizeof buf);
     return s;
 }

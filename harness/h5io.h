@@ -1,10 +1,6 @@
-/* h5io.h: results files: atomic creation, typed datasets and attributes,
- * provenance, and reading back with errors instead of HDF5 stack dumps.
- *
- * A results file is written to "<path>.tmp.<pid>" in the same directory and
- * renamed into place only when complete, so a crash or a full disk never
- * leaves a half-written file under the final name, and an existing file is
- * replaced only when the caller passed force.
+/* h5io.h: results files: typed datasets and attributes, provenance, and
+ * reading back with errors instead of HDF5 stack dumps. Creating a file
+ * safely is h5out.h's part.
  */
 #ifndef POSBENCH_H5IO_H
 #define POSBENCH_H5IO_H
@@ -13,22 +9,7 @@
 #include <stdint.h>
 
 #include "../core/status.h"
-
-typedef struct {
-    hid_t file;
-    char path[4096];
-    char tmp_path[4200];
-} H5Out;
-
-/* PB_EXISTS (naming --force) if path exists and !force; PB_IO if the
- * directory is not writable. On success o->file is open for writing. From
- * before the temporary file exists until commit or abort, a second SIGINT or
- * SIGTERM removes it (core/interrupt.h). */
-PbStatus h5out_create(H5Out *o, const char *path, int force);
-/* Closes, flushes to disk and renames into place. */
-PbStatus h5out_commit(H5Out *o);
-/* Closes and removes the temporary file (after an error). */
-void h5out_abort(H5Out *o);
+#include "h5out.h"
 
 PbStatus h5_write_floats(hid_t loc, const char *name, const float *data, int rank, const int *dims);
 PbStatus h5_write_ints(hid_t loc, const char *name, const int *data, int rank, const int *dims);
