@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/safe_file.h"
 #include "../core/interrupt.h"
 #include "args.h"
 #include "bench.h"
@@ -103,8 +104,7 @@ PbStatus cmd_bench(int argc, char **argv) {
         out = default_out;
     }
     /* Refuse an existing file before spending minutes measuring. */
-    if (!st && !force && access(out, F_OK) == 0)
-        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
+    if (!st) st = safe_target_check(out, force);
     if (!st && !has_flag(n_gb, gb, "--benchmark_repetitions")) gb[n_gb++] = "--benchmark_repetitions=3";
     if (!st && !has_flag(n_gb, gb, "--benchmark_min_time"))
         gb[n_gb++] = quick ? "--benchmark_min_time=0.02" : "--benchmark_min_time=0.1";

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/safe_file.h"
 #include "../core/interrupt.h"
 #include "../datasets/tasks.h"
 #include "args.h"
@@ -218,8 +219,7 @@ PbStatus cmd_generalize(int argc, char **argv) {
      * loads the data; only rank 0 reads --resume and writes. Every rank then
      * reaches pbmpi_agree, whatever happened before, so none waits forever. */
     const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
-    if (!worker && !force && access(out, F_OK) == 0)
-        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
+    if (!st && !worker) st = safe_target_check(out, force);
     if (!mpi && st) return st;
     c.log = quiet || worker ? NULL : stderr;
     c.tty = !quiet && !worker && isatty(STDERR_FILENO);

@@ -1,40 +1,25 @@
-/* cmd_plot.c: `posbench plot FILE.h5 [-o DIR]`: draws the plots of a posbench
- * HDF5 file from that file alone (same file in, same plots out). */
-#include <dirent.h>
+/* cmd_plot.c: `posbench plot FILE.h5 [-o DIR] [--force]`: draws the plots of
+ * a posbench HDF5 file from that file alone (same file in, same plots out),
+ * into a new directory (or an existing one with --force), all or nothing
+ * (harness/plot_dir.h). */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
-#include "gnuplot.h"
 #include "h5io.h"
+#include "plot_dir.h"
 #include "plots.h"
-
-/* After a failed plot: the directory this run created goes again, with the
- * plots (flat files) it had drawn so far, so a failure leaves nothing behind. */
-static void remove_plots_directory(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        char path[8192];
-        for (struct dirent *e; (e = readdir(d));) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 PbStatus cmd_plot(int argc, char **argv) {
     const char *dir = NULL;
+    int force = 0;
     const ArgSpec options[] = {
         {"--output", "-o", ARG_STRING, &dir, 0, 0, NULL, "DIR", "directory for the plots (default: FILE without .h5, plus -plots)"},
+        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "draw into an existing directory, replacing its plots"},
         {NULL},
     };
-    const ArgCommand cmd = {"plot", "FILE.h5 [-o DIR]",
+    const ArgCommand cmd = {"plot", "FILE.h5 [-o DIR] [--force]",
                             "Draws the plots of a posbench HDF5 file (PNG and SVG) with gnuplot.", options, 1, 1};
     const char *pos[1];
     int npos, help;
@@ -49,34 +34,16 @@ PbStatus cmd_plot(int argc, char **argv) {
         snprintf(default_dir, sizeof default_dir, "%.*s-plots", (int)n, pos[0]);
         dir = default_dir;
     }
-    if (strpbrk(dir, "'\"\n"))
-        return pb_fail(PB_USAGE, "plot: the output directory name may not contain quotes or newlines");
 
     hid_t file;
     char kind[64];
     if ((st = h5in_open_results(&file, kind, sizeof kind, pos[0]))) return st;
-    static const char *const kinds[] = {"encoding_export", "bench", "generalize", "run"};
-    int known = 0;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) known |= strcmp(kind, kinds[i]) == 0;
-    if (!known) {
-        H5Fclose(file);
-        return pb_fail(PB_DATA, "'%s': this posbench cannot plot files of kind '%s'", pos[0], kind);
-    }
-    struct stat sb;
-    const int created = stat(dir, &sb) != 0;
-    st = ensure_directory(dir);
-    if (!st) {
-        if (strcmp(kind, "encoding_export") == 0) st = plot_export(file, dir);
-        else if (strcmp(kind, "bench") == 0) st = plot_bench(file, pos[0], dir);
-        else if (strcmp(kind, "generalize") == 0) st = plot_generalize(file, pos[0], dir);
-        else if (strcmp(kind, "run") == 0) {
-            st = h5_exists(file, "bench") ? plot_bench(file, pos[0], dir) : PB_OK;
-            if (!st) st = plot_generalize(file, pos[0], dir);
-        }
-        else st = pb_fail(PB_DATA, "'%s': this posbench cannot plot files of kind '%s'", pos[0], kind);
-    }
+    PlotDir out;
+    st = plot_dir_begin(&out, dir, force);
+    if (!st) st = plot_results(file, kind, pos[0], out.stage);
     H5Fclose(file);
-    if (st && created) remove_plots_directory(dir);
+    if (!st) st = plot_dir_commit(&out);
+    else plot_dir_abort(&out);
     if (!st) printf("plots in %s/\n", dir);
     return st ? st : finish_stdout();
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/safe_file.h"
 #include "../core/interrupt.h"
 #include "../datasets/token_stream.h"
 #include "args.h"
@@ -32,6 +33,7 @@
 #include "gnuplot.h"
 #include "h5io.h"
 #include "mpi_sweep.h"
+#include "plot_dir.h"
 #include "plots.h"
 
 static const char *const profile_names[] = {"quick", "full", NULL};
@@ -177,15 +179,17 @@ static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, 
 }
 
 /* 4. The plots and the summary, from the file alone. */
-static PbStatus finish_run(const char *out, const char *dir, int no_bench, double t_start, double t_bench,
+static PbStatus finish_run(const char *out, const char *dir, int force, double t_start, double t_bench,
                            double t_gen, double t_task) {
     fprintf(stderr, "[4/4] plots into %s/\n", dir);
     hid_t f;
     PbStatus st = h5in_open(&f, out);
     if (st) return st;
-    PbStatus plot_st = ensure_directory(dir);
-    if (!plot_st && !no_bench) plot_st = plot_bench(f, out, dir);
-    if (!plot_st) plot_st = plot_generalize(f, out, dir);
+    PlotDir plots;
+    PbStatus plot_st = plot_dir_begin(&plots, dir, force);
+    if (!plot_st) plot_st = plot_results(f, "run", out, plots.stage);
+    if (!plot_st) plot_st = plot_dir_commit(&plots);
+    else plot_dir_abort(&plots);
     char plot_msg[1024] = "";
     if (plot_st) snprintf(plot_msg, sizeof plot_msg, "%s", pb_errmsg());
     printf("\n");
@@ -295,7 +299,7 @@ static PbStatus run_mpi(const RunOptions *o, PbStatus st, const BenchPlan *plan,
                 rep.in_flight, o->out);
         interrupt_exit();
     }
-    return finish_run(o->out, o->dir, o->no_bench, t_start, t_bench, t_gen, 0);
+    return finish_run(o->out, o->dir, o->force, t_start, t_bench, t_gen, 0);
 }
 
 PbStatus cmd_run(int argc, char **argv) {
@@ -339,11 +343,8 @@ PbStatus cmd_run(int argc, char **argv) {
     size_t n = strlen(out);
     if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
     snprintf(dir, sizeof dir, "%.*s-plots", (int)n, out);
-    if (!st && strpbrk(dir, "'\"\n")) st = pb_fail(PB_USAGE, "run: the output name may not contain quotes or newlines");
-    if (!st && !worker && !force && access(out, F_OK) == 0)
-        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
-    if (!st && !worker && !force && access(dir, F_OK) == 0)
-        st = pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace its plots", dir);
+    if (!st && !worker) st = safe_target_check(out, force);
+    if (!st && !worker) st = plot_dir_check(dir, force);
     if (st && !mpi) return st;
 
     BenchPlan plan;
@@ -420,5 +421,5 @@ PbStatus cmd_run(int argc, char **argv) {
                 mt ? mt : tc.n_encodings * tc.seeds, out, out);
         interrupt_exit();
     }
-    return finish_run(out, dir, no_bench, t_start, t_bench, t_gen, t_task);
+    return finish_run(out, dir, force, t_start, t_bench, t_gen, t_task);
 }

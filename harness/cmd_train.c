@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/safe_file.h"
 #include "../core/interrupt.h"
 #include "../core/sha256.h"
 #include "../datasets/corpus.h"
@@ -172,9 +173,7 @@ PbStatus cmd_train(int argc, char **argv) {
         copy_str(d.data, sizeof d.data, data);
         copy_str(d.tokenizer, sizeof d.tokenizer, tok);
     }
-    if (out && !force && access(out, F_OK) == 0)
-        return checkpoint_data_free(&d),
-               pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", out);
+    if (out && (st = safe_target_check(out, force))) return checkpoint_data_free(&d), st;
 
     IdBuf ids = {0};
     int32_t *model_ids = NULL;

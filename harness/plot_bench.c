@@ -72,36 +72,36 @@ static int series_block(Gnuplot *g, int index, const BenchResults *r, const char
 }
 
 /* One figure: a panel per pass (forward, backward), a line per encoding. */
-static void figure(Gnuplot *g, const char *dir, const char *base, const char *title, const char *ylabel,
+static void figure(Gnuplot *g, const char *base, const char *title, const char *ylabel,
                    const BenchResults *r, const char *scope, int dim, RowValue value, int log_y) {
     static const char *const passes[] = {"forward", "backward"};
     char names[32][BENCH_NAME];
     int n = encodings_in(r, names, 32);
-    char cmd[16384];
-    int len = snprintf(cmd, sizeof cmd, "set multiplot layout 1,2 title '%s'\n", title);
+    GpScript cmd = {0};
+    gp_script_add(&cmd, "set multiplot layout 1,2 title %s\n", gp_str(g, title));
     int block = 0;
     for (int p = 0; p < 2; p++) {
-        len += snprintf(cmd + len, sizeof cmd - len, "set title '%s'\nplot ", passes[p]);
+        gp_script_add(&cmd, "set title %s\nplot ", gp_str(g, passes[p]));
         int first = 1;
         for (int e = 0; e < n; e++) {
             if (!series_block(g, block, r, names[e], scope, passes[p], dim, value)) {
                 block++;
                 continue;
             }
-            len += snprintf(cmd + len, sizeof cmd - len, "%s$D%d using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc %d title '%s'",
-                            first ? "" : ", ", block, e + 1, names[e]);
+            gp_script_add(&cmd, "%s$D%d using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc %d title %s",
+                          first ? "" : ", ", block, e + 1, gp_str(g, names[e]));
             first = 0;
             block++;
         }
-        if (first) len += snprintf(cmd + len, sizeof cmd - len, "NaN notitle");
-        len += snprintf(cmd + len, sizeof cmd - len, "\n");
+        if (first) gp_script_add(&cmd, "NaN notitle");
+        gp_script_add(&cmd, "\n");
     }
-    snprintf(cmd + len, sizeof cmd - len, "unset multiplot");
+    gp_script_add(&cmd, "unset multiplot");
     fprintf(g->pipe,
-            "reset\nset logscale x 2\n%s\nset xlabel 'sequence length T'\nset ylabel '%s'\n"
+            "reset\nset logscale x 2\n%s\nset xlabel 'sequence length T'\nset ylabel %s\n"
             "set grid\nset key top right font ',8'\nset format x '%%g'\n",
-            log_y ? "set logscale y" : "unset logscale y", ylabel);
-    gnuplot_save_both(g, dir, base, cmd);
+            log_y ? "set logscale y" : "unset logscale y", gp_str(g, ylabel));
+    gnuplot_save_both(g, base, cmd.text);
 }
 
 PbStatus plot_bench(hid_t file, const char *path, const char *dir) {
@@ -115,7 +115,7 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir) {
         if (!seen && n_dims < 8) dims[n_dims++] = r.rows[i].dim;
     }
     Gnuplot g;
-    if ((st = gnuplot_open(&g))) return bench_results_free(&r), st;
+    if ((st = gnuplot_open(&g, dir))) return bench_results_free(&r), st;
     static const char *const scopes[] = {"op", "attention"};
     for (int d = 0; d < n_dims; d++) {
         int C = dims[d], H = bench_heads_for(C);
@@ -123,18 +123,18 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir) {
         for (int s = 0; s < 2; s++) {
             snprintf(base, sizeof base, "throughput-%s-C%d", scopes[s], C);
             snprintf(title, sizeof title, "%s throughput, C %d, H %d, batch 8", scopes[s], C, H);
-            figure(&g, dir, base, title, "tokens / s", &r, scopes[s], C, tokens_per_s, 1);
+            figure(&g, base, title, "tokens / s", &r, scopes[s], C, tokens_per_s, 1);
         }
         /* Only attention has a `none` baseline that does work. */
         snprintf(base, sizeof base, "relative-attention-C%d", C);
         snprintf(title, sizeof title, "attention layer time relative to none, C %d, H %d", C, H);
-        figure(&g, dir, base, title, "time / time of none", &r, "attention", C, relative_to_none, 0);
+        figure(&g, base, title, "time / time of none", &r, "attention", C, relative_to_none, 0);
         snprintf(base, sizeof base, "memory-attention-C%d", C);
         snprintf(title, sizeof title, "attention: activations kept for backward, C %d, H %d (slope 2 = quadratic)", C, H);
-        figure(&g, dir, base, title, "MiB", &r, "attention", C, activation_mib, 1);
+        figure(&g, base, title, "MiB", &r, "attention", C, activation_mib, 1);
         snprintf(base, sizeof base, "memory-heap-C%d", C);
         snprintf(title, sizeof title, "attention: measured peak heap per pass, C %d, H %d", C, H);
-        figure(&g, dir, base, title, "MiB", &r, "attention", C, heap_mib, 1);
+        figure(&g, base, title, "MiB", &r, "attention", C, heap_mib, 1);
     }
     PbStatus closed = gnuplot_close(&g);
     bench_results_free(&r);

@@ -21,9 +21,9 @@
 static void heatmap_settings(Gnuplot *g, const char *xlabel, const char *ylabel, int square) {
     fprintf(g->pipe,
             "reset\nset palette defined (0 '#2c7bb6', 0.5 '#ffffbf', 1 '#d7191c')\n"
-            "set xlabel '%s'\nset ylabel '%s'\nset yrange [*:*] reverse\nset autoscale xfix\n"
+            "set xlabel %s\nset ylabel %s\nset yrange [*:*] reverse\nset autoscale xfix\n"
             "set autoscale yfix\n%s\n",
-            xlabel, ylabel, square ? "set size ratio -1" : "set size noratio");
+            gp_str(g, xlabel), gp_str(g, ylabel), square ? "set size ratio -1" : "set size noratio");
 }
 
 /* A colour range centred on zero, so white means 0 in every signed heatmap. */
@@ -33,20 +33,22 @@ static void symmetric_cbrange(Gnuplot *g, const float *m, size_t n) {
     fprintf(g->pipe, "set cbrange [%g:%g]\n", -(big > 0 ? big : 1), big > 0 ? big : 1);
 }
 
-static PbStatus plot_matrix(Gnuplot *g, const char *dir, const char *base, const char *title,
+static PbStatus plot_matrix(Gnuplot *g, const char *base, const char *title,
                             const float *m, int rows, int cols, const char *xlabel, const char *ylabel,
                             int signed_values) {
     int k = gnuplot_matrix_block(g, "M", m, rows, cols, MAX_SIDE);
     heatmap_settings(g, xlabel, ylabel, rows == cols);
     if (signed_values) symmetric_cbrange(g, m, (size_t)rows * cols);
-    fprintf(g->pipe, "set title '%s%s'\n", title, k > 1 ? " (every kth row/column shown)" : "");
+    char full[400];
+    snprintf(full, sizeof full, "%s%s", title, k > 1 ? " (every kth row/column shown)" : "");
+    fprintf(g->pipe, "set title %s\n", gp_str(g, full));
     char cmd[256];
     snprintf(cmd, sizeof cmd, "plot $M matrix using ($1*%d):($2*%d):3 with image notitle", k, k);
-    gnuplot_save_both(g, dir, base, cmd);
+    gnuplot_save_both(g, base, cmd);
     return PB_OK;
 }
 
-static PbStatus plot_bias(Gnuplot *g, const char *dir, const char *label, const float *bias, int H, int T) {
+static PbStatus plot_bias(Gnuplot *g, const char *label, const float *bias, int H, int T) {
     int shown = H < 16 ? H : 16;
     int cols = (int)ceil(sqrt((double)shown)), rows = (shown + cols - 1) / cols;
     int k = 1;
@@ -57,14 +59,15 @@ static PbStatus plot_bias(Gnuplot *g, const char *dir, const char *label, const 
     }
     heatmap_settings(g, "key j", "query i", 1);
     symmetric_cbrange(g, bias, (size_t)shown * T * T);
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "set multiplot layout %d,%d title '%s: attention bias b[h,i,j]%s'\n",
-                     rows, cols, label, H > shown ? " (first 16 heads)" : "");
+    char title[400];
+    snprintf(title, sizeof title, "%s: attention bias b[h,i,j]%s", label, H > shown ? " (first 16 heads)" : "");
+    GpScript cmd = {0};
+    gp_script_add(&cmd, "set multiplot layout %d,%d title %s\n", rows, cols, gp_str(g, title));
     for (int h = 0; h < shown; h++)
-        n += snprintf(cmd + n, sizeof cmd - n,
-                      "set title 'head %d'\nplot $B%d matrix using ($1*%d):($2*%d):3 with image notitle\n", h, h, k, k);
-    snprintf(cmd + n, sizeof cmd - n, "unset multiplot");
-    gnuplot_save_both(g, dir, "bias", cmd);
+        gp_script_add(&cmd, "set title 'head %d'\nplot $B%d matrix using ($1*%d):($2*%d):3 with image notitle\n", h,
+                      h, k, k);
+    gp_script_add(&cmd, "unset multiplot");
+    gnuplot_save_both(g, "bias", cmd.text);
     return PB_OK;
 }
 
@@ -78,17 +81,17 @@ PbStatus plot_export(hid_t file, const char *dir) {
     if (st) return st;
     snprintf(label, sizeof label, "%s (%s)", enc, variant);
     Gnuplot g;
-    if ((st = gnuplot_open(&g))) return st;
+    if ((st = gnuplot_open(&g, dir))) return st;
     float *data = NULL;
     int *ints = NULL, rank, dims[8];
     char title[400];
     if (!st && h5_exists(file, "pos_embedding") && !(st = h5_read_floats(file, "pos_embedding", &data, &rank, dims))) {
         snprintf(title, sizeof title, "%s: position embedding", label);
-        st = plot_matrix(&g, dir, "pos_embedding", title, data, dims[0], dims[1], "channel", "position", 1);
+        st = plot_matrix(&g, "pos_embedding", title, data, dims[0], dims[1], "channel", "position", 1);
         free(data), data = NULL;
     }
     if (!st && h5_exists(file, "bias") && !(st = h5_read_floats(file, "bias", &data, &rank, dims))) {
-        st = rank == 3 ? plot_bias(&g, dir, label, data, dims[0], dims[1]) : pb_fail(PB_DATA, "bias must be [H,T,T]");
+        st = rank == 3 ? plot_bias(&g, label, data, dims[0], dims[1]) : pb_fail(PB_DATA, "bias must be [H,T,T]");
         free(data), data = NULL;
     }
     if (!st && h5_exists(file, "bucket") && !(st = h5_read_ints(file, "bucket", &ints, &rank, dims))) {
@@ -97,22 +100,23 @@ PbStatus plot_export(hid_t file, const char *dir) {
         if (!data) st = pb_fail(PB_NOMEM, "no memory for the bucket plot");
         for (size_t i = 0; data && i < n; i++) data[i] = (float)ints[i];
         snprintf(title, sizeof title, "%s: bucket of (key - query)", label);
-        if (!st) st = plot_matrix(&g, dir, "bucket", title, data, dims[0], dims[1], "key j", "query i", 0);
+        if (!st) st = plot_matrix(&g, "bucket", title, data, dims[0], dims[1], "key j", "query i", 0);
         free(ints), ints = NULL;
         free(data), data = NULL;
     }
     if (!st && h5_exists(file, "angle") && !(st = h5_read_floats(file, "angle", &data, &rank, dims))) {
         for (size_t i = 0; i < (size_t)dims[0] * dims[1]; i++) data[i] = cosf(data[i]);
         snprintf(title, sizeof title, "%s: cos(rotation angle)", label);
-        st = plot_matrix(&g, dir, "angle", title, data, dims[0], dims[1], "rotation pair k", "position p", 1);
+        st = plot_matrix(&g, "angle", title, data, dims[0], dims[1], "rotation pair k", "position p", 1);
         free(data), data = NULL;
     }
     if (!st && h5_exists(file, "slopes") && !(st = h5_read_floats(file, "slopes", &data, &rank, dims))) {
         fprintf(g.pipe, "reset\n$S << EOD\n");
         for (int h = 0; h < dims[0]; h++) fprintf(g.pipe, "%d %.8g\n", h, data[h]);
-        fprintf(g.pipe, "EOD\nset title '%s: slope per head'\nset xlabel 'head'\nset ylabel 'slope'\n"
-                        "set logscale y 2\nset grid\n", label);
-        gnuplot_save_both(&g, dir, "slopes", "plot $S using 1:2 with linespoints pt 7 notitle");
+        snprintf(title, sizeof title, "%s: slope per head", label);
+        fprintf(g.pipe, "EOD\nset title %s\nset xlabel 'head'\nset ylabel 'slope'\n"
+                        "set logscale y 2\nset grid\n", gp_str(&g, title));
+        gnuplot_save_both(&g, "slopes", "plot $S using 1:2 with linespoints pt 7 notitle");
         free(data), data = NULL;
     }
     PbStatus closed = gnuplot_close(&g);

@@ -37,10 +37,10 @@ typedef struct {
     double ymin, ymax; /* NaN: auto */
 } FigOpts;
 
-static void figure(Gnuplot *g, const char *dir, const char *base, const char *title, const FigOpts *o,
-                   const Series *s, int n_series) {
-    char cmd[32768];
-    int len = snprintf(cmd, sizeof cmd, "plot ");
+static void figure(Gnuplot *g, const char *base, const char *title, const FigOpts *o, const Series *s,
+                   int n_series) {
+    GpScript cmd = {0};
+    gp_script_add(&cmd, "plot ");
     int first = 1;
     for (int e = 0; e < n_series; e++) {
         int points = 0;
@@ -63,24 +63,22 @@ static void figure(Gnuplot *g, const char *dir, const char *base, const char *ti
         fprintf(g->pipe, "EOD\n");
         char key[200];
         snprintf(key, sizeof key, "%s%s%s", s[e].name, *s[e].note ? " " : "", s[e].note);
-        for (char *q = key; *q; q++)
-            if (*q == '\'') *q = ' ';
-        if (len > (int)sizeof cmd - 600) break;
+        const size_t before = cmd.len;
         if (!points) {
-            len += snprintf(cmd + len, sizeof cmd - len, "%sNaN with lines lw 2 lc %d dt 3 title '%s'",
-                            first ? "" : ", ", e + 1, key);
+            gp_script_add(&cmd, "%sNaN with lines lw 2 lc %d dt 3 title %s", first ? "" : ", ", e + 1,
+                          gp_str(g, key));
         } else {
-            len += snprintf(cmd + len, sizeof cmd - len,
-                            "%s$D%d using 1:3:4 with filledcurves lc %d fs transparent solid 0.18 noborder notitle, "
-                            "$D%d using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc %d title '%s'",
-                            first ? "" : ", ", e, e + 1, e, e + 1, key);
+            gp_script_add(&cmd,
+                          "%s$D%d using 1:3:4 with filledcurves lc %d fs transparent solid 0.18 noborder notitle, "
+                          "$D%d using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc %d title %s",
+                          first ? "" : ", ", e, e + 1, e, e + 1, gp_str(g, key));
         }
-        first = 0;
+        if (cmd.len > before) first = 0;
     }
-    if (first) snprintf(cmd + len, sizeof cmd - len, "NaN notitle");
-    fprintf(g->pipe, "reset\nset title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset grid\n"
+    if (first) gp_script_add(&cmd, "NaN notitle");
+    fprintf(g->pipe, "reset\nset title %s\nset xlabel %s\nset ylabel %s\nset grid\n"
                      "set key outside right top font ',8'\nset format x '%%g'\n",
-            title, o->xlabel, o->ylabel);
+            gp_str(g, title), gp_str(g, o->xlabel), gp_str(g, o->ylabel));
     fprintf(g->pipe, o->logx ? "set logscale x 2\n" : "unset logscale x\n");
     fprintf(g->pipe, o->logy ? "set logscale y\n" : "unset logscale y\n");
     if (o->vline > 0)
@@ -93,7 +91,7 @@ static void figure(Gnuplot *g, const char *dir, const char *base, const char *ti
         if (isfinite(o->ymax)) snprintf(b, sizeof b, "%g", o->ymax);
         fprintf(g->pipe, "set yrange [%s:%s]\n", a, b);
     }
-    gnuplot_save_both(g, dir, base, cmd);
+    gnuplot_save_both(g, base, cmd.text);
 }
 
 typedef struct {
@@ -140,7 +138,7 @@ static double *eval_x(hid_t top, const char *enc, int *n) {
     return x;
 }
 
-static void length_figure(Gnuplot *g, hid_t top, const char *dir, const char *base, const char *title,
+static void length_figure(Gnuplot *g, hid_t top, const char *base, const char *title,
                           const char *dataset, const FigOpts *o) {
     Loaded l;
     if (!load_all(top, dataset, &l)) return free_loaded(&l);
@@ -157,7 +155,7 @@ static void length_figure(Gnuplot *g, hid_t top, const char *dir, const char *ba
         snprintf(s[n].note, sizeof s[n].note, "%s", l.na[e]);
         n++;
     }
-    figure(g, dir, base, title, o, s, n);
+    figure(g, base, title, o, s, n);
     for (int e = 0; e < l.n; e++) free(xs[e]);
     free_loaded(&l);
 }
@@ -183,7 +181,7 @@ static int smooth(const float *v, int S, int steps, float **out, double **x) {
     return npts;
 }
 
-static void training_figure(Gnuplot *g, hid_t top, const char *dataset, const char *dir, const char *base,
+static void training_figure(Gnuplot *g, hid_t top, const char *dataset, const char *base,
                             const char *title) {
     Loaded l;
     if (!load_all(top, dataset, &l)) return free_loaded(&l);
@@ -200,12 +198,12 @@ static void training_figure(Gnuplot *g, hid_t top, const char *dataset, const ch
         n++;
     }
     FigOpts o = {"optimizer step", "training loss (nats, moving average)", 0, 0, 0, NAN, NAN, NAN};
-    figure(g, dir, base, title, &o, s, n);
+    figure(g, base, title, &o, s, n);
     for (int e = 0; e < l.n; e++) free(sm[e]), free(xs[e]);
     free_loaded(&l);
 }
 
-static void position_figures(Gnuplot *g, hid_t top, const char *dir) {
+static void position_figures(Gnuplot *g, hid_t top) {
     Loaded l;
     if (!load_all(top, "loss_by_position", &l)) return free_loaded(&l);
     long long L = 0;
@@ -242,7 +240,7 @@ static void position_figures(Gnuplot *g, hid_t top, const char *dir) {
             snprintf(base, sizeof base, "loss-by-position-T%d", T);
             snprintf(title, sizeof title, "loss by position within windows of %d tokens (trained at %lld)", T, L);
             FigOpts o = {"position in the window (bin centre)", "loss (nats)", 0, 0, T > L ? (double)L : 0, NAN, NAN, NAN};
-            figure(g, dir, base, title, &o, s, n);
+            figure(g, base, title, &o, s, n);
         }
         free(x);
     }
@@ -254,7 +252,7 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
     int has_gen = h5_exists(file, "generalization"), has_tasks = h5_exists(file, "tasks");
     if (!has_gen && !has_tasks) return pb_fail(PB_DATA, "'%s' holds neither /generalization nor /tasks", path);
     Gnuplot g;
-    PbStatus st = gnuplot_open(&g);
+    PbStatus st = gnuplot_open(&g, dir);
     if (st) return st;
     if (has_gen) {
         hid_t top = H5Gopen2(file, "generalization", H5P_DEFAULT);
@@ -270,18 +268,18 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
         snprintf(title, sizeof title, "perplexity vs length: %s, trained at L=%lld, %lld steps, %lld seeds (95%% CI)",
                  dname, L, steps, seeds);
         FigOpts o = {"evaluation length (tokens)", "perplexity", 1, 1, (double)L, 1.0, NAN, NAN};
-        length_figure(&g, top, dir, "ppl-vs-length", title, "ppl", &o);
+        length_figure(&g, top, "ppl-vs-length", title, "ppl", &o);
         snprintf(title, sizeof title, "perplexity vs length, sliding windows: %s, trained at L=%lld", dname, L);
-        length_figure(&g, top, dir, "ppl-sliding-vs-length", title, "ppl_sliding", &o);
+        length_figure(&g, top, "ppl-sliding-vs-length", title, "ppl_sliding", &o);
         FigOpts m = {"evaluation length (tokens)", "peak evaluation heap (bytes)", 1, 1, (double)L, NAN, NAN, NAN};
-        length_figure(&g, top, dir, "eval-memory", "evaluation memory vs length (log-log: slope 1 = linear)",
+        length_figure(&g, top, "eval-memory", "evaluation memory vs length (log-log: slope 1 = linear)",
                       "eval_peak_bytes", &m);
-        position_figures(&g, top, dir);
+        position_figures(&g, top);
         H5Gclose(top);
         if (h5_exists(file, "training")) {
             hid_t tr = H5Gopen2(file, "training", H5P_DEFAULT);
             snprintf(title, sizeof title, "training loss: %s, context %lld, mean of %lld seeds (95%% CI)", data, L, seeds);
-            training_figure(&g, tr, "loss", dir, "training-loss", title);
+            training_figure(&g, tr, "loss", "training-loss", title);
             H5Gclose(tr);
         }
     }
@@ -299,10 +297,10 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
             snprintf(title, sizeof title, "task %s: exact-match accuracy vs length (trained on lengths up to %lld, "
                      "%lld steps, %lld seeds, 95%% CI)", name, L, steps, seeds);
             FigOpts o = {"sequence length (tokens)", "exact-match accuracy", 1, 0, (double)L, 0.0, -0.02, 1.02};
-            length_figure(&g, top, dir, base, title, "accuracy", &o);
+            length_figure(&g, top, base, title, "accuracy", &o);
             snprintf(base, sizeof base, "task-%s-training-loss", name);
             snprintf(title, sizeof title, "task %s: training loss (answer tokens), mean of %lld seeds", name, seeds);
-            training_figure(&g, top, "train_loss", dir, base, title);
+            training_figure(&g, top, "train_loss", base, title);
             H5Gclose(top);
         }
         H5Gclose(tg);

@@ -17,4 +17,8 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir);
  * (harness/plot_generalize.c). */
 PbStatus plot_generalize(hid_t file, const char *path, const char *dir);
 
+/* The plots of any kind of posbench file into dir; PB_DATA naming the kind
+ * if this posbench cannot plot it (harness/plots.c). */
+PbStatus plot_results(hid_t file, const char *kind, const char *path, const char *dir);
+
 #endif
