@@ -66,7 +66,8 @@ PbStatus safe_temp_directory(char *out, size_t cap, const char *target) {
         PbStatus st = safe_temp_name(out, cap, target);
         if (st) return st;
         if (mkdir(out, 0700) == 0) return PB_OK;
-        if (errno != EEXIST) return pb_fail(PB_IO, "cannot create directory '%s': %s", out, strerror(errno));
+        if (errno != EEXIST)
+            return pb_fail(PB_IO, "cannot create a temporary directory beside '%s': %s", target, strerror(errno));
     }
     return pb_fail(PB_IO, "cannot create a temporary directory beside '%s'", target);
 }
