@@ -7,6 +7,19 @@
  * command writes what it has measured through the usual temporary-file-and-
  * rename path, marked incomplete, before calling interrupt_exit.
  *
+ * Promptness: a signal is honoured within about a second, so every loop
+ * that can run longer on realistic inputs polls too, once per unit of work
+ * (not per element): evaluation batches of windows or task examples, the
+ * attention tiles and LM-head chunks of one long window
+ * (harness/model/model.h), task training streams every 4096 examples, the
+ * final validation's batches. Such a computation, cut short, still returns
+ * PB_OK (an interrupt is not an error); what it was computing is then
+ * unspecified (losses come back NaN), and its caller checks
+ * interrupt_requested() before using it and drops it. generalize and
+ * train load and tokenize their data before installing the handlers, under
+ * the default action, which ends the process at once (run loads only the
+ * built-in corpus, in milliseconds).
+ *
  * A second signal ends the process at once: it removes the temporary file
  * registered with interrupt_guard_file (unlink is async-signal-safe), so no
  * half-written file is left, and the file under the final name is untouched

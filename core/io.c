@@ -1,7 +1,9 @@
-/* io.c: whole-file input through zlib's gzread, which also reads plain files. */
+/* io.c: whole-file input through zlib's gzread, which also reads plain files
+ * and inflates gzip as a stream; the input cap of io.h bounds both. */
 #include "io.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -9,18 +11,29 @@
 #include <unistd.h>
 #include <zlib.h>
 
-PbStatus bytebuf_reserve(ByteBuf *b, size_t extra) {
-    if (b->len + extra + 1 <= b->cap) return PB_OK;
+#define READ_CHUNK ((size_t)1 << 17)
+
+/* Grows b to hold `need` bytes (the NUL included): doubling, but never past
+ * `most` when need fits under it, so a read bounded by a cap never reserves
+ * far beyond it. */
+static PbStatus grow(ByteBuf *b, size_t need, size_t most) {
+    if (need <= b->cap) return PB_OK;
     size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra + 1) {
+    while (cap < need) {
         if (cap > SIZE_MAX / 2) return pb_fail(PB_NOMEM, "buffer size overflow");
         cap *= 2;
     }
+    if (cap > most && need <= most) cap = most;
     uint8_t *p = realloc(b->data, cap);
     if (!p) return pb_fail(PB_NOMEM, "cannot grow a buffer to %zu bytes", cap);
     b->data = p;
     b->cap = cap;
     return PB_OK;
+}
+
+PbStatus bytebuf_reserve(ByteBuf *b, size_t extra) {
+    if (extra > SIZE_MAX - 1 - b->len) return pb_fail(PB_NOMEM, "buffer size overflow");
+    return grow(b, b->len + extra + 1, SIZE_MAX);
 }
 
 PbStatus bytebuf_append(ByteBuf *b, const void *src, size_t n) {
@@ -42,7 +55,63 @@ int file_exists(const char *path) {
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+int io_parse_size(const char *text, size_t *out) {
+    if (!text || *text < '0' || *text > '9') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno) return -1;
+    int shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10, end++; break;
+    case 'm': case 'M': shift = 20, end++; break;
+    case 'g': case 'G': shift = 30, end++; break;
+    default: break;
+    }
+    if (*end || v == 0 || v > (unsigned long long)(SIZE_MAX >> shift)) return -1;
+    *out = (size_t)v << shift;
+    return 0;
+}
+
+/* "64 KiB", "256 MiB", or "1000 bytes": the cap as people write it. */
+static void size_text(char *buf, size_t cap, size_t n, int suffix_only) {
+    static const char *const units[] = {"K", "M", "G"};
+    int u = -1;
+    for (int i = 2; i >= 0 && u < 0; i--)
+        if (n % ((size_t)1 << (10 * (i + 1))) == 0) u = i;
+    if (u < 0) snprintf(buf, cap, suffix_only ? "%zu" : "%zu bytes", n);
+    else snprintf(buf, cap, suffix_only ? "%zu%s" : "%zu %siB", n >> (10 * (u + 1)), units[u]);
+}
+
+PbStatus io_max_input_bytes(size_t *cap) {
+    const char *env = getenv(IO_MAX_INPUT_ENV);
+    *cap = IO_MAX_INPUT_DEFAULT;
+    if (!env || !*env) return PB_OK;
+    if (io_parse_size(env, cap)) {
+        char def[32];
+        size_text(def, sizeof def, IO_MAX_INPUT_DEFAULT, 0);
+        return pb_fail(PB_USAGE, "%s='%s' is not a size: give a whole number of bytes, or one with K, M or G "
+                       "(e.g. %s=512M); unset it for the default of %s", IO_MAX_INPUT_ENV, env,
+                       IO_MAX_INPUT_ENV, def);
+    }
+    return PB_OK;
+}
+
+/* The error for an input past the cap. */
+static PbStatus over_cap(const char *path, size_t cap, int inflated) {
+    char now[32], more[32];
+    size_text(now, sizeof now, cap, 0);
+    size_text(more, sizeof more, cap <= SIZE_MAX / 4 ? cap * 4 : SIZE_MAX, 1);
+    return pb_fail(PB_RANGE, "'%s' %s more than the input cap of %s; if it is meant to be this large, "
+                   "raise the cap with %s (e.g. %s=%s)", path, inflated ? "inflates to" : "holds", now,
+                   IO_MAX_INPUT_ENV, IO_MAX_INPUT_ENV, more);
+}
+
 PbStatus read_file(ByteBuf *out, const char *path) {
+    size_t cap;
+    PbStatus st = io_max_input_bytes(&cap);
+    if (st) return st;
+    if (cap > SIZE_MAX / 4 - out->len) cap = SIZE_MAX / 4 - out->len; /* sums below cannot wrap */
     int fd;
     if (strcmp(path, "-") == 0) {
         fd = dup(STDIN_FILENO);
@@ -60,11 +129,14 @@ PbStatus read_file(ByteBuf *out, const char *path) {
         close(fd);
         return pb_fail(PB_NOMEM, "cannot start reading '%s'", path);
     }
-    gzbuffer(gz, 1 << 17);
-    PbStatus st = PB_OK;
+    gzbuffer(gz, READ_CHUNK);
+    const size_t start = out->len, most = start + cap + 2; /* one byte past the cap, and the NUL */
     for (;;) {
-        if ((st = bytebuf_reserve(out, 1 << 17))) break;
-        int n = gzread(gz, out->data + out->len, 1 << 17);
+        /* Up to one byte past the cap: reading it says the input is larger. */
+        const size_t room = cap + 1 - (out->len - start);
+        const size_t want = room < READ_CHUNK ? room : READ_CHUNK;
+        if ((st = grow(out, out->len + want + 1, most))) break;
+        int n = gzread(gz, out->data + out->len, (unsigned)want);
         if (n < 0) {
             int zerr;
             const char *msg = gzerror(gz, &zerr);
@@ -88,6 +160,11 @@ PbStatus read_file(ByteBuf *out, const char *path) {
             break;
         }
         out->len += (size_t)n;
+        if (out->len - start > cap) {
+            st = over_cap(path, cap, !gzdirect(gz));
+            out->len = start; /* nothing of a refused input is kept */
+            break;
+        }
     }
     if (out->data) out->data[out->len] = 0;
     gzclose(gz);

@@ -36,6 +36,8 @@ static PbStatus load_builtin(ByteBuf *out, const BuiltinCorpus *c) {
                        c->name, path, PB_SETUP_COMMAND);
     size_t start = out->len;
     PbStatus st = read_file(out, path);
+    /* A bad or too small input cap (core/io.h) is the user's setting, not a damaged cache. */
+    if (st == PB_USAGE || st == PB_RANGE) return st;
     if (st) return pb_fail(PB_SETUP, "corpus '%s': %s; run %s to fetch it again", c->name,
                            pb_errmsg(), PB_SETUP_COMMAND);
     char hex[65];

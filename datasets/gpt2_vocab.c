@@ -470,13 +470,16 @@ PbStatus gpt2_vocab_parse(Gpt2Vocab *v, const uint8_t *enc, size_t enc_len,
     return st;
 }
 
-/* Reads a cache file and checks its SHA-256; every failure is PB_SETUP. */
+/* Reads a cache file and checks its SHA-256; every failure is PB_SETUP but
+ * those of the input cap (core/io.h), which the user sets. */
 static PbStatus read_verified(ByteBuf *out, const char *path, const char *sha256,
                               size_t expected_len) {
     if (!file_exists(path))
         return pb_fail(PB_SETUP, "GPT-2 vocabulary file '%s' is missing (or not a regular "
                        "file): run %s", path, PB_SETUP_COMMAND);
-    if (read_file(out, path)) {
+    PbStatus st = read_file(out, path);
+    if (st == PB_USAGE || st == PB_RANGE) return st; /* the input cap (core/io.h): the user's setting */
+    if (st) {
         char why[512];
         snprintf(why, sizeof why, "%s", pb_errmsg());
         return pb_fail(PB_SETUP, "GPT-2 vocabulary file '%s' cannot be read (%s): run %s",

@@ -3,6 +3,12 @@
 
 #include <string.h>
 
+#include "../core/interrupt.h"
+
+/* Blocks generated between polls of the interrupt flag: well under a
+ * millisecond of work, a few thousand polls a second at most. */
+#define TASK_POLL_BLOCKS 4096
+
 static const char *const names[TASK_COUNT] = {"copy", "reverse", "sort", "add"};
 
 const char *task_name(TaskKind k) { return k >= 0 && k < TASK_COUNT ? names[k] : "?"; }
@@ -70,6 +76,7 @@ int task_training_stream(TaskKind k, int block, int n_blocks, Rng *rng, int32_t 
     int max_n = task_max_input(k, block);
     if (max_n < 1) return -1;
     for (int b = 0; b < n_blocks; b++) {
+        if (b % TASK_POLL_BLOCKS == 0 && b && interrupt_requested()) return 1;
         int32_t *blk = out + (size_t)b * block;
         int n = 1 + (int)rng_below(rng, (uint32_t)max_n);
         int len = task_generate(k, n, rng, blk, NULL, NULL);

@@ -59,7 +59,8 @@ int task_generate(TaskKind k, int n, Rng *rng, int32_t *out, int *answer_start, 
  * uniform in 1..task_max_input(block), drawn with rng_below before the
  * example) padded with '.', followed by one '^' so that a window of `block`
  * tokens at any block start has a target for every position. out holds
- * n_blocks * block + 1 tokens. Returns 0, or -1 if no example fits. */
+ * n_blocks * block + 1 tokens. Returns 0, -1 if no example fits, or 1 when an
+ * interrupt (core/interrupt.h) cut it short: the stream is then incomplete. */
 int task_training_stream(TaskKind k, int block, int n_blocks, Rng *rng, int32_t *out);
 
 /* Answer-only training targets: in each of `rows` windows of T tokens

@@ -16,6 +16,11 @@ typedef struct {
 PbStatus token_stream_load(IdBuf *ids, const char *data, const char *tokenizer,
                            TokenStreamInfo *info);
 
+/* The data identity results files record and resumes compare (a train
+ * checkpoint's and a generalize file's ids_sha256): SHA-256, as 64 hex
+ * digits, of ids[0..n) as little-endian int32 (this build's layout). */
+void token_stream_sha256(char hex[65], const int32_t *ids, size_t n);
+
 /* Seconds from a monotonic clock. */
 double now_seconds(void);
 

@@ -109,6 +109,11 @@ static PbStatus study(const GenConfig *c, GenResults *r, const Prior *p, const c
                       int *have) {
     PbStatus st = gen_prepare(c, r);
     *have = !st;
+    if (!st && !*r->ids_sha256) { /* an interrupt cut the task's stream: leave the study out */
+        gen_results_free(r);
+        *have = 0;
+        return PB_OK;
+    }
     if (!st && p && p->file >= 0 && h5_exists(p->file, group)) st = gen_h5_resume(p->file, path, r);
     if (!st && !interrupt_requested()) st = gen_sweep(r);
     if (st && *have) gen_results_free(r), *have = 0;

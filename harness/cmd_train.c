@@ -11,7 +11,6 @@
 
 #include "../core/safe_file.h"
 #include "../core/interrupt.h"
-#include "../core/sha256.h"
 #include "../datasets/corpus.h"
 #include "../datasets/token_stream.h"
 #include "args.h"
@@ -54,7 +53,7 @@ static PbStatus load_data(CheckpointData *d, IdBuf *ids, int32_t **model_ids, in
     PbStatus st = token_stream_load(ids, d->data, d->tokenizer, &info);
     if (st) return st;
     char sha[65];
-    sha256_hex(sha, ids->data, ids->len * sizeof *ids->data);
+    token_stream_sha256(sha, ids->data, ids->len);
     if (resuming) {
         if (strcmp(sha, d->ids_sha256) || ids->len != d->n_tokens)
             return pb_fail(PB_DATA, "the data '%s' (%zu tokens) is not the text the checkpoint was "
@@ -147,10 +146,10 @@ PbStatus cmd_train(int argc, char **argv) {
                                steps, done);
             tc.steps = steps; /* a longer schedule: no longer the uninterrupted run's */
         }
-        if (!out) {
-            out = resume;
-            force = 1;
-        }
+        /* In place (no -o, or -o naming the checkpoint itself): replaced
+         * through a temporary file and a rename, as generalize --resume does. */
+        if (!out) out = resume;
+        if (strcmp(out, resume) == 0) force = 1;
     } else {
         if (!encoding) return pb_fail(PB_USAGE, "train: choose an encoding with --encoding E (see posbench list)");
         if (!encoding_find(encoding))
@@ -197,14 +196,19 @@ PbStatus cmd_train(int argc, char **argv) {
         if (resume) fprintf(stderr, "resuming at step %ld\n", t.step);
     }
     TrainProgress progress = {.out = stderr, .tty = isatty(STDERR_FILENO), .every = log_every};
-    /* Ctrl-C (SIGINT/SIGTERM) stops at the next step; with -o the checkpoint
-     * of that step is saved, so --resume continues exactly. */
+    /* Ctrl-C (SIGINT/SIGTERM) stops at the next step (or the next batch of
+     * the final validation); with -o the checkpoint of that step is saved,
+     * so --resume continues exactly. */
     interrupt_install();
     while (!st && t.step < tc.steps && !interrupt_requested()) {
         long until = every ? (t.step / every + 1) * every : tc.steps;
         st = trainer_run(&t, until, &progress);
         if (!st && out && every && t.step < tc.steps) st = save(out, 1, &t, &d), force = 1;
     }
+    /* The final validation polls too (a large corpus's tail is many windows);
+     * cut there, the checkpoint holds every step and a resume validates. */
+    double val = NAN;
+    if (!st && !interrupt_requested()) st = trainer_validate(&t, val_windows, &val);
     if (!st && interrupt_requested()) {
         if (out) st = save(out, force, &t, &d);
         if (!st && out)
@@ -220,8 +224,6 @@ PbStatus cmd_train(int argc, char **argv) {
         if (!st) interrupt_exit();
         return st;
     }
-    double val = NAN;
-    if (!st) st = trainer_validate(&t, val_windows, &val);
     if (!st && out) st = save(out, force, &t, &d);
     if (!st) {
         long n_tail = t.step >= 10 ? t.step / 10 : t.step;

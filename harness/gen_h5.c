@@ -1,7 +1,8 @@
 /* gen_h5.c: generalization results to and from HDF5 (schema:
  * results/README.md), and the `posbench show` tables of them.
  *
- *   /generalization            attrs: the config (data, tokenizer, model, steps, ...)
+ *   /generalization            attrs: the config (data, ids_sha256, tokenizer,
+ *                              model, steps, ...), all compared on resume
  *   /generalization/<enc>/     eval_len [n], loss, ppl [seeds, n],
  *                              loss_by_position [seeds, n, bins],
  *                              eval_peak_bytes [n], ...; attr train_len
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/text.h"
 #include "../datasets/tasks.h"
 #include "bench_h5.h"
 #include "generalize.h"
@@ -84,9 +86,12 @@ typedef struct {
     double d;
 } ConfigItem;
 
+/* The table's capacity; config_table fills at most 32 items. */
+#define CONFIG_ITEMS 40
+
 typedef struct {
     char list[GEN_MAX_ENCODINGS * (GEN_NAME + 1)], seeds[1024], lens[512];
-    ConfigItem item[40];
+    ConfigItem item[CONFIG_ITEMS];
     int n;
 } ConfigTable;
 
@@ -110,6 +115,7 @@ static void config_table(ConfigTable *t, const GenResults *r) {
     item_s(t, "encodings", t->list);
     item_s(t, "data", c->data);
     item_s(t, "tokenizer", r->is_task ? "bytes" : c->tokenizer);
+    item_s(t, "ids_sha256", r->ids_sha256);
     item_i(t, "vocab", r->vocab);
     item_i(t, "n_tokens", (long long)r->n_tokens);
     item_i(t, "train_len", c->train_len);
@@ -123,9 +129,14 @@ static void config_table(ConfigTable *t, const GenResults *r) {
     item_i(t, "steps", c->train.steps);
     item_i(t, "batch", c->train.batch);
     item_d(t, "lr", c->train.lr);
+    item_d(t, "min_lr_ratio", c->train.min_lr_ratio);
     item_i(t, "warmup", c->train.warmup);
     item_d(t, "weight_decay", c->train.weight_decay);
+    item_d(t, "beta1", c->train.beta1);
+    item_d(t, "beta2", c->train.beta2);
+    item_d(t, "eps", c->train.eps);
     item_d(t, "grad_clip", c->train.grad_clip);
+    item_i(t, "eval_batch", c->eval_batch);
     item_i(t, "seeds", c->seeds);
     item_s(t, "seed_values", t->seeds);
     if (r->is_task) {
@@ -319,12 +330,23 @@ PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
         const ConfigItem *it = &t.item[i];
         char theirs[4200], ours[4200];
         attr_text(top, it, theirs, sizeof theirs);
-        if (it->type == 's') snprintf(ours, sizeof ours, "%s", it->s);
+        /* Strings read from a file come sanitized (core/text.h): ours too, so
+         * a name with a control character matches itself. */
+        if (it->type == 's') text_sanitize_copy(ours, sizeof ours, it->s);
         else if (it->type == 'i') snprintf(ours, sizeof ours, "%lld", it->i);
         else snprintf(ours, sizeof ours, "%.9g", it->d);
-        if (strcmp(theirs, ours) != 0)
+        if (strcmp(theirs, ours) == 0) continue;
+        if (strcmp(it->name, "ids_sha256") != 0)
             st = pb_fail(PB_USAGE, "--resume %s: its setting '%s' is %s, this run's is %s; resume with the "
                          "options of the interrupted run (%s)", path, it->name, theirs, ours, command);
+        else if (strcmp(theirs, "(absent)") == 0)
+            st = pb_fail(PB_USAGE, "--resume %s: the file records no SHA-256 of its data (ids_sha256; written by "
+                         "an older posbench), so nothing shows its runs were measured on the data of this run; "
+                         "run the sweep again without --resume", path);
+        else
+            st = pb_fail(PB_USAGE, "--resume %s: the data %s are not those its runs were measured on: setting "
+                         "'ids_sha256' (SHA-256 of the token ids) is %s, this run's is %s (changed in place?); "
+                         "resume with the same data, or run the sweep again", path, c->data, theirs, ours);
     }
     const int S = c->seeds, n = c->n_lens;
     const size_t steps = (size_t)c->train.steps;

@@ -1,7 +1,9 @@
 /* generalize.c: the length-generalization sweep (see generalize.h). */
 #include "generalize.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -123,6 +125,7 @@ static PbStatus score_windows(ModelEval *ev, const Model *m, const int32_t *val,
         }
         PbStatus st = model_eval_losses(ev, m, losses, in, tg, rows, T, 0);
         if (st) return st;
+        if (interrupt_requested()) return PB_OK; /* the caller drops this length */
         for (int r = 0; r < rows; r++)
             for (int p = from ? from[w0 + r] : 0; p < T; p++) {
                 double l = losses[(size_t)r * T + p];
@@ -167,7 +170,7 @@ static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_
         out->loss = count ? sum / count : NAN;
     }
     out->loss_slide = out->loss;
-    if (!st && c->stride > 0 && c->stride < T) {
+    if (!st && c->stride > 0 && c->stride < T && !interrupt_requested()) {
         /* Sliding windows over the same W*T targets, each scored once. */
         const size_t end = W * (size_t)T; /* targets 1..end */
         size_t n = 0, covered = 0;
@@ -205,7 +208,8 @@ static PbStatus eval_task_len(const GenConfig *c, Model *m, TaskKind k, int T, u
     Rng rng;
     rng_seed(&rng, seed, TASK_TEST_STREAM + (uint64_t)T);
     long exact = 0, right = 0, total = 0;
-    for (int e0 = 0; !st && e0 < c->task_examples; e0 += B) {
+    /* Polled per batch: with --examples in the millions this loop is minutes. */
+    for (int e0 = 0; !st && e0 < c->task_examples && !interrupt_requested(); e0 += B) {
         int rows = c->task_examples - e0 < B ? c->task_examples - e0 : B;
         for (int r = 0; r < rows; r++) {
             int32_t *x = tok + (size_t)r * (T + 1);
@@ -347,6 +351,10 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
         if (r->is_task) {
             double acc = NAN, tok = NAN;
             st = eval_task_len(c, &t->model, (TaskKind)r->task, T, seed, &acc, &tok, &e->input_len[i]);
+            if (!st && interrupt_requested()) { /* cut inside this length */
+                *cut = 1;
+                break;
+            }
             if (st == PB_LENGTH) {
                 note(e->not_applicable, sizeof e->not_applicable, pb_errmsg());
                 st = PB_OK;
@@ -359,6 +367,10 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
         memset(bin_sum, 0, (size_t)bins * sizeof *bin_sum);
         memset(bin_n, 0, (size_t)bins * sizeof *bin_n);
         st = eval_corpus_len(c, &t->model, val, n_val, T, &le);
+        if (!st && interrupt_requested()) { /* cut inside this length */
+            *cut = 1;
+            break;
+        }
         if (st == PB_LENGTH) {
             note(e->not_applicable, sizeof e->not_applicable, pb_errmsg());
             st = PB_OK;
@@ -408,16 +420,27 @@ PbStatus gen_prepare(const GenConfig *c, GenResults *r) {
         if (task_max_input(k, L) < 1)
             return pb_fail(PB_USAGE, "--train-len %d is too short for one %s example (needs %d)", L,
                            task_name(k), task_example_len(k, 1));
-        int blocks = c->task_blocks > 0 ? c->task_blocks : (int)(tc.steps * tc.batch);
+        long long blocks = c->task_blocks > 0 ? c->task_blocks : (long long)tc.steps * tc.batch;
         if (blocks < tc.batch) blocks = tc.batch;
-        r->cfg.task_blocks = blocks;
+        if (blocks > INT_MAX || (unsigned long long)blocks * (unsigned long long)L >= SIZE_MAX / sizeof *ids)
+            return pb_fail(PB_USAGE, "--steps %ld x --batch %d = %lld training examples of %d tokens are too many "
+                           "to hold; use fewer steps or a smaller batch", tc.steps, tc.batch, blocks, L);
+        r->cfg.task_blocks = (int)blocks;
         n_ids = (size_t)blocks * L + 1;
         r->vocab = TASK_VOCAB;
         ids = malloc(n_ids * sizeof *ids);
         if (!ids) return pb_fail(PB_NOMEM, "no memory for %zu task tokens", n_ids);
+        /* The data identity of a task: its first run's training stream, which
+         * the task, its settings and its generator determine. An interrupt
+         * cutting this short leaves ids_sha256 "" (the caller drops r). */
+        Rng rng;
+        rng_seed(&rng, c->base_seed, TASK_TRAIN_STREAM);
+        if (task_training_stream(k, L, r->cfg.task_blocks, &rng, ids) == 0)
+            token_stream_sha256(r->ids_sha256, ids, n_ids);
     } else {
         TokenStreamInfo info;
         if ((st = token_stream_load(&raw, c->data, c->tokenizer, &info))) return st;
+        token_stream_sha256(r->ids_sha256, raw.data, raw.len); /* as train's checkpoints record it */
         size_t n_train, n_val;
         train_split(raw.len, tc.val_fraction, &n_train, &n_val);
         st = strcmp(c->tokenizer, "gpt2") == 0 ? vocab_map_build(&vmap, info.vocab_size, raw.data, n_train)
@@ -488,7 +511,10 @@ PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
     if (r->is_task) {
         Rng rng;
         rng_seed(&rng, seed, TASK_TRAIN_STREAM);
-        task_training_stream((TaskKind)r->task, L, c->task_blocks, &rng, ids);
+        if (task_training_stream((TaskKind)r->task, L, c->task_blocks, &rng, ids) == 1) {
+            *cut_out = 1; /* interrupted: nothing of this run was measured */
+            return PB_OK;
+        }
     }
     tc.seed = seed;
     Trainer t;

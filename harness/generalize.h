@@ -112,6 +112,11 @@ typedef struct {
     int is_task, task;
     int vocab;
     size_t n_tokens;          /* corpus tokens (tasks: training stream) */
+    char ids_sha256[65];      /* the data's identity, compared on resume:
+                                 SHA-256 of the corpus's tokenizer ids
+                                 (token_stream_sha256, as train's
+                                 checkpoints); tasks: of the first run's
+                                 training stream (seed base_seed) */
     GenEncResult *enc;        /* [n_encodings] */
     int complete;             /* every run measured (not interrupted) */
     int rank;                 /* MPI rank of this process (0 without MPI):
@@ -123,12 +128,16 @@ typedef struct {
  * divergence or a length past an encoding's table stop it. */
 PbStatus gen_run(const GenConfig *c, GenResults *r);
 
-/* Loads the data and allocates the results (every run unmeasured, NaN). */
+/* Loads the data and allocates the results (every run unmeasured, NaN).
+ * Interrupt: a task's stream generation stops at once; r is then prepared
+ * but its ids_sha256 is "", and the caller frees it rather than sweep. */
 PbStatus gen_prepare(const GenConfig *c, GenResults *r);
 /* Trains and evaluates every run (encoding x seed) not yet measured, in
  * sweep order. Interrupt (core/interrupt.h): stops at the next safe point
- * (between runs, training steps or evaluation lengths); the run in progress
- * is dropped; returns PB_OK with r->complete = 0. */
+ * (between runs, training steps, task streams of 4096 examples, evaluation
+ * batches of windows or examples, attention tiles and LM-head chunks of one
+ * long window); the run in progress is dropped; returns PB_OK with
+ * r->complete = 0. */
 PbStatus gen_sweep(GenResults *r);
 /* One run (cell): trains and evaluates encoding e with seed index s into r,
  * marks it measured with r->rank and this host, and logs its line. A
@@ -151,10 +160,14 @@ void gen_results_free(GenResults *r);
 PbStatus gen_h5_write(hid_t file, const GenResults *r);
 
 /* Resume: r from gen_prepare; file an interrupted results file. Refuses
- * (PB_USAGE, naming the setting and the file's command line) a file whose
- * configuration differs from r's; otherwise copies the runs the file
- * measured into r and marks them measured, so gen_sweep skips them. A file
- * without the study (another --data) is refused too. */
+ * (PB_USAGE, naming the setting, the file's value, this run's value and the
+ * file's command line) a file whose configuration differs from r's in any
+ * recorded setting, the data's identity included (ids_sha256: a corpus
+ * changed in place, even to the same token count, is refused); otherwise
+ * copies the runs the file measured into r and marks them measured, so
+ * gen_sweep skips them. A file without the study (another --data) is refused
+ * too, and so is one written before ids_sha256 was recorded: nothing could
+ * show that its runs were measured on this data. */
 PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r);
 
 /* ---- reading and summarising (show, plot, run) -------------------------- */

@@ -125,6 +125,10 @@ PbStatus trainer_validate(Trainer *t, long max_windows, double *loss) {
     double sum = 0.0;
     size_t scored = 0;
     for (long w0 = 0; w0 < windows; w0 += B) {
+        if (interrupt_requested()) { /* a safe point: the caller sees the flag */
+            *loss = NAN;
+            return PB_OK;
+        }
         int rows = windows - w0 < B ? (int)(windows - w0) : B;
         for (int r = 0; r < rows; r++) {
             const int32_t *src = val + (size_t)(w0 + r) * T;

@@ -77,7 +77,9 @@ void trainer_free(Trainer *t);
 PbStatus trainer_step(Trainer *t, float *loss);
 
 /* Mean per-token loss over the validation split (max_windows > 0: only the
- * first max_windows windows). PB_DATA if the split holds no window. */
+ * first max_windows windows). PB_DATA if the split holds no window.
+ * Interrupt (core/interrupt.h): checked before each batch of windows; once
+ * one is requested it returns PB_OK with *loss NaN. */
 PbStatus trainer_validate(Trainer *t, long max_windows, double *loss);
 
 /* Progress reporting: on a terminal one line rewritten in place (step, loss,

@@ -25,6 +25,7 @@
  * runs a task, so results are the same bits for any thread count.
  */
 #include "attention.h"
+#include "../../core/interrupt.h"
 #include "../../core/threads.h"
 #include "vexp.h"
 
@@ -254,9 +255,11 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
     const long per_tile = (long)H * groups, tasks = per_tile * tiles;
     const size_t per_thread = tile_floats(T);
     const int parallel = (double)B * H * T * T * a.D >= PARALLEL_MIN_WORK;
+    const int poll = att == NULL; /* evaluation: lengths where one call takes minutes */
     const int blas = blas_single_begin();
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
     for (long task = 0; task < tasks; task++) {
+        if (poll && interrupt_requested()) continue; /* the caller drops the output */
         /* The last tiles (most keys) first: the dynamic schedule then ends
          * with small tasks and the threads finish together. */
         const int tile = (int)(tiles - 1 - task / per_tile);

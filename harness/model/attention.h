@@ -97,7 +97,14 @@ size_t attention_rows_scratch_floats(int T, int threads);
  * segment. Memory linear in T. Rotates qkv in place like attention_forward.
  * Output: bit-identical to attention_forward's out, not merely within a
  * tolerance: the same tile arithmetic runs in the same order (the test
- * asserts identity for every encoding and shape). */
+ * asserts identity for every encoding and shape).
+ * Interrupt (core/interrupt.h): one call at a long T can take minutes, so
+ * once an interrupt is requested the tiles not yet started are skipped and
+ * the call ends within about one tile; it still returns PB_OK, `out` is then
+ * unspecified, and the caller checks interrupt_requested() (model.h's
+ * model_eval_losses does). The training path (attention_forward, backward)
+ * does not poll: its [B,H,T,T] buffer bounds T, and a cut there would reach
+ * the optimizer. */
 PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch,
                                 int B, int T, int C, int H, int pos0);
 

@@ -41,6 +41,7 @@
 #endif
 
 #include "../../core/alloc.h"
+#include "../../core/interrupt.h"
 #include "../../core/threads.h"
 #include "../../encodings/embedding.h"
 #include "attention.h"
@@ -659,6 +660,13 @@ void model_eval_free(ModelEval *ev) {
     *ev = (ModelEval){0};
 }
 
+/* An evaluation cut short by an interrupt: NaN losses, so that a caller that
+ * forgot to check interrupt_requested() records no plausible number. */
+static PbStatus cut_losses(float *losses, size_t n) {
+    for (size_t i = 0; i < n; i++) losses[i] = NAN;
+    return PB_OK;
+}
+
 PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs,
                            const int32_t *targets, int B, int T, int pos0) {
     if (!ev->mem) return pb_fail(PB_USAGE, "model_eval_losses: call model_eval_alloc first");
@@ -680,6 +688,7 @@ PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const i
                    model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
         st = attention_forward_rows(ev->atty, ev->qkv, &m->enc, ev->scratch, B, T, C, H, pos0);
         if (st) break;
+        if (interrupt_requested()) return cut_losses(losses, BT);
         mm_forward(m, 1, ev->ln, ev->atty, model_param(m, MT_PROJW) + l * C_ * C_,
                    model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
         residual_forward(ev->x, ev->ln, ev->x, BT * C_);
@@ -696,6 +705,7 @@ PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const i
     layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LNFW),
                       model_param(m, MT_LNFB), (int)BT, C);
     for (size_t r0 = 0; r0 < BT; r0 += (size_t)ev->chunk) {
+        if (interrupt_requested()) return cut_losses(losses, BT);
         const int n = (int)(BT - r0 < (size_t)ev->chunk ? BT - r0 : (size_t)ev->chunk);
         mm_forward(m, 1, ev->logits, ev->ln + r0 * C_, head_weight(m), NULL, n, C, V);
         crossentropy_forward(losses + r0, ev->logits, ev->logits, targets + r0, n, V);

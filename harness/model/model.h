@@ -190,7 +190,11 @@ void model_eval_free(ModelEval *ev);
  * (model ids), window starting at absolute position pos0, B <= ev->max_B,
  * T <= ev->max_T. PB_LENGTH with the encoding's message when positions
  * pos0..pos0+T-1 are past its table (learned_absolute), checked before any
- * work. Bit-identical to model_forward's m->a.losses for the same inputs. */
+ * work. Bit-identical to model_forward's m->a.losses for the same inputs.
+ * Interrupt (core/interrupt.h): polled after each layer's attention (whose
+ * tiles poll too) and each chunk of LM-head rows; once one is requested the
+ * call stops there and returns PB_OK with every loss NaN: the caller checks
+ * interrupt_requested() and drops them. */
 PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs,
                            const int32_t *targets, int B, int T, int pos0);
 
