@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/text.h"
 #include "h5io.h"
 
 #define BENCH_SCHEMA_VERSION 1
+/* Far past any grid posbench measures (a few hundred cells). */
+#define BENCH_MAX_ROWS 100000
 
 typedef struct {
     const char *name;
@@ -104,9 +107,25 @@ static PbStatus read_scalar(hid_t file, const char *path, double *v) {
     if (!h5_exists(file, "reference") || H5Lexists(file, path, H5P_DEFAULT) <= 0)
         return pb_fail(PB_DATA, "%s is missing", path);
     hid_t set = H5Dopen2(file, path, H5P_DEFAULT);
-    herr_t r = set < 0 ? -1 : H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    hid_t space = set < 0 ? -1 : H5Dget_space(set);
+    /* One value only: H5S_ALL would write them all into v. */
+    herr_t r = space < 0 || H5Sget_simple_extent_npoints(space) != 1
+                   ? -1 : H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    if (space >= 0) H5Sclose(space);
     if (set >= 0) H5Dclose(set);
-    return r < 0 ? pb_fail(PB_DATA, "cannot read %s", path) : PB_OK;
+    return r < 0 ? pb_fail(PB_DATA, "cannot read %s as one number", path) : PB_OK;
+}
+
+/* The string fields of rows read from a file: NUL-terminated whatever the
+ * file's string padding, and one printable line each (core/text.h). */
+static void sanitize_rows(BenchRow *rows, size_t n, const Field *fields) {
+    for (size_t i = 0; i < n; i++)
+        for (const Field *f = fields; f->name; f++)
+            if (f->is_string) {
+                char *text = (char *)&rows[i] + f->offset;
+                text[f->size - 1] = 0;
+                text_sanitize(text);
+            }
 }
 
 PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
@@ -125,6 +144,10 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
     PbStatus st = PB_OK;
     if (n < 0) st = pb_fail(PB_DATA, "'%s': /bench/throughput is unreadable", path);
+    /* A row in memory is larger than a crafted file's row can be. */
+    else if (n > BENCH_MAX_ROWS)
+        st = pb_fail(PB_DATA, "'%s': /bench/throughput declares %lld rows, more than posbench writes (%d; damaged "
+                     "or crafted file)", path, (long long)n, BENCH_MAX_ROWS);
     if (!st) {
         r->rows = calloc(n ? (size_t)n : 1, sizeof *r->rows);
         r->n = r->cap = (size_t)n;
@@ -136,6 +159,7 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     H5Tclose(mem);
     if (space >= 0) H5Sclose(space);
     if (set >= 0) H5Dclose(set);
+    if (!st) sanitize_rows(r->rows, r->n, throughput_fields);
     /* The memory table has the same rows in the same order. */
     if (!st) {
         set = H5Dopen2(file, "bench/memory", H5P_DEFAULT);
@@ -186,18 +210,18 @@ PbStatus bench_h5_check_resume(hid_t file, const char *path, const BenchPlan *pl
         st = same(path, "batch", fb, ours, command);
     }
     if (!st) {
-        hid_t a = H5Aexists(g, "memory_budget_bytes") > 0 ? H5Aopen(g, "memory_budget_bytes", H5P_DEFAULT) : -1;
-        if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &budget) < 0)
+        if (h5_read_attr_double(g, "memory_budget_bytes", &budget))
             st = pb_fail(PB_DATA, "--resume %s: /bench lacks memory_budget_bytes (damaged file?)", path);
-        if (a >= 0) H5Aclose(a);
         char fb[64];
         snprintf(fb, sizeof fb, "%.0f", budget), snprintf(ours, sizeof ours, "%.0f", (double)plan->max_cell_bytes);
         if (!st) st = same(path, "memory budget (bytes)", fb, ours, command);
     }
     if (!st) {
+        /* The file's flags come back sanitized (h5_read_attr_string): ours too. */
+        char flags[2048];
         if (h5_read_attr_string(g, "benchmark_flags", text, sizeof text)) text[0] = 0;
-        st = same(path, "Google Benchmark flags", text, plan->benchmark_flags ? plan->benchmark_flags : "",
-                  command);
+        text_sanitize_copy(flags, sizeof flags, plan->benchmark_flags ? plan->benchmark_flags : "");
+        st = same(path, "Google Benchmark flags", text, flags, command);
     }
     if (st && st != PB_USAGE) st = pb_fail(PB_DATA, "--resume %s: /bench lacks its settings (damaged file?)", path);
     H5Gclose(g);

@@ -11,7 +11,9 @@
 PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r);
 
 /* Reads them back; PB_DATA naming what is missing, damaged, or from a newer
- * schema. `path` only names the file in messages. */
+ * schema, or a table of more rows than posbench writes. The rows' strings
+ * come back as printable lines (core/text.h). `path` only names the file in
+ * messages. */
 PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r);
 
 /* Resume: the file's /bench settings (profile, batch, memory budget, the

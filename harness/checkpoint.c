@@ -27,14 +27,6 @@ static PbStatus group_open(hid_t *g, hid_t loc, const char *name, const char *pa
     return PB_OK;
 }
 
-static PbStatus read_attr_double(hid_t loc, const char *name, double *out) {
-    if (H5Aexists(loc, name) <= 0) return pb_fail(PB_DATA, "attribute '%s' is missing", name);
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    herr_t r = a < 0 ? -1 : H5Aread(a, H5T_NATIVE_DOUBLE, out);
-    if (a >= 0) H5Aclose(a);
-    return r < 0 ? pb_fail(PB_DATA, "attribute '%s' is not a number", name) : PB_OK;
-}
-
 static PbStatus read_int(hid_t loc, const char *name, int *out) {
     long long v;
     PbStatus st = h5_read_attr_int(loc, name, &v);
@@ -53,16 +45,22 @@ static PbStatus read_long(hid_t loc, const char *name, long *out) {
 
 static PbStatus read_float(hid_t loc, const char *name, float *out) {
     double v;
-    PbStatus st = read_attr_double(loc, name, &v);
+    PbStatus st = h5_read_attr_double(loc, name, &v);
     if (!st) *out = (float)v;
     return st;
 }
 
-/* h5_attr_string stores "" as " " (HDF5 wants a positive size). */
-static PbStatus read_string(hid_t loc, const char *name, char *out, size_t cap) {
-    PbStatus st = h5_read_attr_string(loc, name, out, cap);
+/* h5_attr_string stores "" as " " (HDF5 wants a positive size). The text
+ * comes sanitized (h5io.h) unless raw: the corpus path is opened again on
+ * resume, so it must come back byte for byte. */
+static PbStatus read_text(hid_t loc, const char *name, char *out, size_t cap, int raw) {
+    PbStatus st = raw ? h5_read_attr_raw(loc, name, out, cap) : h5_read_attr_string(loc, name, out, cap);
     if (!st && strcmp(out, " ") == 0) out[0] = 0;
     return st;
+}
+
+static PbStatus read_string(hid_t loc, const char *name, char *out, size_t cap) {
+    return read_text(loc, name, out, cap, 0);
 }
 
 static PbStatus attr_u64(hid_t loc, const char *name, uint64_t v) {
@@ -265,7 +263,7 @@ static PbStatus read_data(hid_t f, const char *path, CheckpointData *d) {
     int tok_vocab = 0;
     long long n_tokens = 0;
     char kind[16] = "";
-    st = read_string(g, "data", d->data, sizeof d->data);
+    st = read_text(g, "data", d->data, sizeof d->data, 1);
     if (!st) st = read_string(g, "tokenizer", d->tokenizer, sizeof d->tokenizer);
     if (!st) st = read_int(g, "tokenizer_vocab", &tok_vocab);
     if (!st) st = read_string(g, "vocab", kind, sizeof kind);
@@ -303,7 +301,7 @@ static PbStatus read_train_config(hid_t g, TrainConfig *c) {
     if (!st) st = read_float(g, "eps", &c->eps);
     if (!st) st = read_float(g, "grad_clip", &c->grad_clip);
     if (!st) st = read_u64(g, "seed", &c->seed);
-    if (!st) st = read_attr_double(g, "val_fraction", &c->val_fraction);
+    if (!st) st = h5_read_attr_double(g, "val_fraction", &c->val_fraction);
     return st;
 }
 

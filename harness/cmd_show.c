@@ -1,7 +1,13 @@
-/* cmd_show.c: `posbench show FILE.h5`: a readable summary of a results file. */
+/* cmd_show.c: `posbench show FILE.h5`: a readable summary of a results file.
+ *
+ * Everything it prints is one printable line per field: strings from the file
+ * come sanitized from the readers (h5io.h, bench_h5.h), and the file name
+ * from the command line is sanitized here (core/text.h), so a file cannot
+ * send escape sequences to the terminal or forge lines of the summary. */
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/text.h"
 #include "args.h"
 #include "bench_h5.h"
 #include "commands.h"
@@ -43,23 +49,24 @@ PbStatus cmd_show(int argc, char **argv) {
     if (st) return st;
     if (help) return args_print_help(&cmd, stdout), PB_OK;
     hid_t file;
-    char kind[64];
+    char kind[64], name[4096];
     if ((st = h5in_open_results(&file, kind, sizeof kind, pos[0]))) return st;
-    printf("%s: %s\n", pos[0], kind);
+    text_sanitize_copy(name, sizeof name, pos[0]); /* printed, never opened */
+    printf("%s: %s\n", name, kind);
     show_provenance(file);
     printf("\n");
     long long complete = 1;
     if (strcmp(kind, "bench") == 0 && !h5_read_attr_int(file, "complete", &complete) && !complete)
         printf("INCOMPLETE: interrupted; the cells not measured are missing (continue with --resume %s)\n\n",
-               pos[0]);
-    if (strcmp(kind, "bench") == 0) st = show_bench(file, pos[0]);
-    else if (strcmp(kind, "generalize") == 0) st = gen_show(file, pos[0], stdout);
+               name);
+    if (strcmp(kind, "bench") == 0) st = show_bench(file, name);
+    else if (strcmp(kind, "generalize") == 0) st = gen_show(file, name, stdout);
     else if (strcmp(kind, "run") == 0) {
-        st = h5_exists(file, "bench") ? show_bench(file, pos[0]) : PB_OK;
-        if (!st) printf("\n"), st = gen_show(file, pos[0], stdout);
+        st = h5_exists(file, "bench") ? show_bench(file, name) : PB_OK;
+        if (!st) printf("\n"), st = gen_show(file, name, stdout);
     }
     else if (strcmp(kind, "encoding_export") != 0)
-        st = pb_fail(PB_DATA, "'%s': this posbench cannot show files of kind '%s'", pos[0], kind);
+        st = pb_fail(PB_DATA, "'%s': this posbench cannot show files of kind '%s'", name, kind);
     H5Fclose(file);
     return st ? st : finish_stdout();
 }

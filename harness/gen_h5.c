@@ -299,16 +299,15 @@ static void attr_text(hid_t g, const ConfigItem *it, char *out, size_t cap) {
     snprintf(out, cap, "(absent)");
     if (H5Aexists(g, it->name) <= 0) return;
     if (it->type == 's') {
-        if (h5_read_attr_string(g, it->name, out, cap)) snprintf(out, cap, "(unreadable)");
+        /* raw: compared byte for byte with ours (messages sanitize it) */
+        if (h5_read_attr_raw(g, it->name, out, cap)) snprintf(out, cap, "(unreadable)");
         return;
     }
     if (it->type == 'i') {
         if (!h5_read_attr_int(g, it->name, &v)) snprintf(out, cap, "%lld", v);
         return;
     }
-    hid_t a = H5Aopen(g, it->name, H5P_DEFAULT);
-    if (a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &d) >= 0) snprintf(out, cap, "%.9g", d);
-    if (a >= 0) H5Aclose(a);
+    if (!h5_read_attr_double(g, it->name, &d)) snprintf(out, cap, "%.9g", d);
 }
 
 PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
@@ -330,9 +329,7 @@ PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
         const ConfigItem *it = &t.item[i];
         char theirs[4200], ours[4200];
         attr_text(top, it, theirs, sizeof theirs);
-        /* Strings read from a file come sanitized (core/text.h): ours too, so
-         * a name with a control character matches itself. */
-        if (it->type == 's') text_sanitize_copy(ours, sizeof ours, it->s);
+        if (it->type == 's') snprintf(ours, sizeof ours, "%s", it->s);
         else if (it->type == 'i') snprintf(ours, sizeof ours, "%lld", it->i);
         else snprintf(ours, sizeof ours, "%.9g", it->d);
         if (strcmp(theirs, ours) == 0) continue;
@@ -412,15 +409,19 @@ PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
 
 /* ---- show --------------------------------------------------------------- */
 
-/* Splits the `encodings` attribute of g into names; returns the count. */
+/* Splits the `encodings` attribute of g into names; returns the count. The
+ * names are group keys, so they are read raw: print them through shown(). */
 int gen_read_encodings(hid_t g, char names[][GEN_NAME], int cap) {
     char list[GEN_MAX_ENCODINGS * (GEN_NAME + 1)];
-    if (h5_read_attr_string(g, "encodings", list, sizeof list)) return 0;
+    if (h5_read_attr_raw(g, "encodings", list, sizeof list)) return 0;
     int n = 0;
     for (char *tok = strtok(list, ","); tok && n < cap; tok = strtok(NULL, ","))
         if (h5_exists(g, tok)) snprintf(names[n++], GEN_NAME, "%s", tok);
     return n;
 }
+
+/* A name read raw from a file, as one printable line (core/text.h). */
+static const char *shown(char buf[GEN_NAME], const char *name) { return text_sanitize_copy(buf, GEN_NAME, name); }
 
 /* Reads g/name as floats; *rows x *cols (rank 1: rows 1). */
 int gen_read_matrix(hid_t g, const char *name, float **data, int *rows, int *cols) {
@@ -471,6 +472,7 @@ static void show_table(hid_t top, const char *title, const char *value, const ch
         fprintf(out, " %15s", h);
     }
     fprintf(out, "\n");
+    char name[GEN_NAME];
     for (int e = 0; e < n; e++) {
         hid_t g = H5Gopen2(top, names[e], H5P_DEFAULT);
         float *v = NULL;
@@ -479,7 +481,7 @@ static void show_table(hid_t top, const char *title, const char *value, const ch
             if (g >= 0) H5Gclose(g);
             continue;
         }
-        fprintf(out, "%-16s", names[e]);
+        fprintf(out, "%-16s", shown(name, names[e]));
         for (int i = 0; i < nl && i < cols; i++) {
             char b[64];
             fmt_ci(b, sizeof b, v + i, S, cols, fmt);
@@ -664,6 +666,7 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
     fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", "encoding", "train tok/s", "bench tok/s",
             "eval mem", "loss@L", "loss@long", "task@min", "task@max", "verdict");
     char extrap[1024] = "", not_extrap[1024] = "", na[1024] = "", weak[1024] = "";
+    char name[GEN_NAME];
     /* A run that did not learn has a flat curve for the wrong reason: an
      * encoding whose perplexity at L is over GEN_UNDERTRAINED times the best
      * one's is named undertrained, not extrapolating. */
@@ -692,7 +695,7 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
         }
         if (list) {
             size_t n = strlen(list);
-            snprintf(list + n, 1024 - n, "%s%.63s", n ? ", " : "", w->name);
+            snprintf(list + n, 1024 - n, "%s%.63s", n ? ", " : "", shown(name, w->name));
         }
         char mem[32];
         if (isfinite(w->mem_ratio)) snprintf(mem, sizeof mem, "x%.1f", w->mem_ratio);
@@ -701,7 +704,7 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
         num(c1, sizeof c1, "%.0f", w->train_tps), num(c2, sizeof c2, "%.0f", btps);
         num(c3, sizeof c3, "%.3f", w->loss_L), num(c4, sizeof c4, "%.3f", w->loss_long);
         num(c5, sizeof c5, "%.2f", w->task_acc_L), num(c6, sizeof c6, "%.2f", w->task_acc_long);
-        fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", w->name, c1, c2, mem, c3, c4, c5, c6, verdict);
+        fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", shown(name, w->name), c1, c2, mem, c3, c4, c5, c6, verdict);
     }
     fprintf(out, "\n(train tok/s: the whole probe model's training; bench tok/s: one attention layer's "
                  "forward at T=%d from /bench (- without one); eval mem: peak evaluation heap at the longest length over "

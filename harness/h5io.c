@@ -3,15 +3,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "version.h"
 #include "../core/interrupt.h"
+#include "../core/text.h"
 #include "../core/threads.h"
 #include "../datasets/tasks.h"
 #include "generalize.h"
@@ -133,14 +137,284 @@ PbStatus h5_write_provenance(hid_t file) {
     return st;
 }
 
+/* ---- opening defensively ---------------------------------------------------
+ * A results file may come from anyone, so before any reader sees it,
+ * h5in_open makes sure it is a regular file (a FIFO would block the open, a
+ * device never ends) and walks every link and object once, refusing what
+ * posbench never writes and what could make a reader open another file, hang,
+ * or allocate more than the file holds:
+ *   - soft, external and user-defined links (posbench writes hard links only;
+ *     an external link to a FIFO blocks whoever follows it);
+ *   - datasets whose data lies outside the file: external storage, virtual
+ *     layout;
+ *   - a dataset or attribute whose declared size overflows 64 bits or exceeds
+ *     the file (posbench never compresses, so its data always lies in the
+ *     file), an attribute over 1 MiB, a dimension past INT_MAX (readers keep
+ *     dimensions in int).
+ * H5Lvisit and H5Ovisit follow hard links only, and the walk stops past
+ * H5IN_MAX_ITEMS links, objects and attributes, so a crafted file cannot make
+ * it long. As a second guard, external links never resolve in this process
+ * (refuse_external_links). */
+
+#define H5IN_MAX_ITEMS 100000
+#define H5IN_SLACK ((uint64_t)64 << 10) /* headers of a tiny file, unwritten fill */
+#define H5IN_MAX_ATTR_BYTES ((uint64_t)1 << 20)
+#define H5IN_MAX_ELEMENTS ((uint64_t)INT_MAX) /* per dataset read: readers index with int */
+
+/* Checked products of a dataspace's dimensions, then bytes. */
+typedef struct {
+    int rank;            /* -1: unreadable */
+    int overflow;        /* the product of max(d, 1), or the bytes, passed 2^64 */
+    uint64_t elements;   /* valid unless overflow */
+    uint64_t span;       /* product of max(d, 1): bounds every partial product */
+    uint64_t bytes;
+    uint64_t max_dim;
+    double log2_elements;
+} Extent;
+
+static int mul_checked(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a && b > UINT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+static Extent extent_of(hid_t space, size_t type_size) {
+    Extent e = {.rank = -1, .elements = 1, .span = 1};
+    H5S_class_t cls = space < 0 ? H5S_NO_CLASS : H5Sget_simple_extent_type(space);
+    if (cls == H5S_NULL) return e.rank = 0, e.elements = 0, e;
+    int r = cls == H5S_SCALAR || cls == H5S_SIMPLE ? H5Sget_simple_extent_ndims(space) : -1;
+    hsize_t d[H5S_MAX_RANK];
+    if (r < 0 || r > H5S_MAX_RANK || (r > 0 && H5Sget_simple_extent_dims(space, d, NULL) < 0)) return e;
+    e.rank = r;
+    for (int i = 0; i < r; i++) {
+        if (d[i] > e.max_dim) e.max_dim = d[i];
+        if (d[i] == 0) e.elements = 0;
+        else e.log2_elements += log2((double)d[i]);
+        if (!mul_checked(e.span, d[i] ? d[i] : 1, &e.span)) e.overflow = 1;
+    }
+    if (e.elements) e.elements = e.span;
+    if (!e.overflow && !mul_checked(e.elements, type_size, &e.bytes)) e.overflow = 1;
+    return e;
+}
+
+/* "2^72", or "2^72.3" between powers. */
+static void pow2_text(double log2_value, char *buf, size_t cap) {
+    if (log2_value == floor(log2_value)) snprintf(buf, cap, "2^%.0f", log2_value);
+    else snprintf(buf, cap, "2^%.1f", log2_value);
+}
+
+/* "123456" or, past what a message should spell out, "2^72". */
+static const char *count_text(const Extent *e, char *buf, size_t cap) {
+    if (!e->overflow && e->elements < (1ull << 40)) snprintf(buf, cap, "%llu", (unsigned long long)e->elements);
+    else pow2_text(e->log2_elements, buf, cap);
+    return buf;
+}
+
+static const char *bytes_text(const Extent *e, size_t size, char *buf, size_t cap) {
+    if (!e->overflow && e->bytes < (1ull << 40)) {
+        snprintf(buf, cap, "%llu bytes", (unsigned long long)e->bytes);
+    } else {
+        pow2_text(e->log2_elements + log2((double)size), buf, cap);
+        snprintf(buf + strlen(buf), cap - strlen(buf), " bytes");
+    }
+    return buf;
+}
+
+/* One dataset or attribute's declared size against the file's: PB_DATA
+ * naming the file (path) and the object (what). cap: the most bytes allowed. */
+static PbStatus check_extent(const char *path, const char *what, hid_t space, hid_t type, uint64_t cap,
+                             const char *limit) {
+    size_t size = type < 0 ? 0 : H5Tget_size(type);
+    Extent e = extent_of(space, size);
+    char n[48], b[48];
+    if (e.rank < 0 || size == 0)
+        return pb_fail(PB_DATA, "cannot read '%s': %s has an unreadable shape or type (damaged file?)", path, what);
+    if (e.overflow || e.bytes > cap)
+        return pb_fail(PB_DATA, "'%s': %s declares %s element%s (%s), more than %s (damaged or crafted file)", path,
+                       what, count_text(&e, n, sizeof n), e.elements == 1 && !e.overflow ? "" : "s",
+                       bytes_text(&e, size, b, sizeof b), limit);
+    if (e.max_dim > INT_MAX)
+        return pb_fail(PB_DATA, "'%s': %s declares a dimension of %llu, more than posbench reads (damaged or "
+                       "crafted file)", path, what, (unsigned long long)e.max_dim);
+    return PB_OK;
+}
+
+typedef struct {
+    const char *path;    /* the file, for messages */
+    uint64_t file_bytes; /* its size on disk */
+    long items;          /* links, objects and attributes seen */
+    const char *object;  /* the object whose attributes are being walked */
+    PbStatus st;
+} Walk;
+
+/* Counts one more item; 0 (and an error) past the cap. */
+static int walk_count(Walk *w) {
+    if (++w->items <= H5IN_MAX_ITEMS) return 1;
+    w->st = pb_fail(PB_DATA, "'%s' holds more than %d links, objects and attributes, far more than posbench "
+                    "writes (damaged or crafted file)", w->path, H5IN_MAX_ITEMS);
+    return 0;
+}
+
+static herr_t walk_link(hid_t root, const char *name, const H5L_info_t *info, void *data) {
+    Walk *w = data;
+    if (!walk_count(w)) return 1;
+    if (info->type == H5L_TYPE_HARD) return 0;
+    char val[512] = "", target[600] = "";
+    const char *file = NULL, *obj = NULL;
+    unsigned flags;
+    if (info->type == H5L_TYPE_SOFT || info->type == H5L_TYPE_EXTERNAL) {
+        if (info->u.val_size <= sizeof val && H5Lget_val(root, name, val, sizeof val, H5P_DEFAULT) >= 0) {
+            val[sizeof val - 1] = 0;
+            if (info->type == H5L_TYPE_SOFT) snprintf(target, sizeof target, " (to %s)", val);
+            else if (H5Lunpack_elink_val(val, info->u.val_size, &flags, &file, &obj) >= 0 && file && obj)
+                snprintf(target, sizeof target, " (to %s in '%s')", obj, file);
+        }
+    }
+    if (info->type == H5L_TYPE_EXTERNAL)
+        w->st = pb_fail(PB_DATA, "'%s': /%s is an external link%s; posbench reads no links to other files "
+                        "(damaged or crafted file)", w->path, name, target);
+    else if (info->type == H5L_TYPE_SOFT)
+        w->st = pb_fail(PB_DATA, "'%s': /%s is a soft link%s; posbench writes only hard links (damaged or "
+                        "crafted file)", w->path, name, target);
+    else
+        w->st = pb_fail(PB_DATA, "'%s': /%s is a user-defined link (type %d); posbench writes only hard links "
+                        "(damaged or crafted file)", w->path, name, (int)info->type);
+    return 1;
+}
+
+static herr_t walk_attr(hid_t obj, const char *name, const H5A_info_t *info, void *data) {
+    (void)info;
+    Walk *w = data;
+    if (!walk_count(w)) return 1;
+    char what[600], limit[80];
+    snprintf(what, sizeof what, "attribute '%s' of %s", name, w->object);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t space = a < 0 ? -1 : H5Aget_space(a), type = a < 0 ? -1 : H5Aget_type(a);
+    uint64_t cap = w->file_bytes + H5IN_SLACK;
+    if (cap > H5IN_MAX_ATTR_BYTES) {
+        cap = H5IN_MAX_ATTR_BYTES;
+        snprintf(limit, sizeof limit, "the 1 MiB posbench allows an attribute");
+    } else {
+        snprintf(limit, sizeof limit, "the file's %llu bytes hold", (unsigned long long)w->file_bytes);
+    }
+    w->st = a < 0 ? pb_fail(PB_DATA, "cannot read '%s': %s is unreadable (damaged file?)", w->path, what)
+                  : check_extent(w->path, what, space, type, cap, limit);
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    if (a >= 0) H5Aclose(a);
+    return w->st ? 1 : 0;
+}
+
+/* A dataset keeps its data in this file, and no more than the file holds. */
+static PbStatus walk_dataset(Walk *w, hid_t set, const char *what) {
+    hid_t dcpl = H5Dget_create_plist(set);
+    H5D_layout_t layout = dcpl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl);
+    int external = dcpl < 0 ? -1 : H5Pget_external_count(dcpl);
+    char raw[256] = "?";
+    off_t offset;
+    hsize_t size;
+    if (external > 0) H5Pget_external(dcpl, 0, sizeof raw, raw, &offset, &size), raw[sizeof raw - 1] = 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (layout == H5D_LAYOUT_ERROR || external < 0)
+        return pb_fail(PB_DATA, "cannot read '%s': the layout of %s is unreadable (damaged file?)", w->path, what);
+    if (layout == H5D_VIRTUAL)
+        return pb_fail(PB_DATA, "'%s': %s is a virtual dataset (its data lies in other files); posbench reads "
+                       "only self-contained files (damaged or crafted file)", w->path, what);
+    if (external > 0)
+        return pb_fail(PB_DATA, "'%s': %s keeps its data in the external file '%s'; posbench reads only "
+                       "self-contained files (damaged or crafted file)", w->path, what, raw);
+    char limit[80];
+    snprintf(limit, sizeof limit, "the file's %llu bytes hold", (unsigned long long)w->file_bytes);
+    hid_t space = H5Dget_space(set), type = H5Dget_type(set);
+    PbStatus st = check_extent(w->path, what, space, type, w->file_bytes + H5IN_SLACK, limit);
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    return st;
+}
+
+#if H5_VERSION_GE(1, 12, 0)
+typedef H5O_info2_t WalkInfo;
+#define WALK_OBJECTS(root, cb, data) H5Ovisit3(root, H5_INDEX_NAME, H5_ITER_NATIVE, cb, data, H5O_INFO_BASIC)
+#else
+typedef H5O_info_t WalkInfo;
+#define WALK_OBJECTS(root, cb, data) H5Ovisit2(root, H5_INDEX_NAME, H5_ITER_NATIVE, cb, data, H5O_INFO_BASIC)
+#endif
+
+static herr_t walk_object(hid_t root, const char *name, const WalkInfo *info, void *data) {
+    Walk *w = data;
+    if (!walk_count(w)) return 1;
+    char what[600];
+    snprintf(what, sizeof what, "/%s", strcmp(name, ".") == 0 ? "" : name);
+    hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
+    if (obj < 0) {
+        w->st = pb_fail(PB_DATA, "cannot read '%s': %s cannot be opened (damaged file?)", w->path, what);
+        return 1;
+    }
+    if (info->type == H5O_TYPE_DATASET) w->st = walk_dataset(w, obj, what);
+    w->object = what;
+    hsize_t idx = 0;
+    if (!w->st && H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, walk_attr, w) < 0 && !w->st)
+        w->st = pb_fail(PB_DATA, "cannot read '%s': the attributes of %s are unreadable (damaged file?)", w->path,
+                        what);
+    H5Oclose(obj);
+    return w->st ? 1 : 0;
+}
+
+static PbStatus walk_file(hid_t file, const char *path, uint64_t file_bytes) {
+    Walk w = {path, file_bytes, 0, NULL, PB_OK};
+    herr_t r = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, walk_link, &w);
+    if (!w.st && r >= 0) r = WALK_OBJECTS(file, walk_object, &w);
+    if (w.st) return w.st;
+    return r < 0 ? pb_fail(PB_DATA, "cannot read '%s': damaged or truncated HDF5 file (its objects cannot be listed)",
+                           path)
+                 : PB_OK;
+}
+
+/* The second guard: this process's external link class is one that never
+ * resolves (posbench writes none), so a path through one fails even where a
+ * reader opens it without the walk. Creating and querying such links still
+ * works (tests craft them). */
+static hid_t refuse_traverse(const char *name, hid_t group, const void *value, size_t size, hid_t lapl,
+                             hid_t dxpl) {
+    (void)name, (void)group, (void)value, (void)size, (void)lapl, (void)dxpl;
+    return -1;
+}
+
+static ssize_t query_value(const char *name, const void *value, size_t size, void *buf, size_t cap) {
+    (void)name;
+    if (buf) memcpy(buf, value, size < cap ? size : cap);
+    return (ssize_t)size;
+}
+
+static void refuse_external_links(void) {
+    static int done;
+    static const H5L_class_t refused = {H5L_LINK_CLASS_T_VERS, H5L_TYPE_EXTERNAL, "external (not followed)",
+                                        NULL, NULL, NULL, refuse_traverse, NULL, query_value};
+    if (!done && H5Lregister(&refused) >= 0) done = 1;
+}
+
+static const char *file_type_name(mode_t m) {
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
 PbStatus h5in_open(hid_t *file, const char *path) {
-    if (access(path, R_OK) != 0)
+    *file = -1;
+    refuse_external_links();
+    struct stat sb;
+    if (access(path, R_OK) != 0 || stat(path, &sb) != 0)
         return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
+    /* Before HDF5 opens it: opening a FIFO blocks until a writer comes. */
+    if (!S_ISREG(sb.st_mode))
+        return pb_fail(PB_DATA, "'%s' is not an HDF5 file: it is %s, not a regular file", path,
+                       file_type_name(sb.st_mode));
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0) return pb_fail(PB_DATA, "'%s' is not an HDF5 file (or is truncated)", path);
     *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (*file < 0) return pb_fail(PB_DATA, "cannot read '%s': damaged or truncated HDF5 file", path);
-    return PB_OK;
+    PbStatus st = walk_file(*file, path, (uint64_t)sb.st_size);
+    if (st) H5Fclose(*file), *file = -1;
+    return st;
 }
 
 PbStatus h5in_open_results(hid_t *file, char *kind, size_t cap, const char *path) {
@@ -194,14 +468,21 @@ static PbStatus need_dataset(hid_t loc, const char *path, const char *where, con
     if (cls != H5T_INTEGER && cls != H5T_FLOAT)
         return pb_fail(PB_DATA, "'%s': %s is not numeric", path, full);
     int ok = r == rank;
+    uint64_t count = 1;
     for (int i = 0; ok && i < rank; i++) {
         ok = d[i] >= 1 && d[i] <= (1u << 30) && (want[i] == ANY || (long long)d[i] == want[i]);
         got[i] = (long long)d[i];
+        if (ok && !mul_checked(count, d[i], &count)) count = UINT64_MAX;
     }
-    if (ok) return PB_OK;
     char have[128] = "", need[128] = "";
     for (int i = 0; i < r && i < 8; i++)
         snprintf(have + strlen(have), sizeof have - strlen(have), "%s%llu", i ? ", " : "", (unsigned long long)d[i]);
+    /* Attributes in range can still multiply past what a reader indexes
+     * (an export's H x T x T with H and T at 2^24 is 2^72). */
+    if (ok && count > H5IN_MAX_ELEMENTS)
+        return pb_fail(PB_DATA, "'%s': %s has shape [%s], %s or more values, more than posbench reads (damaged "
+                       "or crafted file)", path, full, have, count == UINT64_MAX ? "2^64" : "2^31");
+    if (ok) return PB_OK;
     for (int i = 0; i < rank; i++)
         if (want[i] == ANY) snprintf(need + strlen(need), sizeof need - strlen(need), "%s>=1", i ? ", " : "");
         else snprintf(need + strlen(need), sizeof need - strlen(need), "%s%lld", i ? ", " : "", want[i]);
@@ -244,7 +525,8 @@ static PbStatus check_study(hid_t file, const char *path, const char *where, int
     if (top < 0) return pb_fail(PB_DATA, "'%s': %s is not a group (damaged file?)", path, where);
     char list[GEN_MAX_ENCODINGS * (GEN_NAME + 1)];
     PbStatus st = PB_OK;
-    if (h5_read_attr_string(top, "encodings", list, sizeof list) || !*list)
+    /* Raw: the names are group names to look up, not text to print. */
+    if (h5_read_attr_raw(top, "encodings", list, sizeof list) || !*list)
         st = pb_fail(PB_DATA, "'%s': %s lacks its 'encodings' attribute (damaged file?)", path, where);
     hid_t train = -1;
     if (!st && !is_task && H5Lexists(file, "training", H5P_DEFAULT) > 0)
@@ -375,32 +657,77 @@ PbStatus h5in_check_results(hid_t file, const char *kind, const char *path) {
 
 int h5_exists(hid_t loc, const char *name) { return H5Lexists(loc, name, H5P_DEFAULT) > 0; }
 
-PbStatus h5_read_attr_string(hid_t loc, const char *name, char *out, size_t cap) {
-    out[0] = 0;
+/* Opens attribute `name` of loc if it holds exactly one value; PB_DATA
+ * otherwise (reading a many-valued attribute into one would overrun). */
+static PbStatus open_single_attr(hid_t loc, const char *name, const char *what, hid_t *attr) {
+    *attr = -1;
     if (H5Aexists(loc, name) <= 0) return pb_fail(PB_DATA, "attribute '%s' is missing", name);
-    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t type = attr < 0 ? -1 : H5Aget_type(attr);
-    PbStatus st = PB_OK;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t space = a < 0 ? -1 : H5Aget_space(a);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (space >= 0) H5Sclose(space);
+    if (n != 1) {
+        if (a >= 0) H5Aclose(a);
+        return pb_fail(PB_DATA, "attribute '%s' is not a single %s", name, what);
+    }
+    *attr = a;
+    return PB_OK;
+}
+
+static PbStatus read_attr_text(hid_t loc, const char *name, char *out, size_t cap, int sanitize) {
+    if (cap) out[0] = 0;
+    hid_t attr;
+    PbStatus st = open_single_attr(loc, name, "string", &attr);
+    if (st) return st;
+    hid_t type = H5Aget_type(attr);
+    size_t n = type < 0 ? 0 : H5Tget_size(type);
     if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
         st = pb_fail(PB_DATA, "attribute '%s' is not a fixed-length string", name);
+    } else if (n == 0 || n > H5IN_MAX_ATTR_BYTES) {
+        st = pb_fail(PB_DATA, "attribute '%s' declares a string of %zu bytes (over 1 MiB: damaged or crafted file)",
+                     name, n);
     } else {
-        size_t n = H5Tget_size(type);
         char *buf = calloc(n + 1, 1);
         if (!buf || H5Aread(attr, type, buf) < 0) st = pb_fail(PB_DATA, "cannot read attribute '%s'", name);
-        else snprintf(out, cap, "%s", buf);
+        else if (cap) snprintf(out, cap, "%s", buf);
         free(buf);
+        if (!st && cap && sanitize) text_sanitize(out);
     }
     if (type >= 0) H5Tclose(type);
-    if (attr >= 0) H5Aclose(attr);
+    H5Aclose(attr);
     return st;
 }
 
+PbStatus h5_read_attr_string(hid_t loc, const char *name, char *out, size_t cap) {
+    return read_attr_text(loc, name, out, cap, 1);
+}
+
+PbStatus h5_read_attr_raw(hid_t loc, const char *name, char *out, size_t cap) {
+    return read_attr_text(loc, name, out, cap, 0);
+}
+
 PbStatus h5_read_attr_int(hid_t loc, const char *name, long long *out) {
-    if (H5Aexists(loc, name) <= 0) return pb_fail(PB_DATA, "attribute '%s' is missing", name);
-    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
-    herr_t r = attr < 0 ? -1 : H5Aread(attr, H5T_NATIVE_LLONG, out);
-    if (attr >= 0) H5Aclose(attr);
+    hid_t attr;
+    PbStatus st = open_single_attr(loc, name, "number", &attr);
+    if (st) return st;
+    herr_t r = H5Aread(attr, H5T_NATIVE_LLONG, out);
+    H5Aclose(attr);
     return r < 0 ? pb_fail(PB_DATA, "cannot read attribute '%s' as a number", name) : PB_OK;
+}
+
+PbStatus h5_read_attr_double(hid_t loc, const char *name, double *out) {
+    hid_t attr;
+    PbStatus st = open_single_attr(loc, name, "number", &attr);
+    if (st) return st;
+    herr_t r = H5Aread(attr, H5T_NATIVE_DOUBLE, out);
+    H5Aclose(attr);
+    return r < 0 ? pb_fail(PB_DATA, "cannot read attribute '%s' as a number", name) : PB_OK;
+}
+
+/* The file and object names of a dataset, for messages. */
+static void dataset_where(hid_t set, const char *name, char *file, size_t fcap, char *obj, size_t ocap) {
+    if (H5Fget_name(set, file, fcap) <= 0) snprintf(file, fcap, "?");
+    if (H5Iget_name(set, obj, ocap) <= 0) snprintf(obj, ocap, "%s", name);
 }
 
 static PbStatus read_dataset(hid_t loc, const char *name, hid_t mem_type, size_t elem, void **data,
@@ -411,23 +738,35 @@ static PbStatus read_dataset(hid_t loc, const char *name, hid_t mem_type, size_t
     hid_t space = set < 0 ? -1 : H5Dget_space(set);
     int r = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
     PbStatus st = PB_OK;
+    char file[1024], obj[512];
     if (r < 1 || r > 8) {
         st = pb_fail(PB_DATA, "dataset '%s' has an unreadable shape", name);
     } else {
-        hsize_t hd[8];
-        H5Sget_simple_extent_dims(space, hd, NULL);
-        size_t count = 1;
-        for (int i = 0; i < r; i++) {
-            dims[i] = (int)hd[i];
-            count *= (size_t)hd[i];
-        }
-        *rank = r;
-        *data = pb_calloc(count ? count : 1, elem, name);
-        if (!*data) st = PB_NOMEM;
-        else if (H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
-            st = pb_fail(PB_DATA, "cannot read dataset '%s' (damaged file?)", name);
-            free(*data);
-            *data = NULL;
+        /* Checked sizes before any allocation (h5in_open's walk checked the
+         * file's bytes already; this guards callers and the int dims). */
+        Extent e = extent_of(space, elem);
+        hsize_t file_bytes = 0;
+        hid_t fid = H5Iget_file_id(set); /* H5Fget_filesize takes a file's id only */
+        if (fid < 0 || H5Fget_filesize(fid, &file_bytes) < 0) file_bytes = 0;
+        if (fid >= 0) H5Fclose(fid);
+        char n[48];
+        int too_big = e.rank < 0 || e.overflow || e.bytes > (uint64_t)file_bytes + H5IN_SLACK;
+        if (too_big || e.span > H5IN_MAX_ELEMENTS || e.max_dim > INT_MAX) {
+            dataset_where(set, name, file, sizeof file, obj, sizeof obj);
+            st = pb_fail(PB_DATA, "'%s': %s declares %s elements, more than %s (damaged or crafted file)", file, obj,
+                         count_text(&e, n, sizeof n), too_big ? "the file holds" : "posbench reads (2^31 - 1)");
+        } else {
+            hsize_t hd[8];
+            H5Sget_simple_extent_dims(space, hd, NULL);
+            for (int i = 0; i < r; i++) dims[i] = (int)hd[i];
+            *rank = r;
+            *data = pb_calloc(e.elements ? (size_t)e.elements : 1, elem, name);
+            if (!*data) st = PB_NOMEM;
+            else if (H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
+                st = pb_fail(PB_DATA, "cannot read dataset '%s' (damaged file?)", name);
+                free(*data);
+                *data = NULL;
+            }
         }
     }
     if (space >= 0) H5Sclose(space);
