@@ -187,7 +187,12 @@ static void cell_kernel(GbState *state, void *ctx) {
     }
     while (gb_keep_running(state)) {
         if (c->scope == SCOPE_OP) {
-            op_pass(c);
+            op_pass(c); /* nanoseconds: a poll here would be measured too */
+        } else if (interrupt_requested()) {
+            /* Large attention cells repeat for seconds: stop between passes. */
+            c->errored = 1;
+            gb_skip_with_error(state, "interrupted");
+            return;
         } else if (attention_pass(c)) {
             gb_skip_with_error(state, pb_errmsg());
             return;
