@@ -1,6 +1,9 @@
 /* h5io.h: results files: typed datasets and attributes, provenance, and
- * reading back with errors instead of HDF5 stack dumps. Creating a file
- * safely is h5out.h's part.
+ * reading back with errors instead of HDF5 stack dumps. Results files come
+ * from anyone: h5in_open (h5open.c) refuses what could hang, escape the file
+ * or overflow a reader, and every size is checked (h5extent.h) before
+ * anything is allocated. Creating a file safely is h5out.h's part; the
+ * schema checks live in h5schema.c.
  */
 #ifndef POSBENCH_H5IO_H
 #define POSBENCH_H5IO_H
