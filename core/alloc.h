@@ -1,8 +1,9 @@
 /* alloc.h: large buffers, allocated once per run.
  *
- * On these machines the first touch of a fresh 4 KiB page costs about 12 us,
- * more than most arithmetic done on it, so large buffers are 2 MiB aligned
- * and advised as transparent huge pages (first touch about 50x cheaper).
+ * The first touch of a fresh 4 KiB page can cost about 12 us (measured on
+ * small virtual machines), more than most arithmetic done on it, so large
+ * buffers are 2 MiB aligned and advised as transparent huge pages (first
+ * touch about 50x cheaper).
  */
 #ifndef POSBENCH_ALLOC_H
 #define POSBENCH_ALLOC_H

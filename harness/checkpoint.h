@@ -1,5 +1,5 @@
 /* checkpoint.h: training checkpoints in HDF5, for exact resumption and for
- * evaluating a saved model later (issue 6).
+ * evaluating a saved model later (checkpoint_load_model).
  *
  * Layout (format 1; h5py: f["params/wte"][:], f["config"].attrs["dim"]):
  *   /                 kind "posbench_checkpoint", format 1, provenance

@@ -1,4 +1,4 @@
-/* cmd_run.c: `posbench run`, the main job (issue 6): the throughput and
+/* cmd_run.c: `posbench run`, the main job: the throughput and
  * memory bench, length generalization on the default corpus, one synthetic
  * task, all plots, and a summary table naming which encodings extrapolate;
  * one HDF5 file (kind "run") with the plots beside it.
@@ -6,10 +6,11 @@
  * Profiles (every registered encoding, 3 seeds each):
  *   quick  bench --quick; jargon (bytes), L 64, eval 64..1024, 2 layers,
  *          dim 64, 4 heads, 600 steps of 16 windows; task copy, L 16, eval
- *          16..64, 1500 steps. About 10 minutes on 2 cores.
+ *          16..64, 1500 steps. About 4 minutes on 2 quiet cores, 10 on
+ *          busy ones.
  *   full   the full bench; jargon, L 128, eval 128..2048, 2 layers, dim 128,
- *          1500 steps; task copy, L 32, 4000 steps (rope: 0.82 exact match at L). What
- *          results/ publishes.
+ *          1500 steps; task copy, L 32, 4000 steps. About an hour on 2
+ *          cores; what results/reference/ publishes.
  * Token embeddings are scaled by sqrt(dim) in both (generalize.h).
  *
  * Interrupt (SIGINT, SIGTERM; core/interrupt.h): what is measured so far

@@ -1,7 +1,8 @@
 /* cmd_train.c: `posbench train`: trains the probe transformer with one
  * encoding on a corpus, reports progress, final train and validation loss
  * and tokens/s, and writes an HDF5 checkpoint (harness/checkpoint.h) from
- * which training resumes exactly (--resume) and issue 6 evaluates. */
+ * which training resumes exactly (--resume) and a saved model can be
+ * evaluated (checkpoint_load_model). */
 #define _DEFAULT_SOURCE /* setenv */
 #include <errno.h>
 #include <math.h>

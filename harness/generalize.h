@@ -1,4 +1,4 @@
-/* generalize.h: length generalization (issue 6): train the probe transformer
+/* generalize.h: length generalization: train the probe transformer
  * (harness/train.h) with each encoding on windows of L tokens, evaluate it on
  * longer windows, and measure synthetic tasks (datasets/tasks.h).
  *

@@ -36,15 +36,15 @@ static void print_usage(FILE *f) {
 }
 
 /* libgomp reads its waiting policy once, when it loads. Left alone, an idle
- * worker spins for 300000 pauses (milliseconds here) after every parallel
- * region; when OpenBLAS's own threads ran the products that stole their core
- * and made training 4-6x slower on these 2-core machines. Now the OpenMP
- * team runs the products too (model.c), and sleeping after each of the ~100
- * regions a step costs a futex wake-up each time instead: a short spin is
- * best (README, Threads: GOMP_SPINCOUNT=10000 beat passive waiting by
- * about 9% at T 128). So posbench re-executes itself once with that bound
- * unless the user chose a policy or a spin count. If exec fails it simply
- * carries on. */
+ * worker spins for 300000 pauses (milliseconds) after every parallel region,
+ * stealing a core from any other thread that needs it (OpenBLAS's own pool,
+ * another process): on machines with few cores that made training 4-6x
+ * slower (measured on 2 cores). Sleeping at once costs a futex wake-up at
+ * each of the ~100 regions of a step, since the OpenMP team runs the
+ * products itself (model.c): a short spin is best (docs/performance.md,
+ * "Threads": GOMP_SPINCOUNT=10000 beat passive waiting by about 9% at
+ * T 128). So posbench re-executes itself once with that bound unless the
+ * user chose a policy or a spin count. If exec fails it simply carries on. */
 static void prefer_short_spin(char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") ||
         setenv("GOMP_SPINCOUNT", "10000", 1) != 0)

@@ -1,4 +1,4 @@
-/* mpi_sweep.h: sweeps across machines with MPI (issue 9).
+/* mpi_sweep.h: sweeps across machines with MPI.
  *
  * `mpirun -n N posbench generalize|run ...` splits the sweep into its cells,
  * each exactly one run of generalize.h (encoding x seed of one study: the

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# mpi_test.sh: generalize across MPI ranks (issue 9), on this machine only
+# mpi_test.sh: generalize across MPI ranks, on the local machine only
 # (mpirun --oversubscribe, shared memory and loopback: no network).
 #   equal: a tiny corpus sweep and a tiny task sweep under mpirun -n 2 and
 #     -n 3 give files equal to one process's in every deterministic dataset
 #     (all but tokens/s and rank; the evaluation heap peak too, exactly:
 #     core/alloc.c counts the bytes asked for, not malloc's rounding, which
 #     depends on the process's heap history);
-#     rank says which worker ran each run, host this machine's name.
+#     rank says which worker ran each run, host the local machine's name.
 #   fault: a worker killed (SIGKILL) on its first run: the job ends, the
 #     run it held is named with its rank, the file is marked complete = 0
 #     and --resume (under mpirun, and in one process) completes it equal to

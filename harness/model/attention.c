@@ -69,7 +69,7 @@ static size_t tile_floats(int T) { return round_lines((size_t)TILE * (size_t)(T 
 
 /* OpenMP owns the cores here: each task's sgemm must run on the thread that
  * calls it. OpenBLAS's pthread pool, woken from inside an OpenMP region,
- * oversubscribes the cores (measured 3x slower on the 2-core machines). */
+ * oversubscribes the cores (measured 3x slower on a 2-core machine). */
 static int blas_single_begin(void) {
     int n = openblas_get_num_threads();
     if (n > 1) openblas_set_num_threads(1);

@@ -18,15 +18,15 @@
  * model calls these functions from inside its OpenMP team with OpenBLAS at
  * one thread, each thread on its own rows (model.c, mm_forward and
  * mm_backward). The other policy, OpenBLAS's own pthreads for the products
- * between the layers' OpenMP regions, made the two pools fight over the two
- * cores. A block's forward and backward (both LayerNorms, four products,
+ * between the layers' OpenMP regions, made the two pools fight over the
+ * cores. On 2 cores, a block's forward and backward (both LayerNorms, four products,
  * GELU, residuals), N = 8*512, C = 128, median over 47 alternating rounds:
  *   layer loops on 1 thread (built without OpenMP)           111 ms
  *   2 threads, libgomp's default waiting                     140 ms
  *   2 threads, OMP_WAIT_POLICY=passive                         98 ms
  *   2 threads, passive and OPENBLAS_THREAD_TIMEOUT=4           88 ms
  * (by default idle libgomp workers spin for 300000 pause instructions,
- * milliseconds on this CPU, on the core OpenBLAS needs next). Both variables
+ * milliseconds on the CPU measured, on the core OpenBLAS needs next). Both variables
  * are read when the libraries load, so they belong in the environment that
  * starts the process (POSBENCH_MATMUL=blas selects this policy, for
  * measurement). Do not use OMP_NUM_THREADS=1 to quiet OpenMP: OpenBLAS reads

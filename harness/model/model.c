@@ -5,11 +5,11 @@
  * OpenMP loops; the matmuls are OpenBLAS sgemm calls. Debian's OpenBLAS runs
  * its own pthread pool, and libgomp's workers keep spinning after a parallel
  * region (GOMP_SPINCOUNT, read once at load, so main() cannot change it);
- * the two pools then fight over the two cores. So by default OpenMP owns the
+ * the two pools then fight over the cores. So by default OpenMP owns the
  * cores everywhere, with OpenBLAS set to one thread (model_create sets it so
  * for the process). POSBENCH_MATMUL=blas in the environment selects the
- * other policy (OpenBLAS's own threads for the matmuls), for measurement;
- * the figures are in the issue's closing note and the README.
+ * other policy (OpenBLAS's own threads for the matmuls), for measurement
+ * (docs/performance.md, "Threads").
  *
  * Slices. A training step runs as one slice of batch rows per thread
  * (run_slices): each thread takes its rows through every layer, forward and
@@ -19,10 +19,10 @@
  * their one thread. Parameter gradients: slice 0 adds into the model's,
  * the others into zeroed private copies summed in afterwards in slice
  * order. At T 128 this was 5-8% faster than splitting each layer call over
- * the team (best and median of 5 alternating runs; the README has the
- * figures). With one thread, or a batch of one row, the batch is one slice
- * and each layer call splits its work over the team instead: a matmul by
- * rows, and backward's two products side by side (mm_backward).
+ * the team (best and median of 5 alternating runs of posbench train). With
+ * one thread, or a batch of one row, the batch is one slice and each layer
+ * call splits its work over the team instead: a matmul by rows, and
+ * backward's two products side by side (mm_backward).
  *
  * Determinism: every split is a fixed function of the shape and the thread
  * count, and every sum runs in a fixed order, so the same thread count gives

@@ -172,7 +172,7 @@ void model_zero_grad(Model *m);
 /* Gradient of the last forward's mean loss, ADDED into m->grads. */
 PbStatus model_backward(Model *m);
 
-/* ---- evaluation (issue 6): memory linear in T --------------------------- */
+/* ---- evaluation: memory linear in T ------------------------------------ */
 
 typedef struct {
     int max_B, max_T, chunk; /* chunk: LM-head rows at a time */

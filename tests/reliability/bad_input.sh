@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bad_input.sh: the bad-input table of issue 8. Every row is one command and
+# bad_input.sh: the bad-input table. Every row is one command and
 # what it must do: exit status, a regular expression its error must match,
 # and, checked for every row alike:
 #   - the error is one line on stderr, "posbench CMD: error: ..." (rows marked

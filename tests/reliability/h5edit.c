@@ -1,6 +1,6 @@
 /* h5edit.c: makes damaged and hostile posbench results files for the
- * bad-input and security tests (a stand-in for h5py, which these machines
- * lack). Usage: h5edit FILE VERB ARGS...
+ * bad-input and security tests (a stand-in for h5py, which the tests may
+ * not assume is installed). Usage: h5edit FILE VERB ARGS...
  *
  *   attr-int OBJ NAME VALUE        set (replace) an integer attribute
  *   attr-str OBJ NAME VALUE        set (replace) a string attribute

@@ -37,13 +37,13 @@ permutation as datasets/loader.c (seed, stream 0x5eed), so both sides see
 the same batches in the same order. The parameters are drawn from torch's
 RNG, not posbench's: the comparison is of speed, not bits.
 
-PyTorch at its best (issue 5): torch.set_num_threads(threads) (default: the
+PyTorch at its best (DESIGN.md): torch.set_num_threads(threads) (default: the
 CPUs this process may run on, as posbench's OpenMP), OPENBLAS_NUM_THREADS =
 threads set before torch is imported, and, unless already set,
 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 and OMP_WAIT_POLICY=passive, which
 glibc and libgomp read only at start-up: the script re-executes itself once
-with them (--no-reexec to keep the environment as it is). Beyond the
-issue's list, denormal floats are flushed to zero (torch.set_flush_denormal;
+with them (--no-reexec to keep the environment as it is). Beyond
+DESIGN.md's list, denormal floats are flushed to zero (torch.set_flush_denormal;
 --denormals keep to turn it off): the softmax of ALiBi's far keys lands in
 them, and flushing made torch's ALiBi at T512 some 40% faster here (posbench
 keeps clear of them in its own exp).
