@@ -41,7 +41,7 @@ posbench_require(benchmark_FOUND "Google Benchmark" libbenchmark-dev)
 find_program(GNUPLOT_EXECUTABLE gnuplot)
 posbench_require(GNUPLOT_EXECUTABLE "gnuplot" gnuplot-nox)
 
-# MPI (optional; harness/mpi_sweep.h): `mpirun -n N posbench generalize|run`
+# MPI (optional; harness/sweep/mpi_sweep.h): `mpirun -n N posbench generalize|run`
 # shares the sweep's runs out across ranks. AUTO (the default) builds with
 # it when found (Debian: libopenmpi-dev, openmpi-bin; tools/setup installs
 # them), ON requires it, OFF leaves it out. Only the posbench executable

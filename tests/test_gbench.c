@@ -1,4 +1,4 @@
-/* test_gbench.c: the C face of Google Benchmark (harness/gbench.h), end to
+/* test_gbench.c: the C face of Google Benchmark (harness/bench/gbench.h), end to
  * end: flags through gb_initialize, C kernels registered with a context
  * pointer and arguments, every run and aggregate back through the C
  * reporter, and misuse reported as statuses or error runs instead of the
@@ -15,7 +15,7 @@
 
 #include "check.h"
 #include "core/status.h"
-#include "harness/gbench.h"
+#include "harness/bench/gbench.h"
 
 /* ---- kernels ------------------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 /* test_model.c: the probe transformer as a whole (harness/model/model.h),
- * its training loop (harness/train.h) and checkpoints (harness/checkpoint.h),
+ * its training loop (harness/train/train.h) and checkpoints (harness/results/checkpoint.h),
  * table-driven over the encoding registry: every registered encoding gets
  * every check without new test code.
  *
@@ -36,9 +36,9 @@
 #include <unistd.h>
 
 #include "../core/rng.h"
-#include "../harness/checkpoint.h"
+#include "../harness/results/checkpoint.h"
 #include "../harness/model/model.h"
-#include "../harness/train.h"
+#include "../harness/train/train.h"
 #include "check.h"
 
 static ModelConfig tiny_config(const EncodingModule *e, int V, int T, int C, int H, int L) {

@@ -1,4 +1,4 @@
-/* fuzz_args.c: libFuzzer target for the option parser (harness/args.c).
+/* fuzz_args.c: libFuzzer target for the option parser (harness/cli/args.c).
  *
  * The input is split at NUL bytes into argv words and parsed against a table
  * with every option type (flag, bounded int, u64, string, choice, aliases,
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/args.h"
+#include "harness/cli/args.h"
 
 static FILE *devnull;
 

@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 #include "core/io.h"
-#include "harness/commands.h"
-#include "harness/h5io.h"
+#include "harness/cli/commands.h"
+#include "harness/results/h5io.h"
 
 #ifndef POSBENCH_FUZZ_BASES
 #define POSBENCH_FUZZ_BASES "tests/fuzz/bases"

@@ -551,7 +551,7 @@ def model_case(grp, cls, mcase, gen):
     for name, g in zip(p, grads):
         put(gg, name, g, np.float64)
 
-    # Ten steps as harness/train.c: forward, backward, clip, schedule, AdamW.
+    # Ten steps as harness/train/train.c: forward, backward, clip, schedule, AdamW.
     params = list(p.values())
     decay = [t for n, t in p.items() if n in DECAYED]
     no_decay = [t for n, t in p.items() if n not in DECAYED]

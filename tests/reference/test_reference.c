@@ -15,7 +15,7 @@
  *          mask_targets): the initial weights loaded into the
  *          model's tensor table, one training forward (per-token losses,
  *          mean loss, logits) and backward (every parameter tensor's
- *          gradient), then 10 steps of the real trainer (harness/train.c:
+ *          gradient), then 10 steps of the real trainer (harness/train/train.c:
  *          clipping, warmup + cosine schedule, AdamW with its decay groups),
  *          whose losses are compared step by step. The token stream holds
  *          exactly one batch of B windows, so every step sees the same
@@ -52,9 +52,9 @@
 #include <string.h>
 
 #include "../../encodings/encoding.h"
-#include "../../harness/h5io.h"
+#include "../../harness/results/h5io.h"
 #include "../../harness/model/model.h"
-#include "../../harness/train.h"
+#include "../../harness/train/train.h"
 #include "../buffers.h"
 #include "../check.h"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# h5read_test.sh: reading a hostile results file (harness/h5io.h). `show` and
+# h5read_test.sh: reading a hostile results file (harness/results/h5io.h). `show` and
 # `plot` must refuse, with exit status 2, a one-line error naming the problem,
 # no crash and no hang (each run has 10 s):
 #   - the results path is a FIFO, /dev/zero or a directory (never opened);

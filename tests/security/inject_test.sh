@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # inject_test.sh: no string from a results file, a file name or an option ever
-# becomes gnuplot code (harness/gnuplot.h). Every string that `plot` or
+# becomes gnuplot code (harness/report/gnuplot.h). Every string that `plot` or
 # `show` displays gets each payload: the corpus name (through a real file
 # name and through the attribute), encoding names in generalize, task and
 # bench files (a newline in a group name included), an export's encoding and

@@ -6,7 +6,7 @@
 #     (POSBENCH_MAX_INPUT_BYTES, here 64K) with status 2 and an error naming
 #     the file, the cap and the variable; a bad value of the variable is a
 #     clear error;
-#   - resume checks content (harness/generalize.h, gen_h5_resume): a corpus
+#   - resume checks content (harness/train/generalize.h, gen_h5_resume): a corpus
 #     changed in place to the same token count (two equal-length words
 #     swapped) is refused naming its SHA-256, the file's and this run's; so
 #     are a changed setting (naming it and both values), a task with other

@@ -1,4 +1,4 @@
-/* test_gnuplot_quote.c: gp_quote (harness/gnuplot.h) against gnuplot itself.
+/* test_gnuplot_quote.c: gp_quote (harness/report/gnuplot.h) against gnuplot itself.
  *
  * Every payload is quoted, then handed to a real gnuplot as
  *     print <literal>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../../core/text.h"
-#include "../../harness/gnuplot.h"
+#include "../../harness/report/gnuplot.h"
 #include "../check.h"
 
 #define CANARY_FMT "%s/posbench-canary-%ld"

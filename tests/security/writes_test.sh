@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # writes_test.sh: writes never follow a link posbench did not choose and never
-# clobber what they were not asked to (core/safe_file.h, harness/plot_dir.h):
+# clobber what they were not asked to (core/safe_file.h, harness/report/plot_dir.h):
 #   - links planted at the predictable temporary names of older posbench
 #     (<out>.tmp.<pid>) are never written through;
 #   - --force replaces a regular file, or a link as a link (its target is

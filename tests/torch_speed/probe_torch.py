@@ -25,7 +25,7 @@ Encodings (posbench's defaults, encodings/*.c):
                     t 10000^(-2i/D) (RoFormer, Su 2021; interleaved)
   none              nothing (NoPE)
 
-Training as harness/train.h's defaults: AdamW (lr 1e-3, betas 0.9 0.95, eps
+Training as harness/train/train.h's defaults: AdamW (lr 1e-3, betas 0.9 0.95, eps
 1e-8, weight decay 0.1 on matrices only: wte, qkv, proj, fc, fcproj), linear
 warmup of min(100, steps/10) steps then cosine decay to 0.1 lr, global
 gradient clipping at norm 1.0; init as GPT-2 (matrices N(0, 0.02), residual

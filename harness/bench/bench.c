@@ -1,0 +1,432 @@
+/* bench.c: the benchmark grid (see bench.h).
+ *
+ * Each cell owns its buffers, allocated (and touched) on the cell's first
+ * call, outside the timed loop, and released when the next cell starts:
+ * Google Benchmark runs one benchmark's repetitions before the next, so only
+ * one cell's memory is alive at a time, and the heap and RSS peaks read when
+ * its results arrive are its own.
+ *
+ * Work per pass, used for the rates (a model, stated here once; a pass with
+ * no work, such as none's hooks or a parameterless backward, has rates NaN):
+ *   op embed      flops B*T*C           bytes 2*B*T*C*4 (+ T*C*4 table)
+ *   op rotate     flops 6*B*T*C         bytes 4*B*T*C*4 (q, k read and written)
+ *   op bias       flops E               bytes 2*E*4, E = B*H*T*(T+1)/2
+ *   attention     flops 2*B*T*(T+1)*C (+ E)  forward; twice that backward
+ *                 bytes qkv read, att and out written (forward); the same
+ *                 plus gradients (backward)
+ */
+#include "bench.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "../../core/alloc.h"
+#include "../../core/interrupt.h"
+#include "../../core/threads.h"
+#include "../../datasets/token_stream.h"
+#include "../../encodings/encoding.h"
+#include "memstat.h"
+#include "../model/attention.h"
+
+
+typedef enum { SCOPE_OP, SCOPE_ATTENTION } Scope;
+typedef enum { PASS_FORWARD, PASS_BACKWARD } Pass;
+static const char *const scope_names[] = {"op", "attention"};
+static const char *const pass_names[] = {"forward", "backward"};
+
+typedef struct {
+    const EncodingModule *module;
+    Scope scope;
+    Pass pass;
+    int B, T, C, H;
+    char name[96];
+    /* Alive between the cell's first call and the next cell's. */
+    Encoding enc;
+    float *params, *dparams;
+    float *x, *dx;          /* op: x / q,k [B,T,C] each; attention: qkv, dqkv [B,T,3C] */
+    float *k, *dk;          /* op rotate: k and its gradient */
+    float *out, *dout, *att, *scratch;
+    int ready;
+    /* Results, filled by the reporter. */
+    BenchRow row;
+    int have_row;
+    int done;               /* its last report (cv, or the only run) arrived */
+    int errored;            /* a run failed or was cut short by an interrupt */
+    int prior;              /* row kept from an interrupted run; not run */
+    int called;             /* the library ran it (it matched the filter) */
+} Cell;
+
+static Cell *current; /* the cell whose buffers are alive */
+
+static size_t causal_elements(const Cell *c) {
+    return (size_t)c->B * c->H * c->T * ((size_t)c->T + 1) / 2;
+}
+
+/* Floats a cell's buffers need (also its activation figure's basis). */
+static size_t cell_floats(const Cell *c, size_t *activation_floats) {
+    size_t btc = (size_t)c->B * c->T * c->C, act = 0, total;
+    if (c->scope == SCOPE_OP) {
+        total = 4 * btc + (size_t)c->T; /* x, dx, k, dk, one bias row */
+    } else {
+        size_t att = (size_t)c->B * c->H * c->T * c->T;
+        act = 3 * btc + att; /* kept for backward: qkv (rotated) and probabilities */
+        total = 2 * 3 * btc + 2 * btc + att;
+    }
+    if (activation_floats) *activation_floats = act;
+    return total;
+}
+
+static void cell_release(Cell *c) {
+    pb_free_large(c->params), pb_free_large(c->dparams);
+    pb_free_large(c->x), pb_free_large(c->dx), pb_free_large(c->k), pb_free_large(c->dk);
+    pb_free_large(c->out), pb_free_large(c->dout), pb_free_large(c->att), pb_free_large(c->scratch);
+    c->params = c->dparams = c->x = c->dx = c->k = c->dk = NULL;
+    c->out = c->dout = c->att = c->scratch = NULL;
+    encoding_destroy(&c->enc);
+    c->ready = 0;
+}
+
+static void fill(float *p, size_t n, Rng *rng, float scale) {
+    for (size_t i = 0; i < n; i++) p[i] = scale * rng_normal(rng);
+}
+
+/* Allocates and fills the cell's buffers; forward state for backward cells. */
+static PbStatus cell_setup(Cell *c) {
+    EncodingConfig cfg = {.dim = c->C, .heads = c->H, .max_len = c->T};
+    PbStatus st = encoding_create(&c->enc, c->module, &cfg);
+    if (st) return st;
+    size_t btc = (size_t)c->B * c->T * c->C, np = c->enc.n_params ? c->enc.n_params : 1;
+    c->params = pb_alloc_floats(np, "encoding parameters");
+    c->dparams = pb_alloc_floats(np, "encoding gradients");
+    if (!c->params || !c->dparams) return PB_NOMEM;
+    encoding_bind(&c->enc, c->params, c->dparams);
+    Rng rng;
+    rng_seed(&rng, 1234, 0);
+    encoding_init_params(&c->enc, &rng);
+    if (c->scope == SCOPE_OP) {
+        c->x = pb_alloc_floats(btc, "q / x"), c->dx = pb_alloc_floats(btc, "dq / dx");
+        c->k = pb_alloc_floats(btc, "k"), c->dk = pb_alloc_floats(btc, "dk");
+        c->out = pb_alloc_floats((size_t)c->T, "a logits row");
+        if (!c->x || !c->dx || !c->k || !c->dk || !c->out) return PB_NOMEM;
+        fill(c->x, btc, &rng, 1), fill(c->dx, btc, &rng, 1);
+        fill(c->k, btc, &rng, 1), fill(c->dk, btc, &rng, 1);
+        return PB_OK;
+    }
+    size_t att = (size_t)c->B * c->H * c->T * c->T;
+    size_t scratch = attention_backward_scratch_floats(&c->enc, c->B, c->T, c->C, c->H, pb_max_threads());
+    c->x = pb_alloc_floats(3 * btc, "qkv"), c->dx = pb_alloc_floats(3 * btc, "dqkv");
+    c->out = pb_alloc_floats(btc, "attention output"), c->dout = pb_alloc_floats(btc, "output gradient");
+    c->att = pb_alloc_floats(att, "attention probabilities");
+    c->scratch = pb_alloc_floats(scratch, "attention scratch");
+    if (!c->x || !c->dx || !c->out || !c->dout || !c->att || !c->scratch) return PB_NOMEM;
+    fill(c->x, 3 * btc, &rng, 1), fill(c->dout, btc, &rng, 1);
+    if (c->pass == PASS_BACKWARD)
+        return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
+    return PB_OK;
+}
+
+/* The encoding's own work for one pass over the cell's inputs. */
+static void op_pass(Cell *c) {
+    const EncodingModule *m = c->module;
+    Encoding *e = &c->enc;
+    const int B = c->B, T = c->T, C = c->C, H = c->H;
+    if (c->pass == PASS_FORWARD) {
+        if (m->embed_forward) m->embed_forward(e, c->x, B, T, 0);
+        if (m->rotate_forward) m->rotate_forward(e, c->x, c->k, C, B, T, 0);
+        if (m->bias_forward)
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++)
+                    for (int i = 0; i < T; i++) m->bias_forward(e, c->out, h, i, 0, i + 1);
+    } else {
+        if (m->embed_backward) m->embed_backward(e, c->dx, B, T, 0);
+        if (m->rotate_backward) m->rotate_backward(e, c->dx, c->dk, C, B, T, 0);
+        if (m->bias_backward)
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++)
+                    for (int i = 0; i < T; i++) m->bias_backward(e, c->dx, h, i, 0, i + 1);
+    }
+}
+
+static PbStatus attention_pass(Cell *c) {
+    if (c->pass == PASS_FORWARD)
+        return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
+    return attention_backward(c->dx, c->dout, c->x, c->att, &c->enc, c->scratch, c->B, c->T,
+                              c->C, c->H, 0);
+}
+
+static void cell_kernel(GbState *state, void *ctx) {
+    Cell *c = ctx;
+    c->called = 1;
+    /* The safe point: after an interrupt, this cell (if it was being measured)
+     * is dropped and every later one is skipped at once. Skipped rather than
+     * stopped: the library still calls each cell the filter selects, so the
+     * count of cells planned stays right. */
+    if (interrupt_requested()) {
+        c->errored = 1;
+        gb_skip_with_error(state, "interrupted");
+        return;
+    }
+    if (current != c) {
+        if (current) cell_release(current);
+        current = c;
+        pb_alloc_reset_peak();
+        rss_reset_peak();
+        if (cell_setup(c)) {
+            gb_skip_with_error(state, pb_errmsg());
+            return;
+        }
+        c->ready = 1;
+    }
+    if (!c->ready) {
+        gb_skip_with_error(state, "setup failed earlier");
+        return;
+    }
+    while (gb_keep_running(state)) {
+        if (c->scope == SCOPE_OP) {
+            op_pass(c); /* nanoseconds: a poll here would be measured too */
+        } else if (interrupt_requested()) {
+            /* Large attention cells repeat for seconds: stop between passes. */
+            c->errored = 1;
+            gb_skip_with_error(state, "interrupted");
+            return;
+        } else if (attention_pass(c)) {
+            gb_skip_with_error(state, pb_errmsg());
+            return;
+        }
+    }
+    gb_set_items_processed(state, gb_iterations(state) * (int64_t)c->B * c->T);
+}
+
+/* Work model of a pass (see the header comment). */
+static void work_model(const Cell *c, double *flops, double *bytes) {
+    double btc = (double)c->B * c->T * c->C, E = (double)causal_elements(c);
+    const EncodingModule *m = c->module;
+    *flops = *bytes = 0;
+    if (c->scope == SCOPE_OP) {
+        /* Backward of a hook without parameters has nothing to add up, except
+         * rotation, whose backward rotates the gradients back. */
+        int fwd = c->pass == PASS_FORWARD, learned = c->enc.n_params > 0;
+        if (m->embed_forward && (fwd || learned)) *flops += btc, *bytes += 2 * btc * 4 + (double)c->T * c->C * 4;
+        if (m->rotate_forward) *flops += 6 * btc, *bytes += 4 * btc * 4;
+        if (m->bias_forward && (fwd || learned)) *flops += E, *bytes += 2 * E * 4;
+        return;
+    }
+    double att = (double)c->B * c->H * c->T * c->T;
+    *flops = 2.0 * c->B * c->T * ((double)c->T + 1) * c->C + (m->bias_forward ? E : 0);
+    *bytes = (3 * btc + att + btc) * 4;
+    if (c->pass == PASS_BACKWARD) *flops *= 2, *bytes = (3 * btc + att + btc + 3 * btc) * 4;
+}
+
+typedef struct {
+    Cell *cells;
+    size_t n;
+    size_t n_done;  /* cells finished, kept ones included (progress) */
+    FILE *log;
+} Grid;
+
+static Cell *find_cell(Grid *g, const char *family) {
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->cells[i].name, family) == 0) return &g->cells[i];
+    return NULL;
+}
+
+/* Fills the cell's row from its runs: aggregates when repeated, else the run. */
+static PbStatus report(const GbRun *run, void *ctx) {
+    Grid *g = ctx;
+    Cell *c = find_cell(g, run->family);
+    if (!c) return PB_OK;
+    BenchRow *r = &c->row;
+    if (run->error) {
+        c->errored = 1;
+        if (!interrupt_requested())
+            fprintf(stderr, "posbench bench: %s skipped: %s\n", c->name, run->error_message);
+        return PB_OK;
+    }
+    if (!c->have_row) {
+        size_t act = 0;
+        cell_floats(c, &act);
+        double flops, bytes;
+        work_model(c, &flops, &bytes);
+        snprintf(r->encoding, sizeof r->encoding, "%s", c->module->name);
+        snprintf(r->variant, sizeof r->variant, "%s", encoding_variant_name(&c->enc));
+        snprintf(r->scope, sizeof r->scope, "%s", scope_names[c->scope]);
+        snprintf(r->pass, sizeof r->pass, "%s", pass_names[c->pass]);
+        r->batch = c->B, r->seq_len = c->T, r->dim = c->C, r->heads = c->H;
+        r->param_bytes = (double)c->enc.n_params * sizeof(float);
+        r->activation_bytes = (double)act * sizeof(float);
+        r->gflops_per_s = flops; /* work per pass; turned into rates below */
+        r->gbytes_per_s = bytes;
+        c->have_row = 1;
+    }
+    r->peak_heap_bytes = (double)pb_alloc_peak_bytes();
+    r->peak_rss_bytes = (double)rss_peak_bytes();
+    const char *agg = run->aggregate;
+    if (!*agg) {
+        r->repetitions = (int)run->repetitions;
+        if (run->repetitions == 1) r->ns_median = r->ns_mean = run->real_ns_per_iter;
+    } else if (strcmp(agg, "median") == 0) {
+        r->ns_median = run->real_ns_per_iter;
+    } else if (strcmp(agg, "mean") == 0) {
+        r->ns_mean = run->real_ns_per_iter;
+    } else if (strcmp(agg, "stddev") == 0) {
+        r->ns_stddev = run->real_ns_per_iter;
+    } else if (strcmp(agg, "cv") == 0) {
+        r->cv = run->real_ns_per_iter;
+    }
+    if ((!*agg && run->repetitions == 1) || strcmp(agg, "cv") == 0) {
+        c->done = 1;
+        g->n_done++;
+        if (g->log && !c->errored) {
+            fprintf(g->log, "[%zu] %s  median %.4g ms\n", g->n_done, c->name, r->ns_median * 1e-6);
+            fflush(g->log);
+        }
+    }
+    return PB_OK;
+}
+
+/* The row of prior measuring the same cell, or NULL. */
+static const BenchRow *prior_row(const BenchResults *prior, const Cell *c) {
+    for (size_t i = 0; prior && i < prior->n; i++) {
+        const BenchRow *r = &prior->rows[i];
+        if (r->batch == c->B && r->seq_len == c->T && r->dim == c->C && r->heads == c->H &&
+            strcmp(r->encoding, c->module->name) == 0 && strcmp(r->scope, scope_names[c->scope]) == 0 &&
+            strcmp(r->pass, pass_names[c->pass]) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+int bench_heads_for(int C) { return C <= 64 ? 4 : 8; }
+
+void bench_plan_init(BenchPlan *plan, int quick) {
+    static const int full_lens[] = {64, 128, 256, 512, 1024, 2048, 4096};
+    static const int quick_lens[] = {64, 256, 1024};
+    static const int full_dims[] = {64, 256, 768};
+    *plan = (BenchPlan){.batch = 8, .max_cell_bytes = (size_t)2 << 30,
+                        .profile = quick ? "quick" : "full"};
+    const int *lens = quick ? quick_lens : full_lens;
+    plan->n_lens = quick ? 3 : 7;
+    memcpy(plan->lens, lens, sizeof(int) * plan->n_lens);
+    plan->n_dims = quick ? 1 : 3;
+    memcpy(plan->dims, full_dims, sizeof(int) * plan->n_dims);
+}
+
+void bench_reference(double *copy_gbytes_per_s, double *sgemm_gflops) {
+    /* Copy: 256 MiB each way, touched first; the best of 5. */
+    size_t n = (size_t)64 << 20;
+    float *a = pb_alloc_floats(n, "copy source"), *b = pb_alloc_floats(n, "copy target");
+    *copy_gbytes_per_s = *sgemm_gflops = 0;
+    if (a && b) {
+        double best = 1e30;
+        for (int r = 0; r < 5; r++) {
+            double t0 = now_seconds();
+            memcpy(b, a, n * sizeof(float));
+            double dt = now_seconds() - t0;
+            best = dt < best ? dt : best;
+            a[r] = b[n - 1 - r]; /* keep the copies observable */
+        }
+        *copy_gbytes_per_s = 2.0 * n * sizeof(float) / best / 1e9;
+    }
+    pb_free_large(a), pb_free_large(b);
+    /* sgemm: 1024^3 with OpenBLAS's own threads; the best of 5. */
+    int m = 1024;
+    float *A = pb_alloc_floats((size_t)m * m, "sgemm A"), *B = pb_alloc_floats((size_t)m * m, "sgemm B"),
+          *C = pb_alloc_floats((size_t)m * m, "sgemm C");
+    if (A && B && C) {
+        for (size_t i = 0; i < (size_t)m * m; i++) A[i] = 1e-3f * (float)(i % 97), B[i] = 1e-3f * (float)(i % 89);
+        double best = 1e30;
+        for (int r = 0; r < 5; r++) {
+            double t0 = now_seconds();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, A, m, B, m, 0.0f, C, m);
+            double dt = now_seconds() - t0;
+            best = dt < best ? dt : best;
+        }
+        *sgemm_gflops = 2.0 * m * m * m / best / 1e9;
+    }
+    pb_free_large(A), pb_free_large(B), pb_free_large(C);
+}
+
+static PbStatus push_row(BenchResults *r, const BenchRow *row) {
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        BenchRow *p = realloc(r->rows, cap * sizeof *p);
+        if (!p) return pb_fail(PB_NOMEM, "no memory for benchmark rows");
+        r->rows = p, r->cap = cap;
+    }
+    r->rows[r->n++] = *row;
+    return PB_OK;
+}
+
+PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
+                   GbConsole console, FILE *log) {
+    *out = (BenchResults){.copy_gbytes_per_s = NAN, .sgemm_gflops = NAN};
+    size_t max_cells = encoding_count() * 4 * plan->n_lens * plan->n_dims;
+    Grid grid = {calloc(max_cells, sizeof(Cell)), 0, 0, log};
+    if (!grid.cells) return pb_fail(PB_NOMEM, "no memory for the benchmark grid");
+    PbStatus st = gb_clear();
+    size_t registered = 0;
+    for (int d = 0; !st && d < plan->n_dims; d++)
+        for (int l = 0; !st && l < plan->n_lens; l++)
+            for (size_t e = 0; !st && encoding_registry[e]; e++)
+                for (int s = 0; !st && s < 2; s++)
+                    for (int p = 0; !st && p < 2; p++) {
+                        Cell *c = &grid.cells[grid.n];
+                        *c = (Cell){.module = encoding_registry[e], .scope = s, .pass = p,
+                                    .B = plan->batch, .T = plan->lens[l], .C = plan->dims[d],
+                                    .H = bench_heads_for(plan->dims[d])};
+                        if (cell_floats(c, NULL) * sizeof(float) > plan->max_cell_bytes) {
+                            out->n_skipped++;
+                            continue;
+                        }
+                        snprintf(c->name, sizeof c->name, "%s/%s/%s/T:%d/C:%d", scope_names[s],
+                                 pass_names[p], c->module->name, c->T, c->C);
+                        grid.n++;
+                        const BenchRow *kept = prior_row(prior, c);
+                        if (kept) {
+                            c->row = *kept, c->prior = c->have_row = c->done = 1;
+                            grid.n_done++;
+                            continue;
+                        }
+                        GbSpec spec = {.name = c->name, .fn = cell_kernel, .ctx = c,
+                                       .use_real_time = 1};
+                        st = gb_register(&spec);
+                        registered++;
+                    }
+    if (!st && registered) st = gb_run(report, &grid, console);
+    if (current) cell_release(current);
+    current = NULL;
+    out->n_cells = 0; /* the cells the filter selects: run now or kept */
+    for (size_t i = 0; i < grid.n; i++) out->n_cells += grid.cells[i].called || grid.cells[i].prior;
+    for (size_t i = 0; !st && i < grid.n; i++) {
+        const Cell *c = &grid.cells[i];
+        BenchRow row = c->row;
+        if (c->prior) {
+            st = push_row(out, &row);
+            continue;
+        }
+        if (!c->have_row || !c->done || c->errored || row.ns_median <= 0) continue;
+        double seconds = row.ns_median * 1e-9;
+        int no_work = row.gflops_per_s == 0 && row.gbytes_per_s == 0;
+        row.tokens_per_s = no_work ? NAN : (double)row.batch * row.seq_len / seconds;
+        row.gflops_per_s = no_work ? NAN : row.gflops_per_s / seconds / 1e9;
+        row.gbytes_per_s = no_work ? NAN : row.gbytes_per_s / seconds / 1e9;
+        struct utsname un;
+        snprintf(row.host, sizeof row.host, "%.*s", (int)sizeof row.host - 1, uname(&un) == 0 ? un.nodename : "?");
+        st = push_row(out, &row);
+    }
+    gb_clear();
+    free(grid.cells);
+    if (!st && !interrupt_requested()) bench_reference(&out->copy_gbytes_per_s, &out->sgemm_gflops);
+    out->complete = !interrupt_requested();
+    if (!out->complete) out->copy_gbytes_per_s = out->sgemm_gflops = NAN;
+    return st;
+}
+
+void bench_results_free(BenchResults *r) {
+    free(r->rows);
+    *r = (BenchResults){0};
+}

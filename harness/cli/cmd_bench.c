@@ -1,0 +1,159 @@
+/* cmd_bench.c: `posbench bench`: throughput and memory of every encoding into
+ * an HDF5 file. Google Benchmark's --benchmark_* flags pass through; posbench
+ * supplies repetitions and min_time defaults only when they are not given.
+ *
+ * Interrupt (SIGINT, SIGTERM; core/interrupt.h): the cells measured so far
+ * go to the output file with the root attribute complete = 0, and
+ * `--resume FILE` later measures the rest and rewrites FILE complete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/safe_file.h"
+#include "../../core/interrupt.h"
+#include "args.h"
+#include "../bench/bench.h"
+#include "../results/bench_h5.h"
+#include "commands.h"
+#include "../results/h5io.h"
+
+static int has_flag(int argc, char **argv, const char *prefix) {
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], prefix, strlen(prefix)) == 0) return 1;
+    return 0;
+}
+
+static int by_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The --benchmark_* flags in effect, sorted, space-separated (recorded in the
+ * file; a resume must give the same). */
+static void flags_text(char *out, size_t cap, char **gb, int n_gb) {
+    char *sorted[64];
+    int n = 0;
+    for (int i = 1; i < n_gb && n < 64; i++) sorted[n++] = gb[i];
+    qsort(sorted, (size_t)n, sizeof *sorted, by_text);
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && len < cap; i++) len += snprintf(out + len, cap - len, "%s%s", i ? " " : "", sorted[i]);
+}
+
+/* The file to resume: a bench file, incomplete, measured with this plan.
+ * *done: it is complete already. */
+static PbStatus read_prior(const char *path, const BenchPlan *plan, BenchResults *prior, int *done) {
+    hid_t f;
+    char kind[64];
+    long long complete = 1;
+    *done = 0;
+    PbStatus st = h5in_open_results(&f, kind, sizeof kind, path);
+    if (st) return st;
+    if (strcmp(kind, "bench") != 0)
+        st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a bench file", path, kind);
+    if (!st) st = bench_h5_check_resume(f, path, plan);
+    if (!st) st = bench_h5_read(f, path, prior);
+    if (!st && !h5_read_attr_int(f, "complete", &complete) && complete) *done = 1;
+    if (!st && H5Aexists(f, "complete") <= 0) *done = 1; /* written before interrupts were kept */
+    H5Fclose(f);
+    return st;
+}
+
+PbStatus cmd_bench(int argc, char **argv) {
+    /* Split: --benchmark_* words go to Google Benchmark, the rest are ours. */
+    char **ours = calloc((size_t)argc + 1, sizeof *ours), **gb = calloc((size_t)argc + 4, sizeof *gb);
+    if (!ours || !gb) return free(ours), free(gb), pb_fail(PB_NOMEM, "no memory for arguments");
+    int n_ours = 0, n_gb = 0;
+    gb[n_gb++] = "posbench";
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "--benchmark_", 12) == 0) gb[n_gb++] = argv[i];
+        else ours[n_ours++] = argv[i];
+
+    int quick = 0, force = 0;
+    const char *out = NULL, *resume = NULL;
+    const ArgSpec options[] = {
+        {"--quick", NULL, ARG_FLAG, &quick, 0, 0, NULL, NULL, "the quick profile (about a minute): T 64/256/1024, C 64"},
+        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/bench-<UTC time>.h5)"},
+        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file"},
+        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted bench: measure the cells FILE lacks (same options), rewrite FILE (or -o)"},
+        {NULL},
+    };
+    const ArgCommand cmd = {"bench", "[--quick] [-o FILE.h5] [--force] [--resume FILE.h5] [--benchmark_*=...]",
+                            "Measures every registered encoding's throughput and memory (its own hooks, and one\n"
+                            "causal attention layer with it in place), forward and backward, over sequence\n"
+                            "lengths and widths, with Google Benchmark; writes HDF5. Google Benchmark's own\n"
+                            "--benchmark_* flags (filter, repetitions, min_time, out, ...) pass through.",
+                            options, 0, 0};
+    const char *pos[1];
+    int npos, help;
+    PbStatus st = args_parse(&cmd, n_ours, ours, pos, &npos, &help);
+    if (!st && help) {
+        args_print_help(&cmd, stdout);
+        free(ours), free(gb);
+        return PB_OK;
+    }
+    char default_out[128];
+    if (!st && !out && resume) out = resume; /* --resume replaces FILE: what it asks for */
+    if (!st && resume && strcmp(out, resume) == 0) force = 1;
+    if (!st && !out) {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
+        snprintf(default_out, sizeof default_out, "results/bench-%s.h5", stamp);
+        out = default_out;
+    }
+    /* Refuse an existing file before spending minutes measuring. */
+    if (!st) st = safe_target_check(out, force);
+    if (!st && !has_flag(n_gb, gb, "--benchmark_repetitions")) gb[n_gb++] = "--benchmark_repetitions=3";
+    if (!st && !has_flag(n_gb, gb, "--benchmark_min_time"))
+        gb[n_gb++] = quick ? "--benchmark_min_time=0.02" : "--benchmark_min_time=0.1";
+    char flags[2048] = "";
+    if (!st) flags_text(flags, sizeof flags, gb, n_gb);
+    if (!st) st = gb_initialize(&n_gb, gb);
+    if (!st && n_gb > 1) st = pb_fail(PB_USAGE, "bench: unexpected argument '%s'", gb[1]);
+
+    BenchPlan plan;
+    BenchResults results = {0}, prior = {0};
+    bench_plan_init(&plan, quick);
+    plan.benchmark_flags = flags;
+    int already = 0;
+    if (!st && resume) st = read_prior(resume, &plan, &prior, &already);
+    if (!st && already) {
+        printf("%s is complete (%zu cells); nothing to resume\n", resume, prior.n);
+        bench_results_free(&prior);
+        free(ours), free(gb);
+        return finish_stdout();
+    }
+    const int tty = isatty(STDOUT_FILENO);
+    if (!st) {
+        interrupt_install();
+        st = bench_run(&plan, resume ? &prior : NULL, &results, tty ? GB_CONSOLE_AUTO : GB_CONSOLE_QUIET,
+                       tty ? NULL : stderr);
+    }
+    bench_results_free(&prior);
+    if (!st && results.complete && results.n == 0)
+        st = pb_fail(PB_USAGE, "bench: no cell was measured (check --benchmark_filter)");
+    H5Out file;
+    if (!st) st = h5out_create(&file, out, force);
+    if (!st) {
+        st = h5_write_provenance(file.file);
+        if (!st) st = h5_attr_int(file.file, "complete", results.complete);
+        if (!st) st = bench_h5_write(file.file, &plan, &results);
+        if (!st) st = h5out_commit(&file);
+        else h5out_abort(&file);
+    }
+    if (!st && !results.complete) {
+        fprintf(stderr, "posbench bench: interrupted: %zu of %zu cells kept in %s; continue with --resume %s\n",
+                results.n, results.n_cells, out, out);
+        bench_results_free(&results);
+        free(ours), free(gb);
+        interrupt_exit();
+    }
+    if (!st)
+        printf("wrote %s: %zu cells (%d over the memory budget, skipped); copy %.1f GB/s, sgemm %.1f GFLOP/s\n",
+               out, results.n, results.n_skipped, results.copy_gbytes_per_s, results.sgemm_gflops);
+    bench_results_free(&results);
+    free(ours), free(gb);
+    return st ? st : finish_stdout();
+}

@@ -1,0 +1,82 @@
+/* cmd_export.c: `posbench export`: an encoding's defining tensors to HDF5,
+ * for anyone to inspect and plot (posbench plot draws them as heatmaps). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../encodings/encoding.h"
+#include "args.h"
+#include "commands.h"
+#include "../results/h5io.h"
+
+static PbStatus put_float(TensorSink *s, const char *name, const float *data, int rank, const int *dims) {
+    return h5_write_floats(*(hid_t *)s->ctx, name, data, rank, dims);
+}
+
+static PbStatus put_int(TensorSink *s, const char *name, const int *data, int rank, const int *dims) {
+    return h5_write_ints(*(hid_t *)s->ctx, name, data, rank, dims);
+}
+
+PbStatus cmd_export(int argc, char **argv) {
+    int len = 64, dim = 64, heads = 4, force = 0;
+    uint64_t seed = 0;
+    const char *variant = NULL, *knobs = NULL, *out = NULL;
+    const ArgSpec options[] = {
+        {"--len", NULL, ARG_INT, &len, 1, 4096, NULL, "T", "positions (default 64)"},
+        {"--dim", NULL, ARG_INT, &dim, 1, 4096, NULL, "C", "model width (default 64)"},
+        {"--heads", NULL, ARG_INT, &heads, 1, 64, NULL, "H", "attention heads (default 4)"},
+        {"--variant", NULL, ARG_STRING, &variant, 0, 0, NULL, "V", "variant (see posbench list)"},
+        {"--set", NULL, ARG_STRING, &knobs, 0, 0, NULL, "K=V,...", "encoding settings (see posbench list)"},
+        {"--seed", NULL, ARG_U64, &seed, 0, 0, NULL, "K", "seed for learned parameters (default 0)"},
+        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "output file (required)"},
+        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing output file"},
+        {NULL},
+    };
+    const ArgCommand cmd = {"export", "ENCODING --len T --dim C --heads H [--variant V] [--set K=V] [--seed K] -o FILE.h5 [--force]",
+                            "Writes the encoding's defining tensors (position embeddings, attention biases,\n"
+                            "buckets, slopes, rotation angles) to an HDF5 file.",
+                            options, 1, 1};
+    const char *pos[1];
+    int npos, help;
+    PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
+    if (st) return st;
+    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (!out) return pb_fail(PB_USAGE, "export: name the output file with -o FILE.h5");
+    const EncodingModule *m = encoding_find(pos[0]);
+    if (!m) return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", pos[0]);
+    if ((size_t)heads * len * len > ((size_t)1 << 28))
+        return pb_fail(PB_RANGE, "export: heads x len x len = %zu floats is too large (limit 2^28)",
+                       (size_t)heads * len * len);
+
+    Encoding e;
+    EncodingConfig cfg = {.variant = variant, .dim = dim, .heads = heads, .max_len = len, .knobs = knobs};
+    if ((st = encoding_create(&e, m, &cfg))) return st;
+    float *params = pb_calloc(e.n_params ? e.n_params : 1, sizeof *params, "encoding parameters");
+    if (!params) return encoding_destroy(&e), PB_NOMEM;
+    encoding_bind(&e, params, NULL);
+    Rng rng;
+    rng_seed(&rng, seed, 0);
+    encoding_init_params(&e, &rng);
+
+    H5Out file;
+    st = h5out_create(&file, out, force);
+    if (!st) {
+        TensorSink sink = {put_float, put_int, &file.file};
+        hid_t f = file.file;
+        st = h5_write_provenance(f);
+        if (!st) st = h5_attr_string(f, "kind", "encoding_export");
+        if (!st) st = h5_attr_string(f, "encoding", m->name);
+        if (!st) st = h5_attr_string(f, "variant", encoding_variant_name(&e));
+        if (!st) st = h5_attr_string(f, "settings", knobs ? knobs : "");
+        if (!st) st = h5_attr_int(f, "T", len);
+        if (!st) st = h5_attr_int(f, "C", dim);
+        if (!st) st = h5_attr_int(f, "H", heads);
+        if (!st) st = h5_attr_int(f, "seed", (long long)seed);
+        if (!st) st = encoding_export(&e, len, &sink);
+        if (!st) st = h5out_commit(&file);
+        else h5out_abort(&file);
+    }
+    if (!st) printf("wrote %s (%s, variant %s, T %d, C %d, H %d)\n", out, m->name, encoding_variant_name(&e), len, dim, heads);
+    free(params);
+    encoding_destroy(&e);
+    return st ? st : finish_stdout();
+}

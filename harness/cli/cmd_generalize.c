@@ -1,0 +1,281 @@
+/* cmd_generalize.c: `posbench generalize`: train each encoding at one length
+ * and evaluate it at longer ones (harness/train/generalize.h), into HDF5 (kind
+ * "generalize"), then print the tables.
+ *
+ * Interrupt (SIGINT, SIGTERM; core/interrupt.h): the runs (encoding x seed)
+ * finished so far go to the output file with the root attribute
+ * complete = 0; `--resume FILE` (same options) runs the others and rewrites
+ * FILE complete, with the numbers an uninterrupted sweep gives. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/safe_file.h"
+#include "../../core/interrupt.h"
+#include "../../datasets/tasks.h"
+#include "args.h"
+#include "commands.h"
+#include "../train/generalize.h"
+#include "../results/h5io.h"
+#include "../sweep/mpi_sweep.h"
+#include "../results/gen_h5.h"
+#include "../report/show.h"
+#include "gen_options.h"
+
+static const char *const tokenizer_names[] = {"bytes", "gpt2", NULL};
+
+PbStatus gen_parse_int_list(const char *opt, const char *text, int *out, int cap, int *n) {
+    *n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > (1 << 20) || (*end && *end != ','))
+            return pb_fail(PB_USAGE, "%s: '%s' is not a list of positive whole numbers (e.g. 64,128,256)", opt, text);
+        if (*n >= cap) return pb_fail(PB_USAGE, "%s: at most %d values", opt, cap);
+        out[(*n)++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (!*n) return pb_fail(PB_USAGE, "%s: give at least one value", opt);
+    return PB_OK;
+}
+
+PbStatus gen_parse_encodings(const char *text, GenConfig *c) {
+    c->n_encodings = 0;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (c->n_encodings >= GEN_MAX_ENCODINGS) return pb_fail(PB_USAGE, "--encodings: at most %d", GEN_MAX_ENCODINGS);
+        if (!encoding_find(tok)) return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", tok);
+        /* Each encoding is one group in the results file: a repeat would
+         * train twice and then fail to write. */
+        for (int i = 0; i < c->n_encodings; i++)
+            if (strcmp(c->encodings[i], tok) == 0)
+                return pb_fail(PB_USAGE, "--encodings: '%s' is named twice (use --seeds for more runs)", tok);
+        snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", tok);
+    }
+    if (!c->n_encodings) return pb_fail(PB_USAGE, "--encodings: name at least one encoding (see posbench list)");
+    return PB_OK;
+}
+
+/* Default eval lengths: L, 2L, 4L, 8L, 16L (corpus) or L, 2L, 3L, 4L (tasks). */
+void gen_default_lens(GenConfig *c) {
+    int task = gen_is_task(c, NULL);
+    c->n_lens = task ? 4 : 5;
+    for (int i = 0; i < c->n_lens; i++) c->eval_lens[i] = task ? c->train_len * (i + 1) : c->train_len << i;
+}
+
+void gen_default_output(char *buf, size_t cap, const char *prefix) {
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
+    snprintf(buf, cap, "results/%s-%s.h5", prefix, stamp);
+}
+
+/* The results file through the usual temporary-file-and-rename path. */
+static PbStatus write_results(const char *out, int force, const GenResults *r) {
+    H5Out file;
+    PbStatus st = h5out_create(&file, out, force);
+    if (st) return st;
+    st = h5_write_provenance(file.file);
+    if (!st) st = h5_attr_string(file.file, "kind", "generalize");
+    if (!st) st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
+    if (!st) st = h5_attr_int(file.file, "complete", r->complete);
+    if (!st) st = gen_h5_write(file.file, r);
+    if (!st) st = h5out_commit(&file);
+    else h5out_abort(&file);
+    return st;
+}
+
+static PbStatus show_results(const char *out) {
+    hid_t f;
+    PbStatus st = h5in_open(&f, out);
+    if (st) return st;
+    st = gen_show(f, out, stdout);
+    H5Fclose(f);
+    if (!st) printf("wrote %s (plots: posbench plot %s)\n", out, out);
+    return st ? st : finish_stdout();
+}
+
+/* MPI: rank 0 rewrites the file (complete = 0) after every merged run. */
+typedef struct {
+    const char *out;
+    int force;
+    GenResults *r;
+} Checkpoint;
+
+static PbStatus checkpoint(void *ctx) {
+    Checkpoint *k = ctx;
+    const int complete = k->r->complete;
+    k->r->complete = 0;
+    PbStatus st = write_results(k->out, k->force, k->r);
+    k->r->complete = complete;
+    if (!st) k->force = 1; /* our own file from now on */
+    return st;
+}
+
+/* The sweep across MPI ranks; rank 0 writes the file and reports. */
+static PbStatus sweep_mpi(GenResults *r, const char *out, int force) {
+    const int worker = pbmpi_rank() > 0;
+    Checkpoint k = {out, force, r};
+    PbmpiReport rep;
+    PbStatus st = worker ? PB_OK : checkpoint(&k); /* a job that dies early still leaves a resumable file */
+    GenResults *studies[1] = {r};
+    if (!st) st = pbmpi_sweep(studies, 1, worker ? NULL : checkpoint, &k, &rep);
+    /* Cut short (Ctrl-C, or mpirun ending the job after a rank died): every
+     * merged run is on disk already, and mpirun sends SIGKILL one second
+     * after SIGTERM (odls_base_sigkill_timeout), so report at once rather
+     * than rewrite the file first. */
+    const int cut = !st && !worker && !r->complete && interrupt_requested();
+    if (!st && !worker && !cut) st = write_results(out, k.force, r);
+    int total, kept = gen_count_measured(r, &total);
+    const int complete = r->complete;
+    gen_results_free(r);
+    if (st || worker) return st;
+    if (rep.failed)
+        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other %d of %d runs are in %s (complete = 0); "
+                       "continue with --resume %s", rep.failed, rep.failures, kept, total, out, out);
+    if (!complete) {
+        fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s%s%s; continue with --resume %s\n",
+                kept, total, out, *rep.in_flight ? "; not finished: " : "", rep.in_flight, out);
+        interrupt_exit();
+    }
+    return show_results(out);
+}
+
+PbStatus cmd_generalize(int argc, char **argv) {
+    GenConfig c;
+    gen_config_default(&c);
+    const char *encodings = NULL, *data = NULL, *tok = "bytes", *lens = NULL, *lr = NULL, *out = NULL;
+    const char *escale = "sqrt", *resume = NULL;
+    int steps = (int)c.train.steps, force = 0, g_lens = 0, quiet = 0;
+    uint64_t seed = 0;
+    const ArgSpec options[] = {
+        {"--encodings", NULL, ARG_STRING, &encodings, 0, 0, NULL, "A,B,...", "encodings to compare (default: all registered)"},
+        {"--data", NULL, ARG_STRING, &data, 0, 0, NULL, "jargon|devil|FILE|task:T", "corpus, or a synthetic task: task:copy, task:reverse, task:sort, task:add (default jargon)"},
+        {"--tokenizer", NULL, ARG_CHOICE, &tok, 0, 0, tokenizer_names, "NAME", "corpus tokenizer: bytes (default) or gpt2"},
+        {"--train-len", NULL, ARG_INT, &c.train_len, 4, 1 << 16, NULL, "L", "training length (default 64)"},
+        {"--eval-lens", NULL, ARG_STRING, &lens, 0, 0, NULL, "T,T,...", "evaluation lengths (default L,2L,4L,8L,16L; tasks L,2L,3L,4L)", &g_lens},
+        {"--stride", NULL, ARG_INT, &c.stride, 1, 1 << 20, NULL, "S", "also evaluate with sliding windows S apart (default: non-overlapping only)"},
+        {"--steps", NULL, ARG_INT, &steps, 1, 1 << 30, NULL, "N", "optimizer steps per run (default 300)"},
+        {"--seeds", NULL, ARG_INT, &c.seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
+        {"--seed", NULL, ARG_U64, &seed, 0, 0, NULL, "S", "first seed (runs use S, S+1, ...; default 0)"},
+        {"--layers", NULL, ARG_INT, &c.model.layers, 1, 64, NULL, "N", "transformer blocks (default 2)"},
+        {"--dim", NULL, ARG_INT, &c.model.dim, 1, 1 << 14, NULL, "C", "model width (default 64)"},
+        {"--heads", NULL, ARG_INT, &c.model.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)"},
+        {"--embed-scale", NULL, ARG_STRING, &escale, 0, 0, NULL, "1|sqrt|X", "token embeddings times this before the encoding (default sqrt: sqrt(C), Vaswani; 1: GPT-2)"},
+        {"--batch", NULL, ARG_INT, &c.train.batch, 1, 1 << 16, NULL, "B", "windows per step (default 16)"},
+        {"--lr", NULL, ARG_STRING, &lr, 0, 0, NULL, "X", "peak learning rate (default 3e-3)"},
+        {"--bins", NULL, ARG_INT, &c.bins, 1, 4096, NULL, "N", "loss-by-position bins per window (default 32)"},
+        {"--eval-tokens", NULL, ARG_INT, &c.eval_tokens, 1, 1 << 30, NULL, "N", "tokens scored per evaluation length (default 32768)"},
+        {"--examples", NULL, ARG_INT, &c.task_examples, 1, 1 << 20, NULL, "N", "tasks: test examples per length (default 128)"},
+        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/generalize-<UTC time>.h5)"},
+        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file"},
+        {"--quiet", NULL, ARG_FLAG, &quiet, 0, 0, NULL, NULL, "no progress lines"},
+        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted sweep (same options): run what FILE lacks, rewrite FILE (or -o)"},
+        {NULL},
+    };
+    const ArgCommand cmd = {
+        "generalize",
+        "[--encodings A,B] [--data jargon|devil|FILE|task:copy|task:reverse|task:sort|task:add] "
+        "[--train-len L] [--eval-lens T,...] [--stride S] [--steps N] [--seeds K] [--layers N --dim C --heads H] "
+        "[-o FILE.h5] [--force] [--resume FILE.h5]",
+        "Trains the probe transformer with each encoding on windows of L tokens and evaluates it on\n"
+        "longer ones (per-token loss, perplexity, loss by position, evaluation memory), or measures\n"
+        "exact-match accuracy on a synthetic task; several seeds each; writes HDF5 and prints the\n"
+        "mean and 95% confidence interval per length.",
+        options, 0, 0};
+    int npos, help;
+    PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, &help);
+    if (st) return st;
+    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (encodings && (st = gen_parse_encodings(encodings, &c))) return st;
+    if ((st = model_parse_embed_scale(escale, c.model.dim, &c.model.embed_scale))) return st;
+    if (data) snprintf(c.data, sizeof c.data, "%s", data);
+    snprintf(c.tokenizer, sizeof c.tokenizer, "%s", tok);
+    int task;
+    if (gen_is_task(&c, &task) && task < 0)
+        return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c.data, task_names_list());
+    if (lens) {
+        if ((st = gen_parse_int_list("--eval-lens", lens, c.eval_lens, GEN_MAX_LENS, &c.n_lens))) return st;
+    } else {
+        gen_default_lens(&c);
+    }
+    (void)g_lens;
+    if (lr) {
+        char *end;
+        double v = strtod(lr, &end);
+        if (!*lr || *end || !(v > 0) || !isfinite(v)) return pb_fail(PB_USAGE, "--lr: '%s' is not a positive number", lr);
+        c.train.lr = (float)v;
+    }
+    c.train.steps = steps;
+    c.base_seed = seed;
+    char default_out[128];
+    if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
+    if (resume && strcmp(out, resume) == 0) force = 1;
+    if (!out) gen_default_output(default_out, sizeof default_out, "generalize"), out = default_out;
+    /* Under MPI (harness/sweep/mpi_sweep.h) every rank parses the same options and
+     * loads the data; only rank 0 reads --resume and writes. Every rank then
+     * reaches pbmpi_agree, whatever happened before, so none waits forever. */
+    const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
+    if (!st && !worker) st = safe_target_check(out, force);
+    if (!mpi && st) return st;
+    c.log = quiet || worker ? NULL : stderr;
+    c.tty = !quiet && !worker && isatty(STDERR_FILENO);
+
+    GenResults r = {0};
+    int have = 0, done = 0;
+    if (!st) st = gen_prepare(&c, &r), have = !st;
+    if (!st && resume && !worker) {
+        hid_t f;
+        char kind[64];
+        long long complete = 1;
+        st = h5in_open_results(&f, kind, sizeof kind, resume);
+        if (!st) {
+            if (strcmp(kind, "generalize") != 0)
+                st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a generalize file", resume, kind);
+            if (!st) st = gen_h5_resume(f, resume, &r);
+            done = H5Aexists(f, "complete") <= 0 || (!h5_read_attr_int(f, "complete", &complete) && complete);
+            H5Fclose(f);
+        }
+        if (!st && done) {
+            int total, n = gen_count_measured(&r, &total);
+            printf("%s is complete (%d of %d runs); nothing to resume\n", resume, n, total);
+            st = finish_stdout();
+        } else if (!st) {
+            int total, n = gen_count_measured(&r, &total);
+            if (c.log) fprintf(c.log, "resuming %s: %d of %d runs kept, %d to go\n", resume, n, total, total - n);
+        }
+    }
+    if (mpi) {
+        int other = 0;
+        if (pbmpi_agree(st, done, &other, c.log)) {
+            if (have) gen_results_free(&r);
+            if (other && !worker) return pb_fail(PB_USAGE, "another rank could not start the sweep (its message is above)");
+            return st;
+        }
+    } else if (st || done) {
+        if (have) gen_results_free(&r);
+        return st;
+    }
+    interrupt_install();
+    if (mpi) return sweep_mpi(&r, out, force);
+    st = gen_sweep(&r);
+    if (st) return gen_results_free(&r), st;
+    st = write_results(out, force, &r);
+    int total, kept = gen_count_measured(&r, &total);
+    const int complete = r.complete;
+    gen_results_free(&r);
+    if (st) return st;
+    if (!complete) {
+        fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s; continue with --resume %s\n",
+                kept, total, out, out);
+        interrupt_exit();
+    }
+    return show_results(out);
+}
+

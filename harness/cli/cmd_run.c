@@ -1,0 +1,434 @@
+/* cmd_run.c: `posbench run`, the main job: the throughput and
+ * memory bench, length generalization on the default corpus, one synthetic
+ * task, all plots, and a summary table naming which encodings extrapolate;
+ * one HDF5 file (kind "run") with the plots beside it.
+ *
+ * Profiles (every registered encoding, 3 seeds each):
+ *   quick  bench --quick; jargon (bytes), L 64, eval 64..1024, 2 layers,
+ *          dim 64, 4 heads, 600 steps of 16 windows; task copy, L 16, eval
+ *          16..64, 1500 steps. About 4 minutes on 2 quiet cores, 10 on
+ *          busy ones.
+ *   full   the full bench; jargon, L 128, eval 128..2048, 2 layers, dim 128,
+ *          1500 steps; task copy, L 32, 4000 steps. About an hour on 2
+ *          cores; what results/reference/ publishes.
+ * Token embeddings are scaled by sqrt(dim) in both (generalize.h).
+ *
+ * Interrupt (SIGINT, SIGTERM; core/interrupt.h): what is measured so far
+ * (bench cells, generalization and task runs) goes to the output file with
+ * complete = 0, no plots; `--resume FILE` measures the rest and rewrites it.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../core/safe_file.h"
+#include "../../core/interrupt.h"
+#include "../../datasets/token_stream.h"
+#include "args.h"
+#include "../bench/bench.h"
+#include "../results/bench_h5.h"
+#include "commands.h"
+#include "../train/generalize.h"
+#include "../report/gnuplot.h"
+#include "../results/h5io.h"
+#include "../sweep/mpi_sweep.h"
+#include "../report/plot_dir.h"
+#include "../report/plots.h"
+#include "../results/gen_h5.h"
+#include "../report/show.h"
+#include "gen_options.h"
+
+static const char *const profile_names[] = {"quick", "full", NULL};
+
+typedef struct {
+    int L, steps, batch, dim, layers, heads, seeds, eval_tokens;
+    float lr;
+    int task_L, task_steps, task_examples;
+    const char *task;
+} Profile;
+
+/* The copy task needs short examples and many steps to be learnt at all by
+ * these small models: with L 32 and 300 steps no encoding got one example
+ * right; with L 16 and 1500 steps rope reached 0.36 exact match (0.87 of
+ * answer tokens) at L. */
+/* Quick corpus study: 600 steps. With 200, sinusoidal reached perplexity
+ * 19.9 at L against 12.6 for rope (undertrained); with 600, 11.2 against 8.3. */
+static const Profile quick_profile = {64, 600, 16, 64, 2, 4, 3, 16384, 3e-3f, 16, 1500, 128, "task:copy"};
+static const Profile full_profile = {128, 1500, 16, 128, 2, 4, 3, 65536, 2e-3f, 32, 4000, 256, "task:copy"};
+
+static void apply_profile(GenConfig *c, const Profile *p, int task) {
+    c->train_len = task ? p->task_L : p->L;
+    c->train.steps = task ? p->task_steps : p->steps;
+    c->train.batch = p->batch;
+    c->train.lr = p->lr;
+    c->model.dim = p->dim;
+    c->model.embed_scale = sqrtf((float)p->dim); /* as generalize's default (generalize.h) */
+    c->model.layers = p->layers;
+    c->model.heads = p->heads;
+    c->seeds = p->seeds;
+    c->eval_tokens = p->eval_tokens;
+    c->task_examples = p->task_examples;
+    snprintf(c->data, sizeof c->data, "%s", task ? p->task : "jargon");
+    gen_default_lens(c);
+}
+
+/* The fixed Google Benchmark flags of each profile's bench. */
+static const char *const quick_flags[] = {"posbench", "--benchmark_repetitions=3", "--benchmark_min_time=0.02", NULL};
+static const char *const full_flags[] = {"posbench", "--benchmark_repetitions=3", "--benchmark_min_time=0.1", NULL};
+
+/* Resume: the parts of an interrupted run file. */
+typedef struct {
+    hid_t file;
+    BenchResults bench;
+    int done;          /* the file is complete already */
+} Prior;
+
+static PbStatus open_prior(const char *path, const char *profile, int no_bench, const BenchPlan *plan,
+                           Prior *p) {
+    char kind[64], theirs[64] = "", command[2048] = "?";
+    long long complete = 1;
+    *p = (Prior){.file = H5I_INVALID_HID};
+    PbStatus st = h5in_open_results(&p->file, kind, sizeof kind, path);
+    if (st) return p->file = H5I_INVALID_HID, st;
+    h5_read_attr_string(p->file, "command_line", command, sizeof command);
+    if (strcmp(kind, "run") != 0) st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a run file", path, kind);
+    if (!st && (h5_read_attr_string(p->file, "profile", theirs, sizeof theirs) || strcmp(theirs, profile) != 0))
+        st = pb_fail(PB_USAGE, "--resume %s: its profile is '%s', this run's is '%s'; resume with the options of "
+                     "the interrupted run (%s)", path, theirs, profile, command);
+    if (!st && no_bench != !h5_exists(p->file, "bench"))
+        st = pb_fail(PB_USAGE, "--resume %s: it was made %s --no-bench; resume with the options of the "
+                     "interrupted run (%s)", path, no_bench ? "without" : "with", command);
+    if (!st && !no_bench) st = bench_h5_check_resume(p->file, path, plan);
+    if (!st && !no_bench) st = bench_h5_read(p->file, path, &p->bench);
+    if (!st && (H5Aexists(p->file, "complete") <= 0 || (!h5_read_attr_int(p->file, "complete", &complete) && complete)))
+        p->done = 1;
+    if (st) H5Fclose(p->file), p->file = H5I_INVALID_HID;
+    return st;
+}
+
+/* gen_prepare, the runs the prior file kept, then the sweep. */
+static PbStatus study(const GenConfig *c, GenResults *r, const Prior *p, const char *path, const char *group,
+                      int *have) {
+    PbStatus st = gen_prepare(c, r);
+    *have = !st;
+    if (!st && !*r->ids_sha256) { /* an interrupt cut the task's stream: leave the study out */
+        gen_results_free(r);
+        *have = 0;
+        return PB_OK;
+    }
+    if (!st && p && p->file >= 0 && h5_exists(p->file, group)) st = gen_h5_resume(p->file, path, r);
+    if (!st && !interrupt_requested()) st = gen_sweep(r);
+    if (st && *have) gen_results_free(r), *have = 0;
+    return st;
+}
+
+/* The run file: provenance, the bench, both studies (NULL: absent). */
+typedef struct {
+    const char *out;
+    int force;
+    const char *profile;
+    int no_bench;
+    const BenchPlan *plan;
+    const BenchResults *bench;
+    const GenResults *gr, *tr;
+    double t_bench, t_gen, t_task;
+} RunFile;
+
+static PbStatus write_run(const RunFile *w, int complete) {
+    H5Out file;
+    PbStatus st = h5out_create(&file, w->out, w->force);
+    if (st) return st;
+    st = h5_write_provenance(file.file);
+    if (!st) st = h5_attr_int(file.file, "complete", complete);
+    if (!st && !w->no_bench) st = bench_h5_write(file.file, w->plan, w->bench);
+    if (!st && H5Aexists(file.file, "kind") > 0 && H5Adelete(file.file, "kind") < 0)
+        st = pb_fail(PB_IO, "cannot rewrite the kind attribute");
+    if (!st) st = h5_attr_string(file.file, "kind", "run");
+    if (!st && H5Aexists(file.file, "schema_version") <= 0)
+        st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
+    if (!st) st = h5_attr_string(file.file, "profile", w->profile);
+    if (!st) st = h5_attr_double(file.file, "seconds_bench", w->t_bench);
+    if (!st) st = h5_attr_double(file.file, "seconds_generalization", w->t_gen);
+    if (!st) st = h5_attr_double(file.file, "seconds_task", w->t_task);
+    if (!st && w->gr) st = gen_h5_write(file.file, w->gr);
+    if (!st && w->tr) st = gen_h5_write(file.file, w->tr);
+    if (!st) st = h5out_commit(&file);
+    else h5out_abort(&file);
+    return st;
+}
+
+/* 1. The bench (timing: in this process alone). */
+static PbStatus run_bench(const BenchPlan *plan, const char *const *gb_flags, int quick, const BenchResults *prior,
+                          BenchResults *bench, double *seconds) {
+    fprintf(stderr, "[1/4] throughput and memory bench (%s)...\n", quick ? "--quick" : "full grid");
+    char *gb[4] = {(char *)gb_flags[0], (char *)gb_flags[1], (char *)gb_flags[2], NULL};
+    int n_gb = 3;
+    double t0 = now_seconds();
+    PbStatus st = gb_initialize(&n_gb, gb);
+    if (!st) st = bench_run(plan, prior, bench, GB_CONSOLE_QUIET, NULL);
+    *seconds = now_seconds() - t0;
+    if (!st) fprintf(stderr, "      %zu cells in %.0f s\n", bench->n, *seconds);
+    return st;
+}
+
+/* The two studies' configurations from the profile. */
+static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, int seeds, int tty, GenConfig *gc,
+                          GenConfig *tc) {
+    gen_config_default(gc);
+    if (!st && encodings) st = gen_parse_encodings(encodings, gc);
+    apply_profile(gc, p, 0);
+    if (seeds) gc->seeds = seeds;
+    gc->log = stderr, gc->tty = tty, gc->label = "      ";
+    *tc = *gc;
+    apply_profile(tc, p, 1);
+    if (seeds) tc->seeds = seeds;
+    return st;
+}
+
+/* 4. The plots and the summary, from the file alone. */
+static PbStatus finish_run(const char *out, const char *dir, int force, double t_start, double t_bench,
+                           double t_gen, double t_task) {
+    fprintf(stderr, "[4/4] plots into %s/\n", dir);
+    hid_t f;
+    PbStatus st = h5in_open(&f, out);
+    if (st) return st;
+    PlotDir plots;
+    PbStatus plot_st = plot_dir_begin(&plots, dir, force);
+    if (!plot_st) plot_st = plot_results(f, "run", out, plots.stage);
+    if (!plot_st) plot_st = plot_dir_commit(&plots);
+    else plot_dir_abort(&plots);
+    char plot_msg[1024] = "";
+    if (plot_st) snprintf(plot_msg, sizeof plot_msg, "%s", pb_errmsg());
+    printf("\n");
+    st = gen_show(f, out, stdout);
+    H5Fclose(f);
+    printf("\nwrote %s and its plots in %s/ in %.0f s (bench %.0f s, generalization %.0f s, task %.0f s)\n",
+           out, dir, now_seconds() - t_start, t_bench, t_gen, t_task);
+    if (!st && plot_st) st = pb_fail(plot_st, "the results are in %s, but the plots failed: %s", out, plot_msg);
+    return st ? st : finish_stdout();
+}
+
+typedef struct {
+    const char *profile;
+    int quick;
+    const Profile *p;
+    const char *out, *dir;
+    int force;
+    const char *encodings;
+    int seeds, no_bench;
+    const char *resume;
+    const char *const *gb_flags;
+} RunOptions;
+
+static PbStatus run_checkpoint(void *ctx) {
+    RunFile *w = ctx;
+    PbStatus st = write_run(w, 0);
+    if (!st) w->force = 1; /* our own file from now on */
+    return st;
+}
+
+/* The main job across MPI ranks: rank 0 runs the bench alone while the
+ * workers wait (sleeping, so its timings have the host's cores: one bench
+ * per job, on rank 0's host, recorded per row), then the corpus and task
+ * runs are shared out together, longest first (harness/sweep/mpi_sweep.h). */
+static PbStatus run_mpi(const RunOptions *o, PbStatus st, const BenchPlan *plan, Prior *prior) {
+    const int worker = pbmpi_rank() > 0;
+    GenConfig gc, tc;
+    st = configure(st, o->encodings, o->p, o->seeds, !worker && isatty(STDERR_FILENO), &gc, &tc);
+    if (worker) gc.log = tc.log = NULL;
+    GenResults gr = {0}, tr = {0};
+    int have_gr = 0, have_tr = 0;
+    if (!st) st = gen_prepare(&gc, &gr), have_gr = !st;
+    if (!st) st = gen_prepare(&tc, &tr), have_tr = !st;
+    char task_group[64];
+    snprintf(task_group, sizeof task_group, "tasks/%.50s", tc.data + 5);
+    if (!st && prior->file >= 0 && h5_exists(prior->file, "generalization"))
+        st = gen_h5_resume(prior->file, o->resume, &gr);
+    if (!st && prior->file >= 0 && h5_exists(prior->file, task_group)) st = gen_h5_resume(prior->file, o->resume, &tr);
+    const int done = !st && !worker && o->resume && prior->done;
+    int other = 0;
+    if (pbmpi_agree(st, done, &other, gc.log)) {
+        if (prior->file >= 0) H5Fclose(prior->file);
+        bench_results_free(&prior->bench);
+        if (have_gr) gen_results_free(&gr);
+        if (have_tr) gen_results_free(&tr);
+        if (done) {
+            printf("%s is complete; nothing to resume\n", o->resume);
+            return finish_stdout();
+        }
+        if (other && !worker) return pb_fail(PB_USAGE, "another rank could not start the run (its message is above)");
+        return st;
+    }
+    interrupt_install();
+    GenResults *studies[2] = {&gr, &tr};
+    PbmpiReport rep = {0};
+    if (worker) {
+        st = pbmpi_sweep(studies, 2, NULL, NULL, &rep);
+        gen_results_free(&gr), gen_results_free(&tr);
+        return st;
+    }
+    double t_start = now_seconds(), t_bench = 0, t_gen = 0;
+    fprintf(stderr, "posbench run, %s profile -> %s (MPI: %d ranks, the bench on rank 0 alone)\n", o->profile, o->out,
+            pbmpi_size());
+    BenchResults bench = {.complete = 1};
+    if (!o->no_bench) st = run_bench(plan, o->gb_flags, o->quick, o->resume ? &prior->bench : NULL, &bench, &t_bench);
+    bench_results_free(&prior->bench);
+    if (prior->file >= 0) H5Fclose(prior->file);
+    RunFile w = {o->out, o->force, o->profile, o->no_bench, plan, &bench, &gr, &tr, t_bench, 0, 0};
+    if (!st) {
+        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n"
+                "[3/4] task %s: train on lengths up to %d, test up to %d; both shared across %d workers\n",
+                gc.train_len, gc.eval_lens[0], gc.eval_lens[gc.n_lens - 1], gc.n_encodings, gc.seeds, tc.data + 5,
+                tc.train_len, tc.eval_lens[tc.n_lens - 1], pbmpi_size() - 1);
+        double t0 = now_seconds();
+        st = run_checkpoint(&w); /* a job that dies early still leaves a resumable file */
+        if (!st) st = pbmpi_sweep(studies, 2, run_checkpoint, &w, &rep);
+        w.t_gen = t_gen = now_seconds() - t0; /* both studies at once; seconds_task 0 */
+    }
+    const int complete = !interrupt_requested() && bench.complete && gr.complete && tr.complete;
+    /* Cut short, the file written before the sweep and after each merged run
+     * holds everything; report before mpirun's SIGKILL (see cmd_generalize.c). */
+    if (!st && !interrupt_requested()) st = write_run(&w, complete);
+    int mg, mt, ng = gen_count_measured(&gr, &mg), nt = gen_count_measured(&tr, &mt);
+    size_t cells = bench.n, planned = bench.n_cells;
+    bench_results_free(&bench);
+    gen_results_free(&gr), gen_results_free(&tr);
+    if (st) return st;
+    if (rep.failed)
+        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other runs (%d of %d generalization, %d of %d "
+                       "task) are in %s (complete = 0); continue with --resume %s", rep.failed, rep.failures, ng, mg,
+                       nt, mt, o->out, o->out);
+    if (!complete) {
+        char cells_text[96] = "";
+        if (!o->no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", cells, planned);
+        fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s%s%s; "
+                "continue with --resume %s\n", cells_text, ng, mg, nt, mt, o->out, *rep.in_flight ? "; not finished: " : "",
+                rep.in_flight, o->out);
+        interrupt_exit();
+    }
+    return finish_run(o->out, o->dir, o->force, t_start, t_bench, t_gen, 0);
+}
+
+PbStatus cmd_run(int argc, char **argv) {
+    const char *profile = "quick", *out = NULL, *encodings = NULL, *resume = NULL;
+    int force = 0, no_bench = 0, seeds = 0;
+    const ArgSpec options[] = {
+        {"--profile", NULL, ARG_CHOICE, &profile, 0, 0, profile_names, "P", "quick (default, about 10 minutes on 2 cores) or full (what results/ publishes)"},
+        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/run-<UTC time>.h5; plots beside it)"},
+        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file and its plots"},
+        {"--encodings", NULL, ARG_STRING, &encodings, 0, 0, NULL, "A,B,...", "only these encodings in the generalization part (default all)"},
+        {"--seeds", NULL, ARG_INT, &seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
+        {"--no-bench", NULL, ARG_FLAG, &no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
+        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted run (same options): measure what FILE lacks, rewrite FILE (or -o)"},
+        {NULL},
+    };
+    const ArgCommand cmd = {
+        "run", "[--profile quick|full] [-o FILE.h5] [--force] [--resume FILE.h5]",
+        "The main job: the throughput and memory bench of every encoding, length generalization\n"
+        "on the default corpus (trained short, evaluated up to 16x longer), a synthetic copy task,\n"
+        "all plots, and a summary per encoding naming which encodings extrapolate.",
+        options, 0, 0};
+    int npos, help;
+    PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, &help);
+    if (st) return st;
+    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    const int quick = strcmp(profile, "quick") == 0;
+    const Profile *p = quick ? &quick_profile : &full_profile;
+
+    char default_out[128], dir[4096];
+    /* Under MPI (harness/sweep/mpi_sweep.h) only rank 0 checks, reads --resume and
+     * writes; every rank reaches pbmpi_agree whatever happened before. */
+    const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
+    if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
+    if (resume && strcmp(out, resume) == 0) force = 1;
+    if (!out) {
+        struct stat sb;
+        if (!worker && stat("results", &sb) != 0 && (st = ensure_directory("results")) && !mpi) return st;
+        gen_default_output(default_out, sizeof default_out, "run");
+        out = default_out;
+    }
+    size_t n = strlen(out);
+    if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
+    snprintf(dir, sizeof dir, "%.*s-plots", (int)n, out);
+    if (!st && !worker) st = safe_target_check(out, force);
+    if (!st && !worker) st = plot_dir_check(dir, force);
+    if (st && !mpi) return st;
+
+    BenchPlan plan;
+    bench_plan_init(&plan, quick);
+    const char *const *gb_flags = quick ? quick_flags : full_flags;
+    char flags[256];
+    snprintf(flags, sizeof flags, "%s %s", gb_flags[1], gb_flags[2]);
+    plan.benchmark_flags = flags;
+    Prior prior = {.file = H5I_INVALID_HID};
+    if (!st && resume && !worker) st = open_prior(resume, profile, no_bench, &plan, &prior);
+    if (mpi) {
+        RunOptions o = {profile, quick, p, out, dir, force, encodings, seeds, no_bench, resume, gb_flags};
+        return run_mpi(&o, st, &plan, &prior);
+    }
+    if (st) return st;
+    if (resume && prior.done) {
+        H5Fclose(prior.file);
+        bench_results_free(&prior.bench);
+        printf("%s is complete; nothing to resume\n", resume);
+        return finish_stdout();
+    }
+    interrupt_install();
+
+    const int tty = isatty(STDERR_FILENO);
+    double t_start = now_seconds(), t_bench = 0, t_gen = 0, t_task = 0;
+    fprintf(stderr, "posbench run, %s profile -> %s\n", profile, out);
+
+    /* 1. The bench. */
+    BenchResults bench = {.complete = 1};
+    if (!no_bench) st = run_bench(&plan, gb_flags, quick, resume ? &prior.bench : NULL, &bench, &t_bench);
+    bench_results_free(&prior.bench);
+
+    /* 2. Generalization on the corpus; 3. the task. */
+    GenConfig gc, tc;
+    st = configure(st, encodings, p, seeds, tty, &gc, &tc);
+    GenResults gr = {0}, tr = {0};
+    int have_gr = 0, have_tr = 0;
+    char task_group[64];
+    snprintf(task_group, sizeof task_group, "tasks/%.50s", tc.data + 5);
+    if (!st && !interrupt_requested()) {
+        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n",
+                gc.train_len, gc.eval_lens[0], gc.eval_lens[gc.n_lens - 1], gc.n_encodings, gc.seeds);
+        double t0 = now_seconds();
+        st = study(&gc, &gr, &prior, resume, "generalization", &have_gr);
+        t_gen = now_seconds() - t0;
+    }
+    if (!st && !interrupt_requested()) {
+        fprintf(stderr, "[3/4] task %s: train on lengths up to %d, test up to %d\n", tc.data + 5, tc.train_len,
+                tc.eval_lens[tc.n_lens - 1]);
+        double t0 = now_seconds();
+        st = study(&tc, &tr, &prior, resume, task_group, &have_tr);
+        t_task = now_seconds() - t0;
+    }
+    if (prior.file >= 0) H5Fclose(prior.file);
+    const int complete = !interrupt_requested() && bench.complete && have_gr && gr.complete && have_tr && tr.complete;
+
+    /* 4. One file, then the plots and the summary from it. */
+    RunFile w = {out, force, profile, no_bench, &plan, &bench, have_gr ? &gr : NULL, have_tr ? &tr : NULL,
+                 t_bench, t_gen, t_task};
+    if (!st) st = write_run(&w, complete);
+    int ng = 0, mg = 0, nt = 0, mt = 0;
+    if (have_gr) ng = gen_count_measured(&gr, &mg);
+    if (have_tr) nt = gen_count_measured(&tr, &mt);
+    size_t cells = bench.n, planned = bench.n_cells;
+    bench_results_free(&bench);
+    if (have_gr) gen_results_free(&gr);
+    if (have_tr) gen_results_free(&tr);
+    if (st) return st;
+    if (!complete) {
+        char cells_text[96] = "";
+        if (!no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", cells, planned);
+        fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s; "
+                "continue with --resume %s\n", cells_text, ng, mg ? mg : gc.n_encodings * gc.seeds, nt,
+                mt ? mt : tc.n_encodings * tc.seeds, out, out);
+        interrupt_exit();
+    }
+    return finish_run(out, dir, force, t_start, t_bench, t_gen, t_task);
+}

@@ -1,0 +1,69 @@
+/* gnuplot.h: driving gnuplot through a pipe, with no text as code.
+ *
+ * Data goes inline as datablocks ($name << EOD), so a plot needs no input
+ * files; every figure is saved as PNG (pngcairo) and SVG from the same plot
+ * command. Text that reaches gnuplot comes from results files, file names
+ * and options, which other people write, so it enters a script only through
+ * gp_str(): one single-quoted gnuplot string literal, on one line. Inside
+ * single quotes gnuplot expands nothing (no `command`, no @macro, no
+ * backslash escape); a quote is written as two, control characters and
+ * invalid UTF-8 become '?' (core/text.h), and the text is capped in length.
+ * Enhanced-text markup is off on both terminals. Output paths never come
+ * from text: gnuplot runs inside a private directory (plot_dir.h) and writes
+ * only the plain names posbench gives it ("ppl-vs-length.png").
+ */
+#ifndef POSBENCH_GNUPLOT_H
+#define POSBENCH_GNUPLOT_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "../../core/status.h"
+
+#define GP_TEXT_MAX 200 /* bytes of text kept in one literal (longer: cut, "...") */
+#define GP_LITERALS 8   /* gp_str results alive at once */
+
+typedef struct {
+    FILE *pipe;
+    pid_t pid;
+    char literal[GP_LITERALS][2 * GP_TEXT_MAX + 8];
+    int next_literal;
+} Gnuplot;
+
+/* Starts gnuplot working in directory dir (its plots land there); PB_SETUP
+ * naming the package if it is not installed. */
+PbStatus gnuplot_open(Gnuplot *g, const char *dir);
+/* Ends gnuplot; PB_INTERNAL if it reported an error. */
+PbStatus gnuplot_close(Gnuplot *g);
+
+/* Any text as a safe gnuplot string literal, quotes included: "bob's" ->
+ * 'bob''s'. The result lives in g until GP_LITERALS further calls. */
+const char *gp_str(Gnuplot *g, const char *text);
+
+/* The same rule into out[cap] (cap >= 2 * GP_TEXT_MAX + 8); tests call it. */
+void gp_quote(char *out, size_t cap, const char *text);
+
+/* A gnuplot command being built: additions that would not fit are dropped
+ * whole (never cut inside a literal) and `dropped` counts them. */
+typedef struct {
+    char text[32768];
+    size_t len;
+    int dropped;
+} GpScript;
+void gp_script_add(GpScript *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes matrix m [rows, cols] as datablock $name in gnuplot's "matrix"
+ * layout, keeping every k-th row and column so neither side exceeds
+ * max_side (huge tables stay plottable); returns the stride k used. */
+int gnuplot_matrix_block(Gnuplot *g, const char *name, const float *m, int rows, int cols,
+                         int max_side);
+
+/* Runs `plot_cmd` (a full "plot ..." line, after any "set" lines already
+ * sent) once into BASE.png and once into BASE.svg in gnuplot's directory.
+ * BASE is posbench's own name; characters outside [A-Za-z0-9_.-] become '_'. */
+void gnuplot_save_both(Gnuplot *g, const char *base, const char *plot_cmd);
+
+/* Creates directory dir (one level) if missing; PB_IO if impossible. */
+PbStatus ensure_directory(const char *dir);
+
+#endif

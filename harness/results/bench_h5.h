@@ -1,0 +1,24 @@
+/* bench_h5.h: benchmark results in HDF5 (kind "bench"; schema in
+ * results/README.md). */
+#ifndef POSBENCH_BENCH_H5_H
+#define POSBENCH_BENCH_H5_H
+
+#include <hdf5.h>
+
+#include "../bench/bench.h"
+
+/* Writes /bench and /reference (and the kind attribute) into an open file. */
+PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r);
+
+/* Reads them back; PB_DATA naming what is missing, damaged, or from a newer
+ * schema, or a table of more rows than posbench writes. The rows' strings
+ * come back as printable lines (core/text.h). `path` only names the file in
+ * messages. */
+PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r);
+
+/* Resume: the file's /bench settings (profile, batch, memory budget, the
+ * --benchmark_* flags) equal the plan's; PB_USAGE naming the first that
+ * differs, with the file's command line. */
+PbStatus bench_h5_check_resume(hid_t file, const char *path, const BenchPlan *plan);
+
+#endif
