@@ -1,7 +1,7 @@
 /* test_args.c: the option parser's accepted forms and its error messages. */
 #include <string.h>
 
-#include "../harness/args.h"
+#include "../harness/cli/args.h"
 #include "check.h"
 
 static int n, flag, given;
