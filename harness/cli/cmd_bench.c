@@ -18,6 +18,7 @@
 #include "../results/bench_h5.h"
 #include "commands.h"
 #include "../results/h5io.h"
+#include "../report/kinds.h"
 
 static int has_flag(int argc, char **argv, const char *prefix) {
     for (int i = 0; i < argc; i++)
@@ -45,13 +46,13 @@ static void flags_text(char *out, size_t cap, char **gb, int n_gb) {
  * *done: it is complete already. */
 static PbStatus read_prior(const char *path, const BenchPlan *plan, BenchResults *prior, int *done) {
     hid_t f;
-    char kind[64];
+    const ResultKind *kind;
     long long complete = 1;
     *done = 0;
-    PbStatus st = h5in_open_results(&f, kind, sizeof kind, path);
+    PbStatus st = result_open(&f, &kind, path);
     if (st) return st;
-    if (strcmp(kind, "bench") != 0)
-        st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a bench file", path, kind);
+    if (strcmp(kind->kind, "bench") != 0)
+        st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a bench file", path, kind->kind);
     if (!st) st = bench_h5_check_resume(f, path, plan);
     if (!st) st = bench_h5_read(f, path, prior);
     if (!st && !h5_read_attr_int(f, "complete", &complete) && complete) *done = 1;

@@ -24,6 +24,7 @@
 #include "../results/gen_h5.h"
 #include "../report/show.h"
 #include "gen_options.h"
+#include "../report/kinds.h"
 
 static const char *const tokenizer_names[] = {"bytes", "gpt2", NULL};
 
@@ -232,12 +233,12 @@ PbStatus cmd_generalize(int argc, char **argv) {
     if (!st) st = gen_prepare(&c, &r), have = !st;
     if (!st && resume && !worker) {
         hid_t f;
-        char kind[64];
+        const ResultKind *kind;
         long long complete = 1;
-        st = h5in_open_results(&f, kind, sizeof kind, resume);
+        st = result_open(&f, &kind, resume);
         if (!st) {
-            if (strcmp(kind, "generalize") != 0)
-                st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a generalize file", resume, kind);
+            if (strcmp(kind->kind, "generalize") != 0)
+                st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a generalize file", resume, kind->kind);
             if (!st) st = gen_h5_resume(f, resume, &r);
             done = H5Aexists(f, "complete") <= 0 || (!h5_read_attr_int(f, "complete", &complete) && complete);
             H5Fclose(f);

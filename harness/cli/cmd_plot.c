@@ -10,6 +10,7 @@
 #include "../results/h5io.h"
 #include "../report/plot_dir.h"
 #include "../report/plots.h"
+#include "../report/kinds.h"
 
 PbStatus cmd_plot(int argc, char **argv) {
     const char *dir = NULL;
@@ -36,11 +37,11 @@ PbStatus cmd_plot(int argc, char **argv) {
     }
 
     hid_t file;
-    char kind[64];
-    if ((st = h5in_open_results(&file, kind, sizeof kind, pos[0]))) return st;
+    const ResultKind *kind;
+    if ((st = result_open(&file, &kind, pos[0]))) return st;
     PlotDir out;
     st = plot_dir_begin(&out, dir, force);
-    if (!st) st = plot_results(file, kind, pos[0], out.stage);
+    if (!st) st = kind->plot(file, pos[0], out.stage);
     H5Fclose(file);
     if (!st) st = plot_dir_commit(&out);
     else plot_dir_abort(&out);

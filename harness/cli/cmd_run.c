@@ -39,6 +39,7 @@
 #include "../results/gen_h5.h"
 #include "../report/show.h"
 #include "gen_options.h"
+#include "../report/kinds.h"
 
 static const char *const profile_names[] = {"quick", "full", NULL};
 
@@ -87,13 +88,15 @@ typedef struct {
 
 static PbStatus open_prior(const char *path, const char *profile, int no_bench, const BenchPlan *plan,
                            Prior *p) {
-    char kind[64], theirs[64] = "", command[2048] = "?";
+    char theirs[64] = "", command[2048] = "?";
+    const ResultKind *kind;
     long long complete = 1;
     *p = (Prior){.file = H5I_INVALID_HID};
-    PbStatus st = h5in_open_results(&p->file, kind, sizeof kind, path);
+    PbStatus st = result_open(&p->file, &kind, path);
     if (st) return p->file = H5I_INVALID_HID, st;
     h5_read_attr_string(p->file, "command_line", command, sizeof command);
-    if (strcmp(kind, "run") != 0) st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a run file", path, kind);
+    if (strcmp(kind->kind, "run") != 0)
+        st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a run file", path, kind->kind);
     if (!st && (h5_read_attr_string(p->file, "profile", theirs, sizeof theirs) || strcmp(theirs, profile) != 0))
         st = pb_fail(PB_USAGE, "--resume %s: its profile is '%s', this run's is '%s'; resume with the options of "
                      "the interrupted run (%s)", path, theirs, profile, command);
@@ -196,7 +199,7 @@ static PbStatus finish_run(const char *out, const char *dir, int force, double t
     if (st) return st;
     PlotDir plots;
     PbStatus plot_st = plot_dir_begin(&plots, dir, force);
-    if (!plot_st) plot_st = plot_results(f, "run", out, plots.stage);
+    if (!plot_st) plot_st = result_kind("run")->plot(f, out, plots.stage);
     if (!plot_st) plot_st = plot_dir_commit(&plots);
     else plot_dir_abort(&plots);
     char plot_msg[1024] = "";

@@ -1,5 +1,6 @@
-/* plots.h: one drawing function per kind of posbench HDF5 file; `posbench
- * plot` reads the file's "kind" attribute and calls the matching one. */
+/* plots.h: one drawing function per kind of posbench HDF5 file, each into a
+ * directory gnuplot works in (harness/report/plot_dir.h); the table of
+ * result kinds (kinds.h) says which kind gets which. */
 #ifndef POSBENCH_PLOTS_H
 #define POSBENCH_PLOTS_H
 
@@ -8,7 +9,7 @@
 #include "../../core/status.h"
 
 /* Heatmaps of an encoding export into dir (PNG and SVG). */
-PbStatus plot_export(hid_t file, const char *dir);
+PbStatus plot_export(hid_t file, const char *path, const char *dir);
 
 /* Throughput, relative cost and memory of a benchmark file into dir. */
 PbStatus plot_bench(hid_t file, const char *path, const char *dir);
@@ -16,9 +17,5 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir);
 /* Generalization and task plots of a generalize or run file into dir
  * (harness/report/plot_generalize.c). */
 PbStatus plot_generalize(hid_t file, const char *path, const char *dir);
-
-/* The plots of any kind of posbench file into dir; PB_DATA naming the kind
- * if this posbench cannot plot it (harness/report/plots.c). */
-PbStatus plot_results(hid_t file, const char *kind, const char *path, const char *dir);
 
 #endif

@@ -13,4 +13,8 @@
  * extrapolate. */
 PbStatus gen_show(hid_t file, const char *path, FILE *out);
 
+/* The cells of a benchmark file (kind bench, or a run's /bench); says
+ * INCOMPLETE first for an interrupted bench file. */
+PbStatus show_bench(hid_t file, const char *path, FILE *out);
+
 #endif

@@ -15,7 +15,6 @@
 #include "../../core/text.h"
 #include "h5io.h"
 
-#define BENCH_SCHEMA_VERSION 1
 /* Far past any grid posbench measures (a few hundred cells). */
 #define BENCH_MAX_ROWS 100000
 

@@ -7,6 +7,9 @@
 
 #include "../bench/bench.h"
 
+/* The newest schema version of bench files this build writes and reads. */
+#define BENCH_SCHEMA_VERSION 1
+
 /* Writes /bench and /reference (and the kind attribute) into an open file. */
 PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r);
 

@@ -3,7 +3,7 @@
  * from anyone: h5in_open (h5open.c) refuses what could hang, escape the file
  * or overflow a reader, and every size is checked (h5extent.h) before
  * anything is allocated. Creating a file safely is h5out.h's part; the
- * schema checks live in h5schema.c.
+ * schema checks are h5schema.h's.
  */
 #ifndef POSBENCH_H5IO_H
 #define POSBENCH_H5IO_H
@@ -39,16 +39,6 @@ PbStatus h5_write_provenance(hid_t file);
  * dimension past INT_MAX. After it, external links never resolve in this
  * process. */
 PbStatus h5in_open(hid_t *file, const char *path);
-/* h5in_open, then the root attribute "kind" naming the posbench schema;
- * PB_DATA (file closed) if the file is HDF5 but not a posbench results file. */
-PbStatus h5in_open_results(hid_t *file, char *kind, size_t cap, const char *path);
-
-/* The schema checks h5in_open_results runs: the file's schema_version is one
- * this build reads, and (generalize, run, encoding_export) every dataset the
- * readers index has the shape the others imply, with at most 2^31 - 1
- * values. PB_DATA naming the dataset. */
-PbStatus h5in_check_results(hid_t file, const char *kind, const char *path);
-
 /* 1 if the link exists. */
 int h5_exists(hid_t loc, const char *name);
 /* Reads a single fixed-length string attribute (at most 1 MiB) into out,

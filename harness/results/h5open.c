@@ -1,5 +1,5 @@
-/* h5open.c: opening a results file that may come from anyone (h5in_open,
- * h5in_open_results in h5io.h). */
+/* h5open.c: opening a results file that may come from anyone (h5in_open in
+ * h5io.h). */
 #include "h5io.h"
 
 #include <errno.h>
@@ -225,16 +225,5 @@ PbStatus h5in_open(hid_t *file, const char *path) {
     if (*file < 0) return pb_fail(PB_DATA, "cannot read '%s': damaged or truncated HDF5 file", path);
     PbStatus st = walk_file(*file, path, (uint64_t)sb.st_size);
     if (st) H5Fclose(*file), *file = -1;
-    return st;
-}
-
-PbStatus h5in_open_results(hid_t *file, char *kind, size_t cap, const char *path) {
-    PbStatus st = h5in_open(file, path);
-    if (st) return st;
-    if (h5_read_attr_string(*file, "kind", kind, cap)) {
-        H5Fclose(*file);
-        return pb_fail(PB_DATA, "'%s' is not a posbench results file (no 'kind' attribute)", path);
-    }
-    if ((st = h5in_check_results(*file, kind, path))) H5Fclose(*file);
     return st;
 }

@@ -1,6 +1,5 @@
-/* h5schema.c: the schema checks of results files (h5in_check_results in
- * h5io.h): versions, and the shapes every reader relies on. */
-#include "h5io.h"
+/* h5schema.c: the schema checks of results files (see h5schema.h). */
+#include "h5schema.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,20 +7,11 @@
 #include "../../datasets/tasks.h"
 #include "../train/generalize.h"
 #include "h5extent.h"
+#include "h5io.h"
 
 /* Readers (show, plot) index arrays by the shapes they find, so a file whose
  * shapes disagree (damaged, hand-edited, or from another writer) is refused
  * here, once, with the dataset named, instead of being read out of bounds. */
-
-/* The newest schema version this build reads, per kind. bench: the same
- * number as BENCH_SCHEMA_VERSION in bench_h5.c. encoding_export files carry
- * no version (absent means 1). */
-static const struct { const char *kind; long long version; int required; } schema_versions[] = {
-    {"bench", 1, 1},
-    {"generalize", GEN_SCHEMA_VERSION, 1},
-    {"run", GEN_SCHEMA_VERSION, 1},
-    {"encoding_export", 1, 0},
-};
 
 #define ANY (-1)
 
@@ -139,7 +129,7 @@ static PbStatus check_study(hid_t file, const char *path, const char *where, int
     return st;
 }
 
-static PbStatus check_generalize(hid_t file, const char *path) {
+PbStatus h5_check_generalize(hid_t file, const char *path) {
     int has_gen = H5Lexists(file, "generalization", H5P_DEFAULT) > 0;
     int has_tasks = H5Lexists(file, "tasks", H5P_DEFAULT) > 0;
     long long complete = 1;
@@ -160,7 +150,7 @@ static PbStatus check_generalize(hid_t file, const char *path) {
     return st;
 }
 
-static PbStatus check_export(hid_t file, const char *path) {
+PbStatus h5_check_export(hid_t file, const char *path) {
     static const char *const need[] = {"T", "C", "H"};
     long long v[3];
     char text[256];
@@ -188,7 +178,7 @@ static PbStatus check_export(hid_t file, const char *path) {
 
 /* bench_h5_read checks its tables; the reference numbers it reads into one
  * double each must hold exactly one value. */
-static PbStatus check_bench(hid_t file, const char *path) {
+PbStatus h5_check_bench(hid_t file, const char *path) {
     static const char *const scalars[] = {"reference/copy_gbytes_per_s", "reference/sgemm_gflops"};
     if (H5Lexists(file, "reference", H5P_DEFAULT) <= 0) return PB_OK;
     for (int i = 0; i < 2; i++) {
@@ -207,30 +197,25 @@ static PbStatus check_bench(hid_t file, const char *path) {
     return PB_OK;
 }
 
-PbStatus h5in_check_results(hid_t file, const char *kind, const char *path) {
-    for (size_t i = 0; i < sizeof schema_versions / sizeof schema_versions[0]; i++) {
-        if (strcmp(kind, schema_versions[i].kind) != 0) continue;
-        long long version = 1;
-        if (H5Aexists(file, "schema_version") > 0) {
-            if (h5_read_attr_int(file, "schema_version", &version))
-                return pb_fail(PB_DATA, "'%s': the schema_version attribute is not a number", path);
-        } else if (schema_versions[i].required) {
-            return pb_fail(PB_DATA, "'%s' has no schema_version attribute (damaged, or not written by posbench)",
-                           path);
-        }
-        if (version > schema_versions[i].version)
-            return pb_fail(PB_DATA, "'%s' has %s schema version %lld, newer than this posbench reads (%lld); "
-                           "update posbench", path, kind, version, schema_versions[i].version);
-        if (version < 1) return pb_fail(PB_DATA, "'%s': schema version %lld is not valid", path, version);
+PbStatus h5_check_schema_version(hid_t file, const char *path, const char *kind, long long newest,
+                                 int required) {
+    long long version = 1;
+    if (H5Aexists(file, "schema_version") > 0) {
+        if (h5_read_attr_int(file, "schema_version", &version))
+            return pb_fail(PB_DATA, "'%s': the schema_version attribute is not a number", path);
+    } else if (required) {
+        return pb_fail(PB_DATA, "'%s' has no schema_version attribute (damaged, or not written by posbench)", path);
     }
-    if (strcmp(kind, "generalize") == 0) return check_generalize(file, path);
-    if (strcmp(kind, "run") == 0) {
-        PbStatus st = check_bench(file, path);
-        if (!st && (H5Lexists(file, "generalization", H5P_DEFAULT) > 0 || H5Lexists(file, "tasks", H5P_DEFAULT) > 0))
-            st = check_generalize(file, path);
-        return st;
-    }
-    if (strcmp(kind, "encoding_export") == 0) return check_export(file, path);
-    if (strcmp(kind, "bench") == 0) return check_bench(file, path);
-    return PB_OK; /* other kinds: the caller refuses them */
+    if (version > newest)
+        return pb_fail(PB_DATA, "'%s' has %s schema version %lld, newer than this posbench reads (%lld); "
+                       "update posbench", path, kind, version, newest);
+    if (version < 1) return pb_fail(PB_DATA, "'%s': schema version %lld is not valid", path, version);
+    return PB_OK;
+}
+
+PbStatus h5_check_run(hid_t file, const char *path) {
+    PbStatus st = h5_check_bench(file, path);
+    if (!st && (H5Lexists(file, "generalization", H5P_DEFAULT) > 0 || H5Lexists(file, "tasks", H5P_DEFAULT) > 0))
+        st = h5_check_generalize(file, path);
+    return st;
 }

@@ -1,5 +1,5 @@
 /* fuzz_results.c: libFuzzer target for the results-file reader: h5in_open's
- * defensive walk, the schema checks of h5in_open_results, `posbench show`
+ * defensive walk, the schema checks of result_open (harness/report/kinds.h), `posbench show`
  * behind them (bench tables, generalization and task tables), and the
  * dataset and attribute readers plot uses.
  *

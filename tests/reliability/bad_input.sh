@@ -321,7 +321,7 @@ for cmd in show plot; do
   row 2 "(not an HDF5 file|damaged or truncated)"  "$P" $cmd "$F/gen-half.h5"
   row 2 "(not an HDF5 file|damaged or truncated)"  "$P" $cmd "$F/export-600.h5"
   row 2 "not a posbench results file \(no 'kind'"  "$P" $cmd "$F/gen-nokind.h5"
-  row 2 "cannot $cmd files of kind 'martian'"      "$P" $cmd "$F/gen-kind.h5"
+  row 2 "this posbench cannot read files of kind 'martian'" "$P" $cmd "$F/gen-kind.h5"
   row 2 "is not a posbench results file|kind 'posbench_checkpoint'|cannot $cmd files of kind" "$P" $cmd "$F/ckpt.h5"
   row 2 "generalize schema version 99, newer than this posbench reads \(1\); update posbench" "$P" $cmd "$F/gen-v99.h5"
   row 2 "run schema version 99, newer"             "$P" $cmd "$F/run-v99.h5"
