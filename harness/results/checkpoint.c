@@ -50,7 +50,7 @@ static PbStatus read_float(hid_t loc, const char *name, float *out) {
     return st;
 }
 
-/* h5_attr_string stores "" as " " (HDF5 wants a positive size). The text
+/* Checkpoints written before "" was stored as "" hold " " for it. The text
  * comes sanitized (h5io.h) unless raw: the corpus path is opened again on
  * resume, so it must come back byte for byte. */
 static PbStatus read_text(hid_t loc, const char *name, char *out, size_t cap, int raw) {

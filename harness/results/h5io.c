@@ -61,10 +61,13 @@ static PbStatus write_attr(hid_t loc, const char *name, hid_t type, const void *
 }
 
 PbStatus h5_attr_string(hid_t loc, const char *name, const char *value) {
+    /* HDF5 wants a positive size: "" is stored as one NUL byte, which a
+     * null-terminated string type reads back as "" (h5py too). */
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, strlen(value) ? strlen(value) : 1);
+    H5Tset_strpad(type, H5T_STR_NULLTERM);
     H5Tset_cset(type, H5T_CSET_UTF8);
-    PbStatus st = write_attr(loc, name, type, strlen(value) ? value : " ");
+    PbStatus st = write_attr(loc, name, type, value);
     H5Tclose(type);
     return st;
 }
