@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../../core/safe_file.h"
@@ -17,6 +16,7 @@
 #include "../bench/bench.h"
 #include "../results/bench_h5.h"
 #include "commands.h"
+#include "gen_options.h"
 #include "../results/h5io.h"
 #include "../report/kinds.h"
 
@@ -61,23 +61,36 @@ static PbStatus read_prior(const char *path, const BenchPlan *plan, BenchResults
     return st;
 }
 
-PbStatus cmd_bench(int argc, char **argv) {
-    /* Split: --benchmark_* words go to Google Benchmark, the rest are ours. */
-    char **ours = calloc((size_t)argc + 1, sizeof *ours), **gb = calloc((size_t)argc + 4, sizeof *gb);
-    if (!ours || !gb) return free(ours), free(gb), pb_fail(PB_NOMEM, "no memory for arguments");
-    int n_ours = 0, n_gb = 0;
-    gb[n_gb++] = "posbench";
-    for (int i = 0; i < argc; i++)
-        if (strncmp(argv[i], "--benchmark_", 12) == 0) gb[n_gb++] = argv[i];
-        else ours[n_ours++] = argv[i];
+typedef struct {
+    char **ours, **gb;      /* our words; Google Benchmark's (after "posbench") */
+    int n_ours, n_gb;
+    int quick, force;
+    const char *out, *resume;
+} BenchArgs;
 
-    int quick = 0, force = 0;
-    const char *out = NULL, *resume = NULL;
+/* Split: --benchmark_* words go to Google Benchmark, the rest are ours. */
+static PbStatus split_args(BenchArgs *a, int argc, char **argv) {
+    a->ours = calloc((size_t)argc + 1, sizeof *a->ours);
+    a->gb = calloc((size_t)argc + 4, sizeof *a->gb);
+    if (!a->ours || !a->gb) return pb_fail(PB_NOMEM, "no memory for arguments");
+    a->gb[a->n_gb++] = "posbench";
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "--benchmark_", 12) == 0) a->gb[a->n_gb++] = argv[i];
+        else a->ours[a->n_ours++] = argv[i];
+    return PB_OK;
+}
+
+static void bench_args_free(BenchArgs *a) {
+    free(a->ours);
+    free(a->gb);
+}
+
+static PbStatus parse_args(BenchArgs *a, int *help) {
     const ArgSpec options[] = {
-        {"--quick", NULL, ARG_FLAG, &quick, 0, 0, NULL, NULL, "the quick profile (about a minute): T 64/256/1024, C 64"},
-        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/bench-<UTC time>.h5)"},
-        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file"},
-        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted bench: measure the cells FILE lacks (same options), rewrite FILE (or -o)"},
+        {"--quick", NULL, ARG_FLAG, &a->quick, 0, 0, NULL, NULL, "the quick profile (about a minute): T 64/256/1024, C 64"},
+        {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5", "results file (default results/bench-<UTC time>.h5)"},
+        {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing results file"},
+        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5", "finish an interrupted bench: measure the cells FILE lacks (same options), rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {"bench", "[--quick] [-o FILE.h5] [--force] [--resume FILE.h5] [--benchmark_*=...]",
@@ -87,74 +100,95 @@ PbStatus cmd_bench(int argc, char **argv) {
                             "--benchmark_* flags (filter, repetitions, min_time, out, ...) pass through.",
                             options, 0, 0};
     const char *pos[1];
-    int npos, help;
-    PbStatus st = args_parse(&cmd, n_ours, ours, pos, &npos, &help);
-    if (!st && help) {
-        args_print_help(&cmd, stdout);
-        free(ours), free(gb);
-        return PB_OK;
-    }
-    char default_out[128];
-    if (!st && !out && resume) out = resume; /* --resume replaces FILE: what it asks for */
-    if (!st && resume && strcmp(out, resume) == 0) force = 1;
-    if (!st && !out) {
-        char stamp[32];
-        time_t now = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
-        snprintf(default_out, sizeof default_out, "results/bench-%s.h5", stamp);
-        out = default_out;
-    }
-    /* Refuse an existing file before spending minutes measuring. */
-    if (!st) st = safe_target_check(out, force);
-    if (!st && !has_flag(n_gb, gb, "--benchmark_repetitions")) gb[n_gb++] = "--benchmark_repetitions=3";
-    if (!st && !has_flag(n_gb, gb, "--benchmark_min_time"))
-        gb[n_gb++] = quick ? "--benchmark_min_time=0.02" : "--benchmark_min_time=0.1";
-    char flags[2048] = "";
-    if (!st) flags_text(flags, sizeof flags, gb, n_gb);
-    if (!st) st = gb_initialize(&n_gb, gb);
-    if (!st && n_gb > 1) st = pb_fail(PB_USAGE, "bench: unexpected argument '%s'", gb[1]);
+    int npos;
+    PbStatus st = args_parse(&cmd, a->n_ours, a->ours, pos, &npos, help);
+    if (!st && *help) args_print_help(&cmd, stdout);
+    return st;
+}
 
-    BenchPlan plan;
-    BenchResults results = {0}, prior = {0};
-    bench_plan_init(&plan, quick);
-    plan.benchmark_flags = flags;
-    int already = 0;
-    if (!st && resume) st = read_prior(resume, &plan, &prior, &already);
-    if (!st && already) {
-        printf("%s is complete (%zu cells); nothing to resume\n", resume, prior.n);
+/* Google Benchmark's flags, with posbench's defaults where not given;
+ * recorded, sorted, in flags. */
+static PbStatus init_gbench(BenchArgs *a, char *flags, size_t cap) {
+    if (!has_flag(a->n_gb, a->gb, "--benchmark_repetitions")) a->gb[a->n_gb++] = "--benchmark_repetitions=3";
+    if (!has_flag(a->n_gb, a->gb, "--benchmark_min_time"))
+        a->gb[a->n_gb++] = a->quick ? "--benchmark_min_time=0.02" : "--benchmark_min_time=0.1";
+    flags_text(flags, cap, a->gb, a->n_gb);
+    PbStatus st = gb_initialize(&a->n_gb, a->gb);
+    if (!st && a->n_gb > 1) st = pb_fail(PB_USAGE, "bench: unexpected argument '%s'", a->gb[1]);
+    return st;
+}
+
+/* The cells (with --resume, those its file lacks). *done: that file is
+ * complete already (said on stdout; nothing measured). */
+static PbStatus measure(const BenchArgs *a, const BenchPlan *plan, BenchResults *results, int *done) {
+    BenchResults prior = {0};
+    PbStatus st = a->resume ? read_prior(a->resume, plan, &prior, done) : PB_OK;
+    if (!st && *done) {
+        printf("%s is complete (%zu cells); nothing to resume\n", a->resume, prior.n);
         bench_results_free(&prior);
-        free(ours), free(gb);
         return finish_stdout();
     }
     const int tty = isatty(STDOUT_FILENO);
     if (!st) {
         interrupt_install();
-        st = bench_run(&plan, resume ? &prior : NULL, &results, tty ? GB_CONSOLE_AUTO : GB_CONSOLE_QUIET,
+        st = bench_run(plan, a->resume ? &prior : NULL, results, tty ? GB_CONSOLE_AUTO : GB_CONSOLE_QUIET,
                        tty ? NULL : stderr);
     }
     bench_results_free(&prior);
-    if (!st && results.complete && results.n == 0)
+    if (!st && results->complete && results->n == 0)
         st = pb_fail(PB_USAGE, "bench: no cell was measured (check --benchmark_filter)");
+    return st;
+}
+
+static PbStatus write_bench(const char *out, int force, const BenchPlan *plan, const BenchResults *results) {
     H5Out file;
-    if (!st) st = h5out_create(&file, out, force);
-    if (!st) {
-        st = h5_write_provenance(file.file);
-        if (!st) st = h5_attr_int(file.file, "complete", results.complete);
-        if (!st) st = bench_h5_write(file.file, &plan, &results);
-        if (!st) st = h5out_commit(&file);
-        else h5out_abort(&file);
-    }
-    if (!st && !results.complete) {
+    PbStatus st = h5out_create(&file, out, force);
+    if (st) return st;
+    st = h5_write_provenance(file.file);
+    if (!st) st = h5_attr_int(file.file, "complete", results->complete);
+    if (!st) st = bench_h5_write(file.file, plan, results);
+    if (!st) st = h5out_commit(&file);
+    else h5out_abort(&file);
+    return st;
+}
+
+static PbStatus bench(BenchArgs *a) {
+    char default_out[128];
+    if (!a->out && a->resume) a->out = a->resume; /* --resume replaces FILE: what it asks for */
+    if (a->resume && strcmp(a->out, a->resume) == 0) a->force = 1;
+    if (!a->out) gen_default_output(default_out, sizeof default_out, "bench"), a->out = default_out;
+    /* Refuse an existing file before spending minutes measuring. */
+    PbStatus st = safe_target_check(a->out, a->force);
+    char flags[2048] = "";
+    if (!st) st = init_gbench(a, flags, sizeof flags);
+    if (st) return st;
+    BenchPlan plan;
+    BenchResults results = {0};
+    bench_plan_init(&plan, a->quick);
+    plan.benchmark_flags = flags;
+    int done = 0;
+    st = measure(a, &plan, &results, &done);
+    if (!st && !done) st = write_bench(a->out, a->force, &plan, &results);
+    if (st || done) return bench_results_free(&results), st;
+    if (!results.complete) {
         fprintf(stderr, "posbench bench: interrupted: %zu of %zu cells kept in %s; continue with --resume %s\n",
-                results.n, results.n_cells, out, out);
+                results.n, results.n_cells, a->out, a->out);
         bench_results_free(&results);
-        free(ours), free(gb);
+        bench_args_free(a);
         interrupt_exit();
     }
-    if (!st)
-        printf("wrote %s: %zu cells (%d over the memory budget, skipped); copy %.1f GB/s, sgemm %.1f GFLOP/s\n",
-               out, results.n, results.n_skipped, results.copy_gbytes_per_s, results.sgemm_gflops);
+    printf("wrote %s: %zu cells (%d over the memory budget, skipped); copy %.1f GB/s, sgemm %.1f GFLOP/s\n",
+           a->out, results.n, results.n_skipped, results.copy_gbytes_per_s, results.sgemm_gflops);
     bench_results_free(&results);
-    free(ours), free(gb);
-    return st ? st : finish_stdout();
+    return finish_stdout();
+}
+
+PbStatus cmd_bench(int argc, char **argv) {
+    BenchArgs a = {0};
+    int help = 0;
+    PbStatus st = split_args(&a, argc, argv);
+    if (!st) st = parse_args(&a, &help);
+    if (!st && !help) st = bench(&a);
+    bench_args_free(&a);
+    return st;
 }

@@ -16,6 +16,29 @@ static PbStatus put_int(TensorSink *s, const char *name, const int *data, int ra
     return h5_write_ints(*(hid_t *)s->ctx, name, data, rank, dims);
 }
 
+/* The file: what was exported, then the tensors. */
+static PbStatus write_export(const char *out, int force, const Encoding *e, const char *knobs, uint64_t seed) {
+    const EncodingConfig *c = &e->cfg;
+    H5Out file;
+    PbStatus st = h5out_create(&file, out, force);
+    if (st) return st;
+    TensorSink sink = {put_float, put_int, &file.file};
+    hid_t f = file.file;
+    st = h5_write_provenance(f);
+    if (!st) st = h5_attr_string(f, "kind", "encoding_export");
+    if (!st) st = h5_attr_string(f, "encoding", e->module->name);
+    if (!st) st = h5_attr_string(f, "variant", encoding_variant_name(e));
+    if (!st) st = h5_attr_string(f, "settings", knobs ? knobs : "");
+    if (!st) st = h5_attr_int(f, "T", c->max_len);
+    if (!st) st = h5_attr_int(f, "C", c->dim);
+    if (!st) st = h5_attr_int(f, "H", c->heads);
+    if (!st) st = h5_attr_int(f, "seed", (long long)seed);
+    if (!st) st = encoding_export(e, c->max_len, &sink);
+    if (!st) st = h5out_commit(&file);
+    else h5out_abort(&file);
+    return st;
+}
+
 PbStatus cmd_export(int argc, char **argv) {
     int len = 64, dim = 64, heads = 4, force = 0;
     uint64_t seed = 0;
@@ -57,24 +80,7 @@ PbStatus cmd_export(int argc, char **argv) {
     rng_seed(&rng, seed, 0);
     encoding_init_params(&e, &rng);
 
-    H5Out file;
-    st = h5out_create(&file, out, force);
-    if (!st) {
-        TensorSink sink = {put_float, put_int, &file.file};
-        hid_t f = file.file;
-        st = h5_write_provenance(f);
-        if (!st) st = h5_attr_string(f, "kind", "encoding_export");
-        if (!st) st = h5_attr_string(f, "encoding", m->name);
-        if (!st) st = h5_attr_string(f, "variant", encoding_variant_name(&e));
-        if (!st) st = h5_attr_string(f, "settings", knobs ? knobs : "");
-        if (!st) st = h5_attr_int(f, "T", len);
-        if (!st) st = h5_attr_int(f, "C", dim);
-        if (!st) st = h5_attr_int(f, "H", heads);
-        if (!st) st = h5_attr_int(f, "seed", (long long)seed);
-        if (!st) st = encoding_export(&e, len, &sink);
-        if (!st) st = h5out_commit(&file);
-        else h5out_abort(&file);
-    }
+    st = write_export(out, force, &e, knobs, seed);
     if (!st) printf("wrote %s (%s, variant %s, T %d, C %d, H %d)\n", out, m->name, encoding_variant_name(&e), len, dim, heads);
     free(params);
     encoding_destroy(&e);

@@ -7,7 +7,6 @@
  * complete = 0; `--resume FILE` (same options) runs the others and rewrites
  * FILE complete, with the numbers an uninterrupted sweep gives. */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -148,36 +147,41 @@ static PbStatus sweep_mpi(GenResults *r, const char *out, int force) {
     return show_results(out);
 }
 
-PbStatus cmd_generalize(int argc, char **argv) {
+/* The options; c holds the defaults until configure applies the rest. */
+typedef struct {
     GenConfig c;
-    gen_config_default(&c);
-    const char *encodings = NULL, *data = NULL, *tok = "bytes", *lens = NULL, *lr = NULL, *out = NULL;
-    const char *escale = "sqrt", *resume = NULL;
-    int steps = (int)c.train.steps, force = 0, g_lens = 0, quiet = 0;
-    uint64_t seed = 0;
+    const char *encodings, *data, *tok, *lens, *out, *escale, *resume;
+    double lr;
+    int steps, force, quiet;
+    uint64_t seed;
+} GenArgs;
+
+static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
+    GenConfig *c = &a->c;
     const ArgSpec options[] = {
-        {"--encodings", NULL, ARG_STRING, &encodings, 0, 0, NULL, "A,B,...", "encodings to compare (default: all registered)"},
-        {"--data", NULL, ARG_STRING, &data, 0, 0, NULL, "jargon|devil|FILE|task:T", "corpus, or a synthetic task: task:copy, task:reverse, task:sort, task:add (default jargon)"},
-        {"--tokenizer", NULL, ARG_CHOICE, &tok, 0, 0, tokenizer_names, "NAME", "corpus tokenizer: bytes (default) or gpt2"},
-        {"--train-len", NULL, ARG_INT, &c.train_len, 4, 1 << 16, NULL, "L", "training length (default 64)"},
-        {"--eval-lens", NULL, ARG_STRING, &lens, 0, 0, NULL, "T,T,...", "evaluation lengths (default L,2L,4L,8L,16L; tasks L,2L,3L,4L)", &g_lens},
-        {"--stride", NULL, ARG_INT, &c.stride, 1, 1 << 20, NULL, "S", "also evaluate with sliding windows S apart (default: non-overlapping only)"},
-        {"--steps", NULL, ARG_INT, &steps, 1, 1 << 30, NULL, "N", "optimizer steps per run (default 300)"},
-        {"--seeds", NULL, ARG_INT, &c.seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
-        {"--seed", NULL, ARG_U64, &seed, 0, 0, NULL, "S", "first seed (runs use S, S+1, ...; default 0)"},
-        {"--layers", NULL, ARG_INT, &c.model.layers, 1, 64, NULL, "N", "transformer blocks (default 2)"},
-        {"--dim", NULL, ARG_INT, &c.model.dim, 1, 1 << 14, NULL, "C", "model width (default 64)"},
-        {"--heads", NULL, ARG_INT, &c.model.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)"},
-        {"--embed-scale", NULL, ARG_STRING, &escale, 0, 0, NULL, "1|sqrt|X", "token embeddings times this before the encoding (default sqrt: sqrt(C), Vaswani; 1: GPT-2)"},
-        {"--batch", NULL, ARG_INT, &c.train.batch, 1, 1 << 16, NULL, "B", "windows per step (default 16)"},
-        {"--lr", NULL, ARG_STRING, &lr, 0, 0, NULL, "X", "peak learning rate (default 3e-3)"},
-        {"--bins", NULL, ARG_INT, &c.bins, 1, 4096, NULL, "N", "loss-by-position bins per window (default 32)"},
-        {"--eval-tokens", NULL, ARG_INT, &c.eval_tokens, 1, 1 << 30, NULL, "N", "tokens scored per evaluation length (default 32768)"},
-        {"--examples", NULL, ARG_INT, &c.task_examples, 1, 1 << 20, NULL, "N", "tasks: test examples per length (default 128)"},
-        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/generalize-<UTC time>.h5)"},
-        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file"},
-        {"--quiet", NULL, ARG_FLAG, &quiet, 0, 0, NULL, NULL, "no progress lines"},
-        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted sweep (same options): run what FILE lacks, rewrite FILE (or -o)"},
+        {"--encodings", NULL, ARG_STRING, &a->encodings, 0, 0, NULL, "A,B,...", "encodings to compare (default: all registered)"},
+        {"--data", NULL, ARG_STRING, &a->data, 0, 0, NULL, "jargon|devil|FILE|task:T", "corpus, or a synthetic task: task:copy, task:reverse, task:sort, task:add (default jargon)"},
+        {"--tokenizer", NULL, ARG_CHOICE, &a->tok, 0, 0, tokenizer_names, "NAME", "corpus tokenizer: bytes (default) or gpt2"},
+        {"--train-len", NULL, ARG_INT, &c->train_len, 4, 1 << 16, NULL, "L", "training length (default 64)"},
+        {"--eval-lens", NULL, ARG_STRING, &a->lens, 0, 0, NULL, "T,T,...", "evaluation lengths (default L,2L,4L,8L,16L; tasks L,2L,3L,4L)"},
+        {"--stride", NULL, ARG_INT, &c->stride, 1, 1 << 20, NULL, "S", "also evaluate with sliding windows S apart (default: non-overlapping only)"},
+        {"--steps", NULL, ARG_INT, &a->steps, 1, 1 << 30, NULL, "N", "optimizer steps per run (default 300)"},
+        {"--seeds", NULL, ARG_INT, &c->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
+        {"--seed", NULL, ARG_U64, &a->seed, 0, 0, NULL, "S", "first seed (runs use S, S+1, ...; default 0)"},
+        {"--layers", NULL, ARG_INT, &c->model.layers, 1, 64, NULL, "N", "transformer blocks (default 2)"},
+        {"--dim", NULL, ARG_INT, &c->model.dim, 1, 1 << 14, NULL, "C", "model width (default 64)"},
+        {"--heads", NULL, ARG_INT, &c->model.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)"},
+        {"--embed-scale", NULL, ARG_STRING, &a->escale, 0, 0, NULL, "1|sqrt|X", "token embeddings times this before the encoding (default sqrt: sqrt(C), Vaswani; 1: GPT-2)"},
+        {"--batch", NULL, ARG_INT, &c->train.batch, 1, 1 << 16, NULL, "B", "windows per step (default 16)"},
+        {"--lr", NULL, ARG_DOUBLE, &a->lr, 0, 0, NULL, "X", "peak learning rate (default 3e-3)",
+         .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
+        {"--bins", NULL, ARG_INT, &c->bins, 1, 4096, NULL, "N", "loss-by-position bins per window (default 32)"},
+        {"--eval-tokens", NULL, ARG_INT, &c->eval_tokens, 1, 1 << 30, NULL, "N", "tokens scored per evaluation length (default 32768)"},
+        {"--examples", NULL, ARG_INT, &c->task_examples, 1, 1 << 20, NULL, "N", "tasks: test examples per length (default 128)"},
+        {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5", "results file (default results/generalize-<UTC time>.h5)"},
+        {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing results file"},
+        {"--quiet", NULL, ARG_FLAG, &a->quiet, 0, 0, NULL, NULL, "no progress lines"},
+        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5", "finish an interrupted sweep (same options): run what FILE lacks, rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {
@@ -190,87 +194,82 @@ PbStatus cmd_generalize(int argc, char **argv) {
         "exact-match accuracy on a synthetic task; several seeds each; writes HDF5 and prints the\n"
         "mean and 95% confidence interval per length.",
         options, 0, 0};
-    int npos, help;
-    PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
-    if (encodings && (st = gen_parse_encodings(encodings, &c))) return st;
-    if ((st = model_parse_embed_scale(escale, c.model.dim, &c.model.embed_scale))) return st;
-    if (data) snprintf(c.data, sizeof c.data, "%s", data);
-    snprintf(c.tokenizer, sizeof c.tokenizer, "%s", tok);
-    int task;
-    if (gen_is_task(&c, &task) && task < 0)
-        return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c.data, task_names_list());
-    if (lens) {
-        if ((st = gen_parse_int_list("--eval-lens", lens, c.eval_lens, GEN_MAX_LENS, &c.n_lens))) return st;
-    } else {
-        gen_default_lens(&c);
-    }
-    (void)g_lens;
-    if (lr) {
-        char *end;
-        double v = strtod(lr, &end);
-        if (!*lr || *end || !(v > 0) || !isfinite(v)) return pb_fail(PB_USAGE, "--lr: '%s' is not a positive number", lr);
-        c.train.lr = (float)v;
-    }
-    c.train.steps = steps;
-    c.base_seed = seed;
-    char default_out[128];
-    if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
-    if (resume && strcmp(out, resume) == 0) force = 1;
-    if (!out) gen_default_output(default_out, sizeof default_out, "generalize"), out = default_out;
-    /* Under MPI (harness/sweep/mpi_sweep.h) every rank parses the same options and
-     * loads the data; only rank 0 reads --resume and writes. Every rank then
-     * reaches pbmpi_agree, whatever happened before, so none waits forever. */
-    const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
-    if (!st && !worker) st = safe_target_check(out, force);
-    if (!mpi && st) return st;
-    c.log = quiet || worker ? NULL : stderr;
-    c.tty = !quiet && !worker && isatty(STDERR_FILENO);
+    int npos;
+    PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
+    if (!st && *help) args_print_help(&cmd, stdout);
+    return st;
+}
 
-    GenResults r = {0};
-    int have = 0, done = 0;
-    if (!st) st = gen_prepare(&c, &r), have = !st;
-    if (!st && resume && !worker) {
-        hid_t f;
-        const ResultKind *kind;
-        long long complete = 1;
-        st = result_open(&f, &kind, resume);
-        if (!st) {
-            if (strcmp(kind->kind, "generalize") != 0)
-                st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a generalize file", resume, kind->kind);
-            if (!st) st = gen_h5_resume(f, resume, &r);
-            done = H5Aexists(f, "complete") <= 0 || (!h5_read_attr_int(f, "complete", &complete) && complete);
-            H5Fclose(f);
-        }
-        if (!st && done) {
-            int total, n = gen_count_measured(&r, &total);
-            printf("%s is complete (%d of %d runs); nothing to resume\n", resume, n, total);
-            st = finish_stdout();
-        } else if (!st) {
-            int total, n = gen_count_measured(&r, &total);
-            if (c.log) fprintf(c.log, "resuming %s: %d of %d runs kept, %d to go\n", resume, n, total, total - n);
-        }
-    }
-    if (mpi) {
-        int other = 0;
-        if (pbmpi_agree(st, done, &other, c.log)) {
-            if (have) gen_results_free(&r);
-            if (other && !worker) return pb_fail(PB_USAGE, "another rank could not start the sweep (its message is above)");
-            return st;
-        }
-    } else if (st || done) {
-        if (have) gen_results_free(&r);
+/* The options into the sweep's configuration. */
+static PbStatus configure(GenArgs *a) {
+    GenConfig *c = &a->c;
+    PbStatus st;
+    if (a->encodings && (st = gen_parse_encodings(a->encodings, c))) return st;
+    if ((st = model_parse_embed_scale(a->escale, c->model.dim, &c->model.embed_scale))) return st;
+    if (a->data) snprintf(c->data, sizeof c->data, "%s", a->data);
+    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", a->tok);
+    int task;
+    if (gen_is_task(c, &task) && task < 0)
+        return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c->data, task_names_list());
+    if (a->lens && (st = gen_parse_int_list("--eval-lens", a->lens, c->eval_lens, GEN_MAX_LENS, &c->n_lens)))
         return st;
+    if (!a->lens) gen_default_lens(c);
+    c->train.lr = (float)a->lr;
+    c->train.steps = a->steps;
+    c->base_seed = a->seed;
+    return PB_OK;
+}
+
+/* The output: -o, else --resume's file (replaced: what it asks for), else a
+ * time-stamped name in buf. */
+static void choose_output(GenArgs *a, char *buf, size_t cap) {
+    if (!a->out && a->resume) a->out = a->resume;
+    if (a->resume && strcmp(a->out, a->resume) == 0) a->force = 1;
+    if (!a->out) gen_default_output(buf, cap, "generalize"), a->out = buf;
+}
+
+/* --resume: the runs the file kept go into r. *done: the file is complete
+ * already (said on stdout; nothing to run). */
+static PbStatus read_resume(const char *path, FILE *log, GenResults *r, int *done) {
+    hid_t f;
+    const ResultKind *kind;
+    long long complete = 1;
+    PbStatus st = result_open(&f, &kind, path);
+    if (st) return st;
+    if (strcmp(kind->kind, "generalize") != 0)
+        st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a generalize file", path, kind->kind);
+    if (!st) st = gen_h5_resume(f, path, r);
+    *done = H5Aexists(f, "complete") <= 0 || (!h5_read_attr_int(f, "complete", &complete) && complete);
+    H5Fclose(f);
+    if (st) return st;
+    int total, n = gen_count_measured(r, &total);
+    if (*done) {
+        printf("%s is complete (%d of %d runs); nothing to resume\n", path, n, total);
+        return finish_stdout();
     }
-    interrupt_install();
-    if (mpi) return sweep_mpi(&r, out, force);
-    st = gen_sweep(&r);
-    if (st) return gen_results_free(&r), st;
-    st = write_results(out, force, &r);
-    int total, kept = gen_count_measured(&r, &total);
-    const int complete = r.complete;
-    gen_results_free(&r);
+    if (log) fprintf(log, "resuming %s: %d of %d runs kept, %d to go\n", path, n, total, total - n);
+    return PB_OK;
+}
+
+/* Whether to stop before the sweep (an error, or nothing to resume), with
+ * *st to return. Under MPI every rank reaches pbmpi_agree, whatever happened
+ * before, so none waits forever. */
+static int stop_before_sweep(PbStatus *st, int done, int mpi, int worker, FILE *log) {
+    if (!mpi) return *st || done;
+    int other = 0;
+    if (!pbmpi_agree(*st, done, &other, log)) return 0;
+    if (other && !worker) *st = pb_fail(PB_USAGE, "another rank could not start the sweep (its message is above)");
+    return 1;
+}
+
+/* The sweep in this process alone, then the file and the tables. */
+static PbStatus sweep_local(GenResults *r, const char *out, int force) {
+    PbStatus st = gen_sweep(r);
+    if (st) return gen_results_free(r), st;
+    st = write_results(out, force, r);
+    int total, kept = gen_count_measured(r, &total);
+    const int complete = r->complete;
+    gen_results_free(r);
     if (st) return st;
     if (!complete) {
         fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s; continue with --resume %s\n",
@@ -280,3 +279,34 @@ PbStatus cmd_generalize(int argc, char **argv) {
     return show_results(out);
 }
 
+PbStatus cmd_generalize(int argc, char **argv) {
+    GenArgs a = {.tok = "bytes", .escale = "sqrt"};
+    gen_config_default(&a.c);
+    a.steps = (int)a.c.train.steps;
+    a.lr = a.c.train.lr;
+    int help;
+    PbStatus st = parse_args(&a, argc, argv, &help);
+    if (st || help) return st;
+    if ((st = configure(&a))) return st;
+    char default_out[128];
+    choose_output(&a, default_out, sizeof default_out);
+    /* Under MPI (harness/sweep/mpi_sweep.h) every rank parses the same options and
+     * loads the data; only rank 0 reads --resume and writes. */
+    const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
+    if (!worker) st = safe_target_check(a.out, a.force);
+    if (!mpi && st) return st;
+    GenConfig *c = &a.c;
+    c->log = a.quiet || worker ? NULL : stderr;
+    c->tty = !a.quiet && !worker && isatty(STDERR_FILENO);
+
+    GenResults r = {0};
+    int have = 0, done = 0;
+    if (!st) st = gen_prepare(c, &r), have = !st;
+    if (!st && a.resume && !worker) st = read_resume(a.resume, c->log, &r, &done);
+    if (stop_before_sweep(&st, done, mpi, worker, c->log)) {
+        if (have) gen_results_free(&r);
+        return st;
+    }
+    interrupt_install();
+    return mpi ? sweep_mpi(&r, a.out, a.force) : sweep_local(&r, a.out, a.force);
+}

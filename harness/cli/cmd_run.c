@@ -232,31 +232,128 @@ static PbStatus run_checkpoint(void *ctx) {
     return st;
 }
 
+/* Both studies and what they hold. */
+typedef struct {
+    GenConfig gc, tc;
+    GenResults gr, tr;
+    int have_gr, have_tr;
+} Studies;
+
+static void studies_free(Studies *s) {
+    if (s->have_gr) gen_results_free(&s->gr);
+    if (s->have_tr) gen_results_free(&s->tr);
+    s->have_gr = s->have_tr = 0;
+}
+
+/* The task study's group in the run file. */
+static void task_group_name(char *buf, size_t cap, const GenConfig *tc) {
+    snprintf(buf, cap, "tasks/%.50s", tc->data + 5);
+}
+
+static void prior_close(Prior *p) {
+    bench_results_free(&p->bench);
+    if (p->file >= 0) H5Fclose(p->file);
+    p->file = H5I_INVALID_HID;
+}
+
+/* What a run measured, for the messages after it. */
+typedef struct {
+    size_t cells, planned;      /* bench cells */
+    int ng, mg, nt, mt;         /* runs measured and planned: generalization, task */
+} Tally;
+
+static Tally tally(const BenchResults *bench, const Studies *s) {
+    Tally n = {bench->n, bench->n_cells, 0, 0, 0, 0};
+    if (s->have_gr) n.ng = gen_count_measured(&s->gr, &n.mg);
+    if (s->have_tr) n.nt = gen_count_measured(&s->tr, &n.mt);
+    if (!n.mg) n.mg = s->gc.n_encodings * s->gc.seeds;
+    if (!n.mt) n.mt = s->tc.n_encodings * s->tc.seeds;
+    return n;
+}
+
+static void print_interrupted(const RunOptions *o, const Tally *n, const char *in_flight) {
+    char cells_text[96] = "";
+    if (!o->no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", n->cells, n->planned);
+    fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s%s%s; "
+            "continue with --resume %s\n", cells_text, n->ng, n->mg, n->nt, n->mt, o->out,
+            *in_flight ? "; not finished: " : "", in_flight, o->out);
+}
+
+/* MPI: both studies, with the runs the prior file kept, on every rank. */
+static PbStatus mpi_prepare(const RunOptions *o, PbStatus st, int worker, const Prior *prior, Studies *s) {
+    st = configure(st, o->encodings, o->p, o->seeds, !worker && isatty(STDERR_FILENO), &s->gc, &s->tc);
+    if (worker) s->gc.log = s->tc.log = NULL;
+    if (!st) st = gen_prepare(&s->gc, &s->gr), s->have_gr = !st;
+    if (!st) st = gen_prepare(&s->tc, &s->tr), s->have_tr = !st;
+    char task_group[64];
+    task_group_name(task_group, sizeof task_group, &s->tc);
+    if (!st && prior->file >= 0 && h5_exists(prior->file, "generalization"))
+        st = gen_h5_resume(prior->file, o->resume, &s->gr);
+    if (!st && prior->file >= 0 && h5_exists(prior->file, task_group))
+        st = gen_h5_resume(prior->file, o->resume, &s->tr);
+    return st;
+}
+
+/* MPI, rank 0: both studies shared out at once, the file rewritten after
+ * each merged run. */
+static PbStatus mpi_share(Studies *s, RunFile *w, PbmpiReport *rep) {
+    fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n"
+            "[3/4] task %s: train on lengths up to %d, test up to %d; both shared across %d workers\n",
+            s->gc.train_len, s->gc.eval_lens[0], s->gc.eval_lens[s->gc.n_lens - 1], s->gc.n_encodings,
+            s->gc.seeds, s->tc.data + 5, s->tc.train_len, s->tc.eval_lens[s->tc.n_lens - 1], pbmpi_size() - 1);
+    double t0 = now_seconds();
+    PbStatus st = run_checkpoint(w); /* a job that dies early still leaves a resumable file */
+    GenResults *studies[2] = {&s->gr, &s->tr};
+    if (!st) st = pbmpi_sweep(studies, 2, run_checkpoint, w, rep);
+    w->t_gen = now_seconds() - t0; /* both studies at once; seconds_task 0 */
+    return st;
+}
+
+/* MPI, rank 0: the bench alone, then the shared studies, the file and the
+ * report. */
+static PbStatus mpi_root(const RunOptions *o, const BenchPlan *plan, Prior *prior, Studies *s) {
+    double t_start = now_seconds(), t_bench = 0;
+    fprintf(stderr, "posbench run, %s profile -> %s (MPI: %d ranks, the bench on rank 0 alone)\n", o->profile, o->out,
+            pbmpi_size());
+    BenchResults bench = {.complete = 1};
+    PbStatus st = PB_OK;
+    if (!o->no_bench) st = run_bench(plan, o->gb_flags, o->quick, o->resume ? &prior->bench : NULL, &bench, &t_bench);
+    prior_close(prior);
+    RunFile w = {o->out, o->force, o->profile, o->no_bench, plan, &bench, &s->gr, &s->tr, t_bench, 0, 0};
+    PbmpiReport rep = {0};
+    if (!st) st = mpi_share(s, &w, &rep);
+    const int complete = !interrupt_requested() && bench.complete && s->gr.complete && s->tr.complete;
+    /* Cut short, the file written before the sweep and after each merged run
+     * holds everything; report before mpirun's SIGKILL (see cmd_generalize.c). */
+    if (!st && !interrupt_requested()) st = write_run(&w, complete);
+    const Tally n = tally(&bench, s);
+    bench_results_free(&bench);
+    studies_free(s);
+    if (st) return st;
+    if (rep.failed)
+        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other runs (%d of %d generalization, %d of %d "
+                       "task) are in %s (complete = 0); continue with --resume %s", rep.failed, rep.failures, n.ng,
+                       n.mg, n.nt, n.mt, o->out, o->out);
+    if (!complete) {
+        print_interrupted(o, &n, rep.in_flight);
+        interrupt_exit();
+    }
+    return finish_run(o->out, o->dir, o->force, t_start, t_bench, w.t_gen, 0);
+}
+
 /* The main job across MPI ranks: rank 0 runs the bench alone while the
  * workers wait (sleeping, so its timings have the host's cores: one bench
  * per job, on rank 0's host, recorded per row), then the corpus and task
  * runs are shared out together, longest first (harness/sweep/mpi_sweep.h). */
 static PbStatus run_mpi(const RunOptions *o, PbStatus st, const BenchPlan *plan, Prior *prior) {
     const int worker = pbmpi_rank() > 0;
-    GenConfig gc, tc;
-    st = configure(st, o->encodings, o->p, o->seeds, !worker && isatty(STDERR_FILENO), &gc, &tc);
-    if (worker) gc.log = tc.log = NULL;
-    GenResults gr = {0}, tr = {0};
-    int have_gr = 0, have_tr = 0;
-    if (!st) st = gen_prepare(&gc, &gr), have_gr = !st;
-    if (!st) st = gen_prepare(&tc, &tr), have_tr = !st;
-    char task_group[64];
-    snprintf(task_group, sizeof task_group, "tasks/%.50s", tc.data + 5);
-    if (!st && prior->file >= 0 && h5_exists(prior->file, "generalization"))
-        st = gen_h5_resume(prior->file, o->resume, &gr);
-    if (!st && prior->file >= 0 && h5_exists(prior->file, task_group)) st = gen_h5_resume(prior->file, o->resume, &tr);
+    Studies s = {0};
+    st = mpi_prepare(o, st, worker, prior, &s);
     const int done = !st && !worker && o->resume && prior->done;
     int other = 0;
-    if (pbmpi_agree(st, done, &other, gc.log)) {
-        if (prior->file >= 0) H5Fclose(prior->file);
-        bench_results_free(&prior->bench);
-        if (have_gr) gen_results_free(&gr);
-        if (have_tr) gen_results_free(&tr);
+    if (pbmpi_agree(st, done, &other, s.gc.log)) {
+        prior_close(prior);
+        studies_free(&s);
         if (done) {
             printf("%s is complete; nothing to resume\n", o->resume);
             return finish_stdout();
@@ -265,66 +362,77 @@ static PbStatus run_mpi(const RunOptions *o, PbStatus st, const BenchPlan *plan,
         return st;
     }
     interrupt_install();
-    GenResults *studies[2] = {&gr, &tr};
+    if (!worker) return mpi_root(o, plan, prior, &s);
+    GenResults *studies[2] = {&s.gr, &s.tr};
     PbmpiReport rep = {0};
-    if (worker) {
-        st = pbmpi_sweep(studies, 2, NULL, NULL, &rep);
-        gen_results_free(&gr), gen_results_free(&tr);
-        return st;
-    }
-    double t_start = now_seconds(), t_bench = 0, t_gen = 0;
-    fprintf(stderr, "posbench run, %s profile -> %s (MPI: %d ranks, the bench on rank 0 alone)\n", o->profile, o->out,
-            pbmpi_size());
-    BenchResults bench = {.complete = 1};
-    if (!o->no_bench) st = run_bench(plan, o->gb_flags, o->quick, o->resume ? &prior->bench : NULL, &bench, &t_bench);
-    bench_results_free(&prior->bench);
-    if (prior->file >= 0) H5Fclose(prior->file);
-    RunFile w = {o->out, o->force, o->profile, o->no_bench, plan, &bench, &gr, &tr, t_bench, 0, 0};
-    if (!st) {
-        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n"
-                "[3/4] task %s: train on lengths up to %d, test up to %d; both shared across %d workers\n",
-                gc.train_len, gc.eval_lens[0], gc.eval_lens[gc.n_lens - 1], gc.n_encodings, gc.seeds, tc.data + 5,
-                tc.train_len, tc.eval_lens[tc.n_lens - 1], pbmpi_size() - 1);
-        double t0 = now_seconds();
-        st = run_checkpoint(&w); /* a job that dies early still leaves a resumable file */
-        if (!st) st = pbmpi_sweep(studies, 2, run_checkpoint, &w, &rep);
-        w.t_gen = t_gen = now_seconds() - t0; /* both studies at once; seconds_task 0 */
-    }
-    const int complete = !interrupt_requested() && bench.complete && gr.complete && tr.complete;
-    /* Cut short, the file written before the sweep and after each merged run
-     * holds everything; report before mpirun's SIGKILL (see cmd_generalize.c). */
-    if (!st && !interrupt_requested()) st = write_run(&w, complete);
-    int mg, mt, ng = gen_count_measured(&gr, &mg), nt = gen_count_measured(&tr, &mt);
-    size_t cells = bench.n, planned = bench.n_cells;
-    bench_results_free(&bench);
-    gen_results_free(&gr), gen_results_free(&tr);
-    if (st) return st;
-    if (rep.failed)
-        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other runs (%d of %d generalization, %d of %d "
-                       "task) are in %s (complete = 0); continue with --resume %s", rep.failed, rep.failures, ng, mg,
-                       nt, mt, o->out, o->out);
-    if (!complete) {
-        char cells_text[96] = "";
-        if (!o->no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", cells, planned);
-        fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s%s%s; "
-                "continue with --resume %s\n", cells_text, ng, mg, nt, mt, o->out, *rep.in_flight ? "; not finished: " : "",
-                rep.in_flight, o->out);
-        interrupt_exit();
-    }
-    return finish_run(o->out, o->dir, o->force, t_start, t_bench, t_gen, 0);
+    st = pbmpi_sweep(studies, 2, NULL, NULL, &rep);
+    studies_free(&s);
+    return st;
 }
 
-PbStatus cmd_run(int argc, char **argv) {
-    const char *profile = "quick", *out = NULL, *encodings = NULL, *resume = NULL;
-    int force = 0, no_bench = 0, seeds = 0;
+/* 2. Generalization on the corpus; 3. the task; each skipped once an
+ * interrupt was requested. */
+static PbStatus local_studies(PbStatus st, Studies *s, const Prior *prior, const char *resume, double *t_gen,
+                              double *t_task) {
+    char task_group[64];
+    task_group_name(task_group, sizeof task_group, &s->tc);
+    if (!st && !interrupt_requested()) {
+        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n",
+                s->gc.train_len, s->gc.eval_lens[0], s->gc.eval_lens[s->gc.n_lens - 1], s->gc.n_encodings, s->gc.seeds);
+        double t0 = now_seconds();
+        st = study(&s->gc, &s->gr, prior, resume, "generalization", &s->have_gr);
+        *t_gen = now_seconds() - t0;
+    }
+    if (!st && !interrupt_requested()) {
+        fprintf(stderr, "[3/4] task %s: train on lengths up to %d, test up to %d\n", s->tc.data + 5, s->tc.train_len,
+                s->tc.eval_lens[s->tc.n_lens - 1]);
+        double t0 = now_seconds();
+        st = study(&s->tc, &s->tr, prior, resume, task_group, &s->have_tr);
+        *t_task = now_seconds() - t0;
+    }
+    return st;
+}
+
+/* The main job in this process: the bench, the studies, one file, then the
+ * plots and the summary from it. */
+static PbStatus run_local(const RunOptions *o, const BenchPlan *plan, Prior *prior) {
+    double t_start = now_seconds(), t_bench = 0, t_gen = 0, t_task = 0;
+    fprintf(stderr, "posbench run, %s profile -> %s\n", o->profile, o->out);
+    /* 1. The bench. */
+    BenchResults bench = {.complete = 1};
+    PbStatus st = PB_OK;
+    if (!o->no_bench) st = run_bench(plan, o->gb_flags, o->quick, o->resume ? &prior->bench : NULL, &bench, &t_bench);
+    bench_results_free(&prior->bench);
+    Studies s = {0};
+    st = configure(st, o->encodings, o->p, o->seeds, isatty(STDERR_FILENO), &s.gc, &s.tc);
+    st = local_studies(st, &s, prior, o->resume, &t_gen, &t_task);
+    prior_close(prior);
+    const int complete = !interrupt_requested() && bench.complete && s.have_gr && s.gr.complete && s.have_tr &&
+                         s.tr.complete;
+    /* 4. One file, then the plots and the summary from it. */
+    RunFile w = {o->out, o->force, o->profile, o->no_bench, plan, &bench, s.have_gr ? &s.gr : NULL,
+                 s.have_tr ? &s.tr : NULL, t_bench, t_gen, t_task};
+    if (!st) st = write_run(&w, complete);
+    const Tally n = tally(&bench, &s);
+    bench_results_free(&bench);
+    studies_free(&s);
+    if (st) return st;
+    if (!complete) {
+        print_interrupted(o, &n, "");
+        interrupt_exit();
+    }
+    return finish_run(o->out, o->dir, o->force, t_start, t_bench, t_gen, t_task);
+}
+
+static PbStatus parse_args(RunOptions *o, int argc, char **argv, int *help) {
     const ArgSpec options[] = {
-        {"--profile", NULL, ARG_CHOICE, &profile, 0, 0, profile_names, "P", "quick (default, about 10 minutes on 2 cores) or full (what results/ publishes)"},
-        {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "results file (default results/run-<UTC time>.h5; plots beside it)"},
-        {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing results file and its plots"},
-        {"--encodings", NULL, ARG_STRING, &encodings, 0, 0, NULL, "A,B,...", "only these encodings in the generalization part (default all)"},
-        {"--seeds", NULL, ARG_INT, &seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
-        {"--no-bench", NULL, ARG_FLAG, &no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
-        {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE.h5", "finish an interrupted run (same options): measure what FILE lacks, rewrite FILE (or -o)"},
+        {"--profile", NULL, ARG_CHOICE, &o->profile, 0, 0, profile_names, "P", "quick (default, about 10 minutes on 2 cores) or full (what results/ publishes)"},
+        {"--output", "-o", ARG_STRING, &o->out, 0, 0, NULL, "FILE.h5", "results file (default results/run-<UTC time>.h5; plots beside it)"},
+        {"--force", NULL, ARG_FLAG, &o->force, 0, 0, NULL, NULL, "replace an existing results file and its plots"},
+        {"--encodings", NULL, ARG_STRING, &o->encodings, 0, 0, NULL, "A,B,...", "only these encodings in the generalization part (default all)"},
+        {"--seeds", NULL, ARG_INT, &o->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
+        {"--no-bench", NULL, ARG_FLAG, &o->no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
+        {"--resume", NULL, ARG_STRING, &o->resume, 0, 0, NULL, "FILE.h5", "finish an interrupted run (same options): measure what FILE lacks, rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {
@@ -333,105 +441,63 @@ PbStatus cmd_run(int argc, char **argv) {
         "on the default corpus (trained short, evaluated up to 16x longer), a synthetic copy task,\n"
         "all plots, and a summary per encoding naming which encodings extrapolate.",
         options, 0, 0};
-    int npos, help;
-    PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
-    const int quick = strcmp(profile, "quick") == 0;
-    const Profile *p = quick ? &quick_profile : &full_profile;
+    int npos;
+    PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
+    if (!st && *help) args_print_help(&cmd, stdout);
+    o->quick = strcmp(o->profile, "quick") == 0;
+    o->p = o->quick ? &quick_profile : &full_profile;
+    o->gb_flags = o->quick ? quick_flags : full_flags;
+    return st;
+}
 
+/* The results file (-o, else --resume's file, else results/run-<UTC
+ * time>.h5, making results/) and its plot folder beside it. Only rank 0
+ * touches the disk. */
+static PbStatus choose_output(RunOptions *o, int worker, char *out, size_t out_cap, char *dir, size_t dir_cap) {
+    PbStatus st = PB_OK;
+    if (!o->out && o->resume) o->out = o->resume; /* --resume replaces FILE: what it asks for */
+    if (o->resume && strcmp(o->out, o->resume) == 0) o->force = 1;
+    if (!o->out) {
+        struct stat sb;
+        if (!worker && stat("results", &sb) != 0) st = ensure_directory("results");
+        gen_default_output(out, out_cap, "run");
+        o->out = out;
+    }
+    size_t n = strlen(o->out);
+    if (n > 3 && strcmp(o->out + n - 3, ".h5") == 0) n -= 3;
+    snprintf(dir, dir_cap, "%.*s-plots", (int)n, o->out);
+    o->dir = dir;
+    return st;
+}
+
+PbStatus cmd_run(int argc, char **argv) {
+    RunOptions o = {.profile = "quick"};
+    int help;
+    PbStatus st = parse_args(&o, argc, argv, &help);
+    if (st || help) return st;
     char default_out[128], dir[4096];
     /* Under MPI (harness/sweep/mpi_sweep.h) only rank 0 checks, reads --resume and
      * writes; every rank reaches pbmpi_agree whatever happened before. */
     const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
-    if (!out && resume) out = resume; /* --resume replaces FILE: what it asks for */
-    if (resume && strcmp(out, resume) == 0) force = 1;
-    if (!out) {
-        struct stat sb;
-        if (!worker && stat("results", &sb) != 0 && (st = ensure_directory("results")) && !mpi) return st;
-        gen_default_output(default_out, sizeof default_out, "run");
-        out = default_out;
-    }
-    size_t n = strlen(out);
-    if (n > 3 && strcmp(out + n - 3, ".h5") == 0) n -= 3;
-    snprintf(dir, sizeof dir, "%.*s-plots", (int)n, out);
-    if (!st && !worker) st = safe_target_check(out, force);
-    if (!st && !worker) st = plot_dir_check(dir, force);
+    st = choose_output(&o, worker, default_out, sizeof default_out, dir, sizeof dir);
+    if (!st && !worker) st = safe_target_check(o.out, o.force);
+    if (!st && !worker) st = plot_dir_check(dir, o.force);
     if (st && !mpi) return st;
 
     BenchPlan plan;
-    bench_plan_init(&plan, quick);
-    const char *const *gb_flags = quick ? quick_flags : full_flags;
+    bench_plan_init(&plan, o.quick);
     char flags[256];
-    snprintf(flags, sizeof flags, "%s %s", gb_flags[1], gb_flags[2]);
+    snprintf(flags, sizeof flags, "%s %s", o.gb_flags[1], o.gb_flags[2]);
     plan.benchmark_flags = flags;
     Prior prior = {.file = H5I_INVALID_HID};
-    if (!st && resume && !worker) st = open_prior(resume, profile, no_bench, &plan, &prior);
-    if (mpi) {
-        RunOptions o = {profile, quick, p, out, dir, force, encodings, seeds, no_bench, resume, gb_flags};
-        return run_mpi(&o, st, &plan, &prior);
-    }
+    if (!st && o.resume && !worker) st = open_prior(o.resume, o.profile, o.no_bench, &plan, &prior);
+    if (mpi) return run_mpi(&o, st, &plan, &prior);
     if (st) return st;
-    if (resume && prior.done) {
-        H5Fclose(prior.file);
-        bench_results_free(&prior.bench);
-        printf("%s is complete; nothing to resume\n", resume);
+    if (o.resume && prior.done) {
+        prior_close(&prior);
+        printf("%s is complete; nothing to resume\n", o.resume);
         return finish_stdout();
     }
     interrupt_install();
-
-    const int tty = isatty(STDERR_FILENO);
-    double t_start = now_seconds(), t_bench = 0, t_gen = 0, t_task = 0;
-    fprintf(stderr, "posbench run, %s profile -> %s\n", profile, out);
-
-    /* 1. The bench. */
-    BenchResults bench = {.complete = 1};
-    if (!no_bench) st = run_bench(&plan, gb_flags, quick, resume ? &prior.bench : NULL, &bench, &t_bench);
-    bench_results_free(&prior.bench);
-
-    /* 2. Generalization on the corpus; 3. the task. */
-    GenConfig gc, tc;
-    st = configure(st, encodings, p, seeds, tty, &gc, &tc);
-    GenResults gr = {0}, tr = {0};
-    int have_gr = 0, have_tr = 0;
-    char task_group[64];
-    snprintf(task_group, sizeof task_group, "tasks/%.50s", tc.data + 5);
-    if (!st && !interrupt_requested()) {
-        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n",
-                gc.train_len, gc.eval_lens[0], gc.eval_lens[gc.n_lens - 1], gc.n_encodings, gc.seeds);
-        double t0 = now_seconds();
-        st = study(&gc, &gr, &prior, resume, "generalization", &have_gr);
-        t_gen = now_seconds() - t0;
-    }
-    if (!st && !interrupt_requested()) {
-        fprintf(stderr, "[3/4] task %s: train on lengths up to %d, test up to %d\n", tc.data + 5, tc.train_len,
-                tc.eval_lens[tc.n_lens - 1]);
-        double t0 = now_seconds();
-        st = study(&tc, &tr, &prior, resume, task_group, &have_tr);
-        t_task = now_seconds() - t0;
-    }
-    if (prior.file >= 0) H5Fclose(prior.file);
-    const int complete = !interrupt_requested() && bench.complete && have_gr && gr.complete && have_tr && tr.complete;
-
-    /* 4. One file, then the plots and the summary from it. */
-    RunFile w = {out, force, profile, no_bench, &plan, &bench, have_gr ? &gr : NULL, have_tr ? &tr : NULL,
-                 t_bench, t_gen, t_task};
-    if (!st) st = write_run(&w, complete);
-    int ng = 0, mg = 0, nt = 0, mt = 0;
-    if (have_gr) ng = gen_count_measured(&gr, &mg);
-    if (have_tr) nt = gen_count_measured(&tr, &mt);
-    size_t cells = bench.n, planned = bench.n_cells;
-    bench_results_free(&bench);
-    if (have_gr) gen_results_free(&gr);
-    if (have_tr) gen_results_free(&tr);
-    if (st) return st;
-    if (!complete) {
-        char cells_text[96] = "";
-        if (!no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", cells, planned);
-        fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s; "
-                "continue with --resume %s\n", cells_text, ng, mg ? mg : gc.n_encodings * gc.seeds, nt,
-                mt ? mt : tc.n_encodings * tc.seeds, out, out);
-        interrupt_exit();
-    }
-    return finish_run(out, dir, force, t_start, t_bench, t_gen, t_task);
+    return run_local(&o, &plan, &prior);
 }

@@ -59,6 +59,29 @@ PbStatus finish_stdout(void) {
     return PB_OK;
 }
 
+/* Runs one subcommand; its exit status. */
+static int run_subcommand(const Subcommand *c, int argc, char **argv) {
+    const char *name = c->name;
+    if (pbmpi_active() && strcmp(name, "generalize") != 0 && strcmp(name, "run") != 0) {
+        if (pbmpi_rank() == 0)
+            fprintf(stderr, "posbench %s: error: only generalize and run share their work across MPI ranks; "
+                    "run %s as one process (without mpirun)\n", name, name);
+        pbmpi_finalize();
+        return 2;
+    }
+    PbStatus st = c->run(argc - 2, argv + 2);
+    const int code = st == PB_OK ? 0 : st == PB_INTERNAL ? 1 : 2;
+    if (st != PB_OK) {
+        char where[64] = "";
+        if (pbmpi_active() && pbmpi_rank() > 0) snprintf(where, sizeof where, " (rank %d)", pbmpi_rank());
+        fprintf(stderr, "posbench %s%s: error: %s\n", name, where, *pb_errmsg() ? pb_errmsg() : pb_status_name(st));
+    }
+    /* Rank 0 failing mid-sweep would leave the workers waiting. */
+    if (st != PB_OK && pbmpi_workers_waiting()) pbmpi_abort(code);
+    pbmpi_finalize();
+    return code;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         print_usage(stderr);
@@ -88,27 +111,8 @@ int main(int argc, char **argv) {
         pbmpi_finalize();
         return 0;
     }
-    for (const Subcommand *c = subcommands; c->name; c++) {
-        if (strcmp(c->name, name) != 0) continue;
-        if (pbmpi_active() && strcmp(name, "generalize") != 0 && strcmp(name, "run") != 0) {
-            if (pbmpi_rank() == 0)
-                fprintf(stderr, "posbench %s: error: only generalize and run share their work across MPI ranks; "
-                        "run %s as one process (without mpirun)\n", name, name);
-            pbmpi_finalize();
-            return 2;
-        }
-        PbStatus st = c->run(argc - 2, argv + 2);
-        const int code = st == PB_OK ? 0 : st == PB_INTERNAL ? 1 : 2;
-        if (st != PB_OK) {
-            char where[64] = "";
-            if (pbmpi_active() && pbmpi_rank() > 0) snprintf(where, sizeof where, " (rank %d)", pbmpi_rank());
-            fprintf(stderr, "posbench %s%s: error: %s\n", name, where, *pb_errmsg() ? pb_errmsg() : pb_status_name(st));
-        }
-        /* Rank 0 failing mid-sweep would leave the workers waiting. */
-        if (st != PB_OK && pbmpi_workers_waiting()) pbmpi_abort(code);
-        pbmpi_finalize();
-        return code;
-    }
+    for (const Subcommand *c = subcommands; c->name; c++)
+        if (strcmp(c->name, name) == 0) return run_subcommand(c, argc, argv);
     fprintf(stderr, "posbench: error: unknown command '%s' (see posbench --help)\n", name);
     pbmpi_finalize();
     return 2;

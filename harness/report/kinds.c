@@ -23,7 +23,7 @@ static PbStatus plot_run(hid_t file, const char *path, const char *dir) {
 }
 
 static const ResultKind kinds[] = {
-    {"encoding_export", 1, 0, h5_check_export, NULL, plot_export},
+    {"encoding_export", 1, 0, h5_check_export, show_export, plot_export},
     {"bench", BENCH_SCHEMA_VERSION, 1, h5_check_bench, show_bench, plot_bench},
     {"generalize", GEN_SCHEMA_VERSION, 1, h5_check_generalize, gen_show, plot_generalize},
     {"run", GEN_SCHEMA_VERSION, 1, h5_check_run, show_run, plot_run},

@@ -5,14 +5,19 @@
  *   memory-C<C>               attention: activation bytes kept for backward and
  *                             measured peak heap vs T (log-log: slope 2 is
  *                             quadratic); op: peak heap
+ * Each encoding keeps its palette.h style in every figure. Both panels of a
+ * figure share one y range fitted to the data, so forward and backward read
+ * against each other; an encoding of the file missing from a panel is named
+ * under the panel's title with the reason (no work in that pass, or not
+ * measured). Shapes in titles (H, batch) come from the rows, never assumed.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../../encodings/encoding.h"
 #include "../results/bench_h5.h"
 #include "gnuplot.h"
+#include "palette.h"
 #include "plots.h"
 
 typedef double (*RowValue)(const BenchRow *r, const BenchResults *all);
@@ -36,8 +41,8 @@ static double heap_mib(const BenchRow *r, const BenchResults *all) {
 static double relative_to_none(const BenchRow *r, const BenchResults *all) {
     for (size_t i = 0; i < all->n; i++) {
         const BenchRow *o = &all->rows[i];
-        if (strcmp(o->encoding, "none") == 0 && strcmp(o->scope, r->scope) == 0 &&
-            strcmp(o->pass, r->pass) == 0 && o->seq_len == r->seq_len && o->dim == r->dim)
+        if (strcmp(o->encoding, "none") == 0 && strcmp(o->scope, r->scope) == 0 && strcmp(o->pass, r->pass) == 0 &&
+            o->seq_len == r->seq_len && o->dim == r->dim)
             return o->ns_median > 0 ? r->ns_median / o->ns_median : NAN;
     }
     return NAN;
@@ -54,53 +59,170 @@ static int encodings_in(const BenchResults *r, char names[][BENCH_NAME], int cap
     return n;
 }
 
-/* Writes datablock $D<index> of (T, value) for one series; returns points. */
-static int series_block(Gnuplot *g, int index, const BenchResults *r, const char *enc,
-                        const char *scope, const char *pass, int dim, RowValue value) {
-    int points = 0;
-    fprintf(g->pipe, "$D%d << EOD\n", index);
-    for (size_t i = 0; i < r->n; i++) {
-        const BenchRow *row = &r->rows[i];
-        if (strcmp(row->encoding, enc) || strcmp(row->scope, scope) || strcmp(row->pass, pass) ||
-            row->dim != dim)
-            continue;
-        double v = value(row, r);
-        if (isfinite(v) && v > 0) fprintf(g->pipe, "%d %.6g\n", row->seq_len, v), points++;
-    }
-    fprintf(g->pipe, "EOD\n");
-    return points;
+/* One series: encoding enc's rows of a scope, pass and width. */
+typedef struct {
+    const char *enc, *scope, *pass;
+    int dim;
+} Select;
+
+static int selected(const BenchRow *row, const Select *s) {
+    return !strcmp(row->encoding, s->enc) && !strcmp(row->scope, s->scope) && !strcmp(row->pass, s->pass) &&
+           row->dim == s->dim;
 }
 
-/* One figure: a panel per pass (forward, backward), a line per encoding. */
-static void figure(Gnuplot *g, const char *base, const char *title, const char *ylabel,
-                   const BenchResults *r, const char *scope, int dim, RowValue value, int log_y) {
-    static const char *const passes[] = {"forward", "backward"};
-    char names[32][BENCH_NAME];
-    int n = encodings_in(r, names, 32);
-    GpScript cmd = {0};
-    gp_script_add(&cmd, "set multiplot layout 1,2 title %s\n", gp_str(g, title));
-    int block = 0;
-    for (int p = 0; p < 2; p++) {
-        gp_script_add(&cmd, "set title %s\nplot ", gp_str(g, passes[p]));
+/* Why a series has no point: its rows report no work (rates NaN, as the
+ * bench writes for a pass with nothing to do), hold no usable value, or do
+ * not exist. */
+enum { DRAWN, NO_WORK, NO_VALUE, NOT_MEASURED, N_WHY };
+
+#define MAX_POINTS 64
+
+/* One series' points (T, value) and, if it has none, why. */
+typedef struct {
+    double x[MAX_POINTS], y[MAX_POINTS];
+    int n, why;
+} Points;
+
+static void collect(Points *p, const BenchResults *r, const Select *s, RowValue value) {
+    int rows = 0, idle = 0;
+    p->n = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const BenchRow *row = &r->rows[i];
+        if (!selected(row, s)) continue;
+        rows++;
+        idle += isnan(row->tokens_per_s);
+        double v = value(row, r);
+        if (!isfinite(v) || v <= 0 || p->n == MAX_POINTS) continue;
+        p->x[p->n] = row->seq_len, p->y[p->n] = v, p->n++;
+    }
+    p->why = p->n ? DRAWN : !rows ? NOT_MEASURED : idle == rows ? NO_WORK : NO_VALUE;
+}
+
+/* The note under a panel's title naming the encodings it lacks, e.g.
+ * "not drawn, no backward work: sinusoidal, alibi, none". */
+static void absent_note(char *out, size_t cap, const char *pass, const char *no_value, char names[][BENCH_NAME],
+                        const int *why, int n) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int w = NO_WORK; w < N_WHY; w++) {
         int first = 1;
         for (int e = 0; e < n; e++) {
-            if (!series_block(g, block, r, names[e], scope, passes[p], dim, value)) {
-                block++;
-                continue;
+            if (why[e] != w) continue;
+            if (first) {
+                char reason[64];
+                if (w == NO_WORK) snprintf(reason, sizeof reason, "no %s work", pass);
+                else snprintf(reason, sizeof reason, "%s", w == NO_VALUE ? no_value : "not measured");
+                len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%snot drawn, %s: ", len ? "; " : "",
+                                        reason);
             }
-            gp_script_add(&cmd, "%s$D%d using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc %d title %s",
-                          first ? "" : ", ", block, e + 1, gp_str(g, names[e]));
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s", first ? "" : ", ", names[e]);
             first = 0;
-            block++;
         }
-        if (first) gp_script_add(&cmd, "NaN notitle");
-        gp_script_add(&cmd, "\n");
+    }
+}
+
+/* "H 8, batch 8" from the rows of width dim, each part only if the rows
+ * agree on it. */
+static void shape_of(char *out, size_t cap, const BenchResults *r, int dim) {
+    int heads = -1, batch = -1;
+    for (size_t i = 0; i < r->n; i++) {
+        const BenchRow *row = &r->rows[i];
+        if (row->dim != dim) continue;
+        heads = heads == -1 || heads == row->heads ? row->heads : -2;
+        batch = batch == -1 || batch == row->batch ? row->batch : -2;
+    }
+    size_t len = (size_t)snprintf(out, cap, "C %d", dim);
+    if (heads > 0 && len < cap) len += (size_t)snprintf(out + len, cap - len, ", H %d", heads);
+    if (batch > 0 && len < cap) snprintf(out + len, cap - len, ", batch %d", batch);
+}
+
+/* The key sits under each panel; both panels get the margin of the taller
+ * key, so their axes line up. */
+#define KEY_COLUMNS 3
+#define PANEL_CHARS 80 /* characters of a note line that fit a panel */
+
+/* One figure: a panel per pass (forward, backward), a line per encoding.
+ * no_value: why rows that did work can have no value in this figure. */
+static void figure(Gnuplot *g, const char *base, const char *title, const char *ylabel, const BenchResults *r,
+                   const char *scope, int dim, RowValue value, int log_y, const char *no_value) {
+    static const char *const passes[] = {"forward", "backward"};
+    static Points pts[2][32]; /* 64 KiB: off the stack */
+    char names[32][BENCH_NAME];
+    const char *name_of[32];
+    int n = encodings_in(r, names, 32), order[32], why[2][32];
+    GpRange x = gp_range(1), y = gp_range(log_y);
+    for (int e = 0; e < n; e++) name_of[e] = names[e];
+    palette_draw_order(name_of, n, order);
+    char note[2][512], lines[2][GP_NOTE_LINES][GP_TEXT_MAX];
+    int n_lines[2], most_lines = 0, key_rows = 1;
+    for (int p = 0; p < 2; p++) {
+        PaletteSeries drawn[32];
+        int n_drawn = 0;
+        for (int e = 0; e < n; e++) {
+            Points *q = &pts[p][e];
+            Select s = {names[e], scope, passes[p], dim};
+            collect(q, r, &s, value);
+            why[p][e] = q->why;
+            fprintf(g->pipe, "$D%d << EOD\n", p * n + e);
+            for (int i = 0; i < q->n; i++) {
+                fprintf(g->pipe, "%.10g %.6g\n", q->x[i], q->y[i]);
+                gp_range_add(&x, q->x[i]), gp_range_add(&y, q->y[i]);
+            }
+            fprintf(g->pipe, "EOD\n");
+            if (q->why == DRAWN) drawn[n_drawn++] = (PaletteSeries){names[e], q->x, q->y, q->n};
+        }
+        absent_note(note[p], sizeof note[p], passes[p], no_value, names, why[p], n);
+        palette_coincide_note(note[p], sizeof note[p], drawn, n_drawn);
+        n_lines[p] = gp_wrap(note[p], PANEL_CHARS, lines[p]);
+        if (n_lines[p] > most_lines) most_lines = n_lines[p];
+        if ((n_drawn + KEY_COLUMNS - 1) / KEY_COLUMNS > key_rows) key_rows = (n_drawn + KEY_COLUMNS - 1) / KEY_COLUMNS;
+    }
+    char style[64];
+    GpScript cmd = {0};
+    gp_script_add(&cmd, "set multiplot layout 1,2 title %s\n", gp_str(g, title));
+    for (int p = 0; p < 2; p++) {
+        gp_script_add(&cmd, "set title %s offset 0,%d\n", gp_str(g, passes[p]), most_lines);
+        gp_add_note(g, &cmd, lines[p], n_lines[p], most_lines);
+        /* Lines in palette order (coinciding ones stay visible), then the
+         * key in the file's order. */
+        gp_script_add(&cmd, "plot NaN notitle");
+        for (int k = 0; k < n; k++) {
+            int e = order[k];
+            if (why[p][e] != DRAWN) continue;
+            palette_gnuplot(style, sizeof style, names[e]);
+            gp_script_add(&cmd, ", $D%d using 1:2 with linespoints lw 1.5 %s notitle", p * n + e, style);
+        }
+        for (int e = 0; e < n; e++) {
+            if (why[p][e] != DRAWN) continue;
+            palette_gnuplot(style, sizeof style, names[e]);
+            gp_script_add(&cmd, ", keyentry with linespoints lw 1.5 %s title %s", style, gp_str(g, names[e]));
+        }
+        gp_script_add(&cmd, "\nunset label\n");
     }
     gp_script_add(&cmd, "unset multiplot");
     fprintf(g->pipe,
             "reset\nset logscale x 2\n%s\nset xlabel 'sequence length T'\nset ylabel %s\n"
-            "set grid\nset key top right font ',8'\nset format x '%%g'\n",
-            log_y ? "set logscale y" : "unset logscale y", gp_str(g, ylabel));
+            "set grid\nset key below horizontal maxcols %d font ',8' samplen 4\nset format x '%%g'\n"
+            "set bmargin %d\nset tmargin %d\n",
+            log_y ? "set logscale y" : "unset logscale y", gp_str(g, ylabel), KEY_COLUMNS, 4 + key_rows,
+            3 + most_lines);
+    /* Nothing drawn in either panel (a file without `none` has no relative
+     * times): fixed ranges, which gnuplot needs to draw the notes at all. */
+    double lens[BENCH_MAX_LENS];
+    int n_lens = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const BenchRow *row = &r->rows[i];
+        int seen = row->dim != dim || strcmp(row->scope, scope) != 0;
+        for (int k = 0; k < n_lens && !seen; k++) seen = lens[k] == row->seq_len;
+        if (!seen && n_lens < BENCH_MAX_LENS) lens[n_lens++] = row->seq_len;
+    }
+    if (x.lo > x.hi)
+        for (int k = 0; k < n_lens; k++) gp_range_add(&x, lens[k]);
+    if (x.lo > x.hi) gp_range_add(&x, 64);
+    if (y.lo > y.hi) gp_range_add(&y, 1), gp_range_add(&y, 2);
+    gnuplot_fit_axis(g, 'x', x);
+    gnuplot_fit_axis(g, 'y', y);
+    gnuplot_tics_at(g, 'x', lens, n_lens);
     gnuplot_save_both(g, base, cmd.text);
 }
 
@@ -118,23 +240,25 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir) {
     if ((st = gnuplot_open(&g, dir))) return bench_results_free(&r), st;
     static const char *const scopes[] = {"op", "attention"};
     for (int d = 0; d < n_dims; d++) {
-        int C = dims[d], H = bench_heads_for(C);
-        char base[64], title[256];
+        int C = dims[d];
+        char base[64], title[256], shape[64];
+        shape_of(shape, sizeof shape, &r, C);
         for (int s = 0; s < 2; s++) {
             snprintf(base, sizeof base, "throughput-%s-C%d", scopes[s], C);
-            snprintf(title, sizeof title, "%s throughput, C %d, H %d, batch 8", scopes[s], C, H);
-            figure(&g, base, title, "tokens / s", &r, scopes[s], C, tokens_per_s, 1);
+            snprintf(title, sizeof title, "%s throughput, %s", scopes[s], shape);
+            figure(&g, base, title, "tokens / s", &r, scopes[s], C, tokens_per_s, 1, "no rate");
         }
         /* Only attention has a `none` baseline that does work. */
         snprintf(base, sizeof base, "relative-attention-C%d", C);
-        snprintf(title, sizeof title, "attention layer time relative to none, C %d, H %d", C, H);
-        figure(&g, base, title, "time / time of none", &r, "attention", C, relative_to_none, 0);
+        snprintf(title, sizeof title, "attention layer time relative to none, %s", shape);
+        figure(&g, base, title, "time / time of none", &r, "attention", C, relative_to_none, 0,
+               "no none row of the same shape");
         snprintf(base, sizeof base, "memory-attention-C%d", C);
-        snprintf(title, sizeof title, "attention: activations kept for backward, C %d, H %d (slope 2 = quadratic)", C, H);
-        figure(&g, base, title, "MiB", &r, "attention", C, activation_mib, 1);
+        snprintf(title, sizeof title, "attention: activations kept for backward, %s (slope 2 = quadratic)", shape);
+        figure(&g, base, title, "MiB", &r, "attention", C, activation_mib, 1, "no bytes recorded");
         snprintf(base, sizeof base, "memory-heap-C%d", C);
-        snprintf(title, sizeof title, "attention: measured peak heap per pass, C %d, H %d", C, H);
-        figure(&g, base, title, "MiB", &r, "attention", C, heap_mib, 1);
+        snprintf(title, sizeof title, "attention: measured peak heap per pass, %s", shape);
+        figure(&g, base, title, "MiB", &r, "attention", C, heap_mib, 1, "no bytes recorded");
     }
     PbStatus closed = gnuplot_close(&g);
     bench_results_free(&r);

@@ -3,7 +3,8 @@
  * over seeds with a band for its 95% confidence interval (Student t):
  *   ppl-vs-length             perplexity vs evaluation length, log-log,
  *                             the training length marked; an encoding that
- *                             cannot go past its table is keyed "n/a past L"
+ *                             cannot go past its table is keyed "n/a past X"
+ *                             (X its longest length with a value)
  *   ppl-sliding-vs-length     the same with sliding windows (if measured)
  *   loss-by-position-T<T>     loss vs position within windows of T tokens:
  *                             where extrapolation breaks
@@ -11,6 +12,11 @@
  *   eval-memory               peak evaluation heap vs length (log-log)
  *   task-<task>-accuracy      exact-match accuracy vs sequence length
  *   task-<task>-training-loss
+ * Every title names the study the same way (data, training length, steps,
+ * seeds, the interval), with only what the file records: a missing
+ * attribute drops its words rather than printing 0. Each encoding keeps its
+ * palette.h style; ranges fit the data; lines that coincide are named
+ * under the title.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,14 +26,16 @@
 #include "../train/generalize.h"
 #include "gnuplot.h"
 #include "../results/h5io.h"
+#include "palette.h"
 #include "plots.h"
 #include "../results/gen_h5.h"
 
 typedef struct {
-    char name[GEN_NAME], note[96];
-    const float *v;    /* value of seed s, point j: v[s * row_stride + j] */
+    char name[GEN_NAME];
+    int na;         /* the encoding refused lengths past its table */
+    const float *v; /* value of seed s, point j: v[s * row_stride + j] */
     int seeds, row_stride, n;
-    const double *x;   /* [n] */
+    const double *x; /* [n] */
 } Series;
 
 typedef struct {
@@ -35,64 +43,177 @@ typedef struct {
     int logx, logy;
     double vline;      /* x of the training length; 0: none */
     double floor;      /* lower edge of bands clamped to this (NaN: none) */
-    double ymin, ymax; /* NaN: auto */
+    double ymin, ymax; /* NaN: fitted to the data */
+    int x_is_length;   /* x is a sequence length: "n/a past X" means X */
+    int bytes;         /* y in bytes: shown in KiB, MiB or GiB */
+    double xlo, xhi;   /* always within the x range (a window's 0 and T); NaN: none */
 } FigOpts;
 
-static void figure(Gnuplot *g, const char *base, const char *title, const FigOpts *o, const Series *s,
-                   int n_series) {
-    GpScript cmd = {0};
-    gp_script_add(&cmd, "plot ");
-    int first = 1;
+/* Options with nothing fixed: linear axes, no marker, ranges from the data. */
+static FigOpts fig_opts(const char *xlabel, const char *ylabel) {
+    return (FigOpts){xlabel, ylabel, 0, 0, 0, NAN, NAN, NAN, 0, 0, NAN, NAN};
+}
+
+/* A length axis (log 2) with the training length L marked. */
+static FigOpts length_opts(const char *ylabel, long long L) {
+    FigOpts o = fig_opts("evaluation length (tokens)", ylabel);
+    o.logx = 1, o.vline = (double)L, o.x_is_length = 1;
+    return o;
+}
+
+/* What one series draws: mean and band per point, in y units. */
+typedef struct {
+    double *x, *m, *lo, *hi;
+    int n;
+} Drawn;
+
+/* Mean and interval of each point of s, as drawn (band clamped). */
+static void draw_series(const Series *s, const FigOpts *o, double unit, Drawn *d) {
+    d->n = 0;
+    for (int j = 0; j < s->n; j++) {
+        double m, h;
+        int k;
+        gen_mean_ci(s->v + j, s->seeds, s->row_stride, &m, &h, &k);
+        if (!isfinite(m)) continue;
+        m /= unit, h /= unit;
+        double lo = m - h, hi = m + h;
+        if (isfinite(o->floor) && lo < o->floor) lo = o->floor;
+        /* Bands clipped to a fixed y range: gnuplot's own clipping of a
+         * filled curve draws slanted edges (an accuracy band of 0.66 +- 1.43
+         * with 3 seeds reaches far past 1). The data keep the full interval. */
+        if (isfinite(o->ymin) && lo < o->ymin) lo = o->ymin;
+        if (isfinite(o->ymax) && hi > o->ymax) hi = o->ymax;
+        d->x[d->n] = s->x[j], d->m[d->n] = m, d->lo[d->n] = lo, d->hi[d->n] = hi;
+        d->n++;
+    }
+}
+
+/* The key's words after an encoding's name. */
+static void key_note(char *out, size_t cap, const Series *s, const Drawn *d, const FigOpts *o) {
+    out[0] = 0;
+    if (s->na && d->n && o->x_is_length) snprintf(out, cap, " (n/a past %g)", d->x[d->n - 1]);
+    else if (s->na && !d->n) snprintf(out, cap, " (n/a)");
+    else if (!d->n) snprintf(out, cap, " (no data)");
+}
+
+/* Bytes in the unit that suits the largest value: the scale and its name. */
+static double byte_unit(double largest, const char **name) {
+    static const char *const names[] = {"bytes", "KiB", "MiB", "GiB"};
+    int u = 0;
+    while (u < 3 && largest >= 1024.0 * (double)(1ull << (10 * u))) u++;
+    *name = names[u];
+    return (double)(1ull << (10 * u));
+}
+
+static void figure(Gnuplot *g, const char *base, const char *title, const FigOpts *o, const Series *s, int n_series) {
+    Drawn d[GEN_MAX_ENCODINGS];
+    PaletteSeries lines[GEN_MAX_ENCODINGS];
+    const char *names[GEN_MAX_ENCODINGS];
+    int order[GEN_MAX_ENCODINGS], n_lines = 0;
+    double unit = 1;
+    char ylabel[160];
+    snprintf(ylabel, sizeof ylabel, "%s", o->ylabel);
+    if (o->bytes) {
+        double largest = 0;
+        for (int e = 0; e < n_series; e++)
+            for (int j = 0; j < s[e].n; j++) {
+                double m, h;
+                gen_mean_ci(s[e].v + j, s[e].seeds, s[e].row_stride, &m, &h, NULL);
+                if (isfinite(m) && m > largest) largest = m;
+            }
+        const char *name;
+        unit = byte_unit(largest, &name);
+        snprintf(ylabel, sizeof ylabel, "%s (%s)", o->ylabel, name);
+    }
+    GpRange xr = gp_range(o->logx), yr = gp_range(o->logy);
+    size_t total = 0;
+    for (int e = 0; e < n_series; e++) total += (size_t)s[e].n;
+    /* x, mean, low and high of every point, then every x and the marker's */
+    double *buf = malloc((5 * total + 1) * sizeof *buf);
+    if (!buf) return;
+    double *xs_all = buf + 4 * total;
+    int n_xs = 0;
+    size_t at = 0;
     for (int e = 0; e < n_series; e++) {
-        int points = 0;
+        d[e] = (Drawn){buf + at, buf + total + at, buf + 2 * total + at, buf + 3 * total + at, 0};
+        at += s[e].n;
+        draw_series(&s[e], o, unit, &d[e]);
         fprintf(g->pipe, "$D%d << EOD\n", e);
-        for (int j = 0; j < s[e].n; j++) {
-            double m, h;
-            int k;
-            gen_mean_ci(s[e].v + j, s[e].seeds, s[e].row_stride, &m, &h, &k);
-            if (!isfinite(m)) continue;
-            double lo = m - h, hi = m + h;
-            if (isfinite(o->floor) && lo < o->floor) lo = o->floor;
-            /* Bands clipped to a fixed y range: gnuplot's own clipping of a
-             * filled curve draws slanted edges (an accuracy band of 0.66 +- 1.43
-             * with 3 seeds reaches far past 1). The data keep the full interval. */
-            if (isfinite(o->ymin) && lo < o->ymin) lo = o->ymin;
-            if (isfinite(o->ymax) && hi > o->ymax) hi = o->ymax;
-            fprintf(g->pipe, "%.8g %.6g %.6g %.6g\n", s[e].x[j], m, lo, hi);
-            points++;
+        for (int j = 0; j < d[e].n; j++) {
+            fprintf(g->pipe, "%.8g %.6g %.6g %.6g\n", d[e].x[j], d[e].m[j], d[e].lo[j], d[e].hi[j]);
+            gp_range_add(&xr, d[e].x[j]);
+            gp_range_add(&yr, d[e].lo[j]), gp_range_add(&yr, d[e].hi[j]), gp_range_add(&yr, d[e].m[j]);
+            xs_all[n_xs++] = d[e].x[j];
         }
         fprintf(g->pipe, "EOD\n");
-        char key[200];
-        snprintf(key, sizeof key, "%s%s%s", s[e].name, *s[e].note ? " " : "", s[e].note);
-        const size_t before = cmd.len;
-        if (!points) {
-            gp_script_add(&cmd, "%sNaN with lines lw 2 lc %d dt 3 title %s", first ? "" : ", ", e + 1,
-                          gp_str(g, key));
-        } else {
-            gp_script_add(&cmd,
-                          "%s$D%d using 1:3:4 with filledcurves lc %d fs transparent solid 0.18 noborder notitle, "
-                          "$D%d using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc %d title %s",
-                          first ? "" : ", ", e, e + 1, e, e + 1, gp_str(g, key));
-        }
-        if (cmd.len > before) first = 0;
+        names[e] = s[e].name;
+        if (d[e].n) lines[n_lines++] = (PaletteSeries){s[e].name, d[e].x, d[e].m, d[e].n};
     }
-    if (first) gp_script_add(&cmd, "NaN notitle");
-    fprintf(g->pipe, "reset\nset title %s\nset xlabel %s\nset ylabel %s\nset grid\n"
-                     "set key outside right top font ',8'\nset format x '%%g'\n",
-            gp_str(g, title), gp_str(g, o->xlabel), gp_str(g, o->ylabel));
+    if (o->vline > 0) gp_range_add(&xr, o->vline);
+    gp_range_add(&xr, o->xlo), gp_range_add(&xr, o->xhi);
+    if (isfinite(o->ymin)) gp_range_add(&yr, o->ymin);
+    if (isfinite(o->ymax)) gp_range_add(&yr, o->ymax);
+    palette_draw_order(names, n_series, order);
+    char note[512] = "", note_lines[GP_NOTE_LINES][GP_TEXT_MAX];
+    palette_coincide_note(note, sizeof note, lines, n_lines);
+    if (!n_lines) snprintf(note, sizeof note, "no values to draw in this file");
+    int n_note = gp_wrap(note, 95, note_lines);
+
+    /* Bands under every line, lines in palette order (coinciding ones stay
+     * visible), then the key in the file's order. */
+    GpScript cmd = {0};
+    char style[64], color[32], key[GEN_NAME + 64];
+    gp_add_note(g, &cmd, note_lines, n_note, n_note);
+    gp_script_add(&cmd, "plot NaN notitle");
+    for (int k = 0; k < n_series; k++) {
+        int e = order[k];
+        palette_color(color, sizeof color, s[e].name);
+        if (d[e].n)
+            gp_script_add(&cmd, ", $D%d using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle", e,
+                          color);
+    }
+    for (int k = 0; k < n_series; k++) {
+        int e = order[k];
+        palette_gnuplot(style, sizeof style, s[e].name);
+        if (d[e].n) gp_script_add(&cmd, ", $D%d using 1:2 with linespoints lw 1.5 %s notitle", e, style);
+    }
+    for (int e = 0; e < n_series; e++) {
+        char words[48];
+        key_note(words, sizeof words, &s[e], &d[e], o);
+        snprintf(key, sizeof key, "%s%s", s[e].name, words);
+        palette_gnuplot(style, sizeof style, s[e].name);
+        gp_script_add(&cmd, ", keyentry with linespoints lw 1.5 %s title %s", style, gp_str(g, key));
+    }
+    fprintf(g->pipe,
+            "reset\nset title %s offset 0,%d\nset xlabel %s\nset ylabel %s\nset grid\n"
+            "set key outside right top font ',8' samplen 4\nset format x '%%g'\nset tmargin %d\n",
+            gp_str(g, title), n_note, gp_str(g, o->xlabel), gp_str(g, ylabel), 3 + n_note);
     fprintf(g->pipe, o->logx ? "set logscale x 2\n" : "unset logscale x\n");
     fprintf(g->pipe, o->logy ? "set logscale y\n" : "unset logscale y\n");
-    if (o->vline > 0)
-        fprintf(g->pipe, "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lc rgb 'gray40'\n"
-                         "set label 'train length' at %g, graph 0.97 offset 0.5,0 font ',8' tc rgb 'gray40'\n",
-                o->vline, o->vline, o->vline);
-    if (isfinite(o->ymin) || isfinite(o->ymax)) {
-        char a[32] = "", b[32] = "";
-        if (isfinite(o->ymin)) snprintf(a, sizeof a, "%g", o->ymin);
-        if (isfinite(o->ymax)) snprintf(b, sizeof b, "%g", o->ymax);
-        fprintf(g->pipe, "set yrange [%s:%s]\n", a, b);
+    /* Nothing to fit (no values): fixed ranges, which gnuplot needs to draw
+     * the key and the note at all. */
+    if (xr.lo > xr.hi) gp_range_add(&xr, 1), gp_range_add(&xr, 2);
+    if (yr.lo > yr.hi) gp_range_add(&yr, 1), gp_range_add(&yr, 2);
+    GpRange xs = gnuplot_fit_axis(g, 'x', xr);
+    if (isfinite(o->ymin) && isfinite(o->ymax)) fprintf(g->pipe, "set yrange [%g:%g]\n", o->ymin, o->ymax);
+    else gnuplot_fit_axis(g, 'y', yr);
+    if (o->logx && n_xs) {
+        if (o->vline > 0) xs_all[n_xs++] = o->vline;
+        gnuplot_tics_at(g, 'x', xs_all, n_xs);
+    }
+    if (o->vline > 0 && xs.lo < xs.hi) {
+        /* Inside the plot: right of the line, or left of it near the right edge. */
+        double at = o->logx ? log(o->vline / xs.lo) / log(xs.hi / xs.lo) : (o->vline - xs.lo) / (xs.hi - xs.lo);
+        char label[64];
+        snprintf(label, sizeof label, "train length %g", o->vline);
+        fprintf(g->pipe,
+                "set arrow from %.10g, graph 0 to %.10g, graph 1 nohead dt 2 lw 1.5 lc rgb 'gray40' front\n"
+                "set label %s at %.10g, graph 0.97 %s offset %s font ',8' tc rgb 'gray30' front\n",
+                o->vline, o->vline, gp_str(g, label), o->vline, at > 0.7 ? "right" : "left",
+                at > 0.7 ? "-0.6,0" : "0.6,0");
     }
     gnuplot_save_both(g, base, cmd.text);
+    free(buf);
 }
 
 typedef struct {
@@ -100,7 +221,7 @@ typedef struct {
     int n;
     float *data[GEN_MAX_ENCODINGS];
     int rows[GEN_MAX_ENCODINGS], cols[GEN_MAX_ENCODINGS];
-    char na[GEN_MAX_ENCODINGS][96];
+    int na[GEN_MAX_ENCODINGS];
 } Loaded;
 
 /* Reads dataset `name` of every encoding of group top. */
@@ -108,15 +229,12 @@ static int load_all(hid_t top, const char *name, Loaded *l) {
     memset(l, 0, sizeof *l);
     l->n = gen_read_encodings(top, l->names, GEN_MAX_ENCODINGS);
     int any = 0;
-    long long L = 0;
-    h5_read_attr_int(top, "train_len", &L);
     for (int e = 0; e < l->n; e++) {
         hid_t g = H5Gopen2(top, l->names[e], H5P_DEFAULT);
         if (g < 0) continue;
         if (!gen_read_matrix(g, name, &l->data[e], &l->rows[e], &l->cols[e])) any = 1;
         char why[512];
-        if (!h5_read_attr_string(g, "not_applicable", why, sizeof why))
-            snprintf(l->na[e], sizeof l->na[e], "(n/a past %lld)", L);
+        l->na[e] = !h5_read_attr_string(g, "not_applicable", why, sizeof why);
         H5Gclose(g);
     }
     return any;
@@ -139,8 +257,8 @@ static double *eval_x(hid_t top, const char *enc, int *n) {
     return x;
 }
 
-static void length_figure(Gnuplot *g, hid_t top, const char *base, const char *title,
-                          const char *dataset, const FigOpts *o) {
+static void length_figure(Gnuplot *g, hid_t top, const char *base, const char *title, const char *dataset,
+                          const FigOpts *o) {
     Loaded l;
     if (!load_all(top, dataset, &l)) return free_loaded(&l);
     Series s[GEN_MAX_ENCODINGS];
@@ -151,9 +269,13 @@ static void length_figure(Gnuplot *g, hid_t top, const char *base, const char *t
         int nx;
         xs[e] = eval_x(top, l.names[e], &nx);
         if (!xs[e]) continue;
-        s[n] = (Series){.v = l.data[e], .seeds = l.rows[e], .row_stride = l.cols[e], .n = nx < l.cols[e] ? nx : l.cols[e], .x = xs[e]};
+        s[n] = (Series){.na = l.na[e],
+                        .v = l.data[e],
+                        .seeds = l.rows[e],
+                        .row_stride = l.cols[e],
+                        .n = nx < l.cols[e] ? nx : l.cols[e],
+                        .x = xs[e]};
         snprintf(s[n].name, GEN_NAME, "%s", l.names[e]);
-        snprintf(s[n].note, sizeof s[n].note, "%s", l.na[e]);
         n++;
     }
     figure(g, base, title, o, s, n);
@@ -182,8 +304,7 @@ static int smooth(const float *v, int S, int steps, float **out, double **x) {
     return npts;
 }
 
-static void training_figure(Gnuplot *g, hid_t top, const char *dataset, const char *base,
-                            const char *title) {
+static void training_figure(Gnuplot *g, hid_t top, const char *dataset, const char *base, const char *title) {
     Loaded l;
     if (!load_all(top, dataset, &l)) return free_loaded(&l);
     Series s[GEN_MAX_ENCODINGS];
@@ -198,55 +319,96 @@ static void training_figure(Gnuplot *g, hid_t top, const char *dataset, const ch
         snprintf(s[n].name, GEN_NAME, "%s", l.names[e]);
         n++;
     }
-    FigOpts o = {"optimizer step", "training loss (nats, moving average)", 0, 0, 0, NAN, NAN, NAN};
+    FigOpts o = fig_opts("optimizer step", "training loss (nats, moving average)");
     figure(g, base, title, &o, s, n);
     for (int e = 0; e < l.n; e++) free(sm[e]), free(xs[e]);
     free_loaded(&l);
 }
 
-static void position_figures(Gnuplot *g, hid_t top) {
+/* Index of length T in an encoding's eval_len, or -1. */
+static int length_index(hid_t top, const char *enc, int T) {
+    int n = 0, at = -1;
+    double *x = eval_x(top, enc, &n);
+    for (int i = 0; x && i < n && at < 0; i++)
+        if ((int)x[i] == T) at = i;
+    free(x);
+    return at;
+}
+
+/* One figure per evaluation length T (of any encoding); each encoding's
+ * slice is found by its own eval_len, and its bins by its own shape. */
+static void position_figures(Gnuplot *g, hid_t top, const char *study) {
     Loaded l;
     if (!load_all(top, "loss_by_position", &l)) return free_loaded(&l);
     long long L = 0;
     h5_read_attr_int(top, "train_len", &L);
-    int nx = 0;
-    double *lens = l.n ? eval_x(top, l.names[0], &nx) : NULL;
-    for (int i = 0; lens && i < nx; i++) {
-        const int T = (int)lens[i];
+    int lens[64], n_lens = 0;
+    for (int e = 0; e < l.n; e++) {
+        int nx = 0;
+        double *x = l.data[e] ? eval_x(top, l.names[e], &nx) : NULL;
+        for (int i = 0; x && i < nx; i++) {
+            int seen = 0;
+            for (int k = 0; k < n_lens; k++) seen |= lens[k] == (int)x[i];
+            if (!seen && n_lens < 64) lens[n_lens++] = (int)x[i];
+        }
+        free(x);
+    }
+    for (int i = 0; i < n_lens; i++) {
+        const int T = lens[i];
         Series s[GEN_MAX_ENCODINGS];
-        int n = 0, bins = 0;
-        double *x = NULL;
+        double *x[GEN_MAX_ENCODINGS] = {0};
+        int n = 0;
         for (int e = 0; e < l.n; e++) {
             if (!l.data[e]) continue;
-            /* [S, n, bins]: read as rows S, cols n; bins from the size */
+            /* [S, n, bins]: read as rows S, cols n; bins from the shape */
             hid_t gg = H5Gopen2(top, l.names[e], H5P_DEFAULT);
-            int rank, d[8];
+            int rank, d[8], bins = 0;
             float *tmp = NULL;
             if (gg >= 0 && !h5_read_floats(gg, "loss_by_position", &tmp, &rank, d) && rank == 3) bins = d[2];
             free(tmp);
             if (gg >= 0) H5Gclose(gg);
-            if (!bins) continue;
-            if (!x) {
-                x = malloc((size_t)bins * sizeof *x);
-                for (int b = 0; b < bins; b++) x[b] = ((double)b + 0.5) * T / bins;
-            }
-            s[n] = (Series){.v = l.data[e] + (size_t)i * bins, .seeds = l.rows[e],
-                            .row_stride = l.cols[e] * bins, .n = bins, .x = x};
+            int j = length_index(top, l.names[e], T);
+            s[n] = (Series){.na = l.na[e], .seeds = l.rows[e], .n = 0};
             snprintf(s[n].name, GEN_NAME, "%s", l.names[e]);
-            snprintf(s[n].note, sizeof s[n].note, "%s", l.na[e]);
+            if (bins > 0 && j >= 0 && j < l.cols[e] && (x[n] = malloc((size_t)bins * sizeof *x[n]))) {
+                for (int b = 0; b < bins; b++) x[n][b] = ((double)b + 0.5) * T / bins;
+                s[n].v = l.data[e] + (size_t)j * bins;
+                s[n].row_stride = l.cols[e] * bins;
+                s[n].n = bins;
+                s[n].x = x[n];
+            }
             n++;
         }
-        if (n && x) {
-            char base[64], title[256];
-            snprintf(base, sizeof base, "loss-by-position-T%d", T);
-            snprintf(title, sizeof title, "loss by position within windows of %d tokens (trained at %lld)", T, L);
-            FigOpts o = {"position in the window (bin centre)", "loss (nats)", 0, 0, T > L ? (double)L : 0, NAN, NAN, NAN};
-            figure(g, base, title, &o, s, n);
-        }
-        free(x);
+        char base[64], title[512];
+        snprintf(base, sizeof base, "loss-by-position-T%d", T);
+        snprintf(title, sizeof title, "loss by position in windows of %d tokens%s", T, study);
+        FigOpts o = fig_opts("position in the window (bin centre)", "loss (nats)");
+        o.vline = L > 0 && T > L ? (double)L : 0, o.xlo = 0, o.xhi = T;
+        figure(g, base, title, &o, s, n);
+        for (int e = 0; e < n; e++) free(x[e]);
     }
-    free(lens);
     free_loaded(&l);
+}
+
+/* The words every title of a study ends with, from what the file records:
+ * ": jargon, trained at L=16, 30 steps, 2 seeds (95% CI)" (without a corpus,
+ * ", trained ..."); a corpus by its file name (a long title is cut at both
+ * edges). */
+static void study_words(char *out, size_t cap, const char *data, const char *trained, long long L, long long steps,
+                        long long seeds) {
+    size_t len = 0;
+#define ADD(...) (len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, __VA_ARGS__))
+    out[0] = 0;
+    const char *slash = data ? strrchr(data, '/') : NULL;
+    const char *name = slash ? slash + 1 : data ? data : "";
+    if (strlen(name) > 40) ADD(": %.37s...", name); /* the title must fit the figure */
+    else if (*name) ADD(": %s", name);
+    if (L > 0) ADD(", %s%lld", trained, L);
+    if (steps > 0) ADD(", %lld steps", steps);
+    if (seeds > 1) ADD(", %lld seeds (95%% CI)", seeds);
+    else if (seeds == 1) ADD(", 1 seed (no CI)");
+    else ADD(" (95%% CI)");
+#undef ADD
 }
 
 PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
@@ -262,24 +424,23 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
         h5_read_attr_int(top, "train_len", &L), h5_read_attr_int(top, "steps", &steps);
         h5_read_attr_int(top, "seeds", &seeds);
         h5_read_attr_string(top, "data", data, sizeof data);
-        char title[512];
-        /* Short enough for the figure's width: a long title is cut at both edges. */
-        const char *slash = strrchr(data, '/');
-        const char *dname = slash ? slash + 1 : data;
-        snprintf(title, sizeof title, "perplexity vs length: %s, trained at L=%lld, %lld steps, %lld seeds (95%% CI)",
-                 dname, L, steps, seeds);
-        FigOpts o = {"evaluation length (tokens)", "perplexity", 1, 1, (double)L, 1.0, NAN, NAN};
+        char study[320], title[512];
+        study_words(study, sizeof study, data, "trained at L=", L, steps, seeds);
+        snprintf(title, sizeof title, "perplexity vs length%s", study);
+        FigOpts o = length_opts("perplexity", L);
+        o.logy = 1, o.floor = 1.0;
         length_figure(&g, top, "ppl-vs-length", title, "ppl", &o);
-        snprintf(title, sizeof title, "perplexity vs length, sliding windows: %s, trained at L=%lld", dname, L);
+        snprintf(title, sizeof title, "perplexity vs length, sliding windows%s", study);
         length_figure(&g, top, "ppl-sliding-vs-length", title, "ppl_sliding", &o);
-        FigOpts m = {"evaluation length (tokens)", "peak evaluation heap (bytes)", 1, 1, (double)L, NAN, NAN, NAN};
-        length_figure(&g, top, "eval-memory", "evaluation memory vs length (log-log: slope 1 = linear)",
-                      "eval_peak_bytes", &m);
-        position_figures(&g, top);
+        FigOpts m = length_opts("peak evaluation heap", L);
+        m.xlabel = "evaluation length (tokens; log-log, slope 1 = linear)", m.logy = 1, m.bytes = 1;
+        snprintf(title, sizeof title, "evaluation memory vs length%s", study);
+        length_figure(&g, top, "eval-memory", title, "eval_peak_bytes", &m);
+        position_figures(&g, top, study);
         H5Gclose(top);
         if (h5_exists(file, "training")) {
             hid_t tr = H5Gopen2(file, "training", H5P_DEFAULT);
-            snprintf(title, sizeof title, "training loss: %s, context %lld, mean of %lld seeds (95%% CI)", data, L, seeds);
+            snprintf(title, sizeof title, "training loss%s", study);
             training_figure(&g, tr, "loss", "training-loss", title);
             H5Gclose(tr);
         }
@@ -293,14 +454,15 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
             long long L = 0, steps = 0, seeds = 0;
             h5_read_attr_int(top, "train_len", &L), h5_read_attr_int(top, "steps", &steps);
             h5_read_attr_int(top, "seeds", &seeds);
-            char base[64], title[512];
+            char base[64], study[320], title[512];
+            study_words(study, sizeof study, NULL, "trained on lengths up to ", L, steps, seeds);
             snprintf(base, sizeof base, "task-%s-accuracy", name);
-            snprintf(title, sizeof title, "task %s: exact-match accuracy vs length (trained on lengths up to %lld, "
-                     "%lld steps, %lld seeds, 95%% CI)", name, L, steps, seeds);
-            FigOpts o = {"sequence length (tokens)", "exact-match accuracy", 1, 0, (double)L, 0.0, -0.02, 1.02};
+            snprintf(title, sizeof title, "task %s: exact-match accuracy vs length%s", name, study);
+            FigOpts o = length_opts("exact-match accuracy", L);
+            o.xlabel = "sequence length (tokens)", o.floor = 0.0, o.ymin = -0.02, o.ymax = 1.02;
             length_figure(&g, top, base, title, "accuracy", &o);
             snprintf(base, sizeof base, "task-%s-training-loss", name);
-            snprintf(title, sizeof title, "task %s: training loss (answer tokens), mean of %lld seeds", name, seeds);
+            snprintf(title, sizeof title, "task %s: training loss on answer tokens%s", name, study);
             training_figure(&g, top, "train_loss", base, title);
             H5Gclose(top);
         }

@@ -201,3 +201,21 @@ PbStatus trainer_run(Trainer *t, long until, TrainProgress *progress) {
     }
     return PB_OK;
 }
+
+PbStatus trainer_train(Trainer *t, TrainSchedule *s, double *val_loss, int *interrupted) {
+    const long steps = t->cfg.steps, every = s->save_every;
+    PbStatus st = PB_OK;
+    *val_loss = NAN;
+    *interrupted = 0;
+    while (!st && t->step < steps && !interrupt_requested()) {
+        st = trainer_run(t, every ? (t->step / every + 1) * every : steps, &s->progress);
+        if (!st && s->save && every && t->step < steps) st = s->save(s->save_ctx, t);
+    }
+    /* The validation polls too (a large corpus's tail is many windows); cut
+     * there, the saved state holds every step and a resume validates. */
+    if (!st && !interrupt_requested()) st = trainer_validate(t, s->val_windows, val_loss);
+    if (st) return st;
+    *interrupted = interrupt_requested() != 0;
+    if (*interrupted) *val_loss = NAN;
+    return s->save ? s->save(s->save_ctx, t) : PB_OK;
+}

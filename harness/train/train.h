@@ -97,6 +97,25 @@ typedef struct {
  * (core/interrupt.h); checked before each step. */
 PbStatus trainer_run(Trainer *t, long until, TrainProgress *progress);
 
+/* A whole training run: its progress lines, its saves, its validation.
+ * Saving is the caller's (a checkpoint file): this layer writes no files. */
+typedef struct {
+    TrainProgress progress;
+    long save_every;        /* also save every N steps short of the last; 0: not along the way */
+    long val_windows;       /* trainer_validate's max_windows (0: all) */
+    /* Optional (NULL: nothing saved): stores the state after t->step steps;
+     * called along the way, at an interrupt, and at the end. */
+    PbStatus (*save)(void *ctx, const Trainer *t);
+    void *save_ctx;
+} TrainSchedule;
+
+/* Trains from t->step to cfg.steps (saving every save_every steps on the
+ * way), takes the validation loss (*val_loss), and saves the final state.
+ * Interrupt (core/interrupt.h; installing the handlers is the caller's): it
+ * stops before the next step or validation batch, saves the step reached,
+ * and returns PB_OK with *interrupted set and *val_loss NaN. */
+PbStatus trainer_train(Trainer *t, TrainSchedule *s, double *val_loss, int *interrupted);
+
 /* Training tokens per second of this session (steps x B x T over the time
  * inside trainer_step). */
 double trainer_tokens_per_second(const Trainer *t);

@@ -29,6 +29,9 @@ payloads=(
   "x';"$'\n'"system('touch CANARY4')"$'\n'"#"
   "bob's \\"
   $'esc\e[31mred\e[0m bell\a'
+  # a leading quote (gnuplot reads '' as an empty string), also where a
+  # plot's note wraps a name onto a line of its own
+  "'q'; set output 'EVIL.png'; print '"
 )
 tiny=(--train-len 8 --eval-lens 8,16 --steps 2 --seeds 1 --dim 8 --heads 1 --layers 1 --batch 2 --eval-tokens 64 --quiet)
 printf 'abcdefghij%.0s' $(seq 200) >letters.txt

@@ -1,0 +1,120 @@
+/* palette.c: the style of each encoding in every plot (see palette.h). */
+#include "palette.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Okabe-Ito, without its yellow (0xF0E442). */
+enum {
+    BLACK = 0x000000,
+    ORANGE = 0xE69F00,
+    SKY_BLUE = 0x56B4E9,
+    BLUISH_GREEN = 0x009E73,
+    BLUE = 0x0072B2,
+    VERMILLION = 0xD55E00,
+    REDDISH_PURPLE = 0xCC79A7
+};
+static const unsigned colors[] = {BLACK, ORANGE, SKY_BLUE, BLUISH_GREEN, BLUE, VERMILLION, REDDISH_PURPLE};
+#define N_COLORS (sizeof colors / sizeof colors[0])
+
+/* Dash patterns in gnuplot's units, densest first (the index is the layer):
+ * solid, long dash, dash, dash-dot, dash-dot-dot, dot. */
+static const char *const dashes[] = {"1", "(16,5)", "(9,4)", "(9,3,2,3)", "(9,3,2,3,2,3)", "(2,3)"};
+#define N_DASHES (sizeof dashes / sizeof dashes[0])
+enum { SOLID, LONG_DASH, DASH, DASH_DOT, DASH_DOT_DOT, DOT };
+
+/* The registry's encodings (encodings/registry.c): an open point type and
+ * a pattern each; the control `none` is the solid black line. */
+static const struct {
+    const char *name;
+    PaletteStyle style;
+} fixed[] = {
+    {"learned_absolute", {VERMILLION, 4, "(9,4)", DASH}},          /* open square */
+    {"sinusoidal", {BLUE, 6, "(9,3,2,3)", DASH_DOT}},              /* open circle */
+    {"relative_bias", {BLUISH_GREEN, 8, "(16,5)", LONG_DASH}},     /* open triangle */
+    {"alibi", {ORANGE, 10, "(2,3)", DOT}},                         /* open triangle down */
+    {"rope", {REDDISH_PURPLE, 12, "(9,3,2,3,2,3)", DASH_DOT_DOT}}, /* open diamond */
+    {"none", {BLACK, 14, "1", SOLID}},                             /* open pentagon */
+};
+#define N_FIXED (sizeof fixed / sizeof fixed[0])
+
+/* Filled point types (square, circle, triangles, diamond, pentagon) and the
+ * star: none of them used by a fixed slot. */
+static const int hashed_points[] = {5, 7, 9, 11, 13, 15, 3};
+#define N_HASHED_POINTS (sizeof hashed_points / sizeof hashed_points[0])
+
+/* FNV-1a, 32 bits: the same on every machine. */
+static unsigned fnv1a(const char *s) {
+    unsigned h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* 1 if a fixed slot has this colour with this dash pattern. */
+static int taken(unsigned rgb, int layer) {
+    for (size_t i = 0; i < N_FIXED; i++)
+        if (fixed[i].style.rgb == rgb && fixed[i].style.layer == layer) return 1;
+    return 0;
+}
+
+PaletteStyle palette_style(const char *name) {
+    if (!name) name = "";
+    for (size_t i = 0; i < N_FIXED; i++)
+        if (strcmp(fixed[i].name, name) == 0) return fixed[i].style;
+    /* A (colour, pattern) pair no fixed slot has, so a hashed name differs
+     * from every registered encoding in colour or in line as well as in its
+     * filled point type; then the point type. */
+    unsigned h = fnv1a(name), pair = h % (N_COLORS * N_DASHES);
+    while (taken(colors[pair % N_COLORS], (int)(pair / N_COLORS))) pair = (pair + 1) % (N_COLORS * N_DASHES);
+    h /= N_COLORS * N_DASHES;
+    PaletteStyle s = {colors[pair % N_COLORS], hashed_points[h % N_HASHED_POINTS], dashes[pair / N_COLORS],
+                      (int)(pair / N_COLORS)};
+    return s;
+}
+
+void palette_gnuplot(char *out, size_t cap, const char *name) {
+    PaletteStyle s = palette_style(name);
+    snprintf(out, cap, "lc rgb 0x%06X pt %d ps %.2g dt %s", s.rgb, s.pt, 1.9 - 0.18 * s.layer, s.dt);
+}
+
+void palette_color(char *out, size_t cap, const char *name) {
+    snprintf(out, cap, "lc rgb 0x%06X", palette_style(name).rgb);
+}
+
+void palette_draw_order(const char *const *names, int n, int *order) {
+    /* insertion sort: stable, and n is a handful */
+    for (int i = 0; i < n; i++) {
+        int layer = palette_style(names[i]).layer, j = i;
+        for (; j > 0 && palette_style(names[order[j - 1]]).layer > layer; j--) order[j] = order[j - 1];
+        order[j] = i;
+    }
+}
+
+static int same_line(const PaletteSeries *a, const PaletteSeries *b) {
+    if (a->n != b->n || a->n == 0) return 0;
+    for (int i = 0; i < a->n; i++) {
+        double scale = fmax(fabs(a->y[i]), fabs(b->y[i]));
+        if (a->x[i] != b->x[i] || fabs(a->y[i] - b->y[i]) > 0.005 * scale) return 0;
+    }
+    return 1;
+}
+
+void palette_coincide_note(char *note, size_t cap, const PaletteSeries *s, int n) {
+    char groups[512] = "";
+    size_t len = 0;
+    unsigned char grouped[64] = {0};
+    if (n > 64) n = 64;
+    for (int a = 0; a < n; a++) {
+        if (grouped[a]) continue;
+        for (int b = a + 1, members = 0; b < n; b++) {
+            if (grouped[b] || !same_line(&s[a], &s[b])) continue;
+            if (!members++ && len < sizeof groups)
+                len += (size_t)snprintf(groups + len, sizeof groups - len, "%s%s", len ? "; " : "", s[a].name);
+            if (len < sizeof groups) len += (size_t)snprintf(groups + len, sizeof groups - len, " = %s", s[b].name);
+            grouped[b] = 1;
+        }
+    }
+    size_t used = strlen(note);
+    if (*groups && used < cap) snprintf(note + used, cap - used, "%ssame values: %s", used ? "; " : "", groups);
+}
