@@ -63,9 +63,12 @@ int io_parse_size(const char *text, size_t *out) {
     if (errno) return -1;
     int shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10, end++; break;
-    case 'm': case 'M': shift = 20, end++; break;
-    case 'g': case 'G': shift = 30, end++; break;
+    case 'k':
+    case 'K': shift = 10, end++; break;
+    case 'm':
+    case 'M': shift = 20, end++; break;
+    case 'g':
+    case 'G': shift = 30, end++; break;
     default: break;
     }
     if (*end || v == 0 || v > (unsigned long long)(SIZE_MAX >> shift)) return -1;
@@ -90,9 +93,10 @@ PbStatus io_max_input_bytes(size_t *cap) {
     if (io_parse_size(env, cap)) {
         char def[32];
         size_text(def, sizeof def, IO_MAX_INPUT_DEFAULT, 0);
-        return pb_fail(PB_USAGE, "%s='%s' is not a size: give a whole number of bytes, or one with K, M or G "
-                       "(e.g. %s=512M); unset it for the default of %s", IO_MAX_INPUT_ENV, env,
-                       IO_MAX_INPUT_ENV, def);
+        return pb_fail(PB_USAGE,
+                       "%s='%s' is not a size: give a whole number of bytes, or one with K, M or G "
+                       "(e.g. %s=512M); unset it for the default of %s",
+                       IO_MAX_INPUT_ENV, env, IO_MAX_INPUT_ENV, def);
     }
     return PB_OK;
 }
@@ -102,9 +106,10 @@ static PbStatus over_cap(const char *path, size_t cap, int inflated) {
     char now[32], more[32];
     size_text(now, sizeof now, cap, 0);
     size_text(more, sizeof more, cap <= SIZE_MAX / 4 ? cap * 4 : SIZE_MAX, 1);
-    return pb_fail(PB_RANGE, "'%s' %s more than the input cap of %s; if it is meant to be this large, "
-                   "raise the cap with %s (e.g. %s=%s)", path, inflated ? "inflates to" : "holds", now,
-                   IO_MAX_INPUT_ENV, IO_MAX_INPUT_ENV, more);
+    return pb_fail(PB_RANGE,
+                   "'%s' %s more than the input cap of %s; if it is meant to be this large, "
+                   "raise the cap with %s (e.g. %s=%s)",
+                   path, inflated ? "inflates to" : "holds", now, IO_MAX_INPUT_ENV, IO_MAX_INPUT_ENV, more);
 }
 
 PbStatus read_file(ByteBuf *out, const char *path) {
@@ -117,10 +122,8 @@ PbStatus read_file(ByteBuf *out, const char *path) {
         fd = dup(STDIN_FILENO);
     } else {
         struct stat sb;
-        if (stat(path, &sb) != 0)
-            return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
-        if (S_ISDIR(sb.st_mode))
-            return pb_fail(PB_IO, "'%s' is a directory, expected a file", path);
+        if (stat(path, &sb) != 0) return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (S_ISDIR(sb.st_mode)) return pb_fail(PB_IO, "'%s' is a directory, expected a file", path);
         fd = open(path, O_RDONLY);
     }
     if (fd < 0) return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
@@ -143,11 +146,12 @@ PbStatus read_file(ByteBuf *out, const char *path) {
             /* zlib prefixes its messages with the name given to gzdopen ("<fd:3>: ") */
             const char *colon = msg ? strstr(msg, ">: ") : NULL;
             if (zerr == Z_DATA_ERROR)
-                st = pb_fail(PB_DATA, "cannot read '%s': damaged gzip data (%s)", path,
-                             colon ? colon + 3 : msg);
+                st = pb_fail(PB_DATA, "cannot read '%s': damaged gzip data (%s)", path, colon ? colon + 3 : msg);
             else
                 st = pb_fail(PB_IO, "cannot read '%s': %s", path,
-                             zerr == Z_ERRNO ? strerror(errno) : colon ? colon + 3 : msg);
+                             zerr == Z_ERRNO ? strerror(errno)
+                             : colon         ? colon + 3
+                                             : msg);
             break;
         }
         if (n == 0) {
@@ -155,8 +159,10 @@ PbStatus read_file(ByteBuf *out, const char *path) {
             int zerr;
             gzerror(gz, &zerr);
             if (zerr == Z_BUF_ERROR)
-                st = pb_fail(PB_DATA, "'%s' is a truncated gzip file (it ends inside the compressed "
-                             "stream)", path);
+                st = pb_fail(PB_DATA,
+                             "'%s' is a truncated gzip file (it ends inside the compressed "
+                             "stream)",
+                             path);
             break;
         }
         out->len += (size_t)n;

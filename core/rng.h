@@ -18,7 +18,7 @@
 typedef struct {
     uint64_t state;
     uint64_t inc;
-    float spare;      /* second Box-Muller value, valid if has_spare */
+    float spare; /* second Box-Muller value, valid if has_spare */
     int has_spare;
 } Rng;
 

@@ -33,8 +33,7 @@ PbStatus safe_target_check(const char *path, int force) {
         if (errno == ENOENT) return PB_OK;
         return pb_fail(PB_IO, "cannot check '%s': %s", path, strerror(errno));
     }
-    if (!force)
-        return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", path);
+    if (!force) return pb_fail(PB_EXISTS, "'%s' exists; choose another path or pass --force to replace it", path);
     if (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)) return PB_OK;
     return pb_fail(PB_EXISTS, "'%s' is %s; --force replaces only regular files (and links, as links)", path,
                    kind_of(sb.st_mode));
@@ -98,8 +97,10 @@ PbStatus safe_commit(const char *tmp, const char *target, int force) {
         }
     }
     if (err == EEXIST || err == ENOTEMPTY)
-        return pb_fail(PB_EXISTS, "'%s' appeared while posbench was writing it; nothing replaced (the new "
-                       "results are lost: choose another path or pass --force)", target);
+        return pb_fail(PB_EXISTS,
+                       "'%s' appeared while posbench was writing it; nothing replaced (the new "
+                       "results are lost: choose another path or pass --force)",
+                       target);
     return pb_fail(PB_IO, "cannot move the results into '%s': %s", target, strerror(err));
 }
 

@@ -18,9 +18,7 @@ _Static_assert(sizeof status_names / sizeof status_names[0] == PB_STATUS_COUNT,
 
 static _Thread_local char last_message[1024];
 
-const char *pb_status_name(PbStatus s) {
-    return (unsigned)s < PB_STATUS_COUNT ? status_names[s] : "unknown status";
-}
+const char *pb_status_name(PbStatus s) { return (unsigned)s < PB_STATUS_COUNT ? status_names[s] : "unknown status"; }
 
 PbStatus pb_fail(PbStatus s, const char *fmt, ...) {
     /* Formatted aside first: callers may pass pb_errmsg() itself as an

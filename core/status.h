@@ -10,23 +10,23 @@
 
 #include <stddef.h>
 
-#define PB_STATUS_MAP(X)                                                     \
-    X(OK, "ok")                                                              \
-    X(USAGE, "invalid usage")              /* bad option or argument */     \
-    X(IO, "input/output error")            /* open, read, write, rename */  \
-    X(NOMEM, "out of memory")                                                \
-    X(DATA, "invalid data")                /* malformed input content */    \
-    X(SETUP, "set-up incomplete")          /* cached files missing/corrupt */\
-    X(RANGE, "value out of range")                                           \
-    X(LENGTH, "sequence longer than supported") /* length policy */         \
-    X(EXISTS, "file exists")               /* refusing to overwrite */      \
+#define PB_STATUS_MAP(X) \
+    X(OK, "ok") \
+    X(USAGE, "invalid usage")   /* bad option or argument */ \
+    X(IO, "input/output error") /* open, read, write, rename */ \
+    X(NOMEM, "out of memory") \
+    X(DATA, "invalid data")       /* malformed input content */ \
+    X(SETUP, "set-up incomplete") /* cached files missing/corrupt */ \
+    X(RANGE, "value out of range") \
+    X(LENGTH, "sequence longer than supported") /* length policy */ \
+    X(EXISTS, "file exists")                    /* refusing to overwrite */ \
     X(INTERNAL, "internal error")
 
 typedef enum {
 #define PB_STATUS_ENUM(name, text) PB_##name,
     PB_STATUS_MAP(PB_STATUS_ENUM)
 #undef PB_STATUS_ENUM
-    PB_STATUS_COUNT
+        PB_STATUS_COUNT
 } PbStatus;
 
 /* Short fixed name of a status ("invalid data"). */
@@ -34,8 +34,7 @@ const char *pb_status_name(PbStatus s);
 
 /* Records a formatted message for this thread and returns `s`, so callers
  * write `return pb_fail(PB_DATA, "%s: line %d: ...", path, line);`. */
-PbStatus pb_fail(PbStatus s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+PbStatus pb_fail(PbStatus s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The last message recorded by pb_fail on this thread ("" if none). */
 const char *pb_errmsg(void);

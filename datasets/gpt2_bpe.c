@@ -34,14 +34,14 @@
 #include "gpt2_internal.h"
 
 /* Rust regex's \s: the Unicode White_Space property. */
-#define WS "\\t\\n\\x0B\\f\\r\\x20\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}" \
-           "\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
-static const char gpt2_pattern[] =
-    "'s|'t|'re|'ve|'m|'ll|'d"
-    "| ?\\p{L}+| ?\\p{N}+"
-    "| ?[^" WS "\\p{L}\\p{N}]+"
-    "|[" WS "]+(?![^" WS "])"
-    "|[" WS "]+";
+#define WS \
+    "\\t\\n\\x0B\\f\\r\\x20\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}" \
+    "\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+static const char gpt2_pattern[] = "'s|'t|'re|'ve|'m|'ll|'d"
+                                   "| ?\\p{L}+| ?\\p{N}+"
+                                   "| ?[^" WS "\\p{L}\\p{N}]+"
+                                   "|[" WS "]+(?![^" WS "])"
+                                   "|[" WS "]+";
 
 /* Longer pieces switch from tiktoken's rescanning loop to the heap. */
 #define HEAP_FROM 48
@@ -59,7 +59,7 @@ static const char gpt2_pattern[] =
 #define CACHE_IDS ((size_t)1 << 18)
 
 typedef struct {
-    uint32_t hash;    /* 0 marks an empty slot (stored hashes are never 0) */
+    uint32_t hash; /* 0 marks an empty slot (stored hashes are never 0) */
     uint16_t key_len;
     uint16_t n_ids;
     uint32_t key_off; /* into keys */
@@ -67,9 +67,9 @@ typedef struct {
 } CacheEntry;
 
 typedef struct {
-    int32_t rank;     /* merged id of the pair */
-    int32_t left;     /* index of the left part = its first byte's offset */
-    int32_t left_id;  /* ids of both parts when pushed, to spot stale entries */
+    int32_t rank;    /* merged id of the pair */
+    int32_t left;    /* index of the left part = its first byte's offset */
+    int32_t left_id; /* ids of both parts when pushed, to spot stale entries */
     int32_t right_id;
 } HeapEntry;
 
@@ -85,9 +85,9 @@ struct Gpt2Encoder {
     int32_t *ids, *rank, *next, *prev; /* [cap] each */
     HeapEntry *heap;                   /* [3 * cap]: n - 1 pairs + 2 per merge */
     /* Piece cache. */
-    CacheEntry *slots;                 /* [CACHE_SLOTS] */
-    uint8_t *keys;                     /* [CACHE_KEY_BYTES] */
-    int32_t *cids;                     /* [CACHE_IDS] */
+    CacheEntry *slots; /* [CACHE_SLOTS] */
+    uint8_t *keys;     /* [CACHE_KEY_BYTES] */
+    int32_t *cids;     /* [CACHE_IDS] */
     size_t n_entries, keys_len, cids_len;
 };
 
@@ -101,15 +101,16 @@ static PbStatus compile_pattern(Gpt2Encoder *e) {
     if (!e->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
-        return pb_fail(PB_INTERNAL, "cannot compile the GPT-2 pre-tokenizer regex at offset "
-                       "%zu: %s", (size_t)at, (const char *)msg);
+        return pb_fail(PB_INTERNAL,
+                       "cannot compile the GPT-2 pre-tokenizer regex at offset "
+                       "%zu: %s",
+                       (size_t)at, (const char *)msg);
     }
     /* No JIT on this platform is fine: pcre2_match then interprets. */
     if (pcre2_jit_compile(e->re, PCRE2_JIT_COMPLETE) == 0) {
         e->mctx = pcre2_match_context_create(NULL);
         e->jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
-        if (!e->mctx || !e->jit_stack)
-            return pb_fail(PB_NOMEM, "cannot allocate the regex JIT stack");
+        if (!e->mctx || !e->jit_stack) return pb_fail(PB_NOMEM, "cannot allocate the regex JIT stack");
         pcre2_jit_stack_assign(e->mctx, NULL, e->jit_stack);
     }
     e->md = pcre2_match_data_create(1, NULL);
@@ -159,8 +160,7 @@ static PbStatus reserve_scratch(Gpt2Encoder *e, size_t n) {
     while (cap < n) cap *= 2;
     size_t bytes = cap * (4 * sizeof(int32_t) + 3 * sizeof(HeapEntry));
     void *p = malloc(bytes);
-    if (!p) return pb_fail(PB_NOMEM, "cannot allocate %zu bytes to merge a %zu-byte piece",
-                           bytes, n);
+    if (!p) return pb_fail(PB_NOMEM, "cannot allocate %zu bytes to merge a %zu-byte piece", bytes, n);
     free(e->scratch);
     e->scratch = p;
     e->cap = cap;
@@ -269,12 +269,13 @@ static size_t merge_heap(Gpt2Encoder *e, size_t m) {
     return k;
 }
 
-PbStatus gpt2_bpe_merge(Gpt2Encoder *e, IdBuf *out, const uint8_t *piece, size_t n,
-                        Gpt2MergeAlgo algo) {
+PbStatus gpt2_bpe_merge(Gpt2Encoder *e, IdBuf *out, const uint8_t *piece, size_t n, Gpt2MergeAlgo algo) {
     if (n == 0) return PB_OK;
     if (n > MAX_PIECE)
-        return pb_fail(PB_LENGTH, "a %zu-byte stretch of text without a word break is too "
-                       "long for the gpt2 tokenizer (at most %zu bytes)", n, MAX_PIECE);
+        return pb_fail(PB_LENGTH,
+                       "a %zu-byte stretch of text without a word break is too "
+                       "long for the gpt2 tokenizer (at most %zu bytes)",
+                       n, MAX_PIECE);
     PbStatus st = reserve_scratch(e, n);
     if (!st) st = idbuf_reserve(out, n);
     if (st) return st;
@@ -298,20 +299,15 @@ static void cache_clear(Gpt2Encoder *e) {
 static CacheEntry *cache_slot(Gpt2Encoder *e, const uint8_t *p, size_t n, uint32_t hash) {
     for (size_t i = hash & (CACHE_SLOTS - 1);; i = (i + 1) & (CACHE_SLOTS - 1)) {
         CacheEntry *c = &e->slots[i];
-        if (c->hash == 0 ||
-            (c->hash == hash && c->key_len == n && memcmp(e->keys + c->key_off, p, n) == 0))
-            return c;
+        if (c->hash == 0 || (c->hash == hash && c->key_len == n && memcmp(e->keys + c->key_off, p, n) == 0)) return c;
     }
 }
 
-static void cache_store(Gpt2Encoder *e, const uint8_t *p, size_t n, uint32_t hash,
-                        const int32_t *ids, size_t n_ids) {
-    if (e->n_entries == CACHE_MAX_ENTRIES || e->keys_len + n > CACHE_KEY_BYTES ||
-        e->cids_len + n_ids > CACHE_IDS)
+static void cache_store(Gpt2Encoder *e, const uint8_t *p, size_t n, uint32_t hash, const int32_t *ids, size_t n_ids) {
+    if (e->n_entries == CACHE_MAX_ENTRIES || e->keys_len + n > CACHE_KEY_BYTES || e->cids_len + n_ids > CACHE_IDS)
         cache_clear(e);
     CacheEntry *c = cache_slot(e, p, n, hash);
-    *c = (CacheEntry){hash, (uint16_t)n, (uint16_t)n_ids, (uint32_t)e->keys_len,
-                      (uint32_t)e->cids_len};
+    *c = (CacheEntry){hash, (uint16_t)n, (uint16_t)n_ids, (uint32_t)e->keys_len, (uint32_t)e->cids_len};
     memcpy(e->keys + e->keys_len, p, n);
     memcpy(e->cids + e->cids_len, ids, n_ids * sizeof *ids);
     e->keys_len += n;
@@ -352,13 +348,11 @@ static PbStatus encode_ordinary(Gpt2Encoder *e, IdBuf *out, const uint8_t *s, si
         if (rc < 0) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(rc, msg, sizeof msg);
-            return pb_fail(PB_INTERNAL, "GPT-2 pre-tokenizer failed at byte %zu: %s", done,
-                           (const char *)msg);
+            return pb_fail(PB_INTERNAL, "GPT-2 pre-tokenizer failed at byte %zu: %s", done, (const char *)msg);
         }
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
         if (ov[1] <= ov[0]) /* the pattern cannot match empty; never loop on it */
-            return pb_fail(PB_INTERNAL, "GPT-2 pre-tokenizer matched nothing at byte %zu",
-                           (size_t)ov[0]);
+            return pb_fail(PB_INTERNAL, "GPT-2 pre-tokenizer matched nothing at byte %zu", (size_t)ov[0]);
         if (ov[0] > done) st = encode_piece(e, out, s + done, ov[0] - done);
         if (!st) st = encode_piece(e, out, s + ov[0], ov[1] - ov[0]);
         done = ov[1];

@@ -30,12 +30,15 @@
 typedef struct {
     /* Token id -> bytes: tok_bytes[tok_off[id] .. tok_off[id + 1]). */
     uint8_t *tok_bytes;
-    uint32_t *tok_off;          /* [GPT2_VOCAB_SIZE + 1] */
-    int32_t byte_id[256];       /* id of each single-byte token */
+    uint32_t *tok_off;    /* [GPT2_VOCAB_SIZE + 1] */
+    int32_t byte_id[256]; /* id of each single-byte token */
     /* Bytes -> id, open addressing (id -1 empty); the high half of the hash
      * is kept as a tag so a probe rarely touches the token bytes. The special
      * token is left out, as it is never the result of a merge. */
-    struct { int32_t id; uint32_t tag; } *find_slots;
+    struct {
+        int32_t id;
+        uint32_t tag;
+    } * find_slots;
     size_t find_mask;
     /* (left << 32 | right) -> merged id, open addressing (UINT64_MAX empty).
      * Holds every split of every token into two tokens, because tiktoken ranks
@@ -48,15 +51,13 @@ typedef struct {
 
 /* Reads and SHA-256-verifies both files, then parses them. Missing, truncated
  * or altered files are PB_SETUP naming the file and the set-up command. */
-PbStatus gpt2_vocab_load(Gpt2Vocab *v, const char *encoder_json_path,
-                         const char *vocab_bpe_path);
+PbStatus gpt2_vocab_load(Gpt2Vocab *v, const char *encoder_json_path, const char *vocab_bpe_path);
 
 /* Parses file contents without the SHA-256 check (tests feed it malformed
  * content). The names are used only in messages. Malformed content is
  * PB_DATA naming the file and the line or byte offset. */
-PbStatus gpt2_vocab_parse(Gpt2Vocab *v, const uint8_t *enc, size_t enc_len,
-                          const char *enc_name, const uint8_t *bpe, size_t bpe_len,
-                          const char *bpe_name);
+PbStatus gpt2_vocab_parse(Gpt2Vocab *v, const uint8_t *enc, size_t enc_len, const char *enc_name, const uint8_t *bpe,
+                          size_t bpe_len, const char *bpe_name);
 
 void gpt2_vocab_free(Gpt2Vocab *v);
 
@@ -91,9 +92,9 @@ static inline int32_t gpt2_vocab_pair(const Gpt2Vocab *v, int32_t left, int32_t 
 
 /* Which merge loop to run (tests compare the two). */
 typedef enum {
-    GPT2_MERGE_AUTO,  /* scan for short pieces, heap for long ones */
-    GPT2_MERGE_SCAN,  /* tiktoken's loop: rescan for the leftmost lowest rank */
-    GPT2_MERGE_HEAP   /* the same order from a binary heap: O(n log n) */
+    GPT2_MERGE_AUTO, /* scan for short pieces, heap for long ones */
+    GPT2_MERGE_SCAN, /* tiktoken's loop: rescan for the leftmost lowest rank */
+    GPT2_MERGE_HEAP  /* the same order from a binary heap: O(n log n) */
 } Gpt2MergeAlgo;
 
 typedef struct Gpt2Encoder Gpt2Encoder;
@@ -107,8 +108,7 @@ void gpt2_encoder_free(Gpt2Encoder *e);
 PbStatus gpt2_encode(Gpt2Encoder *e, IdBuf *out, const uint8_t *text, size_t n);
 
 /* Byte-pair encodes one piece (no pre-tokenization, no cache). */
-PbStatus gpt2_bpe_merge(Gpt2Encoder *e, IdBuf *out, const uint8_t *piece, size_t n,
-                        Gpt2MergeAlgo algo);
+PbStatus gpt2_bpe_merge(Gpt2Encoder *e, IdBuf *out, const uint8_t *piece, size_t n, Gpt2MergeAlgo algo);
 
 /* Appends the bytes of ids[0..n); an id outside the vocabulary is PB_DATA. */
 PbStatus gpt2_decode(const Gpt2Vocab *v, ByteBuf *out, const int32_t *ids, size_t n);

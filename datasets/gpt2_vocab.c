@@ -26,9 +26,7 @@
 
 /* ---- GPT-2's byte alias (bytes_to_unicode) ------------------------------ */
 
-static int is_printable_byte(int b) {
-    return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-}
+static int is_printable_byte(int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE; }
 
 /* cp_byte[cp]: the byte code point cp stands for, or -1 if none.
  * byte_order[k]: the byte whose single-byte token has id k (printable bytes
@@ -52,8 +50,7 @@ static void byte_alias_tables(int16_t cp_byte[N_ALIAS], uint8_t byte_order[256])
  * code point, or 0 if it is not well-formed (overlong, surrogate, too big). */
 static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp) {
     static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC0 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3
-               : s[0] < 0xF8 ? 4 : 0;
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC0 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : s[0] < 0xF8 ? 4 : 0;
     if (len == 0 || len > n) return 0;
     uint32_t c = len == 1 ? s[0] : s[0] & (0x7F >> len);
     for (size_t i = 1; i < len; i++) {
@@ -75,14 +72,11 @@ typedef struct {
 } Cursor;
 
 static PbStatus corrupt(const Cursor *c, const char *what) {
-    return pb_fail(PB_DATA, "%s: byte %zu: %s (the file is corrupt: run %s)",
-                   c->name, c->i, what, PB_SETUP_COMMAND);
+    return pb_fail(PB_DATA, "%s: byte %zu: %s (the file is corrupt: run %s)", c->name, c->i, what, PB_SETUP_COMMAND);
 }
 
 static void skip_ws(Cursor *c) {
-    while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' ||
-                           c->s[c->i] == '\n' || c->s[c->i] == '\r'))
-        c->i++;
+    while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r')) c->i++;
 }
 
 static PbStatus expect(Cursor *c, char ch, const char *what) {
@@ -151,9 +145,10 @@ static PbStatus json_escape(Cursor *c, uint32_t *cp) {
 /* Appends the byte that alias code point cp stands for. */
 static PbStatus push_alias(const Cursor *c, ByteBuf *out, uint32_t cp) {
     if (cp >= N_ALIAS || c->cp_byte[cp] < 0)
-        return pb_fail(PB_DATA, "%s: byte %zu: U+%04X is not one of GPT-2's byte aliases "
-                       "(the file is corrupt: run %s)", c->name, c->i, (unsigned)cp,
-                       PB_SETUP_COMMAND);
+        return pb_fail(PB_DATA,
+                       "%s: byte %zu: U+%04X is not one of GPT-2's byte aliases "
+                       "(the file is corrupt: run %s)",
+                       c->name, c->i, (unsigned)cp, PB_SETUP_COMMAND);
     uint8_t b = (uint8_t)c->cp_byte[cp];
     return bytebuf_append(out, &b, 1);
 }
@@ -188,8 +183,7 @@ static PbStatus json_id(Cursor *c, int32_t *id) {
     skip_ws(c);
     size_t start = c->i;
     long v = 0;
-    while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9' && c->i - start < 9)
-        v = v * 10 + (c->s[c->i++] - '0');
+    while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9' && c->i - start < 9) v = v * 10 + (c->s[c->i++] - '0');
     if (c->i == start) return corrupt(c, "expected a token id (a non-negative integer)");
     if (v >= GPT2_VOCAB_SIZE || (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9'))
         return corrupt(c, "token id outside 0..50256");
@@ -218,8 +212,10 @@ static PbStatus parse_encoder(Gpt2Vocab *v, Cursor *c) {
             c->i = key_pos;
             st = corrupt(c, "empty token string");
         } else if (len[id]) {
-            st = pb_fail(PB_DATA, "%s: byte %zu: token id %d appears twice (the file is "
-                         "corrupt: run %s)", c->name, c->i, id, PB_SETUP_COMMAND);
+            st = pb_fail(PB_DATA,
+                         "%s: byte %zu: token id %d appears twice (the file is "
+                         "corrupt: run %s)",
+                         c->name, c->i, id, PB_SETUP_COMMAND);
         } else if (arena.len > UINT32_MAX) {
             st = corrupt(c, "token strings too long");
         } else {
@@ -238,8 +234,8 @@ static PbStatus parse_encoder(Gpt2Vocab *v, Cursor *c) {
     skip_ws(c);
     if (!st && c->i != c->n) st = corrupt(c, "unexpected content after the object");
     if (!st && count != GPT2_VOCAB_SIZE)
-        st = pb_fail(PB_DATA, "%s: has %d tokens, expected %d (the file is corrupt: run %s)",
-                     c->name, count, GPT2_VOCAB_SIZE, PB_SETUP_COMMAND);
+        st = pb_fail(PB_DATA, "%s: has %d tokens, expected %d (the file is corrupt: run %s)", c->name, count,
+                     GPT2_VOCAB_SIZE, PB_SETUP_COMMAND);
     if (!st) {
         v->tok_off = pb_calloc(GPT2_VOCAB_SIZE + 1, sizeof *v->tok_off, "token offsets");
         v->tok_bytes = pb_calloc(arena.len, 1, "token bytes");
@@ -262,9 +258,7 @@ static PbStatus parse_encoder(Gpt2Vocab *v, Cursor *c) {
 
 /* ---- bytes -> id lookup -------------------------------------------------- */
 
-static size_t tok_len(const Gpt2Vocab *v, int32_t id) {
-    return v->tok_off[id + 1] - v->tok_off[id];
-}
+static size_t tok_len(const Gpt2Vocab *v, int32_t id) { return v->tok_off[id + 1] - v->tok_off[id]; }
 
 int32_t gpt2_vocab_find(const Gpt2Vocab *v, const uint8_t *s, size_t n) {
     uint64_t h = gpt2_hash_bytes(s, n);
@@ -272,8 +266,7 @@ int32_t gpt2_vocab_find(const Gpt2Vocab *v, const uint8_t *s, size_t n) {
     for (size_t i = h & v->find_mask;; i = (i + 1) & v->find_mask) {
         int32_t id = v->find_slots[i].id;
         if (id < 0) return -1;
-        if (v->find_slots[i].tag == tag && tok_len(v, id) == n &&
-            memcmp(v->tok_bytes + v->tok_off[id], s, n) == 0)
+        if (v->find_slots[i].tag == tag && tok_len(v, id) == n && memcmp(v->tok_bytes + v->tok_off[id], s, n) == 0)
             return id;
     }
 }
@@ -292,8 +285,10 @@ static PbStatus build_find(Gpt2Vocab *v, const char *enc_name, const uint8_t byt
         uint64_t h = gpt2_hash_bytes(s, n);
         int32_t same = gpt2_vocab_find(v, s, n);
         if (same >= 0)
-            return pb_fail(PB_DATA, "%s: ids %d and %d have the same string (the file is "
-                           "corrupt: run %s)", enc_name, same, id, PB_SETUP_COMMAND);
+            return pb_fail(PB_DATA,
+                           "%s: ids %d and %d have the same string (the file is "
+                           "corrupt: run %s)",
+                           enc_name, same, id, PB_SETUP_COMMAND);
         size_t i = h & v->find_mask;
         while (v->find_slots[i].id >= 0) i = (i + 1) & v->find_mask;
         v->find_slots[i].id = id;
@@ -301,15 +296,17 @@ static PbStatus build_find(Gpt2Vocab *v, const char *enc_name, const uint8_t byt
     }
     for (int k = 0; k < 256; k++) {
         if (tok_len(v, k) != 1 || v->tok_bytes[v->tok_off[k]] != byte_order[k])
-            return pb_fail(PB_DATA, "%s: id %d should be the token of byte 0x%02X (the file "
-                           "is corrupt: run %s)", enc_name, k, byte_order[k], PB_SETUP_COMMAND);
+            return pb_fail(PB_DATA,
+                           "%s: id %d should be the token of byte 0x%02X (the file "
+                           "is corrupt: run %s)",
+                           enc_name, k, byte_order[k], PB_SETUP_COMMAND);
         v->byte_id[byte_order[k]] = k;
     }
     size_t eot_len = strlen(GPT2_EOT_TEXT);
     if (tok_len(v, GPT2_EOT_ID) != eot_len ||
         memcmp(v->tok_bytes + v->tok_off[GPT2_EOT_ID], GPT2_EOT_TEXT, eot_len) != 0)
-        return pb_fail(PB_DATA, "%s: id %d should be %s (the file is corrupt: run %s)",
-                       enc_name, GPT2_EOT_ID, GPT2_EOT_TEXT, PB_SETUP_COMMAND);
+        return pb_fail(PB_DATA, "%s: id %d should be %s (the file is corrupt: run %s)", enc_name, GPT2_EOT_ID,
+                       GPT2_EOT_TEXT, PB_SETUP_COMMAND);
     return PB_OK;
 }
 
@@ -330,12 +327,14 @@ static PbStatus alias_to_bytes(const Cursor *c, const uint8_t *s, size_t n, Byte
 
 /* Checks one merge line "a b" of rank `rank`: a, b and ab must be tokens and
  * ab must have id 256 + rank, which makes ids and ranks the same numbers. */
-static PbStatus check_merge(const Gpt2Vocab *v, const Cursor *c, const uint8_t *line,
-                            size_t n, size_t lineno, int32_t rank, ByteBuf *scratch) {
+static PbStatus check_merge(const Gpt2Vocab *v, const Cursor *c, const uint8_t *line, size_t n, size_t lineno,
+                            int32_t rank, ByteBuf *scratch) {
     const uint8_t *sp = memchr(line, ' ', n);
     if (!sp || sp == line || sp == line + n - 1 || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - line)))
-        return pb_fail(PB_DATA, "%s: line %zu: expected two tokens separated by one space "
-                       "(the file is corrupt: run %s)", c->name, lineno, PB_SETUP_COMMAND);
+        return pb_fail(PB_DATA,
+                       "%s: line %zu: expected two tokens separated by one space "
+                       "(the file is corrupt: run %s)",
+                       c->name, lineno, PB_SETUP_COMMAND);
     scratch->len = 0;
     size_t left_len = (size_t)(sp - line);
     PbStatus st = alias_to_bytes(c, line, left_len, scratch);
@@ -346,13 +345,15 @@ static PbStatus check_merge(const Gpt2Vocab *v, const Cursor *c, const uint8_t *
     int32_t b = gpt2_vocab_find(v, scratch->data + split, scratch->len - split);
     int32_t ab = gpt2_vocab_find(v, scratch->data, scratch->len);
     if (a < 0 || b < 0 || ab < 0)
-        return pb_fail(PB_DATA, "%s: line %zu: merge '%.*s' uses or makes a token that is "
-                       "not in encoder.json (the files do not match: run %s)", c->name,
-                       lineno, (int)(n < 60 ? n : 60), (const char *)line, PB_SETUP_COMMAND);
+        return pb_fail(PB_DATA,
+                       "%s: line %zu: merge '%.*s' uses or makes a token that is "
+                       "not in encoder.json (the files do not match: run %s)",
+                       c->name, lineno, (int)(n < 60 ? n : 60), (const char *)line, PB_SETUP_COMMAND);
     if (ab != 256 + rank)
-        return pb_fail(PB_DATA, "%s: line %zu: merge makes id %d, expected %d (ranks must "
-                       "follow line order: run %s)", c->name, lineno, ab, 256 + rank,
-                       PB_SETUP_COMMAND);
+        return pb_fail(PB_DATA,
+                       "%s: line %zu: merge makes id %d, expected %d (ranks must "
+                       "follow line order: run %s)",
+                       c->name, lineno, ab, 256 + rank, PB_SETUP_COMMAND);
     return PB_OK;
 }
 
@@ -360,8 +361,10 @@ static PbStatus parse_merges(const Gpt2Vocab *v, Cursor *c) {
     const uint8_t *s = c->s;
     const uint8_t *nl = memchr(s, '\n', c->n);
     if (c->n < 8 || memcmp(s, "#version", 8) != 0 || !nl)
-        return pb_fail(PB_DATA, "%s: line 1: expected a '#version' line (the file is corrupt: "
-                       "run %s)", c->name, PB_SETUP_COMMAND);
+        return pb_fail(PB_DATA,
+                       "%s: line 1: expected a '#version' line (the file is corrupt: "
+                       "run %s)",
+                       c->name, PB_SETUP_COMMAND);
     ByteBuf scratch = {0};
     PbStatus st = PB_OK;
     int32_t rank = 0;
@@ -371,16 +374,18 @@ static PbStatus parse_merges(const Gpt2Vocab *v, Cursor *c) {
         nl = memchr(line, '\n', c->n - c->i);
         size_t n = nl ? (size_t)(nl - line) : c->n - c->i;
         if (rank == GPT2_N_MERGES) {
-            st = pb_fail(PB_DATA, "%s: line %zu: more than %d merges (the file is corrupt: "
-                         "run %s)", c->name, lineno, GPT2_N_MERGES, PB_SETUP_COMMAND);
+            st = pb_fail(PB_DATA,
+                         "%s: line %zu: more than %d merges (the file is corrupt: "
+                         "run %s)",
+                         c->name, lineno, GPT2_N_MERGES, PB_SETUP_COMMAND);
         } else {
             st = check_merge(v, c, line, n, lineno, rank++, &scratch);
         }
         c->i += n + 1;
     }
     if (!st && rank != GPT2_N_MERGES)
-        st = pb_fail(PB_DATA, "%s: has %d merges, expected %d (the file is corrupt: run %s)",
-                     c->name, rank, GPT2_N_MERGES, PB_SETUP_COMMAND);
+        st = pb_fail(PB_DATA, "%s: has %d merges, expected %d (the file is corrupt: run %s)", c->name, rank,
+                     GPT2_N_MERGES, PB_SETUP_COMMAND);
     bytebuf_free(&scratch);
     return st;
 }
@@ -445,17 +450,15 @@ static PbStatus build_pairs(Gpt2Vocab *v) {
     memset(v->pair_keys, 0xFF, slots * sizeof *v->pair_keys); /* all UINT64_MAX */
     v->pair_mask = slots - 1;
     v->n_pairs = list.n;
-    for (size_t i = 0; i < list.n; i++)
-        insert_pair(v, list.v[3 * i], list.v[3 * i + 1], list.v[3 * i + 2]);
+    for (size_t i = 0; i < list.n; i++) insert_pair(v, list.v[3 * i], list.v[3 * i + 1], list.v[3 * i + 2]);
     free(list.v);
     return PB_OK;
 }
 
 /* ---- loading ------------------------------------------------------------- */
 
-PbStatus gpt2_vocab_parse(Gpt2Vocab *v, const uint8_t *enc, size_t enc_len,
-                          const char *enc_name, const uint8_t *bpe, size_t bpe_len,
-                          const char *bpe_name) {
+PbStatus gpt2_vocab_parse(Gpt2Vocab *v, const uint8_t *enc, size_t enc_len, const char *enc_name, const uint8_t *bpe,
+                          size_t bpe_len, const char *bpe_name) {
     int16_t cp_byte[N_ALIAS];
     uint8_t byte_order[256];
     byte_alias_tables(cp_byte, byte_order);
@@ -472,40 +475,39 @@ PbStatus gpt2_vocab_parse(Gpt2Vocab *v, const uint8_t *enc, size_t enc_len,
 
 /* Reads a cache file and checks its SHA-256; every failure is PB_SETUP but
  * those of the input cap (core/io.h), which the user sets. */
-static PbStatus read_verified(ByteBuf *out, const char *path, const char *sha256,
-                              size_t expected_len) {
+static PbStatus read_verified(ByteBuf *out, const char *path, const char *sha256, size_t expected_len) {
     if (!file_exists(path))
-        return pb_fail(PB_SETUP, "GPT-2 vocabulary file '%s' is missing (or not a regular "
-                       "file): run %s", path, PB_SETUP_COMMAND);
+        return pb_fail(PB_SETUP,
+                       "GPT-2 vocabulary file '%s' is missing (or not a regular "
+                       "file): run %s",
+                       path, PB_SETUP_COMMAND);
     PbStatus st = read_file(out, path);
     if (st == PB_USAGE || st == PB_RANGE) return st; /* the input cap (core/io.h): the user's setting */
     if (st) {
         char why[512];
         snprintf(why, sizeof why, "%s", pb_errmsg());
-        return pb_fail(PB_SETUP, "GPT-2 vocabulary file '%s' cannot be read (%s): run %s",
-                       path, why, PB_SETUP_COMMAND);
+        return pb_fail(PB_SETUP, "GPT-2 vocabulary file '%s' cannot be read (%s): run %s", path, why, PB_SETUP_COMMAND);
     }
     char hex[65];
     sha256_hex(hex, out->data, out->len);
     if (strcmp(hex, sha256) == 0) return PB_OK;
     if (out->len < expected_len)
-        return pb_fail(PB_SETUP, "GPT-2 vocabulary file '%s' is truncated (%zu of %zu bytes): "
-                       "run %s to fetch it again", path, out->len, expected_len,
-                       PB_SETUP_COMMAND);
-    return pb_fail(PB_SETUP, "GPT-2 vocabulary file '%s' is altered (SHA-256 %.16s..., "
-                   "expected %.16s...): run %s to fetch it again", path, hex, sha256,
-                   PB_SETUP_COMMAND);
+        return pb_fail(PB_SETUP,
+                       "GPT-2 vocabulary file '%s' is truncated (%zu of %zu bytes): "
+                       "run %s to fetch it again",
+                       path, out->len, expected_len, PB_SETUP_COMMAND);
+    return pb_fail(PB_SETUP,
+                   "GPT-2 vocabulary file '%s' is altered (SHA-256 %.16s..., "
+                   "expected %.16s...): run %s to fetch it again",
+                   path, hex, sha256, PB_SETUP_COMMAND);
 }
 
-PbStatus gpt2_vocab_load(Gpt2Vocab *v, const char *encoder_json_path,
-                         const char *vocab_bpe_path) {
+PbStatus gpt2_vocab_load(Gpt2Vocab *v, const char *encoder_json_path, const char *vocab_bpe_path) {
     ByteBuf enc = {0}, bpe = {0};
     *v = (Gpt2Vocab){0};
-    PbStatus st = read_verified(&enc, encoder_json_path, GPT2_ENCODER_SHA256,
-                                GPT2_ENCODER_BYTES);
+    PbStatus st = read_verified(&enc, encoder_json_path, GPT2_ENCODER_SHA256, GPT2_ENCODER_BYTES);
     if (!st) st = read_verified(&bpe, vocab_bpe_path, GPT2_VOCAB_SHA256, GPT2_VOCAB_BYTES);
-    if (!st) st = gpt2_vocab_parse(v, enc.data, enc.len, encoder_json_path,
-                                   bpe.data, bpe.len, vocab_bpe_path);
+    if (!st) st = gpt2_vocab_parse(v, enc.data, enc.len, encoder_json_path, bpe.data, bpe.len, vocab_bpe_path);
     bytebuf_free(&enc);
     bytebuf_free(&bpe);
     return st;
@@ -526,8 +528,10 @@ PbStatus gpt2_decode(const Gpt2Vocab *v, ByteBuf *out, const int32_t *ids, size_
     size_t total = 0;
     for (size_t i = 0; i < n; i++) { /* check all first: nothing appended on error */
         if (ids[i] < 0 || ids[i] >= GPT2_VOCAB_SIZE)
-            return pb_fail(PB_DATA, "cannot decode token id %d at index %zu: gpt2 ids are "
-                           "0..%d", ids[i], i, GPT2_VOCAB_SIZE - 1);
+            return pb_fail(PB_DATA,
+                           "cannot decode token id %d at index %zu: gpt2 ids are "
+                           "0..%d",
+                           ids[i], i, GPT2_VOCAB_SIZE - 1);
         total += tok_len(v, ids[i]);
     }
     PbStatus st = bytebuf_reserve(out, total);

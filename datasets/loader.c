@@ -21,17 +21,19 @@ PbStatus loader_init(Loader *l, const int32_t *ids, size_t n_ids, LoaderConfig c
     if (cfg.context <= 0) return pb_fail(PB_RANGE, "context must be positive, got %d", cfg.context);
     if (cfg.stride <= 0) return pb_fail(PB_RANGE, "stride must be positive, got %d", cfg.stride);
     if (n_ids <= (size_t)cfg.context)
-        return pb_fail(PB_DATA, "the text has %zu tokens, too short for one window of context %d "
-                       "(needs at least %d tokens)", n_ids, cfg.context, cfg.context + 1);
+        return pb_fail(PB_DATA,
+                       "the text has %zu tokens, too short for one window of context %d "
+                       "(needs at least %d tokens)",
+                       n_ids, cfg.context, cfg.context + 1);
     size_t span = n_ids - (size_t)cfg.context;
     l->n_windows = (span + (size_t)cfg.stride - 1) / (size_t)cfg.stride;
     if (cfg.drop_last && l->n_windows < (size_t)cfg.batch)
-        return pb_fail(PB_DATA, "the text gives %zu windows (context %d, stride %d), fewer than one "
+        return pb_fail(PB_DATA,
+                       "the text gives %zu windows (context %d, stride %d), fewer than one "
                        "batch of %d; use a smaller batch or keep the last partial batch",
                        l->n_windows, cfg.context, cfg.stride, cfg.batch);
     if (cfg.shuffle) {
-        if (l->n_windows > UINT32_MAX)
-            return pb_fail(PB_RANGE, "%zu windows are too many to shuffle", l->n_windows);
+        if (l->n_windows > UINT32_MAX) return pb_fail(PB_RANGE, "%zu windows are too many to shuffle", l->n_windows);
         l->order = pb_calloc(l->n_windows, sizeof *l->order, "the window order");
         if (!l->order) return PB_NOMEM;
         rng_seed(&l->rng, cfg.seed, 0x5eed);

@@ -21,18 +21,18 @@ typedef struct {
     int batch;
     int context;
     int stride;
-    int shuffle;       /* 0: windows in order */
-    uint64_t seed;     /* used when shuffle */
-    int drop_last;     /* 1: drop a final partial batch */
+    int shuffle;   /* 0: windows in order */
+    uint64_t seed; /* used when shuffle */
+    int drop_last; /* 1: drop a final partial batch */
 } LoaderConfig;
 
 typedef struct {
     LoaderConfig cfg;
-    const int32_t *ids;  /* borrowed, [n_ids] */
+    const int32_t *ids; /* borrowed, [n_ids] */
     size_t n_ids;
     size_t n_windows;
-    size_t *order;       /* [n_windows] window order when shuffled, else NULL */
-    size_t next;         /* next window, index into the order */
+    size_t *order; /* [n_windows] window order when shuffled, else NULL */
+    size_t next;   /* next window, index into the order */
     Rng rng;
 } Loader;
 

@@ -12,12 +12,9 @@ double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void token_stream_sha256(char hex[65], const int32_t *ids, size_t n) {
-    sha256_hex(hex, ids, n * sizeof *ids);
-}
+void token_stream_sha256(char hex[65], const int32_t *ids, size_t n) { sha256_hex(hex, ids, n * sizeof *ids); }
 
-PbStatus token_stream_load(IdBuf *ids, const char *data, const char *tokenizer,
-                           TokenStreamInfo *info) {
+PbStatus token_stream_load(IdBuf *ids, const char *data, const char *tokenizer, TokenStreamInfo *info) {
     ByteBuf text = {0};
     Tokenizer *tok = NULL;
     PbStatus st = corpus_load(&text, data);
@@ -25,9 +22,8 @@ PbStatus token_stream_load(IdBuf *ids, const char *data, const char *tokenizer,
     double t0 = now_seconds();
     if (!st) st = tokenizer_encode(tok, ids, text.data, text.len);
     if (!st && info)
-        *info = (TokenStreamInfo){.n_bytes = text.len,
-                                  .encode_seconds = now_seconds() - t0,
-                                  .vocab_size = tokenizer_vocab_size(tok)};
+        *info = (TokenStreamInfo){
+            .n_bytes = text.len, .encode_seconds = now_seconds() - t0, .vocab_size = tokenizer_vocab_size(tok)};
     tokenizer_free(tok);
     bytebuf_free(&text);
     return st;

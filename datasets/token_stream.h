@@ -6,15 +6,14 @@
 #include "tokenizer.h"
 
 typedef struct {
-    size_t n_bytes;         /* text size */
-    double encode_seconds;  /* wall time of the tokenizer alone */
+    size_t n_bytes;        /* text size */
+    double encode_seconds; /* wall time of the tokenizer alone */
     int vocab_size;
 } TokenStreamInfo;
 
 /* Loads `data` (see corpus_load) and encodes it with tokenizer `tokenizer`
  * ("gpt2" or "bytes") into ids (appending). info may be NULL. */
-PbStatus token_stream_load(IdBuf *ids, const char *data, const char *tokenizer,
-                           TokenStreamInfo *info);
+PbStatus token_stream_load(IdBuf *ids, const char *data, const char *tokenizer, TokenStreamInfo *info);
 
 /* The data identity results files record and resumes compare (a train
  * checkpoint's and a generalize file's ids_sha256): SHA-256, as 64 hex

@@ -40,8 +40,10 @@ static PbStatus bytes_decode(const Tokenizer *t, ByteBuf *out, const int32_t *id
     (void)t;
     for (size_t i = 0; i < n; i++) /* check all first: nothing appended on error */
         if (ids[i] < 0 || ids[i] > 255)
-            return pb_fail(PB_DATA, "cannot decode token id %d at index %zu: bytes ids are "
-                           "0..255", ids[i], i);
+            return pb_fail(PB_DATA,
+                           "cannot decode token id %d at index %zu: bytes ids are "
+                           "0..255",
+                           ids[i], i);
     PbStatus st = bytebuf_reserve(out, n);
     if (st) return st;
     for (size_t i = 0; i < n; i++) out->data[out->len + i] = (uint8_t)ids[i];
@@ -68,24 +70,20 @@ static PbStatus gpt2_kind_encode(Tokenizer *t, IdBuf *out, const uint8_t *text, 
     return gpt2_encode(t->enc, out, text, n);
 }
 
-static PbStatus gpt2_kind_decode(const Tokenizer *t, ByteBuf *out, const int32_t *ids,
-                                 size_t n) {
+static PbStatus gpt2_kind_decode(const Tokenizer *t, ByteBuf *out, const int32_t *ids, size_t n) {
     return gpt2_decode(&t->vocab, out, ids, n);
 }
 
 static PbStatus gpt2_open_cache(Tokenizer **out) {
     char enc[4096], bpe[4096];
-    if (data_path(enc, sizeof enc, "gpt2/encoder.json") ||
-        data_path(bpe, sizeof bpe, "gpt2/vocab.bpe"))
+    if (data_path(enc, sizeof enc, "gpt2/encoder.json") || data_path(bpe, sizeof bpe, "gpt2/vocab.bpe"))
         return pb_fail(PB_USAGE, "data directory path too long: '%s'", data_dir());
     return tokenizer_open_gpt2(out, enc, bpe);
 }
 
-static const TokenizerKind gpt2_kind = {"gpt2", GPT2_VOCAB_SIZE, gpt2_open_cache,
-                                        gpt2_kind_encode, gpt2_kind_decode};
+static const TokenizerKind gpt2_kind = {"gpt2", GPT2_VOCAB_SIZE, gpt2_open_cache, gpt2_kind_encode, gpt2_kind_decode};
 
-PbStatus tokenizer_open_gpt2(Tokenizer **out, const char *encoder_json_path,
-                             const char *vocab_bpe_path) {
+PbStatus tokenizer_open_gpt2(Tokenizer **out, const char *encoder_json_path, const char *vocab_bpe_path) {
     *out = NULL;
     Tokenizer *t = pb_calloc(1, sizeof *t, "the gpt2 tokenizer");
     if (!t) return PB_NOMEM;
@@ -108,8 +106,7 @@ PbStatus tokenizer_open(Tokenizer **out, const char *name) {
     *out = NULL;
     for (int i = 0; kinds[i]; i++)
         if (name && strcmp(name, kinds[i]->name) == 0) return kinds[i]->open(out);
-    return pb_fail(PB_USAGE, "unknown tokenizer '%s': choose gpt2 or bytes",
-                   name ? name : "(null)");
+    return pb_fail(PB_USAGE, "unknown tokenizer '%s': choose gpt2 or bytes", name ? name : "(null)");
 }
 
 void tokenizer_free(Tokenizer *t) {

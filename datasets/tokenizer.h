@@ -40,8 +40,7 @@ typedef struct Tokenizer Tokenizer;
 PbStatus tokenizer_open(Tokenizer **out, const char *name);
 
 /* Opens the gpt2 tokenizer from explicit file paths (tests, fuzzing). */
-PbStatus tokenizer_open_gpt2(Tokenizer **out, const char *encoder_json_path,
-                             const char *vocab_bpe_path);
+PbStatus tokenizer_open_gpt2(Tokenizer **out, const char *encoder_json_path, const char *vocab_bpe_path);
 
 void tokenizer_free(Tokenizer *t);
 

@@ -34,14 +34,13 @@ static PbStatus resolve_variant(Encoding *e) {
         if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
         strncat(known, m->variants[i], sizeof known - strlen(known) - 1);
     }
-    return pb_fail(PB_USAGE, "encoding '%s' has no variant '%s' (variants: %s)", m->name,
-                   want, *known ? known : "none");
+    return pb_fail(PB_USAGE, "encoding '%s' has no variant '%s' (variants: %s)", m->name, want,
+                   *known ? known : "none");
 }
 
 static int knob_index(const EncodingModule *m, const char *name, size_t len) {
     for (int i = 0; m->knobs && m->knobs[i].name; i++)
-        if (strlen(m->knobs[i].name) == len && strncmp(m->knobs[i].name, name, len) == 0)
-            return i;
+        if (strlen(m->knobs[i].name) == len && strncmp(m->knobs[i].name, name, len) == 0) return i;
     return -1;
 }
 
@@ -55,28 +54,26 @@ static PbStatus parse_knobs(Encoding *e) {
         size_t item_len = end ? (size_t)(end - s) : strlen(s);
         const char *eq = memchr(s, '=', item_len);
         if (!eq)
-            return pb_fail(PB_USAGE, "encoding '%s': setting '%.*s' must be name=value",
-                           m->name, (int)item_len, s);
+            return pb_fail(PB_USAGE, "encoding '%s': setting '%.*s' must be name=value", m->name, (int)item_len, s);
         int k = knob_index(m, s, (size_t)(eq - s));
         if (k < 0)
-            return pb_fail(PB_USAGE, "encoding '%s' has no setting '%.*s' (see posbench list)",
-                           m->name, (int)(eq - s), s);
+            return pb_fail(PB_USAGE, "encoding '%s' has no setting '%.*s' (see posbench list)", m->name, (int)(eq - s),
+                           s);
         char value[64];
         size_t vlen = item_len - (size_t)(eq - s) - 1;
         if (vlen == 0 || vlen >= sizeof value)
-            return pb_fail(PB_USAGE, "encoding '%s': setting '%s' needs a number", m->name,
-                           m->knobs[k].name);
+            return pb_fail(PB_USAGE, "encoding '%s': setting '%s' needs a number", m->name, m->knobs[k].name);
         memcpy(value, eq + 1, vlen);
         value[vlen] = 0;
         char *stop;
         errno = 0;
         double v = strtod(value, &stop);
         if (*stop || errno || !isfinite(v))
-            return pb_fail(PB_USAGE, "encoding '%s': setting '%s' is not a number: '%s'",
-                           m->name, m->knobs[k].name, value);
+            return pb_fail(PB_USAGE, "encoding '%s': setting '%s' is not a number: '%s'", m->name, m->knobs[k].name,
+                           value);
         if (v < m->knobs[k].min || v > m->knobs[k].max)
-            return pb_fail(PB_RANGE, "encoding '%s': %s=%g is outside [%g, %g]", m->name,
-                           m->knobs[k].name, v, m->knobs[k].min, m->knobs[k].max);
+            return pb_fail(PB_RANGE, "encoding '%s': %s=%g is outside [%g, %g]", m->name, m->knobs[k].name, v,
+                           m->knobs[k].min, m->knobs[k].max);
         e->knob[k] = v;
         s = end ? end + 1 : NULL;
     }
@@ -86,11 +83,10 @@ static PbStatus parse_knobs(Encoding *e) {
 PbStatus encoding_create(Encoding *e, const EncodingModule *m, const EncodingConfig *cfg) {
     *e = (Encoding){.module = m, .cfg = *cfg};
     if (cfg->dim <= 0 || cfg->heads <= 0)
-        return pb_fail(PB_RANGE, "encoding '%s': dim (%d) and heads (%d) must be positive",
-                       m->name, cfg->dim, cfg->heads);
+        return pb_fail(PB_RANGE, "encoding '%s': dim (%d) and heads (%d) must be positive", m->name, cfg->dim,
+                       cfg->heads);
     if (cfg->dim % cfg->heads)
-        return pb_fail(PB_RANGE, "encoding '%s': heads (%d) must divide dim (%d)", m->name,
-                       cfg->heads, cfg->dim);
+        return pb_fail(PB_RANGE, "encoding '%s': heads (%d) must divide dim (%d)", m->name, cfg->heads, cfg->dim);
     e->head_dim = cfg->dim / cfg->heads;
     PbStatus st = resolve_variant(e);
     if (!st) st = parse_knobs(e);
@@ -119,15 +115,13 @@ const char *encoding_variant_name(const Encoding *e) {
     return v ? v[e->variant] : "default";
 }
 
-int encoding_max_positions(const Encoding *e) {
-    return e->module->max_positions ? e->module->max_positions(e) : 0;
-}
+int encoding_max_positions(const Encoding *e) { return e->module->max_positions ? e->module->max_positions(e) : 0; }
 
 PbStatus encoding_check_positions(const Encoding *e, int pos0, int T) {
     int known = encoding_max_positions(e);
     if (pos0 < 0 || T < 0)
-        return pb_fail(PB_RANGE, "encoding '%s': negative position range (start %d, length %d)",
-                       e->module->name, pos0, T);
+        return pb_fail(PB_RANGE, "encoding '%s': negative position range (start %d, length %d)", e->module->name, pos0,
+                       T);
     if (known == 0 || (long long)pos0 + T <= known) return PB_OK;
     if (e->cfg.fallback == LENGTH_FALLBACK_CLAMP) return PB_OK;
     return pb_fail(PB_LENGTH,

@@ -67,36 +67,34 @@ typedef struct EncodingModule EncodingModule;
  * export writes them to HDF5; tests read them directly). Row-major. */
 typedef struct TensorSink TensorSink;
 struct TensorSink {
-    PbStatus (*put_float)(TensorSink *s, const char *name, const float *data, int rank,
-                          const int *dims);
-    PbStatus (*put_int)(TensorSink *s, const char *name, const int *data, int rank,
-                        const int *dims);
+    PbStatus (*put_float)(TensorSink *s, const char *name, const float *data, int rank, const int *dims);
+    PbStatus (*put_int)(TensorSink *s, const char *name, const int *data, int rank, const int *dims);
     void *ctx;
 };
 
 typedef struct {
     const EncodingModule *module;
     EncodingConfig cfg;
-    int variant;                       /* index into module->variants */
-    double knob[ENCODING_MAX_KNOBS];   /* values, in module->knobs order */
-    int head_dim;                      /* D = C / H */
+    int variant;                     /* index into module->variants */
+    double knob[ENCODING_MAX_KNOBS]; /* values, in module->knobs order */
+    int head_dim;                    /* D = C / H */
     size_t n_params;
-    float *params;                     /* [n_params], owner's buffer slice */
-    float *dparams;                    /* [n_params], owner's buffer slice */
-    void *state;                       /* module's derived tables, owned */
+    float *params;  /* [n_params], owner's buffer slice */
+    float *dparams; /* [n_params], owner's buffer slice */
+    void *state;    /* module's derived tables, owned */
 } Encoding;
 
 struct EncodingModule {
-    const char *name;     /* used by the CLI, HDF5 and plots */
-    const char *summary;  /* one line, naming the paper */
-    const char *const *variants;    /* NULL-terminated, [0] the default; optional */
-    const EncodingKnob *knobs;      /* {NULL}-terminated; optional */
+    const char *name;            /* used by the CLI, HDF5 and plots */
+    const char *summary;         /* one line, naming the paper */
+    const char *const *variants; /* NULL-terminated, [0] the default; optional */
+    const EncodingKnob *knobs;   /* {NULL}-terminated; optional */
 
     /* Floats of trainable parameters for e->cfg (NULL: none). */
     size_t (*num_params)(const Encoding *e);
     /* Validates the config and builds e->state (NULL: nothing to do). */
     PbStatus (*setup)(Encoding *e);
-    void (*teardown)(Encoding *e);  /* frees e->state; optional */
+    void (*teardown)(Encoding *e); /* frees e->state; optional */
     /* Initialises e->params (NULL: no parameters). */
     void (*init_params)(Encoding *e, Rng *rng);
     /* Positions known, 0..n-1; 0 means unbounded (NULL: unbounded). */
@@ -109,10 +107,8 @@ struct EncodingModule {
     /* rotate_qk: q, k [B,T,H,D] with row stride ld, in place. Optional. The
      * backward maps dq, dk (gradients w.r.t. the rotated q, k) in place to
      * gradients w.r.t. the unrotated ones. */
-    void (*rotate_forward)(const Encoding *e, float *q, float *k, int ld,
-                           int B, int T, int pos0);
-    void (*rotate_backward)(Encoding *e, float *dq, float *dk, int ld,
-                            int B, int T, int pos0);
+    void (*rotate_forward)(const Encoding *e, float *q, float *k, int ld, int B, int T, int pos0);
+    void (*rotate_backward)(Encoding *e, float *dq, float *dk, int ld, int B, int T, int pos0);
 
     /* attn_bias: logits[j - j0] += b(h, i, j) for keys j0 <= j < j1 of query
      * i, head h (all absolute positions). Optional. */
@@ -141,7 +137,7 @@ void encoding_bind(Encoding *e, float *params, float *dparams);
 void encoding_init_params(Encoding *e, Rng *rng);
 
 const char *encoding_variant_name(const Encoding *e);
-int encoding_max_positions(const Encoding *e);  /* 0: unbounded */
+int encoding_max_positions(const Encoding *e); /* 0: unbounded */
 
 /* PB_LENGTH, naming the encoding, the request and the table size, when
  * positions pos0..pos0+T-1 are not all known and no fallback was chosen. */

@@ -9,9 +9,7 @@
  */
 #include "encoding.h"
 
-static size_t la_num_params(const Encoding *e) {
-    return (size_t)e->cfg.max_len * (size_t)e->cfg.dim;
-}
+static size_t la_num_params(const Encoding *e) { return (size_t)e->cfg.max_len * (size_t)e->cfg.dim; }
 
 static PbStatus la_setup(Encoding *e) {
     if (e->cfg.max_len <= 0)

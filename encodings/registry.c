@@ -2,8 +2,8 @@
  * (plus its file); the CLI, tests, benchmarks and trainer read this table. */
 #include "encoding.h"
 
-extern const EncodingModule encoding_learned_absolute, encoding_sinusoidal,
-    encoding_relative_bias, encoding_alibi, encoding_rope, encoding_none;
+extern const EncodingModule encoding_learned_absolute, encoding_sinusoidal, encoding_relative_bias, encoding_alibi,
+    encoding_rope, encoding_none;
 #ifdef POSBENCH_REGISTER_TEMPLATE
 extern const EncodingModule encoding_template;
 #endif

@@ -45,12 +45,10 @@ enum { RB_BUCKETS, RB_MAX_DISTANCE, RB_KNOB_COUNT };
 static const EncodingKnob rb_knobs[] = {
     [RB_BUCKETS] = {"buckets", 32, 2, 4096,
                     "num_buckets: rows of the bias table (halved per direction when bidirectional)"},
-    [RB_MAX_DISTANCE] = {"max_distance", 128, 1, 1e7,
-                         "distance from which all keys share the last bucket"},
+    [RB_MAX_DISTANCE] = {"max_distance", 128, 1, 1e7, "distance from which all keys share the last bucket"},
     {NULL},
 };
-_Static_assert(sizeof rb_knobs / sizeof rb_knobs[0] == RB_KNOB_COUNT + 1,
-               "rb_knobs out of step with its enum");
+_Static_assert(sizeof rb_knobs / sizeof rb_knobs[0] == RB_KNOB_COUNT + 1, "rb_knobs out of step with its enum");
 
 /* The bucket function, evaluated once in setup: the per-element loops must
  * not call logf (bias_forward runs per row segment, T up to 4096). Buckets
@@ -61,7 +59,7 @@ _Static_assert(sizeof rb_knobs / sizeof rb_knobs[0] == RB_KNOB_COUNT + 1,
  * the table stays small however large max_distance is. */
 typedef struct {
     int bidirectional;
-    int per_side;    /* buckets of one direction: nb above */
+    int per_side; /* buckets of one direction: nb above */
     int n_runs;
     int *run_start;  /* [n_runs + 1]: distances run_start[r] .. run_start[r+1]-1 */
     int *run_bucket; /* [n_runs]: their bucket, direction offset not included */
@@ -111,8 +109,7 @@ static int rb_walk_next(RbWalk *w, int *begin, int *end, int *bucket) {
         long long last = (long long)w->i - s->run_start[w->r]; /* last key of this run */
         *end = last + 1 < w->split ? (int)(last + 1) : w->split;
         *bucket = s->run_bucket[w->r--];
-        if (*end == w->split && w->split < w->j1 && s->bidirectional)
-            w->r = rb_run_of(s, w->split - w->i);
+        if (*end == w->split && w->split < w->j1 && s->bidirectional) w->r = rb_run_of(s, w->split - w->i);
     } else if (!s->bidirectional) {
         *end = w->j1;
         *bucket = 0;
@@ -131,8 +128,7 @@ static int rb_walk_next(RbWalk *w, int *begin, int *end, int *bucket) {
  * scalar to the tensor's dtype; (int) truncates like .to(torch.long). */
 static int rb_distance_bucket(int n, int max_exact, int per_side, float log_range) {
     if (n < max_exact) return n;
-    int b = max_exact + (int)(logf((float)n / (float)max_exact) / log_range *
-                              (float)(per_side - max_exact));
+    int b = max_exact + (int)(logf((float)n / (float)max_exact) / log_range * (float)(per_side - max_exact));
     return b < per_side - 1 ? b : per_side - 1;
 }
 
@@ -160,16 +156,15 @@ static int rb_tabulate(int max_exact, int per_side, int max_distance, int *start
 static PbStatus rb_integer_knob(const Encoding *e, int k, int *out) {
     double v = e->knob[k];
     if (v != floor(v))
-        return pb_fail(PB_USAGE, "encoding 'relative_bias': %s=%g is not a whole number; give an "
-                       "integer such as %s=%g", rb_knobs[k].name, v, rb_knobs[k].name,
-                       rb_knobs[k].default_value);
-    *out = (int)v;  /* in range: the core checked [min, max] */
+        return pb_fail(PB_USAGE,
+                       "encoding 'relative_bias': %s=%g is not a whole number; give an "
+                       "integer such as %s=%g",
+                       rb_knobs[k].name, v, rb_knobs[k].name, rb_knobs[k].default_value);
+    *out = (int)v; /* in range: the core checked [min, max] */
     return PB_OK;
 }
 
-static size_t rb_num_params(const Encoding *e) {
-    return (size_t)(int)e->knob[RB_BUCKETS] * (size_t)e->cfg.heads;
-}
+static size_t rb_num_params(const Encoding *e) { return (size_t)(int)e->knob[RB_BUCKETS] * (size_t)e->cfg.heads; }
 
 static PbStatus rb_setup(Encoding *e) {
     int num_buckets = 0, max_distance = 0;
@@ -182,19 +177,21 @@ static PbStatus rb_setup(Encoding *e) {
     const int max_exact = per_side / 2;
     /* max_exact = 0 would divide by zero (log(n / 0)); HF gives NaN buckets. */
     if (max_exact < 1)
-        return pb_fail(PB_RANGE, "encoding 'relative_bias': buckets=%d is too few for the "
+        return pb_fail(PB_RANGE,
+                       "encoding 'relative_bias': buckets=%d is too few for the "
                        "bidirectional variant (each direction needs 2 buckets); use buckets >= 4",
                        num_buckets);
     /* The log range log(max_distance / max_exact) must be positive. */
     if (max_distance <= max_exact)
-        return pb_fail(PB_RANGE, "encoding 'relative_bias': max_distance=%d must exceed the %d "
+        return pb_fail(PB_RANGE,
+                       "encoding 'relative_bias': max_distance=%d must exceed the %d "
                        "distances bucketed exactly (max_exact, from buckets=%d, %s); use "
                        "max_distance > %d or fewer buckets",
                        max_distance, max_exact, num_buckets, rb_variants[e->variant], max_exact);
 
     const int n_runs = rb_tabulate(max_exact, per_side, max_distance, NULL, NULL);
-    RbState *s = pb_calloc(1, sizeof *s + (2 * (size_t)n_runs + 1) * sizeof(int),
-                           "relative_bias's bucket-by-distance table");
+    RbState *s =
+        pb_calloc(1, sizeof *s + (2 * (size_t)n_runs + 1) * sizeof(int), "relative_bias's bucket-by-distance table");
     if (!s) return PB_NOMEM;
     s->bidirectional = bidirectional;
     s->per_side = per_side;

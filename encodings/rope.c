@@ -37,8 +37,8 @@ static const EncodingKnob rope_knobs[] = {
 
 /* e->state, built once in setup so the hooks never call pow(). */
 typedef struct {
-    int rot;            /* R: rotated dims per head, even, 2..D */
-    double inv_freq[];  /* [R/2]: base^(-2i/R) */
+    int rot;           /* R: rotated dims per head, even, 2..D */
+    double inv_freq[]; /* [R/2]: base^(-2i/R) */
 } RopeState;
 
 /* The one place an angle is formed: the hooks and inspect must agree. */
@@ -61,8 +61,7 @@ static PbStatus rope_setup(Encoding *e) {
                        "fraction*D/2 >= 1 (D=%d)",
                        fraction, R, D, D);
     const int pairs = R / 2;
-    RopeState *st = pb_calloc(1, sizeof *st + (size_t)pairs * sizeof st->inv_freq[0],
-                              "RoPE's inverse frequencies");
+    RopeState *st = pb_calloc(1, sizeof *st + (size_t)pairs * sizeof st->inv_freq[0], "RoPE's inverse frequencies");
     if (!st) return PB_NOMEM;
     st->rot = R;
     for (int i = 0; i < pairs; i++) st->inv_freq[i] = pow(e->knob[KNOB_BASE], -2.0 * i / R);
@@ -74,8 +73,7 @@ static void rope_teardown(Encoding *e) { free(e->state); }
 
 /* Turns pairs i0..i0+n-1 of one head x[0..D) by the angles whose cos/sin
  * are c, s. */
-static void rotate_head(float *x, int variant, int R, int i0, int n, const float *c,
-                        const float *s) {
+static void rotate_head(float *x, int variant, int R, int i0, int n, const float *c, const float *s) {
     if (variant == VARIANT_HALF) {
         float *a = x + i0, *b = x + R / 2 + i0;
         for (int i = 0; i < n; i++) {
@@ -95,8 +93,7 @@ static void rotate_head(float *x, int variant, int R, int i0, int n, const float
 
 /* Forward (direction +1) and backward (-1) differ only in the sign of sin.
  * Negating the rounded float keeps backward the exact transpose of forward. */
-static void rope_apply(const Encoding *e, float *q, float *k, int ld, int B, int T,
-                       int pos0, int direction) {
+static void rope_apply(const Encoding *e, float *q, float *k, int ld, int B, int T, int pos0, int direction) {
     const RopeState *st = e->state;
     const int H = e->cfg.heads, D = e->head_dim, pairs = st->rot / 2;
     float c[PAIR_CHUNK], s[PAIR_CHUNK];
@@ -121,20 +118,17 @@ static void rope_apply(const Encoding *e, float *q, float *k, int ld, int B, int
     }
 }
 
-static void rope_rotate_forward(const Encoding *e, float *q, float *k, int ld, int B, int T,
-                                int pos0) {
+static void rope_rotate_forward(const Encoding *e, float *q, float *k, int ld, int B, int T, int pos0) {
     rope_apply(e, q, k, ld, B, T, pos0, +1);
 }
 
-static void rope_rotate_backward(Encoding *e, float *dq, float *dk, int ld, int B, int T,
-                                 int pos0) {
+static void rope_rotate_backward(Encoding *e, float *dq, float *dk, int ld, int B, int T, int pos0) {
     rope_apply(e, dq, dk, ld, B, T, pos0, -1);
 }
 
 /* angle [T, R/2]: theta[p,i] for positions 0..T-1, as float. */
 static PbStatus rope_inspect(const Encoding *e, int T, TensorSink *sink) {
-    if (T < 0)
-        return pb_fail(PB_RANGE, "encoding 'rope': cannot export angles for %d positions", T);
+    if (T < 0) return pb_fail(PB_RANGE, "encoding 'rope': cannot export angles for %d positions", T);
     const RopeState *st = e->state;
     const int pairs = st->rot / 2;
     float *angle = pb_calloc((size_t)T * pairs, sizeof *angle, "RoPE's exported angles");

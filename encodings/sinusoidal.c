@@ -47,9 +47,7 @@ static PbStatus sin_setup(Encoding *e) {
     double *w = pb_calloc((size_t)half, sizeof *w, "the sinusoidal inverse frequencies");
     if (!w) return PB_NOMEM;
     for (int i = 0; i < half; i++) {
-        double exponent = e->variant == VARIANT_CONCAT
-                              ? (half > 1 ? -(double)i / (half - 1) : 0.0)
-                              : -2.0 * i / C;
+        double exponent = e->variant == VARIANT_CONCAT ? (half > 1 ? -(double)i / (half - 1) : 0.0) : -2.0 * i / C;
         w[i] = pow(base, exponent);
     }
     e->state = w;
@@ -60,8 +58,7 @@ static void sin_teardown(Encoding *e) { free(e->state); }
 
 /* Adds one chunk of PE[p] (pairs i0..i0+n-1, whose sin/cos are s, c) to one
  * row x[b,t,:]. Only where the pair's two channels sit differs by variant. */
-static void add_pairs(float *row, int variant, int half, int i0, int n, const float *s,
-                      const float *c) {
+static void add_pairs(float *row, int variant, int half, int i0, int n, const float *s, const float *c) {
     if (variant == VARIANT_CONCAT) {
         float *lo = row + i0, *hi = row + half + i0;
         for (int i = 0; i < n; i++) {
@@ -90,8 +87,7 @@ static void sin_embed_forward(const Encoding *e, float *x, int B, int T, int pos
                 s[i] = (float)sin(angle);
                 c[i] = (float)cos(angle);
             }
-            for (int b = 0; b < B; b++)
-                add_pairs(x + ((size_t)b * T + t) * C, e->variant, half, i0, n, s, c);
+            for (int b = 0; b < B; b++) add_pairs(x + ((size_t)b * T + t) * C, e->variant, half, i0, n, s, c);
         }
     }
 }

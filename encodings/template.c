@@ -59,8 +59,7 @@ static const EncodingKnob tpl_knobs[] = {
     [TPL_SCALE] = {"scale", 1.0, 0.0, 100.0, "multiplies the bias (0 switches it off)"},
     {NULL},
 };
-_Static_assert(sizeof tpl_knobs / sizeof tpl_knobs[0] == TPL_KNOB_COUNT + 1,
-               "tpl_knobs out of step with its enum");
+_Static_assert(sizeof tpl_knobs / sizeof tpl_knobs[0] == TPL_KNOB_COUNT + 1, "tpl_knobs out of step with its enum");
 
 /* Step 3: parameters. One slope per head. */
 static size_t tpl_num_params(const Encoding *e) { return (size_t)e->cfg.heads; }

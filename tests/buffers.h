@@ -48,11 +48,11 @@ static inline long first_diff(const float *a, const float *b, size_t n) {
     return -1;
 }
 
-#define CHECK_SAME(a, b, n, fmt, ...)                                                              \
-    do {                                                                                           \
-        long d_ = first_diff((a), (b), (n));                                                       \
-        CHECK(d_ < 0, fmt ": first difference at element %ld of %zu: %.9g vs %.9g", __VA_ARGS__,   \
-              d_, (size_t)(n), d_ < 0 ? 0.0 : (double)(a)[d_], d_ < 0 ? 0.0 : (double)(b)[d_]);    \
+#define CHECK_SAME(a, b, n, fmt, ...) \
+    do { \
+        long d_ = first_diff((a), (b), (n)); \
+        CHECK(d_ < 0, fmt ": first difference at element %ld of %zu: %.9g vs %.9g", __VA_ARGS__, d_, (size_t)(n), \
+              d_ < 0 ? 0.0 : (double)(a)[d_], d_ < 0 ? 0.0 : (double)(b)[d_]); \
     } while (0)
 
 #endif

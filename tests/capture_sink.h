@@ -24,8 +24,8 @@ typedef struct {
     int n, rejected;
 } Capture;
 
-static inline PbStatus capture_put(TensorSink *s, const char *name, const void *data, size_t elem,
-                            int is_int, int rank, const int *dims) {
+static inline PbStatus capture_put(TensorSink *s, const char *name, const void *data, size_t elem, int is_int, int rank,
+                                   const int *dims) {
     Capture *cap = s->ctx;
     if (cap->n == (int)(sizeof cap->t / sizeof cap->t[0]) || rank < 1 || rank > 4) {
         cap->rejected++;
@@ -42,20 +42,16 @@ static inline PbStatus capture_put(TensorSink *s, const char *name, const void *
     }
     void *copy = malloc(t->count * elem + 1);
     memcpy(copy, data, t->count * elem);
-    if (is_int)
-        t->i = copy;
-    else
-        t->f = copy;
+    if (is_int) t->i = copy;
+    else t->f = copy;
     return PB_OK;
 }
 
-static inline PbStatus capture_float(TensorSink *s, const char *name, const float *data, int rank,
-                              const int *dims) {
+static inline PbStatus capture_float(TensorSink *s, const char *name, const float *data, int rank, const int *dims) {
     return capture_put(s, name, data, sizeof *data, 0, rank, dims);
 }
 
-static inline PbStatus capture_int(TensorSink *s, const char *name, const int *data, int rank,
-                            const int *dims) {
+static inline PbStatus capture_int(TensorSink *s, const char *name, const int *data, int rank, const int *dims) {
     return capture_put(s, name, data, sizeof *data, 1, rank, dims);
 }
 

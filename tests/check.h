@@ -8,24 +8,22 @@
 static int check_failures;
 static int check_count;
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        check_count++;                                                       \
-        if (!(cond)) {                                                       \
-            check_failures++;                                                \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__,\
-                    #cond);                                                  \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
+#define CHECK(cond, ...) \
+    do { \
+        check_count++; \
+        if (!(cond)) { \
+            check_failures++; \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__); \
+            fputc('\n', stderr); \
+        } \
     } while (0)
 
 /* Checks a PbStatus call and prints the library's message on failure. */
-#define CHECK_OK(call)                                                       \
-    do {                                                                     \
-        PbStatus check_st_ = (call);                                         \
-        CHECK(check_st_ == PB_OK, "%s returned '%s': %s", #call,             \
-              pb_status_name(check_st_), pb_errmsg());                       \
+#define CHECK_OK(call) \
+    do { \
+        PbStatus check_st_ = (call); \
+        CHECK(check_st_ == PB_OK, "%s returned '%s': %s", #call, pb_status_name(check_st_), pb_errmsg()); \
     } while (0)
 
 /* Ends a test: prints a summary line, and the exit status ctest reads. */

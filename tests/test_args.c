@@ -30,12 +30,17 @@ static int steps;
 static const ArgSpec resume_specs[] = {
     {"--resume", NULL, ARG_STRING, &resume, 0, 0, NULL, "FILE", "resume", .flags = ARG_RESUME},
     {"--enc", NULL, ARG_STRING, &enc, 0, 0, NULL, "E", "an encoding", .flags = ARG_NOT_WITH_RESUME},
-    {"--lr", NULL, ARG_DOUBLE, &lr, 0, 0, NULL, "X", "positive", .flags = ARG_ABOVE_LO | ARG_NOT_WITH_RESUME,
-     .lo = 0, .hi = ARG_UNBOUNDED},
+    {"--lr", NULL, ARG_DOUBLE, &lr, 0, 0, NULL, "X", "positive", .flags = ARG_ABOVE_LO | ARG_NOT_WITH_RESUME, .lo = 0,
+     .hi = ARG_UNBOUNDED},
     {"--steps", NULL, ARG_INT, &steps, 1, 100, NULL, "N", "allowed with --resume"},
     {NULL},
 };
-static const ArgCommand resume_cmd = {"resumer", "", "resumes", resume_specs, 0, 0,
+static const ArgCommand resume_cmd = {"resumer",
+                                      "",
+                                      "resumes",
+                                      resume_specs,
+                                      0,
+                                      0,
                                       .resume_refusal = "--resume takes the settings from the file; give only --steps"};
 static const ArgCommand resume_plain = {"plain", "", "resumes", resume_specs, 0, 0};
 
@@ -110,7 +115,8 @@ static void refused_with_resume(void) {
     expect_error_in(&resume_cmd, "--lr 1e-3 --steps 3 --resume=f.h5 --enc x",
                     "--resume takes the settings from the file; give only --steps, not --lr");
     expect_error_in(&resume_cmd, "--resume f.h5 --lr abc", "--lr: 'abc' is not a positive number");
-    expect_error_in(&resume_plain, "--enc x --resume f.h5", "plain: --resume takes its settings from the file; "
+    expect_error_in(&resume_plain, "--enc x --resume f.h5",
+                    "plain: --resume takes its settings from the file; "
                     "--enc cannot be given with it");
 }
 

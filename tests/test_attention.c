@@ -86,10 +86,10 @@ static void worst_add(Worst *w, size_t at, double got, double want, double tol) 
     if (w->n++ == 0 || r > w->ratio) *w = (Worst){r, got, want, tol, at, w->n};
 }
 
-#define CHECK_WORST(w, fmt, ...)                                                          \
-    CHECK((w).ratio <= 1.0,                                                               \
+#define CHECK_WORST(w, fmt, ...) \
+    CHECK((w).ratio <= 1.0, \
           fmt ": worst element %zu (of %zu compared): got %.9g, want %.9g, |diff| %.3g > " \
-              "tol %.3g",                                                                 \
+              "tol %.3g", \
           __VA_ARGS__, (w).at, (w).n, (w).got, (w).want, fabs((w).got - (w).want), (w).tol)
 
 /* ---- cases ------------------------------------------------------------- */
@@ -199,11 +199,11 @@ static void pass_scratch(Pass *p, size_t n) {
 }
 
 static void pass_free(Pass *p, const char *label) {
-    CHECK(guards_intact(p->qkv, p->nqkv) && guards_intact(p->out, p->nout) &&
-              guards_intact(p->att, p->natt) && guards_intact(p->dqkv, p->nqkv),
+    CHECK(guards_intact(p->qkv, p->nqkv) && guards_intact(p->out, p->nout) && guards_intact(p->att, p->natt) &&
+              guards_intact(p->dqkv, p->nqkv),
           "%s: attention wrote outside qkv, out, att or dqkv", label);
-    CHECK(!p->scratch || guards_intact(p->scratch, p->nscr),
-          "%s: attention wrote past its scratch (%zu floats)", label, p->nscr);
+    CHECK(!p->scratch || guards_intact(p->scratch, p->nscr), "%s: attention wrote past its scratch (%zu floats)", label,
+          p->nscr);
     release(p->qkv), release(p->out), release(p->att), release(p->dqkv), release(p->scratch);
 }
 
@@ -217,8 +217,7 @@ static PbStatus pass_run(Pass *p, Instance *in, const float *qkv0, const float *
     memset(p->dqkv, 0, p->nqkv * sizeof(float));
     memset(in->dparams, 0, in->e.n_params * sizeof(float));
     pass_scratch(p, attention_backward_scratch_floats(&in->e, s.B, s.T, s.C, s.H, pb_max_threads()));
-    return attention_backward(p->dqkv, dout, p->qkv, p->att, &in->e, p->scratch, s.B, s.T, s.C,
-                              s.H, pos0);
+    return attention_backward(p->dqkv, dout, p->qkv, p->att, &in->e, p->scratch, s.B, s.T, s.C, s.H, pos0);
 }
 
 static PbStatus pass_rows(Pass *p, Instance *in, const float *qkv0, int pos0) {
@@ -233,8 +232,7 @@ static PbStatus pass_rows(Pass *p, Instance *in, const float *qkv0, int pos0) {
 /* out [B,T,C] and prob [B,H,T,T] in double by plain loops. The encoding is
  * reached only through its hooks, on copies: rotate_forward on a copy of
  * qkv, bias_forward on a zero row per (h, i). */
-static void reference(double *out, double *prob, const float *qkv, const Encoding *e,
-                      const Shape *s, int pos0) {
+static void reference(double *out, double *prob, const float *qkv, const Encoding *e, const Shape *s, int pos0) {
     const int B = s->B, T = s->T, C = s->C, H = s->H, D = C / H, ld = 3 * C;
     const size_t n = (size_t)B * T * ld;
     float *rot = malloc(n * sizeof *rot), *row = malloc((size_t)T * sizeof *row);
@@ -246,8 +244,7 @@ static void reference(double *out, double *prob, const float *qkv, const Encodin
             for (int i = 0; i < T; i++) {
                 const float *q = rot + ((size_t)b * T + i) * ld + h * D;
                 for (int j = 0; j <= i; j++) row[j] = 0.0f;
-                if (e->module->bias_forward)
-                    e->module->bias_forward(e, row, h, pos0 + i, pos0, pos0 + i + 1);
+                if (e->module->bias_forward) e->module->bias_forward(e, row, h, pos0 + i, pos0, pos0 + i + 1);
                 double mx = -INFINITY;
                 for (int j = 0; j <= i; j++) {
                     const float *k = rot + ((size_t)b * T + j) * ld + C + h * D;
@@ -263,8 +260,7 @@ static void reference(double *out, double *prob, const float *qkv, const Encodin
                 double *o = out + ((size_t)b * T + i) * C + h * D;
                 for (int d = 0; d < D; d++) {
                     double acc = 0;
-                    for (int j = 0; j <= i; j++)
-                        acc += p[j] * rot[((size_t)b * T + j) * ld + 2 * C + h * D + d];
+                    for (int j = 0; j <= i; j++) acc += p[j] * rot[((size_t)b * T + j) * ld + 2 * C + h * D + d];
                     o[d] = acc;
                 }
             }
@@ -285,26 +281,21 @@ static void check_reference(const Case *c, Instance *in, const float *qkv0, int 
     size_t above = 0;
     for (size_t i = 0; i < p.natt; i++) {
         const size_t row = i / s.T, j = i % s.T, qi = row % s.T;
-        if (j > qi)
-            above += p.att[i] != 0.0f;
-        else
-            worst_add(&wp, i, p.att[i], prob[i], 1e-5 * (1 + prob[i]));
+        if (j > qi) above += p.att[i] != 0.0f;
+        else worst_add(&wp, i, p.att[i], prob[i], 1e-5 * (1 + prob[i]));
     }
     CHECK_WORST(wo, "%s pos0 %d: out vs the double reference", c->label, pos0);
     CHECK_WORST(wp, "%s pos0 %d: att vs the reference probabilities", c->label, pos0);
-    CHECK(above == 0, "%s pos0 %d: %zu entries of att above the diagonal are not 0", c->label,
-          pos0, above);
+    CHECK(above == 0, "%s pos0 %d: %zu entries of att above the diagonal are not 0", c->label, pos0, above);
     float *rot = malloc(p.nqkv * sizeof *rot);
     memcpy(rot, qkv0, p.nqkv * sizeof *rot);
     if (c->m->rotate_forward) c->m->rotate_forward(&in->e, rot, rot + s.C, 3 * s.C, s.B, s.T, pos0);
-    CHECK_SAME(p.qkv, rot, p.nqkv, "%s pos0 %d: qkv after forward is not rotate_forward(qkv)",
-               c->label, pos0);
+    CHECK_SAME(p.qkv, rot, p.nqkv, "%s pos0 %d: qkv after forward is not rotate_forward(qkv)", c->label, pos0);
 
     /* The rows path: same arithmetic, so the same bits. */
     Pass r = pass_new(&s);
     CHECK_OK(pass_rows(&r, in, qkv0, pos0));
-    CHECK_SAME(r.out, p.out, p.nout, "%s pos0 %d: attention_forward_rows vs attention_forward",
-               c->label, pos0);
+    CHECK_SAME(r.out, p.out, p.nout, "%s pos0 %d: attention_forward_rows vs attention_forward", c->label, pos0);
     CHECK_SAME(r.qkv, p.qkv, p.nqkv, "%s pos0 %d: qkv after the rows path", c->label, pos0);
     pass_free(&r, c->label);
     free(rot), free(out), free(prob);
@@ -352,22 +343,23 @@ static void check_window(const Case *c, Instance *in, const float *qkv0, int ver
                 const double want = full.out[(size_t)b * s.T * s.C + i];
                 worst_add(&w, i, part.out[(size_t)b * k * s.C + i], want, 1e-6 * (1 + fabs(want)));
             }
-        CHECK_WORST(w, "%s: window of %d positions at pos0 %d vs the first %d rows of %d", c->label,
-                    k, POS0, k, s.T);
+        CHECK_WORST(w, "%s: window of %d positions at pos0 %d vs the first %d rows of %d", c->label, k, POS0, k, s.T);
         free(prefix);
         pass_free(&part, c->label);
     }
 
     const int positional = c->m->rotate_forward || c->m->bias_forward;
     if (!positional) {
-        CHECK_SAME(full.out, at0.out, full.nout, "%s: no rotate_qk or attn_bias, yet the output "
-                   "depends on pos0 (%d vs 0)", c->label, POS0);
+        CHECK_SAME(full.out, at0.out, full.nout,
+                   "%s: no rotate_qk or attn_bias, yet the output "
+                   "depends on pos0 (%d vs 0)",
+                   c->label, POS0);
     } else if (verbose) {
         double worst = 0;
         for (size_t i = 0; i < full.nout; i++)
             worst = fmax(worst, fabs(full.out[i] - at0.out[i]) / (1 + fabs(at0.out[i])));
-        printf("  %s: window at pos0 %d vs 0: max relative difference %.2g (%s)\n", c->label,
-               POS0, worst, worst < 1e-5 ? "relative hooks" : "depends on absolute position");
+        printf("  %s: window at pos0 %d vs 0: max relative difference %.2g (%s)\n", c->label, POS0, worst,
+               worst < 1e-5 ? "relative hooks" : "depends on absolute position");
     }
     pass_free(&full, c->label);
     pass_free(&at0, c->label);
@@ -396,9 +388,8 @@ static void forward_of(Pass *p, Instance *in, const float *qkv, int pos0) {
  * allowed as 2e-3 of the gradient plus 1e-4 of the group's largest. A wrong
  * gradient (a missed factor, a transposed head, a wrong bucket) is off by
  * O(1) of it. */
-static void check_gradient(const Case *c, Instance *in, const float *qkv0, const float *w,
-                           int pos0, const char *what, float *var, const float *g, size_t n,
-                           size_t cap, float vmax, Rng *rng) {
+static void check_gradient(const Case *c, Instance *in, const float *qkv0, const float *w, int pos0, const char *what,
+                           float *var, const float *g, size_t n, size_t cap, float vmax, Rng *rng) {
     const Shape s = c->s;
     Pass up = pass_new(&s), down = pass_new(&s);
     double gmax = 0;
@@ -423,14 +414,12 @@ static void check_gradient(const Case *c, Instance *in, const float *qkv0, const
         const double tol = 64 * 0x1p-24 * size / step + 2e-3 * fabs(numeric) + 1e-4 * gmax + 1e-7;
         worst_add(&worst, at, g[at], numeric, tol);
     }
-    CHECK_WORST(worst, "%s pos0 %d: gradient of %s [%zu floats] vs central differences", c->label,
-                pos0, what, n);
+    CHECK_WORST(worst, "%s pos0 %d: gradient of %s [%zu floats] vs central differences", c->label, pos0, what, n);
     pass_free(&up, c->label);
     pass_free(&down, c->label);
 }
 
-static void check_gradients(const Case *c, Instance *in, float *qkv0, const float *w, int pos0,
-                            Rng *rng) {
+static void check_gradients(const Case *c, Instance *in, float *qkv0, const float *w, int pos0, Rng *rng) {
     const Shape s = c->s;
     Pass p = pass_new(&s);
     CHECK_OK(pass_run(&p, in, qkv0, w, pos0));
@@ -443,9 +432,7 @@ static void check_gradients(const Case *c, Instance *in, float *qkv0, const floa
     for (size_t i = 0; i < p.nqkv; i++) vmax = fmaxf(vmax, fabsf(qkv0[i]));
 
     check_gradient(c, in, qkv0, w, pos0, "qkv", qkv0, g, p.nqkv, s.grad_cap, vmax, rng);
-    if (np)
-        check_gradient(c, in, qkv0, w, pos0, "the encoding's parameters", in->params, gp, np, 200,
-                       vmax, rng);
+    if (np) check_gradient(c, in, qkv0, w, pos0, "the encoding's parameters", in->params, gp, np, 200, vmax, rng);
 
     /* Backward adds: onto dqkv and dparams holding G, it leaves G + the
      * gradient (with a rotation too, which must map this call's gradient
@@ -458,18 +445,15 @@ static void check_gradients(const Case *c, Instance *in, float *qkv0, const floa
     fill_normal(Gp, np, &r2);
     memcpy(p.dqkv, G, p.nqkv * sizeof *G);
     memcpy(in->dparams, Gp, np * sizeof *Gp);
-    CHECK_OK(attention_backward(p.dqkv, w, p.qkv, p.att, &in->e, p.scratch, s.B, s.T, s.C, s.H,
-                                pos0));
+    CHECK_OK(attention_backward(p.dqkv, w, p.qkv, p.att, &in->e, p.scratch, s.B, s.T, s.C, s.H, pos0));
     Worst wq = {0}, wp = {0};
     double gmax = 0, gpmax = 0;
     for (size_t i = 0; i < p.nqkv; i++) gmax = fmax(gmax, fabs(g[i]));
     for (size_t i = 0; i < np; i++) gpmax = fmax(gpmax, fabs(gp[i]));
     for (size_t i = 0; i < p.nqkv; i++)
-        worst_add(&wq, i, p.dqkv[i], (double)G[i] + g[i],
-                  1e-6 * (fabs(G[i]) + fabs(g[i]) + gmax) + 1e-30);
+        worst_add(&wq, i, p.dqkv[i], (double)G[i] + g[i], 1e-6 * (fabs(G[i]) + fabs(g[i]) + gmax) + 1e-30);
     for (size_t i = 0; i < np; i++)
-        worst_add(&wp, i, in->dparams[i], (double)Gp[i] + gp[i],
-                  1e-6 * (fabs(Gp[i]) + fabs(gp[i]) + gpmax) + 1e-30);
+        worst_add(&wp, i, in->dparams[i], (double)Gp[i] + gp[i], 1e-6 * (fabs(Gp[i]) + fabs(gp[i]) + gpmax) + 1e-30);
     CHECK_WORST(wq, "%s: backward must add into dqkv", c->label);
     if (np) CHECK_WORST(wp, "%s: backward must add into dparams", c->label);
     free(G), free(Gp), free(g), free(gp);
@@ -483,8 +467,8 @@ typedef struct {
 } Snapshot;
 
 static Snapshot snapshot(const Pass *p, const Instance *in) {
-    Snapshot sn = {malloc(p->nout * sizeof(float)), malloc(p->natt * sizeof(float)),
-                   malloc(p->nqkv * sizeof(float)), malloc((in->e.n_params + 1) * sizeof(float))};
+    Snapshot sn = {malloc(p->nout * sizeof(float)), malloc(p->natt * sizeof(float)), malloc(p->nqkv * sizeof(float)),
+                   malloc((in->e.n_params + 1) * sizeof(float))};
     memcpy(sn.out, p->out, p->nout * sizeof(float));
     memcpy(sn.att, p->att, p->natt * sizeof(float));
     memcpy(sn.dqkv, p->dqkv, p->nqkv * sizeof(float));
@@ -494,8 +478,7 @@ static Snapshot snapshot(const Pass *p, const Instance *in) {
 
 static void snapshot_free(Snapshot *sn) { free(sn->out), free(sn->att), free(sn->dqkv), free(sn->dparams); }
 
-static void check_same_pass(const Case *c, const Pass *p, const Instance *in, const Snapshot *ref,
-                            const char *how) {
+static void check_same_pass(const Case *c, const Pass *p, const Instance *in, const Snapshot *ref, const char *how) {
     CHECK_SAME(p->out, ref->out, p->nout, "%s: out differs %s", c->label, how);
     CHECK_SAME(p->att, ref->att, p->natt, "%s: att differs %s", c->label, how);
     CHECK_SAME(p->dqkv, ref->dqkv, p->nqkv, "%s: dqkv differs %s", c->label, how);
@@ -550,8 +533,7 @@ static void check_causality(const Case *c, Instance *in, const float *qkv0, cons
         const float *late = a.dqkv + ((size_t)bb * s.T + t) * per_pos;
         size_t nonzero = 0;
         for (size_t i = 0; i < (size_t)(s.T - t) * per_pos; i++) nonzero += late[i] != 0.0f;
-        CHECK(nonzero == 0, "%s: a loss on rows < %d gave %zu gradients at positions >= %d", c->label,
-              t, nonzero, t);
+        CHECK(nonzero == 0, "%s: a loss on rows < %d gave %zu gradients at positions >= %d", c->label, t, nonzero, t);
     }
     free(changed), free(w_early);
     pass_free(&a, c->label);
@@ -643,12 +625,12 @@ static void check_length_policy(const EncodingModule *m) {
 
         in.e.cfg.fallback = LENGTH_FALLBACK_CLAMP;
         CHECK_OK(pass_run(&p, &in, qkv0, dout, pos0));
-        CHECK(all_finite(p.out, p.nout) && all_finite(p.dqkv, p.nqkv),
-              "%s: non-finite results with the clamp fallback", c.label);
+        CHECK(all_finite(p.out, p.nout) && all_finite(p.dqkv, p.nqkv), "%s: non-finite results with the clamp fallback",
+              c.label);
     } else {
         CHECK_OK(pass_run(&p, &in, qkv0, dout, 1 << 20));
-        CHECK(all_finite(p.out, p.nout) && all_finite(p.dqkv, p.nqkv),
-              "%s: non-finite results at positions near 2^20", c.label);
+        CHECK(all_finite(p.out, p.nout) && all_finite(p.dqkv, p.nqkv), "%s: non-finite results at positions near 2^20",
+              c.label);
     }
     free(qkv0), free(dout);
     pass_free(&p, c.label);
@@ -705,8 +687,8 @@ int main(void) {
             for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
                 Case c = {.m = m, .set = &sets[k], .s = shapes[si]};
                 snprintf(c.label, sizeof c.label, "%s[%s%s%s] B%d T%d C%d H%d", m->name,
-                         sets[k].variant ? sets[k].variant : "default", sets[k].knobs[0] ? "; " : "",
-                         sets[k].knobs, c.s.B, c.s.T, c.s.C, c.s.H);
+                         sets[k].variant ? sets[k].variant : "default", sets[k].knobs[0] ? "; " : "", sets[k].knobs,
+                         c.s.B, c.s.T, c.s.C, c.s.H);
                 run_case(&c, &tally, si == sizeof shapes / sizeof shapes[0] - 1);
             }
         check_length_policy(m);
@@ -714,6 +696,7 @@ int main(void) {
         printf("checked %s\n", m->name);
     }
     printf("%d cases run, %d refused at setup (odd head dims or knobs an encoding rejects), "
-           "%d OpenMP threads\n", tally.cases, tally.refused, pb_max_threads());
+           "%d OpenMP threads\n",
+           tally.cases, tally.refused, pb_max_threads());
     return check_exit_code("attention");
 }

@@ -20,8 +20,7 @@ int main(void) {
 
     CHECK_OK(embedding_forward(out, ids, wte, B, T, C, V));
     for (int bt = 0; bt < B * T; bt++)
-        for (int c = 0; c < C; c++)
-            CHECK(out[bt * C + c] == wte[ids[bt] * C + c], "out[%d,%d]", bt, c);
+        for (int c = 0; c < C; c++) CHECK(out[bt * C + c] == wte[ids[bt] * C + c], "out[%d,%d]", bt, c);
 
     /* Loss L = sum(w * out); dL/dwte by backward vs central differences. */
     for (int i = 0; i < B * T * C; i++) dout[i] = rng_normal(&rng);

@@ -85,10 +85,10 @@ static void worst_add(Worst *w, size_t at, double got, double want, double tol) 
     if (w->n++ == 0 || r > w->ratio) *w = (Worst){r, got, want, tol, at, w->n};
 }
 
-#define CHECK_WORST(w, fmt, ...)                                                                   \
-    CHECK((w).ratio <= 1.0,                                                                        \
-          fmt ": worst element %zu (of %zu compared): got %.9g, want %.9g, |diff| %.3g > "         \
-              "tol %.3g",                                                                          \
+#define CHECK_WORST(w, fmt, ...) \
+    CHECK((w).ratio <= 1.0, \
+          fmt ": worst element %zu (of %zu compared): got %.9g, want %.9g, |diff| %.3g > " \
+              "tol %.3g", \
           __VA_ARGS__, (w).at, (w).n, (w).got, (w).want, fabs((w).got - (w).want), (w).tol)
 
 /* ---- cases ------------------------------------------------------------- */
@@ -111,9 +111,8 @@ typedef struct {
 
 static Case make_case(const EncodingModule *m, const Setting *set, Shape s) {
     Case c = {.m = m, .set = set, .s = s};
-    snprintf(c.label, sizeof c.label, "%s[%s%s%s] B%d T%d C%d H%d", m->name,
-             set->variant ? set->variant : "default", set->knobs[0] ? "; " : "", set->knobs, s.B,
-             s.T, s.C, s.H);
+    snprintf(c.label, sizeof c.label, "%s[%s%s%s] B%d T%d C%d H%d", m->name, set->variant ? set->variant : "default",
+             set->knobs[0] ? "; " : "", set->knobs, s.B, s.T, s.C, s.H);
     return c;
 }
 
@@ -146,8 +145,7 @@ static int settings_of(const EncodingModule *m, Setting *out, int cap) {
                 n++;
                 if (d == 1) {
                     size_t len = strlen(all);
-                    snprintf(all + len, sizeof all - len, "%s%s=%.17g", n_all ? "," : "",
-                             m->knobs[k].name, val);
+                    snprintf(all + len, sizeof all - len, "%s%s=%.17g", n_all ? "," : "", m->knobs[k].name, val);
                     n_all++;
                 }
             }
@@ -177,7 +175,7 @@ static PbStatus make(Instance *in, const Case *c, uint64_t seed) {
                           .knobs = c->set->knobs[0] ? c->set->knobs : NULL};
     pb_clear_error();
     PbStatus st = encoding_create(&in->e, c->m, &cfg);
-    if (st) return st; /* nothing to destroy; LeakSanitizer sees what setup leaked */
+    if (st) return st;                    /* nothing to destroy; LeakSanitizer sees what setup leaked */
     in->params = guarded(in->e.n_params); /* sentinels show unwritten parameters */
     in->dparams = guarded(in->e.n_params);
     memset(in->dparams, 0, in->e.n_params * sizeof(float));
@@ -263,8 +261,7 @@ static void model_backward(const Model *md, Encoding *e, float *d) {
     if (md->bias) {
         const float *dl = part_logits(md, d);
         for (int h = 0; h < s.H; h++)
-            for (int i = 0; i < s.T; i++)
-                e->module->bias_backward(e, dl + ((size_t)h * s.T + i) * s.T, h, i, 0, s.T);
+            for (int i = 0; i < s.T; i++) e->module->bias_backward(e, dl + ((size_t)h * s.T + i) * s.T, h, i, 0, s.T);
     }
 }
 
@@ -285,8 +282,8 @@ static const float GRAD_EPS = 1e-2f;
  * u = 2^-24; we allow k = 8. A further 1e-4 relative allows the O(eps^2)
  * curvature of a future non-linear encoding. A wrong gradient (a missed
  * factor, bucket or sign) is off by O(|w|), far above either. */
-static void check_gradient(const Model *md, Instance *in, const char *label, const char *what,
-                           float *var, const float *g, size_t n, size_t cap, Rng *rng) {
+static void check_gradient(const Model *md, Instance *in, const char *label, const char *what, float *var,
+                           const float *g, size_t n, size_t cap, Rng *rng) {
     float *yp = guarded(md->ny), *ym = guarded(md->ny);
     const size_t picks = n <= cap ? n : cap;
     Worst worst = {0};
@@ -309,8 +306,7 @@ static void check_gradient(const Model *md, Instance *in, const char *label, con
         worst_add(&worst, at, g[at], numeric, tol);
     }
     CHECK_WORST(worst, "%s: gradient of %s [%zu floats] vs central differences", label, what, n);
-    CHECK(guards_intact(yp, md->ny) && guards_intact(ym, md->ny), "%s: output buffer overrun",
-          label);
+    CHECK(guards_intact(yp, md->ny) && guards_intact(ym, md->ny), "%s: output buffer overrun", label);
     release(yp);
     release(ym);
 }
@@ -324,20 +320,18 @@ static void check_gradients(const Case *c, const Model *md, Instance *in, Rng *r
     CHECK(all_finite(d, md->ny), "%s: non-finite input gradient", L);
 
     if (in->e.n_params)
-        check_gradient(md, in, L, "the parameters", in->params, in->dparams, in->e.n_params,
-                       MAX_GRAD_PARAMS, rng);
+        check_gradient(md, in, L, "the parameters", in->params, in->dparams, in->e.n_params, MAX_GRAD_PARAMS, rng);
     if (md->embed)
-        check_gradient(md, in, L, "x (embed input)", part_x(md, md->u), part_x(md, d), md->nx,
-                       MAX_GRAD_INPUTS, rng);
+        check_gradient(md, in, L, "x (embed input)", part_x(md, md->u), part_x(md, d), md->nx, MAX_GRAD_INPUTS, rng);
     if (md->rotate) {
-        check_gradient(md, in, L, "q (rotate_backward of w_q)", part_q(md, md->u), part_q(md, d),
-                       md->nq, MAX_GRAD_INPUTS, rng);
-        check_gradient(md, in, L, "k (rotate_backward of w_k)", part_k(md, md->u), part_k(md, d),
-                       md->nq, MAX_GRAD_INPUTS, rng);
+        check_gradient(md, in, L, "q (rotate_backward of w_q)", part_q(md, md->u), part_q(md, d), md->nq,
+                       MAX_GRAD_INPUTS, rng);
+        check_gradient(md, in, L, "k (rotate_backward of w_k)", part_k(md, md->u), part_k(md, d), md->nq,
+                       MAX_GRAD_INPUTS, rng);
     }
     if (md->bias)
-        check_gradient(md, in, L, "the logits (attn_bias input)", part_logits(md, md->u),
-                       part_logits(md, d), md->nb, MAX_GRAD_INPUTS, rng);
+        check_gradient(md, in, L, "the logits (attn_bias input)", part_logits(md, md->u), part_logits(md, d), md->nb,
+                       MAX_GRAD_INPUTS, rng);
 
     /* Backward hooks add into dparams: a second pass doubles the gradient
      * (up to the order of float sums, hence the tolerance). */
@@ -350,8 +344,7 @@ static void check_gradients(const Case *c, const Model *md, Instance *in, Rng *r
         model_backward(md, &in->e, d);
         Worst worst = {0};
         for (size_t i = 0; i < n; i++)
-            worst_add(&worst, i, in->dparams[i], 2.0 * once[i],
-                      1e-5 * (2 * fabs(once[i]) + gmax) + 1e-30);
+            worst_add(&worst, i, in->dparams[i], 2.0 * once[i], 1e-5 * (2 * fabs(once[i]) + gmax) + 1e-30);
         CHECK_WORST(worst, "%s: a second backward pass must add to dparams", L);
         free(once);
     }
@@ -380,8 +373,7 @@ static void check_init_and_determinism(const Case *c, const Model *md, Instance 
     model_backward(md, &a->e, ya);
     model_backward(md, &b->e, yb);
     CHECK_SAME(ya, yb, md->ny, "%s: two instances from one seed: input gradients differ", L);
-    CHECK_SAME(a->dparams, b->dparams, n,
-               "%s: two instances from one seed: parameter gradients differ", L);
+    CHECK_SAME(a->dparams, b->dparams, n, "%s: two instances from one seed: parameter gradients differ", L);
     CHECK(guards_intact(ya, md->ny) && guards_intact(yb, md->ny), "%s: output buffer overrun", L);
     release(ya);
     release(yb);
@@ -425,18 +417,14 @@ static void check_embed_chunks(const Case *c, const Model *md, Instance *in) {
             CHECK_OK(encoding_embed_forward(&in->e, at_bt(chunked, s.T, s.C, b, 0), 1, k, 0));
             CHECK_OK(encoding_embed_forward(&in->e, at_bt(chunked, s.T, s.C, b, k), 1, s.T - k, k));
             CHECK_OK(encoding_embed_backward(&in->e, at_bt((float *)w, s.T, s.C, b, 0), 1, k, 0));
-            CHECK_OK(
-                encoding_embed_backward(&in->e, at_bt((float *)w, s.T, s.C, b, k), 1, s.T - k, k));
+            CHECK_OK(encoding_embed_backward(&in->e, at_bt((float *)w, s.T, s.C, b, k), 1, s.T - k, k));
         }
-        CHECK_SAME(full, chunked, n, "%s: embed split at %d (pos0 = %d) differs from one pass",
-                   c->label, k, k);
+        CHECK_SAME(full, chunked, n, "%s: embed split at %d (pos0 = %d) differs from one pass", c->label, k, k);
         Worst worst = {0};
-        for (size_t i = 0; i < np; i++)
-            worst_add(&worst, i, in->dparams[i], g_full[i], 1e-5 * (1 + fabs(g_full[i])));
+        for (size_t i = 0; i < np; i++) worst_add(&worst, i, in->dparams[i], g_full[i], 1e-5 * (1 + fabs(g_full[i])));
         CHECK_WORST(worst, "%s: embed backward split at %d differs from one pass", c->label, k);
     }
-    CHECK(guards_intact(full, n) && guards_intact(chunked, n), "%s: embed wrote outside x",
-          c->label);
+    CHECK(guards_intact(full, n) && guards_intact(chunked, n), "%s: embed wrote outside x", c->label);
     release(full);
     release(chunked);
     free(g_full);
@@ -481,11 +469,10 @@ static void check_rotate_layout(const Case *c, const Model *md, Instance *in, Rn
             bad_k += first_diff(fr + s.C, k + r * s.C, s.C) >= 0;
             touched += first_diff(fr + 2 * s.C, br + 2 * s.C, ld - 2 * s.C) >= 0;
         }
-        CHECK(bad_q == 0 && bad_k == 0,
-              "%s: %s with ld = 3C+5 differs from ld = C in %zu q rows, %zu k rows", c->label,
+        CHECK(bad_q == 0 && bad_k == 0, "%s: %s with ld = 3C+5 differs from ld = C in %zu q rows, %zu k rows", c->label,
               dirs[d].name, bad_q, bad_k);
-        CHECK(touched == 0, "%s: %s with ld = 3C+5 wrote into v or padding in %zu of %zu rows",
-              c->label, dirs[d].name, touched, rows);
+        CHECK(touched == 0, "%s: %s with ld = 3C+5 wrote into v or padding in %zu of %zu rows", c->label, dirs[d].name,
+              touched, rows);
         CHECK(guards_intact(fused, nf) && guards_intact(q, n) && guards_intact(k, n),
               "%s: %s wrote outside its buffers", c->label, dirs[d].name);
     }
@@ -516,17 +503,15 @@ static void check_rotate_chunks(const Case *c, const Model *md, Instance *in) {
             for (int b = 0; b < s.B; b++) {
                 float *qb = at_bt(q2, s.T, s.C, b, 0), *kb = at_bt(k2, s.T, s.C, b, 0);
                 dirs[d].fn(&in->e, qb, kb, s.C, 1, split, 0);
-                dirs[d].fn(&in->e, qb + (size_t)split * s.C, kb + (size_t)split * s.C, s.C, 1,
-                           s.T - split, split);
+                dirs[d].fn(&in->e, qb + (size_t)split * s.C, kb + (size_t)split * s.C, s.C, 1, s.T - split, split);
             }
-            CHECK_SAME(q, q2, n, "%s: %s of q split at %d (pos0 = %d) differs from one pass",
-                       c->label, dirs[d].name, split, split);
-            CHECK_SAME(k, k2, n, "%s: %s of k split at %d (pos0 = %d) differs from one pass",
-                       c->label, dirs[d].name, split, split);
+            CHECK_SAME(q, q2, n, "%s: %s of q split at %d (pos0 = %d) differs from one pass", c->label, dirs[d].name,
+                       split, split);
+            CHECK_SAME(k, k2, n, "%s: %s of k split at %d (pos0 = %d) differs from one pass", c->label, dirs[d].name,
+                       split, split);
         }
     }
-    CHECK(guards_intact(q, n) && guards_intact(k, n) && guards_intact(q2, n) &&
-              guards_intact(k2, n),
+    CHECK(guards_intact(q, n) && guards_intact(k, n) && guards_intact(q2, n) && guards_intact(k2, n),
           "%s: rotate wrote outside q or k", c->label);
     release(q), release(k), release(q2), release(k2);
 }
@@ -549,8 +534,7 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
     bias_rows(&in->e, lg, H, T, NULL);
     size_t not_added = 0;
     for (size_t i = 0; i < nb; i++) not_added += lg[i] != u[i] + zero_rows[i];
-    CHECK(not_added == 0, "%s: bias_forward did not add to the logits (%zu of %zu elements)", L,
-          not_added, nb);
+    CHECK(not_added == 0, "%s: bias_forward did not add to the logits (%zu of %zu elements)", L, not_added, nb);
 
     /* Segments cut at 0, the diagonal, past it, a random key and T, plus an
      * empty one; each into its own guarded buffer. */
@@ -593,8 +577,7 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
             }
         memset(lg, 0, nb * sizeof(float));
         bias_rows(&in->e, lg, H, T, order);
-        CHECK_SAME(lg, zero_rows, nb, "%s: bias rows in %s order differ", L,
-                   pass ? "random" : "descending");
+        CHECK_SAME(lg, zero_rows, nb, "%s: bias rows in %s order differ", L, pass ? "random" : "descending");
     }
 
     /* Backward: segments split at a random key per row, rows in random order. */
@@ -602,8 +585,7 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
         const float *w = part_logits(md, md->w);
         float *g_rows = malloc(np * sizeof(float));
         memset(in->dparams, 0, np * sizeof(float));
-        for (int r = 0; r < R; r++)
-            in->e.module->bias_backward(&in->e, w + (size_t)r * T, r / T, r % T, 0, T);
+        for (int r = 0; r < R; r++) in->e.module->bias_backward(&in->e, w + (size_t)r * T, r / T, r % T, 0, T);
         memcpy(g_rows, in->dparams, np * sizeof(float));
         memset(in->dparams, 0, np * sizeof(float));
         for (int r = 0; r < R; r++) {
@@ -616,8 +598,7 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
         for (size_t i = 0; i < np; i++) gmax = fmax(gmax, fabs(g_rows[i]));
         Worst worst = {0};
         for (size_t i = 0; i < np; i++)
-            worst_add(&worst, i, in->dparams[i], g_rows[i],
-                      1e-5 * (fabs(g_rows[i]) + gmax) + 1e-30);
+            worst_add(&worst, i, in->dparams[i], g_rows[i], 1e-5 * (fabs(g_rows[i]) + gmax) + 1e-30);
         CHECK_WORST(worst, "%s: bias_backward over segments in random row order differs", L);
         free(g_rows);
     }
@@ -650,12 +631,12 @@ static void check_export(const Case *c, const Model *md, Instance *a, Instance *
     CHECK_OK(encoding_export(&b->e, s.T, &cb.sink));
 
     const Captured *pe = capture_get(&ca, "pos_embedding");
-    CHECK((pe != NULL) == md->embed, "%s: export has %s pos_embedding, embed hook %s", L,
-          pe ? "a" : "no", md->embed ? "present" : "absent");
+    CHECK((pe != NULL) == md->embed, "%s: export has %s pos_embedding, embed hook %s", L, pe ? "a" : "no",
+          md->embed ? "present" : "absent");
     if (pe && md->embed) {
         CHECK(!pe->is_int && dims_are(pe, 2, (int[]){s.T, s.C}),
-              "%s: pos_embedding is rank %d [%d,%d], want float [T=%d, C=%d]", L, pe->rank,
-              pe->dims[0], pe->dims[1], s.T, s.C);
+              "%s: pos_embedding is rank %d [%d,%d], want float [T=%d, C=%d]", L, pe->rank, pe->dims[0], pe->dims[1],
+              s.T, s.C);
         if (pe->count == (size_t)s.T * s.C) {
             float *want = calloc((size_t)s.T * s.C, sizeof *want);
             CHECK_OK(encoding_embed_forward(&a->e, want, 1, s.T, 0));
@@ -664,12 +645,12 @@ static void check_export(const Case *c, const Model *md, Instance *a, Instance *
         }
     }
     const Captured *bias = capture_get(&ca, "bias");
-    CHECK((bias != NULL) == md->bias, "%s: export has %s bias, attn_bias hook %s", L,
-          bias ? "a" : "no", md->bias ? "present" : "absent");
+    CHECK((bias != NULL) == md->bias, "%s: export has %s bias, attn_bias hook %s", L, bias ? "a" : "no",
+          md->bias ? "present" : "absent");
     if (bias && md->bias) {
         CHECK(!bias->is_int && dims_are(bias, 3, (int[]){s.H, s.T, s.T}),
-              "%s: bias is rank %d [%d,%d,%d], want float [H=%d, T=%d, T]", L, bias->rank,
-              bias->dims[0], bias->dims[1], bias->dims[2], s.H, s.T);
+              "%s: bias is rank %d [%d,%d,%d], want float [H=%d, T=%d, T]", L, bias->rank, bias->dims[0], bias->dims[1],
+              bias->dims[2], s.H, s.T);
         if (bias->count == md->nb) {
             float *want = calloc(md->nb, sizeof *want);
             bias_rows(&a->e, want, s.H, s.T, NULL);
@@ -680,18 +661,16 @@ static void check_export(const Case *c, const Model *md, Instance *a, Instance *
     CHECK(ca.rejected == 0, "%s: export emitted a tensor of rank outside 1..4", L);
     for (int t = 0; t < ca.n; t++) {
         const Captured *x = &ca.t[t];
-        for (int u = 0; u < t; u++)
-            CHECK(strcmp(ca.t[u].name, x->name), "%s: export emitted '%s' twice", L, x->name);
+        for (int u = 0; u < t; u++) CHECK(strcmp(ca.t[u].name, x->name), "%s: export emitted '%s' twice", L, x->name);
         CHECK(x->count > 0, "%s: exported '%s' has an empty or negative dim", L, x->name);
-        CHECK(x->is_int || all_finite(x->f, x->count), "%s: exported '%s' is not finite", L,
-              x->name);
+        CHECK(x->is_int || all_finite(x->f, x->count), "%s: exported '%s' is not finite", L, x->name);
     }
     CHECK(ca.n == cb.n, "%s: twin instances export %d and %d tensors", L, ca.n, cb.n);
     for (int t = 0; t < ca.n && t < cb.n; t++) {
         const Captured *x = &ca.t[t], *y = &cb.t[t];
         CHECK(strcmp(x->name, y->name) == 0 && x->count == y->count &&
-                  memcmp(x->is_int ? (void *)x->i : (void *)x->f,
-                         y->is_int ? (void *)y->i : (void *)y->f, x->count * 4) == 0,
+                  memcmp(x->is_int ? (void *)x->i : (void *)x->f, y->is_int ? (void *)y->i : (void *)y->f,
+                         x->count * 4) == 0,
               "%s: twin instances export different '%s'", L, x->name);
     }
     capture_free(&ca);
@@ -710,10 +689,8 @@ static int refused(const Case *c, PbStatus st, int may_refuse, Tally *tally) {
     if (!st) return 0;
     const char *msg = pb_errmsg();
     CHECK(may_refuse, "%s: create failed: %s: %s", c->label, pb_status_name(st), msg);
-    CHECK(st == PB_RANGE || st == PB_USAGE, "%s: refused with %s: %s", c->label, pb_status_name(st),
-          msg);
-    CHECK(strstr(msg, c->m->name) != NULL, "%s: refusal does not name the encoding: '%s'", c->label,
-          msg);
+    CHECK(st == PB_RANGE || st == PB_USAGE, "%s: refused with %s: %s", c->label, pb_status_name(st), msg);
+    CHECK(strstr(msg, c->m->name) != NULL, "%s: refusal does not name the encoding: '%s'", c->label, msg);
     tally->refused++;
     return 1;
 }
@@ -740,8 +717,7 @@ static void run_case(const Case *c, Tally *tally) {
     }
     if (md.bias) check_bias_segments(c, &md, &a, &rng);
     check_export(c, &md, &a, &b);
-    CHECK(guards_intact(md.u, md.ny) && guards_intact(md.w, md.ny), "%s: input buffer overrun",
-          c->label);
+    CHECK(guards_intact(md.u, md.ny) && guards_intact(md.w, md.ny), "%s: input buffer overrun", c->label);
     model_free(&md);
     unmake(&a, c->label);
     unmake(&b, c->label);
@@ -757,8 +733,7 @@ static void run_case(const Case *c, Tally *tally) {
 static size_t hook_outputs_len(const Encoding *e, int T) {
     const EncodingModule *m = e->module;
     const size_t tc = (size_t)T * e->cfg.dim;
-    return (m->embed_forward ? tc : 0) + (m->rotate_forward ? 2 * tc : 0) +
-           (m->bias_forward ? (size_t)T * (T + 4) : 0);
+    return (m->embed_forward ? tc : 0) + (m->rotate_forward ? 2 * tc : 0) + (m->bias_forward ? (size_t)T * (T + 4) : 0);
 }
 
 static float input_at(long long p, int c) { return (float)((p * 7 + c * 3) % 13) * 0.25f - 1.5f; }
@@ -785,8 +760,7 @@ static void hook_outputs(const Encoding *e, int T, int pos0, int in0, float *out
     }
     if (m->bias_forward)
         for (int i = 0; i < T; i++)
-            m->bias_forward(e, out + (size_t)i * (T + 4), e->cfg.heads - 1, pos0 + i, pos0 - 2,
-                            pos0 + T + 2);
+            m->bias_forward(e, out + (size_t)i * (T + 4), e->cfg.heads - 1, pos0 + i, pos0 - 2, pos0 + T + 2);
 }
 
 static void check_length_policy(const Case *c, Tally *tally) {
@@ -803,14 +777,14 @@ static void check_length_policy(const Case *c, Tally *tally) {
         snprintf(want, sizeof want, "table size %d", known);
         CHECK_OK(encoding_check_positions(&a.e, 0, known));
         PbStatus st = encoding_check_positions(&a.e, known - 2, 4);
-        CHECK(st == PB_LENGTH, "%s: positions %d..%d past a table of %d accepted (%s)", L,
-              known - 2, known + 1, known, pb_status_name(st));
+        CHECK(st == PB_LENGTH, "%s: positions %d..%d past a table of %d accepted (%s)", L, known - 2, known + 1, known,
+              pb_status_name(st));
         CHECK(strstr(pb_errmsg(), c->m->name) && strstr(pb_errmsg(), want),
               "%s: refusal must name the encoding and '%s': '%s'", L, want, pb_errmsg());
         if (c->m->embed_forward) {
             float x[4 * 64] = {0}, zero[4 * 64] = {0};
-            CHECK(encoding_embed_forward(&a.e, x, 1, 4, known - 2) == PB_LENGTH,
-                  "%s: embed past the table accepted", L);
+            CHECK(encoding_embed_forward(&a.e, x, 1, 4, known - 2) == PB_LENGTH, "%s: embed past the table accepted",
+                  L);
             CHECK(memcmp(x, zero, sizeof x) == 0, "%s: a refused embed wrote into x", L);
         }
         CHECK(encoding_export(&a.e, known + 1, &cap.sink) == PB_LENGTH && cap.n == 0,
@@ -836,10 +810,8 @@ static void check_length_policy(const Case *c, Tally *tally) {
         const Captured *pe = capture_get(&cap, "pos_embedding");
         if (pe && pe->count == (size_t)(known + 2) * c->s.C) {
             const size_t C = (size_t)c->s.C, lastrow = (size_t)(known - 1) * C;
-            CHECK_SAME(pe->f + lastrow + C, pe->f + lastrow, C, "%s: clamped export row %d", L,
-                       known);
-            CHECK_SAME(pe->f + lastrow + 2 * C, pe->f + lastrow, C, "%s: clamped export row %d", L,
-                       known + 1);
+            CHECK_SAME(pe->f + lastrow + C, pe->f + lastrow, C, "%s: clamped export row %d", L, known);
+            CHECK_SAME(pe->f + lastrow + 2 * C, pe->f + lastrow, C, "%s: clamped export row %d", L, known + 1);
         }
     } else {
         /* Unbounded: positions up to 2^20 in every hook, finite, and a pass
@@ -870,9 +842,8 @@ static void check_length_policy(const Case *c, Tally *tally) {
         if (c->m->bias_forward) /* query P + i, keys P-2.. : row i of tail is row i+3 of longer,
                                    from key P-2 on */
             for (int i = 0; i < T; i++)
-                CHECK_SAME(pt + (size_t)i * (T + 4), pl + (size_t)(i + 3) * (T + 7) + 3,
-                           (size_t)T + 4, "%s: bias row of query 2^20+%d differs between passes", L,
-                           i);
+                CHECK_SAME(pt + (size_t)i * (T + 4), pl + (size_t)(i + 3) * (T + 7) + 3, (size_t)T + 4,
+                           "%s: bias row of query 2^20+%d differs between passes", L, i);
         CHECK(guards_intact(tail, n) && guards_intact(longer, n3), "%s: overrun near 2^20", L);
         release(tail);
         release(longer);
@@ -890,8 +861,7 @@ static void check_length_policy(const Case *c, Tally *tally) {
             c->m->bias_forward(&a.e, pieces, h, i, j0, j0 + CUT);
             c->m->bias_forward(&a.e, pieces + CUT, h, i, j0 + CUT, j0 + KEYS);
             CHECK(all_finite(row, KEYS), "%s: non-finite bias for query %d, keys %d..", L, i, j0);
-            CHECK_SAME(row, pieces, KEYS, "%s: bias for query %d, keys %d.. in two segments", L, i,
-                       j0);
+            CHECK_SAME(row, pieces, KEYS, "%s: bias for query %d, keys %d.. in two segments", L, i, j0);
             CHECK(guards_intact(row, KEYS) && guards_intact(pieces, KEYS),
                   "%s: bias for query %d, keys %d.. written outside its segment", L, i, j0);
             release(row);
@@ -905,26 +875,20 @@ static void check_length_policy(const Case *c, Tally *tally) {
 /* ---- module-level checks ----------------------------------------------- */
 
 static void check_module_table(const EncodingModule *m, size_t index) {
-    CHECK(m->name && *m->name && m->summary && *m->summary, "encoding %zu lacks a name or summary",
-          index);
-    CHECK((m->embed_forward == NULL) == (m->embed_backward == NULL),
-          "%s: embed hook without its twin", m->name);
-    CHECK((m->rotate_forward == NULL) == (m->rotate_backward == NULL),
-          "%s: rotate hook without its twin", m->name);
-    CHECK((m->bias_forward == NULL) == (m->bias_backward == NULL), "%s: bias hook without its twin",
-          m->name);
+    CHECK(m->name && *m->name && m->summary && *m->summary, "encoding %zu lacks a name or summary", index);
+    CHECK((m->embed_forward == NULL) == (m->embed_backward == NULL), "%s: embed hook without its twin", m->name);
+    CHECK((m->rotate_forward == NULL) == (m->rotate_backward == NULL), "%s: rotate hook without its twin", m->name);
+    CHECK((m->bias_forward == NULL) == (m->bias_backward == NULL), "%s: bias hook without its twin", m->name);
     CHECK(encoding_find(m->name) == m, "%s: not found by name (registered twice?)", m->name);
     for (int v = 0; m->variants && m->variants[v]; v++)
         for (int u = 0; u < v; u++)
-            CHECK(strcmp(m->variants[u], m->variants[v]), "%s: variant '%s' listed twice", m->name,
-                  m->variants[v]);
+            CHECK(strcmp(m->variants[u], m->variants[v]), "%s: variant '%s' listed twice", m->name, m->variants[v]);
     CHECK(!m->variants || m->variants[0], "%s: empty variants list (use NULL)", m->name);
     int nk = 0;
     for (; m->knobs && m->knobs[nk].name; nk++) {
         const EncodingKnob *k = &m->knobs[nk];
-        CHECK(k->min <= k->default_value && k->default_value <= k->max,
-              "%s: knob %s default %g outside [%g, %g]", m->name, k->name, k->default_value, k->min,
-              k->max);
+        CHECK(k->min <= k->default_value && k->default_value <= k->max, "%s: knob %s default %g outside [%g, %g]",
+              m->name, k->name, k->default_value, k->min, k->max);
         CHECK(k->help && *k->help, "%s: knob %s has no help text", m->name, k->name);
     }
     CHECK(nk <= ENCODING_MAX_KNOBS, "%s: %d knobs, at most %d", m->name, nk, ENCODING_MAX_KNOBS);
@@ -940,8 +904,7 @@ static void check_bad_configs(const EncodingModule *m) {
     CHECK(encoding_create(&e, m, &cfg) == PB_USAGE, "%s: unknown setting accepted", m->name);
     for (int k = 0; m->knobs && m->knobs[k].name; k++) {
         char knobs[128];
-        snprintf(knobs, sizeof knobs, "%s=%.17g", m->knobs[k].name,
-                 m->knobs[k].max + fabs(m->knobs[k].max) + 1);
+        snprintf(knobs, sizeof knobs, "%s=%.17g", m->knobs[k].name, m->knobs[k].max + fabs(m->knobs[k].max) + 1);
         cfg = (EncodingConfig){.dim = 8, .heads = 2, .max_len = 4, .knobs = knobs};
         CHECK(encoding_create(&e, m, &cfg) == PB_RANGE, "%s: %s accepted", m->name, knobs);
     }
@@ -983,9 +946,8 @@ int main(int argc, char **argv) {
                "failed\n",
                m->name, m->embed_forward ? " embed" : "", m->rotate_forward ? " rotate_qk" : "",
                m->bias_forward ? " attn_bias" : "",
-               m->embed_forward || m->rotate_forward || m->bias_forward ? "" : " none", ns,
-               tally.cases, tally.refused, check_count - checks_before,
-               check_failures - failures_before);
+               m->embed_forward || m->rotate_forward || m->bias_forward ? "" : " none", ns, tally.cases, tally.refused,
+               check_count - checks_before, check_failures - failures_before);
     }
     for (int i = 0; i < n_expect; i++) {
         const EncodingModule *m = encoding_find(expect[i]);

@@ -48,12 +48,11 @@ static void worst_add(Worst *w, double got, double want, double tol, int a, int 
     if (w->n++ == 0 || r > w->ratio) *w = (Worst){r, got, want, tol, {a, b, c}, w->n};
 }
 
-#define CHECK_WORST(w, fmt, ...)                                                                   \
-    CHECK((w).n > 0 && (w).ratio <= 1.0,                                                           \
-          fmt ": worst at [%d,%d,%d] (of %zu compared): got %.9g, want %.9g, |diff| %.3g "         \
-              "> tol %.3g",                                                                        \
-          __VA_ARGS__, (w).at[0], (w).at[1], (w).at[2], (w).n, (w).got, (w).want,                  \
-          fabs((w).got - (w).want), (w).tol)
+#define CHECK_WORST(w, fmt, ...) \
+    CHECK((w).n > 0 && (w).ratio <= 1.0, \
+          fmt ": worst at [%d,%d,%d] (of %zu compared): got %.9g, want %.9g, |diff| %.3g " \
+              "> tol %.3g", \
+          __VA_ARGS__, (w).at[0], (w).at[1], (w).at[2], (w).n, (w).got, (w).want, fabs((w).got - (w).want), (w).tol)
 
 /* ---- the capturing TensorSink (capture_sink.h) ------------------------ */
 
@@ -65,16 +64,16 @@ static PbStatus capture_export(Capture *cap, const Encoding *e, int T) {
 }
 
 /* The tensor `name` if it has the given rank and dims (else a failed check). */
-static const Captured *expect_tensor(const Capture *cap, const char *what, const char *name,
-                                     int is_int, int rank, const int *dims) {
+static const Captured *expect_tensor(const Capture *cap, const char *what, const char *name, int is_int, int rank,
+                                     const int *dims) {
     for (int i = 0; i < cap->n; i++) {
         const Captured *t = &cap->t[i];
         if (strcmp(t->name, name)) continue;
         int ok = t->is_int == is_int && t->rank == rank;
         for (int d = 0; ok && d < rank; d++) ok = t->dims[d] == dims[d];
-        CHECK(ok, "%s: exported '%s' is %s rank %d [%d,%d,...], want %s rank %d [%d,%d,...]", what,
-              name, t->is_int ? "int" : "float", t->rank, t->dims[0], t->rank > 1 ? t->dims[1] : 0,
-              is_int ? "int" : "float", rank, dims[0], rank > 1 ? dims[1] : 0);
+        CHECK(ok, "%s: exported '%s' is %s rank %d [%d,%d,...], want %s rank %d [%d,%d,...]", what, name,
+              t->is_int ? "int" : "float", t->rank, t->dims[0], t->rank > 1 ? t->dims[1] : 0, is_int ? "int" : "float",
+              rank, dims[0], rank > 1 ? dims[1] : 0);
         return ok ? t : NULL;
     }
     CHECK(0, "%s: export has no '%s'", what, name);
@@ -97,8 +96,7 @@ static Inst inst_new(const char *name, const char *variant, int C, int H, const 
     if (!m) return in;
     EncodingConfig cfg = {.variant = variant, .dim = C, .heads = H, .max_len = 1, .knobs = knobs};
     PbStatus st = encoding_create(&in.e, m, &cfg);
-    CHECK(st == PB_OK, "%s[%s, %s] C%d H%d: create failed: %s", name, variant, knobs ? knobs : "",
-          C, H, pb_errmsg());
+    CHECK(st == PB_OK, "%s[%s, %s] C%d H%d: create failed: %s", name, variant, knobs ? knobs : "", C, H, pb_errmsg());
     if (st) return in;
     in.params = calloc(in.e.n_params + 1, sizeof(float));
     in.dparams = calloc(in.e.n_params + 1, sizeof(float));
@@ -151,14 +149,12 @@ static void test_sinusoidal(void) {
                 /* The exported table, positions 0..4096. */
                 Capture cap = {0};
                 CHECK_OK(capture_export(&cap, &in.e, T));
-                const Captured *pe =
-                    expect_tensor(&cap, what, "pos_embedding", 0, 2, (int[]){T, C});
+                const Captured *pe = expect_tensor(&cap, what, "pos_embedding", 0, 2, (int[]){T, C});
                 if (pe) {
                     Worst w = {0};
                     for (int p = 0; p < T; p++)
                         for (int c = 0; c < C; c++)
-                            worst_add(&w, pe->f[(size_t)p * C + c],
-                                      sinusoid_ref(v, bases[bi], C, p, c), 1e-6, p, c, 0);
+                            worst_add(&w, pe->f[(size_t)p * C + c], sinusoid_ref(v, bases[bi], C, p, c), 1e-6, p, c, 0);
                     CHECK_WORST(w, "%s: exported pos_embedding vs the formula", what);
                 }
                 capture_free(&cap);
@@ -168,8 +164,7 @@ static void test_sinusoidal(void) {
                 for (int si = 0; si < 3; si++) {
                     enum { B = 2, TH = 7 };
                     const int pos0 = starts[si];
-                    float *x = malloc(sizeof(float) * B * TH * C),
-                          *x0 = malloc(sizeof(float) * B * TH * C);
+                    float *x = malloc(sizeof(float) * B * TH * C), *x0 = malloc(sizeof(float) * B * TH * C);
                     Rng rng;
                     rng_seed(&rng, 17, (uint64_t)si);
                     for (int i = 0; i < B * TH * C; i++) x0[i] = x[i] = rng_normal(&rng);
@@ -179,9 +174,7 @@ static void test_sinusoidal(void) {
                         for (int t = 0; t < TH; t++)
                             for (int c = 0; c < C; c++) {
                                 const size_t at = ((size_t)b * TH + t) * C + c;
-                                worst_add(&w, x[at],
-                                          x0[at] +
-                                              sinusoid_ref(v, bases[bi], C, (double)pos0 + t, c),
+                                worst_add(&w, x[at], x0[at] + sinusoid_ref(v, bases[bi], C, (double)pos0 + t, c),
                                           1e-6 + 1e-7 * fabs(x0[at]), b, pos0 + t, c);
                             }
                     CHECK_WORST(w, "%s: embed_forward at pos0 %d vs x + the formula", what, pos0);
@@ -200,8 +193,7 @@ static int rope_rotated(int D, double fraction) { return 2 * (int)floor(fraction
 /* One head x[0..D) at position p turned by sign * theta[p,k], theta[p,k] =
  * p base^(-2k/R): pairs (2k, 2k+1) (RoFormer) or (k, k + R/2) (GPT-NeoX);
  * dims R..D-1 pass through. out in double. */
-static void rope_ref(int half, double base, int R, int D, double p, double sign, const float *x,
-                     double *out) {
+static void rope_ref(int half, double base, int R, int D, double p, double sign, const float *x, double *out) {
     for (int d = 0; d < D; d++) out[d] = x[d];
     for (int k = 0; k < R / 2; k++) {
         const double th = sign * p * pow(base, -2.0 * k / R);
@@ -250,8 +242,7 @@ static void test_rope(void) {
                 for (int p = 0; p < T; p++)
                     for (int k = 0; k < R / 2; k++) {
                         const double want = p * pow(base, -2.0 * k / R);
-                        worst_add(&w, ang->f[(size_t)p * (R / 2) + k], want, 1e-6 * want + 1e-30, p,
-                                  k, 0);
+                        worst_add(&w, ang->f[(size_t)p * (R / 2) + k], want, 1e-6 * want + 1e-30, p, k, 0);
                     }
                 CHECK_WORST(w, "%s: exported angle vs p*base^(-2k/R)", what);
             }
@@ -271,10 +262,8 @@ static void test_rope(void) {
                     Rng rng;
                     rng_seed(&rng, 23, (uint64_t)(si * 2 + dir));
                     for (size_t i = 0; i < n; i++) orig[i] = buf[i] = rng_normal(&rng);
-                    if (dir == 0)
-                        in.e.module->rotate_forward(&in.e, buf, buf + C, ld, B, TH, pos0);
-                    else
-                        in.e.module->rotate_backward(&in.e, buf, buf + C, ld, B, TH, pos0);
+                    if (dir == 0) in.e.module->rotate_forward(&in.e, buf, buf + C, ld, B, TH, pos0);
+                    else in.e.module->rotate_backward(&in.e, buf, buf + C, ld, B, TH, pos0);
                     Worst w = {0};
                     size_t v_changed = 0;
                     for (int b = 0; b < B; b++)
@@ -283,24 +272,19 @@ static void test_rope(void) {
                             for (int part = 0; part < 2; part++) /* q, k */
                                 for (int h = 0; h < H; h++) {
                                     const size_t off = row + (size_t)part * C + (size_t)h * D;
-                                    rope_ref(v, base, R, D, (double)pos0 + t, dir ? -1.0 : 1.0,
-                                             orig + off, ref);
+                                    rope_ref(v, base, R, D, (double)pos0 + t, dir ? -1.0 : 1.0, orig + off, ref);
                                     for (int d = 0; d < D; d++) {
                                         const int e2 = rope_partner(v, R, d);
-                                        const double tol =
-                                            1e-6 * (fabs(orig[off + d]) + fabs(orig[off + e2])) +
-                                            1e-6;
-                                        worst_add(&w, buf[off + d], ref[d], d < R ? tol : 0x1p-60,
-                                                  pos0 + t, h, part * D + d);
+                                        const double tol = 1e-6 * (fabs(orig[off + d]) + fabs(orig[off + e2])) + 1e-6;
+                                        worst_add(&w, buf[off + d], ref[d], d < R ? tol : 0x1p-60, pos0 + t, h,
+                                                  part * D + d);
                                     }
                                 }
-                            for (int c = 2 * C; c < ld; c++)
-                                v_changed += buf[row + c] != orig[row + c];
+                            for (int c = 2 * C; c < ld; c++) v_changed += buf[row + c] != orig[row + c];
                         }
-                    CHECK_WORST(w, "%s: %s at pos0 %d vs the rotation [pos, head, q:d | k:D+d]",
-                                what, dir ? "rotate_backward (-theta)" : "rotate_forward", pos0);
-                    CHECK(v_changed == 0, "%s: rotate changed %zu v/padding floats", what,
-                          v_changed);
+                    CHECK_WORST(w, "%s: %s at pos0 %d vs the rotation [pos, head, q:d | k:D+d]", what,
+                                dir ? "rotate_backward (-theta)" : "rotate_forward", pos0);
+                    CHECK(v_changed == 0, "%s: rotate changed %zu v/padding floats", what, v_changed);
                 }
             free(buf), free(orig), free(ref);
             inst_free(&in);
@@ -324,8 +308,8 @@ static int t5_bucket(int rp, int bidirectional, int num_buckets, int max_distanc
     }
     const int max_exact = nb / 2;
     if (n < max_exact) return ret + n;
-    const float scaled = logf((float)n / (float)max_exact) /
-                         (float)log((double)max_distance / max_exact) * (float)(nb - max_exact);
+    const float scaled =
+        logf((float)n / (float)max_exact) / (float)log((double)max_distance / max_exact) * (float)(nb - max_exact);
     const int large = max_exact + (int)scaled;
     return ret + (large < nb - 1 ? large : nb - 1);
 }
@@ -342,9 +326,8 @@ static void test_t5_reference(void) {
     };
     for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
         int got = t5_bucket(spots[i].rp, spots[i].bidirectional, 32, 128);
-        CHECK(got == spots[i].bucket, "reference T5 bucket(rp=%d, %s) = %d, hand-worked %d",
-              spots[i].rp, spots[i].bidirectional ? "bidirectional" : "causal", got,
-              spots[i].bucket);
+        CHECK(got == spots[i].bucket, "reference T5 bucket(rp=%d, %s) = %d, hand-worked %d", spots[i].rp,
+              spots[i].bidirectional ? "bidirectional" : "causal", got, spots[i].bucket);
     }
 }
 
@@ -365,8 +348,8 @@ static void test_relative_bias(void) {
             Inst in = inst_new("relative_bias", variants[v], 2 * H, H, knobs);
             if (!in.ok) continue;
             cases++;
-            CHECK(in.e.n_params == (size_t)nb * H, "%s: %zu parameters, want buckets*H = %d", what,
-                  in.e.n_params, nb * H);
+            CHECK(in.e.n_params == (size_t)nb * H, "%s: %zu parameters, want buckets*H = %d", what, in.e.n_params,
+                  nb * H);
 
             /* Exported buckets [T, T] (query i, key j) = bucket(j - i). */
             Capture cap = {0};
@@ -377,13 +360,11 @@ static void test_relative_bias(void) {
                 int wi = 0, wj = 0;
                 for (int i = 0; i < T; i++)
                     for (int j = 0; j < T; j++)
-                        if (bk->i[(size_t)i * T + j] != t5_bucket(j - i, v, nb, md) && !wrong++)
-                            wi = i, wj = j;
+                        if (bk->i[(size_t)i * T + j] != t5_bucket(j - i, v, nb, md) && !wrong++) wi = i, wj = j;
                 CHECK(wrong == 0,
                       "%s: %zu of %d buckets differ; first at query %d key %d (rp %d): got %d, "
                       "want %d",
-                      what, wrong, T * T, wi, wj, wj - wi, bk->i[(size_t)wi * T + wj],
-                      t5_bucket(wj - wi, v, nb, md));
+                      what, wrong, T * T, wi, wj, wj - wi, bk->i[(size_t)wi * T + wj], t5_bucket(wj - wi, v, nb, md));
             }
             capture_free(&cap);
 
@@ -415,8 +396,7 @@ static void test_relative_bias(void) {
                     memset(in.dparams, 0, in.e.n_params * sizeof(float));
                     in.e.module->bias_backward(&in.e, row, h, i, j0, j1);
                     float *want = calloc(in.e.n_params, sizeof *want);
-                    for (int j = j0; j < j1; j++)
-                        want[(size_t)t5_bucket(j - i, v, nb, md) * H + h] += 1.0f;
+                    for (int j = j0; j < j1; j++) want[(size_t)t5_bucket(j - i, v, nb, md) * H + h] += 1.0f;
                     CHECK(memcmp(want, in.dparams, in.e.n_params * sizeof(float)) == 0,
                           "%s: bias_backward(h %d, i %d) does not add each key's dlogit into "
                           "W[bucket(j - i), h]",
@@ -439,12 +419,11 @@ static void test_relative_bias(void) {
                         in.e.module->bias_forward(&in.e, seg + 1, h, i, s0, s1);
                         seg_overrun += seg[0] != -777.0f || seg[1 + s1 - s0] != -777.0f;
                         for (int j = s0; j < s1; j++)
-                            seg_wrong +=
-                                seg[1 + j - s0] != (float)(t5_bucket(j - i, v, nb, md) * H + h + 1);
+                            seg_wrong += seg[1 + j - s0] != (float)(t5_bucket(j - i, v, nb, md) * H + h + 1);
                     }
                     CHECK(seg_wrong == 0 && seg_overrun == 0,
-                          "%s: random row segments of (h %d, i %d): %zu keys wrong, %zu overruns",
-                          what, h, i, seg_wrong, seg_overrun);
+                          "%s: random row segments of (h %d, i %d): %zu keys wrong, %zu overruns", what, h, i,
+                          seg_wrong, seg_overrun);
                 }
             inst_free(&in);
         }
@@ -463,8 +442,7 @@ static void test_relative_bias(void) {
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         Encoding e;
-        EncodingConfig cfg = {
-            .variant = bad[k].variant, .dim = 4, .heads = 2, .knobs = bad[k].knobs};
+        EncodingConfig cfg = {.variant = bad[k].variant, .dim = 4, .heads = 2, .knobs = bad[k].knobs};
         pb_clear_error();
         PbStatus st = encoding_create(&e, encoding_find("relative_bias"), &cfg);
         CHECK(st != PB_OK && strstr(pb_errmsg(), "relative_bias"),
@@ -475,8 +453,7 @@ static void test_relative_bias(void) {
     }
     static const struct {
         const char *variant, *knobs;
-    } good[] = {{"causal", "buckets=32,max_distance=17"},
-                {"bidirectional", "buckets=32,max_distance=9"}};
+    } good[] = {{"causal", "buckets=32,max_distance=17"}, {"bidirectional", "buckets=32,max_distance=9"}};
     for (size_t k = 0; k < 2; k++) {
         Inst in = inst_new("relative_bias", good[k].variant, 4, 2, good[k].knobs);
         inst_free(&in);
@@ -545,8 +522,8 @@ static void test_alibi(void) {
                         for (int j = 0; j < T; j++) {
                             const double d = v ? fabs((double)(i - j)) : (double)(i - j);
                             const double want = -ref[h] * d;
-                            worst_add(&w, bias->f[((size_t)h * T + i) * T + j], want,
-                                      1e-6 * fabs(want) + 1e-30, h, i, j);
+                            worst_add(&w, bias->f[((size_t)h * T + i) * T + j], want, 1e-6 * fabs(want) + 1e-30, h, i,
+                                      j);
                         }
                 CHECK_WORST(w, "%s: exported bias vs -m (i - j) [h, i, j]", what);
             }
@@ -574,13 +551,11 @@ static void test_alibi(void) {
                     for (int j = j0; j < j1; j++) {
                         const double d = v ? fabs((double)(i - j)) : (double)(i - j);
                         const double want = lg[j - j0] + -ref[h] * d;
-                        worst_add(&w, row[j - j0], want,
-                                  1e-6 * fabs(ref[h] * d) + 0x1p-23 * fabs(want) + 1e-30, h, i, j);
+                        worst_add(&w, row[j - j0], want, 1e-6 * fabs(ref[h] * d) + 0x1p-23 * fabs(want) + 1e-30, h, i,
+                                  j);
                     }
-                    CHECK_WORST(
-                        w,
-                        "%s: bias_forward at query %d, keys %d.. vs logits - m (i - j) [h, i, j]",
-                        what, i, j0);
+                    CHECK_WORST(w, "%s: bias_forward at query %d, keys %d.. vs logits - m (i - j) [h, i, j]", what, i,
+                                j0);
                 }
             inst_free(&in);
         }

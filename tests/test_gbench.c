@@ -19,13 +19,30 @@
 
 /* ---- kernels ------------------------------------------------------------ */
 
-enum { K_TINY, K_CALL, K_ARGS, K_COUNTERS, K_SLEEP, K_REPEATED, K_ERROR,
-       K_EARLY, K_RANGE, K_BADCOUNTER, K_FIXED, K_PAUSE_OUTSIDE, K_PAUSED_END,
-       K_COUNT };
+enum {
+    K_TINY,
+    K_CALL,
+    K_ARGS,
+    K_COUNTERS,
+    K_SLEEP,
+    K_REPEATED,
+    K_ERROR,
+    K_EARLY,
+    K_RANGE,
+    K_BADCOUNTER,
+    K_FIXED,
+    K_PAUSE_OUTSIDE,
+    K_PAUSED_END,
+    K_COUNT
+};
 
 /* Each kernel's own context, and the pointer each kernel actually received
  * (stored without dereferencing it). */
-static struct { int id; int calls; int64_t a0, a1; } ctxs[K_COUNT];
+static struct {
+    int id;
+    int calls;
+    int64_t a0, a1;
+} ctxs[K_COUNT];
 static void *received[K_COUNT];
 static volatile uint64_t sink;
 static float data[1024];
@@ -98,7 +115,7 @@ static void k_repeated(GbState *s, void *ctx) {
 static void k_error(GbState *s, void *ctx) {
     note(s, ctx, K_ERROR);
     gb_skip_with_error(s, "no data for T=4096");
-    while (gb_keep_running(s)) ctxs[K_ERROR].a0++;   /* must not run */
+    while (gb_keep_running(s)) ctxs[K_ERROR].a0++; /* must not run */
 }
 
 static void k_early(GbState *s, void *ctx) { note(s, ctx, K_EARLY); }
@@ -157,7 +174,7 @@ typedef struct {
 } Rec;
 
 typedef struct {
-    int fail_at;      /* 1-based run at which to fail; 0 never */
+    int fail_at; /* 1-based run at which to fail; 0 never */
     int n;
     Rec recs[128];
 } Collector;
@@ -204,13 +221,12 @@ static void print_rec(const Rec *r) {
         return;
     }
     if (r->ratio)
-        printf("  %-44s %10lld reps  real %8.3f%%   cpu %8.3f%%", r->name,
-               (long long)r->iterations, 100 * r->real_ns, 100 * r->cpu_ns);
+        printf("  %-44s %10lld reps  real %8.3f%%   cpu %8.3f%%", r->name, (long long)r->iterations, 100 * r->real_ns,
+               100 * r->cpu_ns);
     else
-        printf("  %-44s %10lld its   real %12.2f ns  cpu %12.2f ns", r->name,
-               (long long)r->iterations, r->real_ns, r->cpu_ns);
-    for (int i = 0; i < r->n_counters; i++)
-        printf("  %s=%.4g", r->counter_names[i], r->counter_values[i]);
+        printf("  %-44s %10lld its   real %12.2f ns  cpu %12.2f ns", r->name, (long long)r->iterations, r->real_ns,
+               r->cpu_ns);
+    for (int i = 0; i < r->n_counters; i++) printf("  %s=%.4g", r->counter_names[i], r->counter_values[i]);
     printf("\n");
 }
 
@@ -220,8 +236,7 @@ static const Rec *find(const Collector *c, const char *name) {
     return NULL;
 }
 
-static const Rec *find_family(const Collector *c, const char *family, const char *aggregate,
-                              int64_t rep) {
+static const Rec *find_family(const Collector *c, const char *family, const char *aggregate, int64_t rep) {
     for (int i = 0; i < c->n; i++)
         if (!strcmp(c->recs[i].family, family) && !strcmp(c->recs[i].aggregate, aggregate) &&
             (aggregate[0] || c->recs[i].repetition_index == rep))
@@ -260,9 +275,8 @@ static void test_flags(void) {
 
     /* Values the library would answer with usage + exit(): statuses here. */
     static const char *const bad[] = {
-        "--benchmark_format=xml", "--benchmark_out_format=yaml", "--benchmark_color=",
-        "--benchmark_time_unit=ps", "--benchmark_min_time=0.01s", "--benchmark_repetitions=many",
-        "--benchmark_filter",
+        "--benchmark_format=xml",     "--benchmark_out_format=yaml",  "--benchmark_color=", "--benchmark_time_unit=ps",
+        "--benchmark_min_time=0.01s", "--benchmark_repetitions=many", "--benchmark_filter",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *a[] = {"test_gbench", bad[i]};
@@ -274,13 +288,17 @@ static void test_flags(void) {
     }
 
     /* Good flags are taken out; the others keep their order. */
-    char *good[] = {"test_gbench", "--keep", "--benchmark_min_time=0.01",
-                    "--benchmark_repetitions=1", "x", "--benchmark_color=auto", NULL};
+    char *good[] = {"test_gbench",
+                    "--keep",
+                    "--benchmark_min_time=0.01",
+                    "--benchmark_repetitions=1",
+                    "x",
+                    "--benchmark_color=auto",
+                    NULL};
     argc = 6;
     CHECK_OK(gb_initialize(&argc, good));
     CHECK(argc == 3, "argc after taking the flags out: %d", argc);
-    CHECK(!strcmp(good[0], "test_gbench") && !strcmp(good[1], "--keep") && !strcmp(good[2], "x") &&
-              good[3] == NULL,
+    CHECK(!strcmp(good[0], "test_gbench") && !strcmp(good[1], "--keep") && !strcmp(good[2], "x") && good[3] == NULL,
           "remaining argv: %s %s %s", good[0], good[1], good[2]);
 }
 
@@ -329,8 +347,7 @@ static void register_all(void) {
 static void check_main_run(const Collector *c) {
     CHECK(report_ctx_seen == c, "report callback got its context pointer");
     for (int i = 0; i < K_COUNT; i++) {
-        CHECK(received[i] == &ctxs[i], "kernel %d received ctx %p, expected %p", i, received[i],
-              (void *)&ctxs[i]);
+        CHECK(received[i] == &ctxs[i], "kernel %d received ctx %p, expected %p", i, received[i], (void *)&ctxs[i]);
         CHECK(ctxs[i].id == i && ctxs[i].calls > 0, "kernel %d ran (%d calls)", i, ctxs[i].calls);
     }
 
@@ -343,8 +360,8 @@ static void check_main_run(const Collector *c) {
         CHECK(!r->error && r->aggregate[0] == '\0' && r->repetition_index == 0 && r->repetitions == 1,
               "%s: a plain single repetition", plain[i]);
         CHECK(r->iterations > 0, "%s: %lld iterations", plain[i], (long long)r->iterations);
-        CHECK(r->real_ns > 0 && r->cpu_ns > 0 && r->real_ns < 1e6 && r->cpu_ns < 1e6,
-              "%s: real %g ns, cpu %g ns", plain[i], r->real_ns, r->cpu_ns);
+        CHECK(r->real_ns > 0 && r->cpu_ns > 0 && r->real_ns < 1e6 && r->cpu_ns < 1e6, "%s: real %g ns, cpu %g ns",
+              plain[i], r->real_ns, r->cpu_ns);
     }
     const Rec *tiny = find(c, "tiny");
     if (tiny) {
@@ -356,14 +373,13 @@ static void check_main_run(const Collector *c) {
 
     const Rec *args = find(c, "args/16/3");
     if (args) {
-        CHECK(!strcmp(args->family, "args") && !strcmp(args->run_name, "args/16/3"),
-              "args: family '%s', run name '%s'", args->family, args->run_name);
-        CHECK(args->n_args == 2 && args->args[0] == 16 && args->args[1] == 3,
-              "args: %d args %lld %lld", args->n_args, (long long)args->args[0],
-              (long long)args->args[1]);
+        CHECK(!strcmp(args->family, "args") && !strcmp(args->run_name, "args/16/3"), "args: family '%s', run name '%s'",
+              args->family, args->run_name);
+        CHECK(args->n_args == 2 && args->args[0] == 16 && args->args[1] == 3, "args: %d args %lld %lld", args->n_args,
+              (long long)args->args[0], (long long)args->args[1]);
     }
-    CHECK(ctxs[K_ARGS].a0 == 16 && ctxs[K_ARGS].a1 == 3, "gb_range gave %lld %lld",
-          (long long)ctxs[K_ARGS].a0, (long long)ctxs[K_ARGS].a1);
+    CHECK(ctxs[K_ARGS].a0 == 16 && ctxs[K_ARGS].a1 == 3, "gb_range gave %lld %lld", (long long)ctxs[K_ARGS].a0,
+          (long long)ctxs[K_ARGS].a1);
 
     const Rec *cn = find(c, "counters/1024");
     if (cn) {
@@ -372,10 +388,9 @@ static void check_main_run(const Collector *c) {
         CHECK(near(ips, 1024 * 1e9 / cn->cpu_ns, 1e-6), "items/s %g vs %g", ips, 1024 * 1e9 / cn->cpu_ns);
         CHECK(near(bps, 4 * ips, 1e-9), "bytes/s %g = 4 x items/s %g", bps, ips);
         CHECK(counter(cn, "answer") == 42.0, "plain counter %g", counter(cn, "answer"));
-        CHECK(near(counter(cn, "per_iter"), 3.0, 1e-12), "avg-iterations counter %g",
-              counter(cn, "per_iter"));
-        CHECK(near(counter(cn, "s_per_item"), 1 / ips, 1e-6), "rate|invert counter %g vs %g",
-              counter(cn, "s_per_item"), 1 / ips);
+        CHECK(near(counter(cn, "per_iter"), 3.0, 1e-12), "avg-iterations counter %g", counter(cn, "per_iter"));
+        CHECK(near(counter(cn, "s_per_item"), 1 / ips, 1e-6), "rate|invert counter %g vs %g", counter(cn, "s_per_item"),
+              1 / ips);
     }
 
     /* Real time for a sleeping kernel; its CPU time is tiny. */
@@ -411,8 +426,8 @@ static void check_main_run(const Collector *c) {
         char want[64];
         snprintf(want, sizeof want, "repeated/repeats:3_%s", aggs[i]);
         CHECK(!strcmp(a->name, want), "aggregate name '%s', expected '%s'", a->name, want);
-        CHECK(a->repetition_index == -1 && a->iterations == 3, "%s: over 3 repetitions (%lld)",
-              aggs[i], (long long)a->iterations);
+        CHECK(a->repetition_index == -1 && a->iterations == 3, "%s: over 3 repetitions (%lld)", aggs[i],
+              (long long)a->iterations);
         CHECK(a->ratio == !strcmp(aggs[i], "cv"), "%s: ratio flag %d", aggs[i], a->ratio);
         CHECK(a->real_ns >= 0 && a->cpu_ns >= 0, "%s: non-negative", aggs[i]);
         if (!strcmp(aggs[i], "mean"))
@@ -423,15 +438,16 @@ static void check_main_run(const Collector *c) {
             const Rec *m = find_family(c, "repeated", "mean", -1);
             const Rec *sd = find_family(c, "repeated", "stddev", -1);
             if (m && sd)
-                CHECK(near(a->real_ns, sd->real_ns / m->real_ns, 1e-6) &&
-                          near(a->cpu_ns, sd->cpu_ns / m->cpu_ns, 1e-6),
-                      "cv %g, %g is stddev/mean %g, %g", a->real_ns, a->cpu_ns,
-                      sd->real_ns / m->real_ns, sd->cpu_ns / m->cpu_ns);
+                CHECK(near(a->real_ns, sd->real_ns / m->real_ns, 1e-6) && near(a->cpu_ns, sd->cpu_ns / m->cpu_ns, 1e-6),
+                      "cv %g, %g is stddev/mean %g, %g", a->real_ns, a->cpu_ns, sd->real_ns / m->real_ns,
+                      sd->cpu_ns / m->cpu_ns);
         }
     }
 
     /* Error runs: flagged, with their messages; no iterations timed. */
-    static const struct { const char *name, *msg; } errs[] = {
+    static const struct {
+        const char *name, *msg;
+    } errs[] = {
         {"error", "no data for T=4096"},
         {"early", "returned before gb_keep_running"},
         {"range/5", "gb_range(3): benchmark 'range' has 1 argument"},
@@ -443,11 +459,10 @@ static void check_main_run(const Collector *c) {
         const Rec *r = find(c, errs[i].name);
         CHECK(r != NULL, "error run %s reported", errs[i].name);
         if (r)
-            CHECK(r->error && strstr(r->error_message, errs[i].msg) != NULL,
-                  "%s: error %d, message '%s'", errs[i].name, r->error, r->error_message);
+            CHECK(r->error && strstr(r->error_message, errs[i].msg) != NULL, "%s: error %d, message '%s'", errs[i].name,
+                  r->error, r->error_message);
     }
-    CHECK(ctxs[K_ERROR].a0 == 0, "the loop after gb_skip_with_error ran %lld times",
-          (long long)ctxs[K_ERROR].a0);
+    CHECK(ctxs[K_ERROR].a0 == 0, "the loop after gb_skip_with_error ran %lld times", (long long)ctxs[K_ERROR].a0);
 
     const Rec *fx = find(c, "fixed/iterations:10");
     CHECK(fx != NULL, "fixed/iterations:10 reported");
@@ -455,8 +470,8 @@ static void check_main_run(const Collector *c) {
         CHECK(!fx->error && fx->iterations == 10, "fixed: %lld iterations", (long long)fx->iterations);
         CHECK(fx->real_ns < 2.5e6, "fixed: paused 5 ms set-up excluded (real %g ns)", fx->real_ns);
     }
-    CHECK(inside_register == PB_USAGE && inside_clear == PB_USAGE,
-          "register/clear inside a run refused (%d, %d)", inside_register, inside_clear);
+    CHECK(inside_register == PB_USAGE && inside_clear == PB_USAGE, "register/clear inside a run refused (%d, %d)",
+          inside_register, inside_clear);
 }
 
 /* Runs with stdout redirected to a file: the console output of AUTO mode
@@ -511,8 +526,8 @@ static void test_out_file(void) {
     const char *b[] = {"test_gbench", "--benchmark_out=/nonexistent-dir/x.json"};
     CHECK_OK(init(2, b));
     PbStatus st = gb_run(collect, c, GB_CONSOLE_QUIET);
-    CHECK(st == PB_IO && strstr(pb_errmsg(), "/nonexistent-dir/x.json"), "unopenable out: %s: %s",
-          pb_status_name(st), pb_errmsg());
+    CHECK(st == PB_IO && strstr(pb_errmsg(), "/nonexistent-dir/x.json"), "unopenable out: %s: %s", pb_status_name(st),
+          pb_errmsg());
     const char *d[] = {"test_gbench", "--benchmark_out="};
     CHECK_OK(init(2, d));
     free(c);
@@ -523,8 +538,7 @@ static void test_no_match_and_callback_failure(void) {
     CHECK_OK(init(2, a));
     Collector *c = calloc(1, sizeof *c);
     PbStatus st = gb_run(collect, c, GB_CONSOLE_QUIET);
-    CHECK(st == PB_USAGE && strstr(pb_errmsg(), "filter"), "no match: %s: %s", pb_status_name(st),
-          pb_errmsg());
+    CHECK(st == PB_USAGE && strstr(pb_errmsg(), "filter"), "no match: %s: %s", pb_status_name(st), pb_errmsg());
 
     /* The callback fails on the first result: the status comes back and the
      * remaining kernels are not run. */
@@ -534,8 +548,7 @@ static void test_no_match_and_callback_failure(void) {
     memset(c, 0, sizeof *c);
     c->fail_at = 1;
     st = gb_run(collect, c, GB_CONSOLE_QUIET);
-    CHECK(st == PB_IO && strstr(pb_errmsg(), "disk full"), "callback failure: %s: %s",
-          pb_status_name(st), pb_errmsg());
+    CHECK(st == PB_IO && strstr(pb_errmsg(), "disk full"), "callback failure: %s: %s", pb_status_name(st), pb_errmsg());
     CHECK(ctxs[K_ARGS].calls == args_calls, "kernel after the failure not run");
     CHECK(c->n == 1, "callback not called after failing (%d calls)", c->n);
     free(c);

@@ -98,13 +98,13 @@ typedef struct {
     void (*forward)(Bufs *b);
     void (*backward)(Bufs *b);
     double (*ref)(const Bufs *b, size_t i); /* out[i] computed directly in double */
-    float in_scale;        /* inputs ~ N(0, in_scale^2) */
-    float h;               /* finite-difference step */
-    int thread_invariant;  /* same bits on 1 and 2 OpenMP threads (matmul too:
+    float in_scale;                         /* inputs ~ N(0, in_scale^2) */
+    float h;                                /* finite-difference step */
+    int thread_invariant;                   /* same bits on 1 and 2 OpenMP threads (matmul too:
                               OpenBLAS's own thread count stays as it is) */
-    Shape shapes[MAXSHAPES]; /* ends at N == 0 */
-    Shape big;             /* for the determinism runs */
-    int stores;            /* bit k: backward stores (GRAD_STORE) d in[k], not adds */
+    Shape shapes[MAXSHAPES];                /* ends at N == 0 */
+    Shape big;                              /* for the determinism runs */
+    int stores;                             /* bit k: backward stores (GRAD_STORE) d in[k], not adds */
 } Layer;
 
 /* layernorm: in = inp [N,C], weight [C], bias [C]; out [N,C]; save mean, rstd [N] */
@@ -117,8 +117,8 @@ static void ln_fwd(Bufs *b) {
     layernorm_forward(b->out, b->save[0], b->save[1], b->in[0], b->in[1], b->in[2], b->s.N, b->s.C);
 }
 static void ln_bwd(Bufs *b) {
-    layernorm_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1],
-                       b->save[0], b->save[1], b->s.N, b->s.C);
+    layernorm_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1], b->save[0], b->save[1], b->s.N,
+                       b->s.C);
 }
 static double ln_ref(const Bufs *b, size_t i) {
     int C = b->s.C;
@@ -138,16 +138,12 @@ static void mm_sizes(Bufs *b) {
     b->in_len[0] = N * C, b->in_len[1] = OC * C, b->in_len[2] = OC;
     b->out_len = N * OC;
 }
-static void mm_fwd(Bufs *b) {
-    matmul_forward(b->out, b->in[0], b->in[1], b->in[2], b->s.N, b->s.C, b->s.OC);
-}
+static void mm_fwd(Bufs *b) { matmul_forward(b->out, b->in[0], b->in[1], b->in[2], b->s.N, b->s.C, b->s.OC); }
 static void mm_bwd(Bufs *b) {
-    matmul_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1],
-                    b->s.N, b->s.C, b->s.OC, GRAD_ADD);
+    matmul_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1], b->s.N, b->s.C, b->s.OC, GRAD_ADD);
 }
 static void mms_bwd(Bufs *b) {
-    matmul_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1],
-                    b->s.N, b->s.C, b->s.OC, GRAD_STORE);
+    matmul_backward(b->din[0], b->din[1], b->din[2], b->dout, b->in[0], b->in[1], b->s.N, b->s.C, b->s.OC, GRAD_STORE);
 }
 static double mm_ref(const Bufs *b, size_t i) {
     int C = b->s.C, OC = b->s.OC;
@@ -162,18 +158,13 @@ static void mmnb_sizes(Bufs *b) {
     mm_sizes(b);
     b->in_len[2] = 0;
 }
-static void mmnb_fwd(Bufs *b) {
-    matmul_forward(b->out, b->in[0], b->in[1], NULL, b->s.N, b->s.C, b->s.OC);
-}
+static void mmnb_fwd(Bufs *b) { matmul_forward(b->out, b->in[0], b->in[1], NULL, b->s.N, b->s.C, b->s.OC); }
 static void mmnb_bwd(Bufs *b) {
-    matmul_backward(b->din[0], b->din[1], NULL, b->dout, b->in[0], b->in[1],
-                    b->s.N, b->s.C, b->s.OC, GRAD_ADD);
+    matmul_backward(b->din[0], b->din[1], NULL, b->dout, b->in[0], b->in[1], b->s.N, b->s.C, b->s.OC, GRAD_ADD);
 }
 
 /* gelu and residual: elementwise over N*C; gelu saves its slope */
-static void ew_sizes(Bufs *b) {
-    b->in_len[0] = b->in_len[1] = b->out_len = (size_t)b->s.N * b->s.C;
-}
+static void ew_sizes(Bufs *b) { b->in_len[0] = b->in_len[1] = b->out_len = (size_t)b->s.N * b->s.C; }
 static void gelu_sizes(Bufs *b) {
     ew_sizes(b);
     b->save_len[0] = b->out_len;
@@ -194,9 +185,7 @@ static void ce_sizes(Bufs *b) {
     b->in_len[0] = (size_t)b->s.N * b->s.V;
     b->out_len = b->s.N, b->save_len[0] = b->in_len[0];
 }
-static void ce_fwd(Bufs *b) {
-    crossentropy_forward(b->out, b->save[0], b->in[0], b->targets, b->s.N, b->s.V);
-}
+static void ce_fwd(Bufs *b) { crossentropy_forward(b->out, b->save[0], b->in[0], b->targets, b->s.N, b->s.V); }
 static void ce_bwd(Bufs *b) {
     crossentropy_backward(b->din[0], b->dout, b->save[0], b->targets, b->s.N, b->s.V, GRAD_ADD);
 }
@@ -218,26 +207,129 @@ static double ce_ref(const Bufs *b, size_t n) {
 }
 
 static const Layer LAYERS[] = {
-    {"layernorm", 3, {"inp", "weight", "bias"}, ln_sizes, ln_fwd, ln_bwd, ln_ref, 1.0f, 5e-2f, 1,
-     {{1, 8}, {3, 7}, {5, 33}, {16, 64}, {4, 130}}, {4096, 128}},
-    {"matmul", 3, {"inp", "weight", "bias"}, mm_sizes, mm_fwd, mm_bwd, mm_ref, 1.0f, 1e-1f, 1,
-     {{1, 1, 1}, {3, 5, 7}, {16, 24, 20}, {7, 33, 130}}, {4096, 128, 384}},
-    {"matmul_store", 3, {"inp", "weight", "bias"}, mm_sizes, mm_fwd, mms_bwd, mm_ref, 1.0f, 1e-1f, 1,
-     {{1, 1, 1}, {3, 5, 7}, {7, 33, 130}}, {4096, 128, 384}, 1},
-    {"matmul_nobias", 2, {"inp", "weight"}, mmnb_sizes, mmnb_fwd, mmnb_bwd, mm_ref, 1.0f, 1e-1f, 1,
-     {{2, 3, 4}, {9, 16, 12}}, {512, 128, 128}},
-    {"gelu", 1, {"inp"}, gelu_sizes, gelu_fwd, gelu_bwd, gelu_ref, 2.5f, 5e-2f, 1,
-     {{1, 1}, {3, 7}, {10, 40}}, {4096, 512}},
-    {"gelu_store", 1, {"inp"}, gelu_sizes, gelu_fwd, gelus_bwd, gelu_ref, 2.5f, 5e-2f, 1,
-     {{3, 7}, {10, 40}}, {4096, 512}, 1},
-    {"residual", 2, {"inp1", "inp2"}, ew_sizes, res_fwd, res_bwd, res_ref, 1.0f, 1e-1f, 1,
-     {{1, 1}, {3, 7}, {10, 40}}, {4096, 128}},
-    {"crossentropy", 1, {"logits"}, ce_sizes, ce_fwd, ce_bwd, ce_ref, 2.0f, 5e-2f, 1,
-     {{1, 0, 0, 2}, {4, 0, 0, 7}, {8, 0, 0, 50}, {3, 0, 0, 300}}, {512, 0, 0, 2048}},
-    {"crossentropy_inplace", 1, {"logits"}, ce_sizes, cei_fwd, ce_bwd, ce_ref, 2.0f, 5e-2f, 1,
-     {{4, 0, 0, 7}, {8, 0, 0, 50}}, {512, 0, 0, 2048}},
-    {"crossentropy_store", 1, {"logits"}, ce_sizes, ce_fwd, ces_bwd, ce_ref, 2.0f, 5e-2f, 1,
-     {{4, 0, 0, 7}, {3, 0, 0, 300}}, {512, 0, 0, 2048}, 1},
+    {"layernorm",
+     3,
+     {"inp", "weight", "bias"},
+     ln_sizes,
+     ln_fwd,
+     ln_bwd,
+     ln_ref,
+     1.0f,
+     5e-2f,
+     1,
+     {{1, 8}, {3, 7}, {5, 33}, {16, 64}, {4, 130}},
+     {4096, 128}},
+    {"matmul",
+     3,
+     {"inp", "weight", "bias"},
+     mm_sizes,
+     mm_fwd,
+     mm_bwd,
+     mm_ref,
+     1.0f,
+     1e-1f,
+     1,
+     {{1, 1, 1}, {3, 5, 7}, {16, 24, 20}, {7, 33, 130}},
+     {4096, 128, 384}},
+    {"matmul_store",
+     3,
+     {"inp", "weight", "bias"},
+     mm_sizes,
+     mm_fwd,
+     mms_bwd,
+     mm_ref,
+     1.0f,
+     1e-1f,
+     1,
+     {{1, 1, 1}, {3, 5, 7}, {7, 33, 130}},
+     {4096, 128, 384},
+     1},
+    {"matmul_nobias",
+     2,
+     {"inp", "weight"},
+     mmnb_sizes,
+     mmnb_fwd,
+     mmnb_bwd,
+     mm_ref,
+     1.0f,
+     1e-1f,
+     1,
+     {{2, 3, 4}, {9, 16, 12}},
+     {512, 128, 128}},
+    {"gelu",
+     1,
+     {"inp"},
+     gelu_sizes,
+     gelu_fwd,
+     gelu_bwd,
+     gelu_ref,
+     2.5f,
+     5e-2f,
+     1,
+     {{1, 1}, {3, 7}, {10, 40}},
+     {4096, 512}},
+    {"gelu_store",
+     1,
+     {"inp"},
+     gelu_sizes,
+     gelu_fwd,
+     gelus_bwd,
+     gelu_ref,
+     2.5f,
+     5e-2f,
+     1,
+     {{3, 7}, {10, 40}},
+     {4096, 512},
+     1},
+    {"residual",
+     2,
+     {"inp1", "inp2"},
+     ew_sizes,
+     res_fwd,
+     res_bwd,
+     res_ref,
+     1.0f,
+     1e-1f,
+     1,
+     {{1, 1}, {3, 7}, {10, 40}},
+     {4096, 128}},
+    {"crossentropy",
+     1,
+     {"logits"},
+     ce_sizes,
+     ce_fwd,
+     ce_bwd,
+     ce_ref,
+     2.0f,
+     5e-2f,
+     1,
+     {{1, 0, 0, 2}, {4, 0, 0, 7}, {8, 0, 0, 50}, {3, 0, 0, 300}},
+     {512, 0, 0, 2048}},
+    {"crossentropy_inplace",
+     1,
+     {"logits"},
+     ce_sizes,
+     cei_fwd,
+     ce_bwd,
+     ce_ref,
+     2.0f,
+     5e-2f,
+     1,
+     {{4, 0, 0, 7}, {8, 0, 0, 50}},
+     {512, 0, 0, 2048}},
+    {"crossentropy_store",
+     1,
+     {"logits"},
+     ce_sizes,
+     ce_fwd,
+     ces_bwd,
+     ce_ref,
+     2.0f,
+     5e-2f,
+     1,
+     {{4, 0, 0, 7}, {3, 0, 0, 300}},
+     {512, 0, 0, 2048},
+     1},
 };
 enum { NLAYERS = sizeof LAYERS / sizeof LAYERS[0] };
 
@@ -272,8 +364,7 @@ static void bufs_make(Bufs *b, const Layer *L, Shape s, uint64_t seed, int zero_
 
 static int bufs_intact(const Bufs *b, const Layer *L) {
     int ok = gintact(b->out, b->out_len) && gintact(b->dout, b->out_len);
-    for (int k = 0; k < L->nin; k++)
-        ok = ok && gintact(b->in[k], b->in_len[k]) && gintact(b->din[k], b->in_len[k]);
+    for (int k = 0; k < L->nin; k++) ok = ok && gintact(b->in[k], b->in_len[k]) && gintact(b->din[k], b->in_len[k]);
     for (int k = 0; k < 2; k++)
         if (b->save[k]) ok = ok && gintact(b->save[k], b->save_len[k]);
     return ok;
@@ -376,15 +467,15 @@ static int same_bits(const float *a, const float *b, size_t n, size_t *at) {
 
 static void compare_runs(const Layer *L, const Bufs *a, const Bufs *b, const char *what) {
     size_t at = 0;
-    CHECK(same_bits(a->out, b->out, a->out_len, &at), "%s %s: out[%zu] %.9g vs %.9g",
-          L->name, what, at, a->out[at], b->out[at]);
+    CHECK(same_bits(a->out, b->out, a->out_len, &at), "%s %s: out[%zu] %.9g vs %.9g", L->name, what, at, a->out[at],
+          b->out[at]);
     for (int k = 0; k < 2; k++)
         if (a->save[k])
-            CHECK(same_bits(a->save[k], b->save[k], a->save_len[k], &at), "%s %s: saved state %d [%zu]",
-                  L->name, what, k, at);
+            CHECK(same_bits(a->save[k], b->save[k], a->save_len[k], &at), "%s %s: saved state %d [%zu]", L->name, what,
+                  k, at);
     for (int k = 0; k < L->nin; k++)
-        CHECK(same_bits(a->din[k], b->din[k], a->in_len[k], &at), "%s %s: d%s[%zu] %.9g vs %.9g",
-              L->name, what, L->in_names[k], at, a->din[k][at], b->din[k][at]);
+        CHECK(same_bits(a->din[k], b->din[k], a->in_len[k], &at), "%s %s: d%s[%zu] %.9g vs %.9g", L->name, what,
+              L->in_names[k], at, a->din[k][at], b->din[k][at]);
 }
 
 static void run_big(Bufs *b, const Layer *L, int threads) {
@@ -452,8 +543,8 @@ static void check_matmul_halves(void) {
     matmul_backward_weight(a.din[1], a.din[2], a.dout, s.OC, a.in[0], s.N, s.C, s.OC);
     const int cut[] = {0, 16, 176, 384};
     for (int r = 0; r < 3; r++)
-        matmul_backward_weight(b.din[1] + (size_t)cut[r] * s.C, b.din[2] + cut[r], b.dout + cut[r], s.OC,
-                               b.in[0], s.N, s.C, cut[r + 1] - cut[r]);
+        matmul_backward_weight(b.din[1] + (size_t)cut[r] * s.C, b.din[2] + cut[r], b.dout + cut[r], s.OC, b.in[0], s.N,
+                               s.C, cut[r + 1] - cut[r]);
     for (int k = 1; k <= 2; k++) {
         double rms = 0, worst = 0;
         size_t wi = 0;
@@ -471,8 +562,8 @@ static void check_matmul_halves(void) {
     matmul_backward_input(b.din[0], b.dout, b.in[1], s.N, s.C, s.OC, GRAD_STORE);
     for (size_t i = 0; i < a.in_len[0]; i++)
         if (a.din[0][i] != b.din[0][i]) {
-            CHECK(0, "matmul input half, GRAD_STORE over NaN: dinp[%zu] %.9g, adding into zeros %.9g", i,
-                  b.din[0][i], a.din[0][i]);
+            CHECK(0, "matmul input half, GRAD_STORE over NaN: dinp[%zu] %.9g, adding into zeros %.9g", i, b.din[0][i],
+                  a.din[0][i]);
             break;
         }
     CHECK(bufs_intact(&a, L) && bufs_intact(&b, L), "matmul halves: guard overwritten");
@@ -522,19 +613,21 @@ static void check_gelu_range(void) {
     for (int i = 0; i < NX; i++) {
         double xd = x[i], u = sqrt(2 / 3.14159265358979323846) * (xd + 0.044715 * xd * xd * xd);
         double ref = xd / (1 + exp(-2 * u)); /* = 0.5 x (1 + tanh u), without cancellation */
-        if (fabs(ref) < 1e-30) continue;  /* float's subnormal range */
+        if (fabs(ref) < 1e-30) continue;     /* float's subnormal range */
         double e = fabs(y[i] - ref) / fabs(ref);
         if (!(e <= worst)) worst = e, wi = i;
     }
     CHECK(worst <= 1e-5, "gelu(%g) = %.9g, reference %.9g (relative error %.3g)", x[wi], y[wi],
-          (double)x[wi] / (1 + exp(-2 * sqrt(2 / 3.14159265358979323846) * (x[wi] + 0.044715 * x[wi] * x[wi] * x[wi]))), worst);
+          (double)x[wi] / (1 + exp(-2 * sqrt(2 / 3.14159265358979323846) * (x[wi] + 0.044715 * x[wi] * x[wi] * x[wi]))),
+          worst);
     float extreme[6] = {-1e30f, -1e4f, -50.0f, 50.0f, 1e4f, 1e15f}, ey[6], es[6], ed[6] = {0},
           e1[6] = {1, 1, 1, 1, 1, 1};
     gelu_forward(ey, es, extreme, 6);
     gelu_backward(ed, e1, es, 6, GRAD_ADD);
     for (int i = 0; i < 6; i++)
         CHECK(isfinite(ey[i]) && isfinite(ed[i]), "gelu(%g) = %g, gelu' = %g: not finite", extreme[i], ey[i], ed[i]);
-    CHECK(ey[3] == 50.0f && ed[3] == 1.0f && ey[2] == 0.0f && ed[2] == 0.0f, "gelu saturation: %g %g %g %g", ey[3], ed[3], ey[2], ed[2]);
+    CHECK(ey[3] == 50.0f && ed[3] == 1.0f && ey[2] == 0.0f && ed[2] == 0.0f, "gelu saturation: %g %g %g %g", ey[3],
+          ed[3], ey[2], ed[2]);
     CHECK(gintact(x, NX) && gintact(y, NX) && gintact(d, NX), "gelu range: guard overwritten");
     gfree(x), gfree(y), gfree(d), gfree(one);
 }
@@ -592,7 +685,8 @@ static void check_crossentropy_edges(void) {
         CHECK(d[v] == 0.5f && d[(N - 1) * V + v] == 0.5f, "out-of-range target: dlogits row written at v=%d", v);
     crossentropy_backward(d, dl, p, t, N, V, GRAD_STORE);
     for (int v = 0; v < V; v++)
-        CHECK(d[v] == 0.0f && d[(N - 1) * V + v] == 0.0f, "out-of-range target, GRAD_STORE: dlogits row not zeroed at v=%d", v);
+        CHECK(d[v] == 0.0f && d[(N - 1) * V + v] == 0.0f,
+              "out-of-range target, GRAD_STORE: dlogits row not zeroed at v=%d", v);
     memcpy(zi, z, N * V * sizeof(float));
     crossentropy_forward(lossi, zi, zi, t, N, V);
     CHECK(isnan(lossi[0]) && isnan(lossi[N - 1]), "in-place out-of-range target: not NaN");
@@ -606,8 +700,8 @@ static void check_crossentropy_edges(void) {
 /* ---- AdamW, schedule, clipping ------------------------------------------ */
 
 /* The torch formulas, in double (the textbook EMA form, not torch's lerp). */
-static void adamw_ref(double *p, double *m, double *v, const float *g, size_t n,
-                      double lr, double b1, double b2, double eps, double wd, long t, int decay) {
+static void adamw_ref(double *p, double *m, double *v, const float *g, size_t n, double lr, double b1, double b2,
+                      double eps, double wd, long t, int decay) {
     for (size_t i = 0; i < n; i++) {
         if (decay) p[i] *= 1 - lr * wd;
         m[i] = b1 * m[i] + (1 - b1) * g[i];
@@ -652,8 +746,8 @@ static void check_adamw(void) {
         CHECK_OK(adamw_update(p, m, v, g, NDECAY, &cfg, t, 1));
         CHECK_OK(adamw_update(p + NDECAY, m + NDECAY, v + NDECAY, g + NDECAY, NP - NDECAY, &cfg, t, 0));
         adamw_ref(rp, rm, rv, g, NDECAY, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, t, 1);
-        adamw_ref(rp + NDECAY, rm + NDECAY, rv + NDECAY, g + NDECAY, NP - NDECAY, cfg.lr, cfg.beta1,
-                  cfg.beta2, cfg.eps, cfg.weight_decay, t, 0);
+        adamw_ref(rp + NDECAY, rm + NDECAY, rv + NDECAY, g + NDECAY, NP - NDECAY, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps,
+                  cfg.weight_decay, t, 0);
     }
     check_close(p, rp, NP, 1e-6, "adamw params");
     check_close(m, rm, NP, 1e-6, "adamw m");
@@ -706,7 +800,8 @@ static void check_schedule(void) {
     float prev = adamw_lr_cosine(10, 10, 110, max, ratio);
     for (long s = 11; s <= 110; s++) {
         float lr = adamw_lr_cosine(s, 10, 110, max, ratio);
-        CHECK(lr <= prev && lr >= min * (1 - 1e-6f), "schedule not decreasing to min at step %ld: %g after %g", s, lr, prev);
+        CHECK(lr <= prev && lr >= min * (1 - 1e-6f), "schedule not decreasing to min at step %ld: %g after %g", s, lr,
+              prev);
         prev = lr;
     }
 }
@@ -729,8 +824,8 @@ static void check_clipping(void) {
         /* Measuring only, and a limit above the norm: nothing changes. */
         float norm0 = adamw_clip_grad_norm(g, n, 0.0f);
         float norm1 = adamw_clip_grad_norm(g, n, (float)(2 * ref));
-        CHECK(fabs(norm0 - ref) <= 1e-6 * ref && norm1 == norm0, "n=%zu: norm %.9g / %.9g, reference %.9g",
-              n, norm0, norm1, ref);
+        CHECK(fabs(norm0 - ref) <= 1e-6 * ref && norm1 == norm0, "n=%zu: norm %.9g / %.9g, reference %.9g", n, norm0,
+              norm1, ref);
         size_t at = 0;
         CHECK(same_bits(g, orig, n, &at), "n=%zu: gradients changed below the limit at %zu", n, at);
         /* Clipping: norm becomes exactly max_norm (to float rounding), the
@@ -742,11 +837,12 @@ static void check_clipping(void) {
         float pre1 = adamw_clip_grad_norm(g1, n, max_norm);
         omp_set_num_threads(2);
         float pre = adamw_clip_grad_norm(g, n, max_norm);
-        CHECK(pre == norm0 && pre1 == pre, "n=%zu: norm before clipping %.9g (1 thread %.9g), measured %.9g",
-              n, pre, pre1, norm0);
+        CHECK(pre == norm0 && pre1 == pre, "n=%zu: norm before clipping %.9g (1 thread %.9g), measured %.9g", n, pre,
+              pre1, norm0);
         CHECK(same_bits(g, g1, n, &at), "n=%zu: clipped gradients differ between 1 and 2 threads at %zu", n, at);
         double after = norm_double(g, n);
-        CHECK(fabs(after - max_norm) <= 1e-6 * max_norm, "n=%zu: norm after clipping %.9g, want %.9g", n, after, max_norm);
+        CHECK(fabs(after - max_norm) <= 1e-6 * max_norm, "n=%zu: norm after clipping %.9g, want %.9g", n, after,
+              max_norm);
         float scale = max_norm / pre;
         double worst = 0;
         for (size_t i = 0; i < n; i++) {

@@ -34,7 +34,8 @@ static void check_in_order(size_t n, int B, int T, int S, int drop_last) {
     }
     CHECK_OK(st);
     CHECK(l.n_windows == nw, "n=%zu T=%d S=%d: %zu windows, reference %zu", n, T, S, l.n_windows, nw);
-    CHECK(loader_num_batches(&l) == expect_batches, "batches %zu, expected %zu", loader_num_batches(&l), expect_batches);
+    CHECK(loader_num_batches(&l) == expect_batches, "batches %zu, expected %zu", loader_num_batches(&l),
+          expect_batches);
     int32_t *x = malloc((size_t)B * T * sizeof *x), *y = malloc((size_t)B * T * sizeof *y);
     size_t w = 0, batches = 0;
     int rows;
@@ -117,7 +118,8 @@ static void check_notebook(const char *verdict) {
     CHECK(loader_next(&l, x, y) == 8, "first batch not full");
     const int32_t want_x[8] = {40, 367, 2885, 1464, 1807, 3619, 402, 271};
     const int32_t want_y[4] = {367, 2885, 1464, 1807};
-    for (int i = 0; i < 8; i++) CHECK(x[i] == want_x[i], "inputs[%d][%d] = %d, notebook %d", i / 4, i % 4, x[i], want_x[i]);
+    for (int i = 0; i < 8; i++)
+        CHECK(x[i] == want_x[i], "inputs[%d][%d] = %d, notebook %d", i / 4, i % 4, x[i], want_x[i]);
     for (int i = 0; i < 4; i++) CHECK(y[i] == want_y[i], "targets[0][%d] = %d, notebook %d", i, y[i], want_y[i]);
     loader_free(&l);
     idbuf_free(&ids);

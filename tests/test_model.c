@@ -111,9 +111,11 @@ static void check_gradient(const EncodingModule *e, int tied, int masked) {
             if (!(err <= lim)) bad++;
             if (!(err / lim <= worst)) worst = err / lim, w_num = num, w_ana = ana, w_at = k;
         }
-        CHECK(bad == 0, "%s %s%s: gradient of %s: %d of 24 elements off; worst [%zu] numeric %.6g "
-              "analytic %.6g (error %.2f x tolerance)", e->name, tied ? "tied" : "untied",
-              masked ? " (scaled, masked)" : "", t->name, bad, w_at, w_num, w_ana, worst);
+        CHECK(bad == 0,
+              "%s %s%s: gradient of %s: %d of 24 elements off; worst [%zu] numeric %.6g "
+              "analytic %.6g (error %.2f x tolerance)",
+              e->name, tied ? "tied" : "untied", masked ? " (scaled, masked)" : "", t->name, bad, w_at, w_num, w_ana,
+              worst);
     }
     model_free(&m);
 }
@@ -164,8 +166,7 @@ static void check_learning(const EncodingModule *e) {
         double val = NAN;
         CHECK_OK(trainer_validate(&t, 0, &val));
         printf("  learning %-18s loss %.3f -> %.3f (validation %.3f)\n", e->name, first, last, val);
-        CHECK(last < 0.25 * first, "%s: loss fell only from %.3f to %.3f in %ld steps", e->name,
-              first, last, tc.steps);
+        CHECK(last < 0.25 * first, "%s: loss fell only from %.3f to %.3f in %ld steps", e->name, first, last, tc.steps);
         CHECK(val < 0.25 * first, "%s: validation loss %.3f vs start %.3f", e->name, val, first);
     }
     trainer_free(&t);
@@ -220,8 +221,8 @@ static void check_determinism_and_resume(const EncodingModule *e, const char *di
     int same_moments = same_bits(a.opt_mem, c.opt_mem, 2 * a.model.n_params * sizeof(float));
     CHECK(same_loss && same_params && same_moments,
           "%s: resumed run differs from the uninterrupted one (losses %s, parameters %s, moments %s; "
-          "last loss %.9g vs %.9g)", e->name, same_loss ? "same" : "differ",
-          same_params ? "same" : "differ", same_moments ? "same" : "differ",
+          "last loss %.9g vs %.9g)",
+          e->name, same_loss ? "same" : "differ", same_params ? "same" : "differ", same_moments ? "same" : "differ",
           a.loss_history[N + M - 1], c.loss_history[N + M - 1]);
     /* A model for evaluation loads the same parameters. */
     Model ev;
@@ -250,8 +251,8 @@ static void check_vocab_roundtrip(const char *dir) {
     const int32_t text[] = {50256, 3, 17, 3, 464, 17, 50256, 9};
     VocabMap v;
     CHECK_OK(vocab_map_build(&v, 50257, text, 8));
-    CHECK(vocab_map_size(&v) == 6 && vocab_map_unknown(&v) == 5,
-          "compact map of 5 distinct ids: size %d, unknown %d", vocab_map_size(&v), vocab_map_unknown(&v));
+    CHECK(vocab_map_size(&v) == 6 && vocab_map_unknown(&v) == 5, "compact map of 5 distinct ids: size %d, unknown %d",
+          vocab_map_size(&v), vocab_map_unknown(&v));
     int32_t out[3];
     size_t unk = 0;
     CHECK_OK(vocab_map_apply(&v, out, (const int32_t[]){17, 50256, 4}, 3, &unk));
@@ -279,8 +280,7 @@ static void check_vocab_roundtrip(const char *dir) {
     TrainConfig tc2;
     CHECK_OK(checkpoint_read_config(path, &mc2, &tc2, &d2, NULL));
     CHECK(d2.vocab.compact && d2.vocab.n_known == v.n_known &&
-              !memcmp(d2.vocab.known, v.known, (size_t)v.n_known * sizeof *v.known) &&
-              !strcmp(d2.tokenizer, "gpt2"),
+              !memcmp(d2.vocab.known, v.known, (size_t)v.n_known * sizeof *v.known) && !strcmp(d2.tokenizer, "gpt2"),
           "the vocabulary map did not survive the checkpoint");
     checkpoint_data_free(&d2);
     trainer_free(&t);
@@ -315,7 +315,8 @@ static void check_eval(const EncodingModule *e) {
         CHECK_OK(model_eval_losses(&ev, &m, got, in, tg, B, Tk, pos[k]));
         CHECK(same_bits(got, m.a.losses, sizeof(float) * B * Tk),
               "%s: eval losses differ from the training forward's (B %d, T %d, pos0 %d): "
-              "%.9g vs %.9g at 0", e->name, B, Tk, pos[k], got[0], m.a.losses[0]);
+              "%.9g vs %.9g at 0",
+              e->name, B, Tk, pos[k], got[0], m.a.losses[0]);
         /* One row at a time: other matmul shapes, whose sgemm may round
          * differently (OpenBLAS picks kernels by size), so within 1e-5. */
         double worst = 0;
@@ -326,16 +327,17 @@ static void check_eval(const EncodingModule *e) {
                 worst = fmax(worst, fabs(got[i] - ref) / fmax(1.0, fabs(ref)));
             }
         }
-        CHECK(worst <= 1e-5, "%s: eval one row at a time differs from the batch by %.3g "
-              "(relative, pos0 %d)", e->name, worst, pos[k]);
+        CHECK(worst <= 1e-5,
+              "%s: eval one row at a time differs from the batch by %.3g "
+              "(relative, pos0 %d)",
+              e->name, worst, pos[k]);
     }
     /* Past the training length: a table refuses, the others evaluate. */
     int known = encoding_max_positions(&m.enc);
     st = model_eval_losses(&ev, &m, got, in, tg, 2, 2 * T, 0);
     if (known && known < 2 * T) {
         CHECK(st == PB_LENGTH && strstr(pb_errmsg(), e->name),
-              "%s: evaluation past the table: status '%s', message '%s'", e->name,
-              pb_status_name(st), pb_errmsg());
+              "%s: evaluation past the table: status '%s', message '%s'", e->name, pb_status_name(st), pb_errmsg());
     } else {
         CHECK_OK(st);
         int finite = 1;
@@ -379,16 +381,15 @@ static void check_mask_and_scale(const EncodingModule *e) {
     }
     CHECK_OK(model_forward(&m, in, masked, B, T, 0));
     CHECK(m.n_scored == (size_t)n && fabs(m.loss - sum / n) <= 1e-6 * fabs(sum / n),
-          "%s: masked loss %.9g over %zu targets, expected %.9g over %d", e->name, m.loss,
-          m.n_scored, sum / n, n);
+          "%s: masked loss %.9g over %zu targets, expected %.9g over %d", e->name, m.loss, m.n_scored, sum / n, n);
     for (int i = 0; i < N; i++) masked[i] = MODEL_UNSCORED;
     CHECK_OK(model_forward(&m, in, masked, B, T, 0));
     model_zero_grad(&m);
     CHECK_OK(model_backward(&m));
     int nonzero = 0;
     for (size_t i = 0; i < m.n_params; i++) nonzero += m.grads[i] != 0.0f;
-    CHECK(m.loss == 0.0 && m.n_scored == 0 && nonzero == 0,
-          "%s: nothing scored gave loss %g and %d nonzero gradients", e->name, m.loss, nonzero);
+    CHECK(m.loss == 0.0 && m.n_scored == 0 && nonzero == 0, "%s: nothing scored gave loss %g and %d nonzero gradients",
+          e->name, m.loss, nonzero);
     masked[3] = -2;
     CHECK(model_forward(&m, in, masked, B, T, 0) == PB_DATA, "%s: target -2 must be refused", e->name);
     pb_clear_error();
@@ -456,8 +457,8 @@ static void check_slices(const EncodingModule *e) {
     CHECK_OK(model_forward(&two, in, tg, B, T, 0));
     CHECK_OK(model_backward(&two));
     CHECK_OK(model_backward(&two));
-    CHECK(fabs(one.loss - two.loss) <= 1e-6 * fabs(one.loss), "%s slices: loss %.9g on 2 threads, %.9g on 1",
-          e->name, two.loss, one.loss);
+    CHECK(fabs(one.loss - two.loss) <= 1e-6 * fabs(one.loss), "%s slices: loss %.9g on 2 threads, %.9g on 1", e->name,
+          two.loss, one.loss);
     double rms = 0, worst = 0;
     size_t wi = 0;
     for (size_t i = 0; i < one.n_params; i++) rms += (double)one.grads[i] * one.grads[i];
@@ -469,8 +470,10 @@ static void check_slices(const EncodingModule *e) {
         const double err = fabs(two.grads[i] - ref) / fmax(fabs(ref), 2.0 * rms);
         if (!(err <= worst)) worst = err, wi = i;
     }
-    CHECK(rms > 0 && worst <= 1e-5, "%s slices: two backwards on 2 threads give grads[%zu] = %.9g, "
-          "twice one thread's %.9g (rms %.3g)", e->name, wi, two.grads[wi], 2.0 * one.grads[wi], rms);
+    CHECK(rms > 0 && worst <= 1e-5,
+          "%s slices: two backwards on 2 threads give grads[%zu] = %.9g, "
+          "twice one thread's %.9g (rms %.3g)",
+          e->name, wi, two.grads[wi], 2.0 * one.grads[wi], rms);
     model_free(&one);
     model_free(&two);
 }

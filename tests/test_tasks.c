@@ -12,8 +12,7 @@
 /* Checks one example of size n: framing, lengths and the answer. */
 static void check_example(TaskKind k, int n, const int32_t *x, int len, int a0, int alen) {
     CHECK(len == task_example_len(k, n), "%s n=%d: length %d", task_name(k), n, len);
-    CHECK(x[0] == TASK_BOS && x[len - 1] == TASK_EOS && x[a0 - 1] == TASK_SEP,
-           "%s n=%d: framing", task_name(k), n);
+    CHECK(x[0] == TASK_BOS && x[len - 1] == TASK_EOS && x[a0 - 1] == TASK_SEP, "%s n=%d: framing", task_name(k), n);
     CHECK(a0 + alen == len - 1, "%s n=%d: the answer ends before '$'", task_name(k), n);
     const int32_t *in = x + 1, *ans = x + a0;
     if (k == TASK_ADD) {
@@ -60,7 +59,7 @@ int main(void) {
                 int len1 = task_generate((TaskKind)k, n, &r1, a, &s1, &l1);
                 int len2 = task_generate((TaskKind)k, n, &r2, b, &s2, &l2);
                 CHECK(len1 == len2 && s1 == s2 && l1 == l2 && !memcmp(a, b, (size_t)len1 * sizeof *a),
-                       "%s n=%d: same seed, different example", task_name((TaskKind)k), n);
+                      "%s n=%d: same seed, different example", task_name((TaskKind)k), n);
                 check_example((TaskKind)k, n, a, len1, s1, l1);
             }
         }
@@ -100,8 +99,8 @@ int main(void) {
             task_mask_targets(in, tg, 1, L, -7);
             for (int p = 0; p < L; p++) {
                 const int want = p >= sep && p < e;
-                CHECK(want ? tg[p] == blk[p + 1] : tg[p] == -7, "%s block %d: target %d %s",
-                      task_name((TaskKind)k), i, p, want ? "should be scored" : "should be unscored");
+                CHECK(want ? tg[p] == blk[p + 1] : tg[p] == -7, "%s block %d: target %d %s", task_name((TaskKind)k), i,
+                      p, want ? "should be scored" : "should be unscored");
             }
         }
         /* A window that starts inside an answer scores nothing before its next '='. */

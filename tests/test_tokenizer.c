@@ -55,8 +55,10 @@ static int split_tabs(char *line, char **field, int max) {
 }
 
 static int hex_digit(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* Parses lowercase hex into out; returns 0 on success. */
@@ -105,11 +107,9 @@ static void print_ids(const char *label, const int32_t *ids, size_t n, size_t fr
 static int round_trips(Tokenizer *t, const uint8_t *x, size_t n) {
     IdBuf ids = {0};
     ByteBuf back = {0};
-    int ok = tokenizer_encode(t, &ids, x, n) == PB_OK &&
-             tokenizer_decode(t, &back, ids.data, ids.len) == PB_OK &&
+    int ok = tokenizer_encode(t, &ids, x, n) == PB_OK && tokenizer_decode(t, &back, ids.data, ids.len) == PB_OK &&
              back.len == n && (n == 0 || memcmp(back.data, x, n) == 0);
-    for (size_t i = 0; ok && i < ids.len; i++)
-        ok = ids.data[i] >= 0 && ids.data[i] < tokenizer_vocab_size(t);
+    for (size_t i = 0; ok && i < ids.len; i++) ok = ids.data[i] >= 0 && ids.data[i] < tokenizer_vocab_size(t);
     if (!ok) {
         fprintf(stderr, "  round trip failed (%s) for %zu bytes: ", pb_errmsg(), n);
         print_escaped(stderr, x, n, 80);
@@ -145,8 +145,10 @@ static void test_strings(Tokenizer *t, const char *dir, int pass) {
         got.len = 0;
         CHECK_OK(tokenizer_encode(t, &got, text.data, text.len));
         size_t d = first_diff(want.data, want.len, got.data, got.len);
-        CHECK(d == SIZE_MAX, "pass %d: case '%s': ids differ from tiktoken at index %zu "
-              "(want %zu ids, got %zu)", pass, f[0], d, want.len, got.len);
+        CHECK(d == SIZE_MAX,
+              "pass %d: case '%s': ids differ from tiktoken at index %zu "
+              "(want %zu ids, got %zu)",
+              pass, f[0], d, want.len, got.len);
         if (d != SIZE_MAX) {
             print_ids("want", want.data, want.len, d);
             print_ids("got ", got.data, got.len, d);
@@ -178,10 +180,10 @@ typedef struct {
     char name[64];
     ByteBuf text;
     IdBuf ids;
-    size_t block;      /* BLOCK_TOKENS; 0 if the corpus is skipped */
-    size_t n_blocks;   /* ceil(N_TOKENS / BLOCK_TOKENS) of the fixture */
-    size_t seen;       /* block lines compared */
-    int bad_block;     /* only the first differing block is reported */
+    size_t block;    /* BLOCK_TOKENS; 0 if the corpus is skipped */
+    size_t n_blocks; /* ceil(N_TOKENS / BLOCK_TOKENS) of the fixture */
+    size_t seen;     /* block lines compared */
+    int bad_block;   /* only the first differing block is reported */
 } Corpus;
 
 /* Loads and encodes one corpus from its `corpus` line; 0 to skip it. */
@@ -205,17 +207,17 @@ static int corpus_start(Tokenizer *t, Corpus *c, char **f, const char *verdict) 
     char hex[65];
     sha256_hex(hex, c->text.data, c->text.len);
     int same_text = strcmp(hex, f[2]) == 0 && c->text.len == strtoull(f[3], NULL, 10);
-    CHECK(same_text, "corpus %s: the text at '%s' differs from the one the fixtures were "
-          "made from (%zu bytes, SHA-256 %s; fixture: %s bytes, %s): run %s", f[1], path,
-          c->text.len, hex, f[3], f[2], PB_SETUP_COMMAND);
+    CHECK(same_text,
+          "corpus %s: the text at '%s' differs from the one the fixtures were "
+          "made from (%zu bytes, SHA-256 %s; fixture: %s bytes, %s): run %s",
+          f[1], path, c->text.len, hex, f[3], f[2], PB_SETUP_COMMAND);
     if (!same_text) return 0; /* its token comparisons would only add noise */
     double t0 = seconds();
     CHECK_OK(tokenizer_encode(t, &c->ids, c->text.data, c->text.len));
     double dt = seconds() - t0;
-    printf("corpus %s: %zu bytes -> %zu tokens in %.3f s (%.1f MB/s)\n", f[1], c->text.len,
-           c->ids.len, dt, (double)c->text.len / 1e6 / (dt > 0 ? dt : 1e-9));
-    CHECK(c->ids.len == strtoull(f[4], NULL, 10), "corpus %s: %zu tokens, tiktoken has %s",
-          f[1], c->ids.len, f[4]);
+    printf("corpus %s: %zu bytes -> %zu tokens in %.3f s (%.1f MB/s)\n", f[1], c->text.len, c->ids.len, dt,
+           (double)c->text.len / 1e6 / (dt > 0 ? dt : 1e-9));
+    CHECK(c->ids.len == strtoull(f[4], NULL, 10), "corpus %s: %zu tokens, tiktoken has %s", f[1], c->ids.len, f[4]);
     CHECK(round_trips(t, c->text.data, c->text.len), "corpus %s", f[1]);
     c->block = strtoull(f[5], NULL, 10);
     CHECK(c->block > 0, "corpus %s: BLOCK_TOKENS must be positive", f[1]);
@@ -231,8 +233,7 @@ static void corpus_block(Tokenizer *t, Corpus *c, char **f) {
     int same = strcmp(hex, f[3]) == 0;
     c->seen++;
     if (!same && !c->bad_block++) {
-        CHECK(same, "corpus %s: block %zu (tokens %zu..%zu) differs from tiktoken", c->name,
-              index, from, to);
+        CHECK(same, "corpus %s: block %zu (tokens %zu..%zu) differs from tiktoken", c->name, index, from, to);
         ByteBuf snip = {0};
         size_t n = to > from ? (to - from < 40 ? to - from : 40) : 0;
         if (n && tokenizer_decode(t, &snip, c->ids.data + from, n) == PB_OK) {
@@ -245,8 +246,8 @@ static void corpus_block(Tokenizer *t, Corpus *c, char **f) {
 }
 
 static void corpus_end(Corpus *c) {
-    CHECK(c->seen == c->n_blocks, "corpus %s: corpora.tsv has %zu block lines, expected %zu",
-          c->name, c->seen, c->n_blocks);
+    CHECK(c->seen == c->n_blocks, "corpus %s: corpora.tsv has %zu block lines, expected %zu", c->name, c->seen,
+          c->n_blocks);
     bytebuf_free(&c->text);
     idbuf_free(&c->ids);
     *c = (Corpus){0};
@@ -270,8 +271,7 @@ static void test_corpora(Tokenizer *t, const char *dir, const char *verdict) {
             corpora++;
             corpus_start(t, &c, f, verdict);
         } else if (nf == 4 && strcmp(f[0], "block") == 0) {
-            CHECK(strcmp(f[1], c.name) == 0 || !c.block,
-                  "block line for '%s' outside its corpus", f[1]);
+            CHECK(strcmp(f[1], c.name) == 0 || !c.block, "block line for '%s' outside its corpus", f[1]);
             if (c.block && strcmp(f[1], c.name) == 0) {
                 corpus_block(t, &c, f);
                 blocks++;
@@ -292,11 +292,38 @@ static void test_corpora(Tokenizer *t, const char *dir, const char *verdict) {
  * ill-formed UTF-8 of the kinds decoders trip on. */
 static void random_fragment(Rng *r, ByteBuf *b) {
     static const char *const frags[] = {
-        "the", " The", "'s", "'ll", " 42", "\n", "  ", "\t", "\r\n", "<|endoftext|>",
-        "<|endof", "|>", "\xC2\x85", "\xC2\xA0", "\xE2\x80\xA8", "\xE3\x80\x80",
-        "\xE2\x80\x8B", "\xEF\xBB\xBF", "\xF0\x9F\x98\x80", "\xE6\x97\xA5",
-        "\x80", "\xBF", "\xC2", "\xE2\x80", "\xF0\x9F\x98", "\xC0\x80", "\xE0\x80\x80",
-        "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF5", "\xFF", "\xFE",
+        "the",
+        " The",
+        "'s",
+        "'ll",
+        " 42",
+        "\n",
+        "  ",
+        "\t",
+        "\r\n",
+        "<|endoftext|>",
+        "<|endof",
+        "|>",
+        "\xC2\x85",
+        "\xC2\xA0",
+        "\xE2\x80\xA8",
+        "\xE3\x80\x80",
+        "\xE2\x80\x8B",
+        "\xEF\xBB\xBF",
+        "\xF0\x9F\x98\x80",
+        "\xE6\x97\xA5",
+        "\x80",
+        "\xBF",
+        "\xC2",
+        "\xE2\x80",
+        "\xF0\x9F\x98",
+        "\xC0\x80",
+        "\xE0\x80\x80",
+        "\xED\xA0\x80",
+        "\xF4\x90\x80\x80",
+        "\xF5",
+        "\xFF",
+        "\xFE",
     };
     uint32_t kind = rng_below(r, 5);
     if (kind == 0) { /* a known fragment */
@@ -334,7 +361,7 @@ static void test_random_round_trips(Tokenizer *t) {
             bytebuf_reserve(&x, n);
             for (uint32_t k = 0; k < n; k++) x.data[k] = (uint8_t)rng_u32(&r);
             x.len = n;
-        } else {          /* a mix of fragments */
+        } else { /* a mix of fragments */
             for (uint32_t k = 0; k < n / 4 + 1; k++) random_fragment(&r, &x);
         }
         if (!round_trips(t, x.data, x.len)) failed++;
@@ -376,12 +403,10 @@ static int encodes_to(Tokenizer *t, const char *text, const int32_t *want, size_
 static void test_special(Tokenizer *t) {
     CHECK(encodes_to(t, GPT2_EOT_TEXT, (int32_t[]){GPT2_EOT_ID}, 1), "<|endoftext|> alone");
     /* "a", EOT, "b": the special splits a word; tiktoken gives 64 50256 65 */
-    CHECK(encodes_to(t, "a" GPT2_EOT_TEXT "b", (int32_t[]){64, GPT2_EOT_ID, 65}, 3),
-          "<|endoftext|> inside a word");
+    CHECK(encodes_to(t, "a" GPT2_EOT_TEXT "b", (int32_t[]){64, GPT2_EOT_ID, 65}, 3), "<|endoftext|> inside a word");
     ByteBuf back = {0};
     CHECK_OK(tokenizer_decode(t, &back, (int32_t[]){GPT2_EOT_ID}, 1));
-    CHECK(back.len == 13 && memcmp(back.data, GPT2_EOT_TEXT, 13) == 0,
-          "id 50256 decodes to <|endoftext|>");
+    CHECK(back.len == 13 && memcmp(back.data, GPT2_EOT_TEXT, 13) == 0, "id 50256 decodes to <|endoftext|>");
     bytebuf_free(&back);
 }
 
@@ -404,22 +429,19 @@ static void test_bytes_tokenizer(void) {
     Tokenizer *t = NULL;
     CHECK_OK(tokenizer_open(&t, "bytes"));
     if (!t) return;
-    CHECK(strcmp(tokenizer_name(t), "bytes") == 0 && tokenizer_vocab_size(t) == 256,
-          "bytes: name and vocabulary size");
+    CHECK(strcmp(tokenizer_name(t), "bytes") == 0 && tokenizer_vocab_size(t) == 256, "bytes: name and vocabulary size");
     const uint8_t x[] = {0, 'a', 0xFF, '\n', 0x80};
     IdBuf ids = {0};
     CHECK_OK(tokenizer_encode(t, &ids, x, sizeof x));
-    CHECK(first_diff(ids.data, ids.len, (int32_t[]){0, 97, 255, 10, 128}, 5) == SIZE_MAX,
-          "bytes: one id per byte");
+    CHECK(first_diff(ids.data, ids.len, (int32_t[]){0, 97, 255, 10, 128}, 5) == SIZE_MAX, "bytes: one id per byte");
     CHECK(round_trips(t, x, sizeof x), "bytes round trip");
     ByteBuf out = {0};
-    CHECK(tokenizer_decode(t, &out, (int32_t[]){1, 256}, 2) == PB_DATA &&
-          strstr(pb_errmsg(), "256"), "bytes: id 256 is PB_DATA: %s", pb_errmsg());
+    CHECK(tokenizer_decode(t, &out, (int32_t[]){1, 256}, 2) == PB_DATA && strstr(pb_errmsg(), "256"),
+          "bytes: id 256 is PB_DATA: %s", pb_errmsg());
     idbuf_free(&ids);
     bytebuf_free(&out);
     tokenizer_free(t);
-    CHECK(tokenizer_open(&t, "nonesuch") == PB_USAGE && t == NULL,
-          "an unknown tokenizer name is PB_USAGE");
+    CHECK(tokenizer_open(&t, "nonesuch") == PB_USAGE && t == NULL, "an unknown tokenizer name is PB_USAGE");
 }
 
 /* ---- the vocabulary files ------------------------------------------------ */
@@ -434,8 +456,7 @@ static int write_bytes(const char *path, const void *data, size_t n) {
 /* Opening from a missing, truncated or altered encoder.json (copies in a
  * temporary folder) is PB_SETUP with a message that names the file and says
  * how to fix it. */
-static void test_bad_files(const char *enc_path, const char *bpe_path,
-                           const ByteBuf *enc) {
+static void test_bad_files(const char *enc_path, const char *bpe_path, const ByteBuf *enc) {
     char dir[] = "/tmp/posbench_tokenizer_XXXXXX", bad[4096];
     if (!mkdtemp(dir)) {
         CHECK(0, "cannot make a temporary folder like %s", dir);
@@ -445,7 +466,11 @@ static void test_bad_files(const char *enc_path, const char *bpe_path,
     uint8_t *copy = malloc(enc->len);
     memcpy(copy, enc->data, enc->len);
     copy[enc->len / 2] ^= 0x01;
-    struct { const char *what; size_t len; const char *word; } cases[] = {
+    struct {
+        const char *what;
+        size_t len;
+        const char *word;
+    } cases[] = {
         {"missing", 0, "missing"},
         {"truncated", enc->len / 3, "truncated"},
         {"altered", enc->len, "altered"},
@@ -456,15 +481,15 @@ static void test_bad_files(const char *enc_path, const char *bpe_path,
         Tokenizer *t = NULL;
         PbStatus st = tokenizer_open_gpt2(&t, bad, bpe_path);
         CHECK(st == PB_SETUP && t == NULL && strstr(pb_errmsg(), PB_SETUP_COMMAND) &&
-              strstr(pb_errmsg(), "encoder.json") && strstr(pb_errmsg(), cases[i].word),
+                  strstr(pb_errmsg(), "encoder.json") && strstr(pb_errmsg(), cases[i].word),
               "%s encoder.json gave '%s': %s", cases[i].what, pb_status_name(st), pb_errmsg());
         tokenizer_free(t);
     }
     /* the vocab.bpe check too: pass encoder.json where vocab.bpe belongs */
     Tokenizer *t = NULL;
     PbStatus st = tokenizer_open_gpt2(&t, enc_path, enc_path);
-    CHECK(st == PB_SETUP && strstr(pb_errmsg(), PB_SETUP_COMMAND),
-          "a wrong vocab.bpe gave '%s': %s", pb_status_name(st), pb_errmsg());
+    CHECK(st == PB_SETUP && strstr(pb_errmsg(), PB_SETUP_COMMAND), "a wrong vocab.bpe gave '%s': %s",
+          pb_status_name(st), pb_errmsg());
     tokenizer_free(t);
     unlink(bad);
     rmdir(dir);
@@ -472,8 +497,7 @@ static void test_bad_files(const char *enc_path, const char *bpe_path,
 }
 
 /* Replaces the first `from` in a copy of buf with `to` and parses it. */
-static PbStatus parse_edited(const ByteBuf *enc, const ByteBuf *bpe, int edit_enc,
-                             const char *from, const char *to) {
+static PbStatus parse_edited(const ByteBuf *enc, const ByteBuf *bpe, int edit_enc, const char *from, const char *to) {
     const ByteBuf *src = edit_enc ? enc : bpe;
     const char *at = strstr((const char *)src->data, from);
     if (!at) return PB_INTERNAL;
@@ -483,10 +507,8 @@ static PbStatus parse_edited(const ByteBuf *enc, const ByteBuf *bpe, int edit_en
     bytebuf_append(&e, to, nt);
     bytebuf_append(&e, src->data + pre + nf, src->len - pre - nf);
     Gpt2Vocab v;
-    PbStatus st = edit_enc ? gpt2_vocab_parse(&v, e.data, e.len, "encoder.json", bpe->data,
-                                              bpe->len, "vocab.bpe")
-                           : gpt2_vocab_parse(&v, enc->data, enc->len, "encoder.json",
-                                              e.data, e.len, "vocab.bpe");
+    PbStatus st = edit_enc ? gpt2_vocab_parse(&v, e.data, e.len, "encoder.json", bpe->data, bpe->len, "vocab.bpe")
+                           : gpt2_vocab_parse(&v, enc->data, enc->len, "encoder.json", e.data, e.len, "vocab.bpe");
     if (!st) gpt2_vocab_free(&v);
     bytebuf_free(&e);
     return st;
@@ -495,27 +517,30 @@ static PbStatus parse_edited(const ByteBuf *enc, const ByteBuf *bpe, int edit_en
 /* Malformed content that passes no SHA-256 check must still fail cleanly
  * (run under ASan this also shows the parser never reads out of bounds). */
 static void test_malformed_content(const ByteBuf *enc, const ByteBuf *bpe) {
-    static const struct { int enc; const char *from, *to; } edits[] = {
-        {1, "{", "["},                               /* not an object */
-        {1, "\"!\": 0", "\"!\": 1"},                 /* id 1 twice, id 0 missing */
-        {1, "\"!\": 0", "\"!\": -0"},                /* not a plain id */
-        {1, "\"!\": 0", "\"!\": 99999999999"},       /* id too big */
-        {1, "\"!\": 0", "\"\": 0"},                  /* empty key */
-        {1, "\"\\u0120t\"", "\"\\ud800t\""},         /* lone surrogate escape */
-        {1, "\"\\u0120t\"", "\"\\ud83d\\ude00\""},   /* pair: valid JSON, not a byte */
-        {1, "\"\\u0120t\"", "\"\\u01\""},            /* short escape */
-        {1, "\"\\u0120t\"", "\"\\q\""},              /* unknown escape */
-        {1, "\"\\u0120t\"", "\"\xC4\""},             /* truncated UTF-8 */
-        {1, "\"\\u0120t\"", "\"\\u0120\\u0120\""},   /* duplicate string */
-        {1, "50256}", "50256},"},                    /* trailing garbage */
-        {1, "50256}", "50256"},                      /* unterminated object */
-        {0, "#version", "#vers"},                    /* no version line */
-        {0, "\xC4\xA0 t\n", "\xC4\xA0  t\n"},        /* two spaces */
-        {0, "\xC4\xA0 t\n", "\xC4\xA0t\n"},          /* no space */
-        {0, "\xC4\xA0 t\n", "\xC4\xA0 a\n"},         /* makes a token of another rank */
-        {0, "\xC4\xA0 t\n", "\xC4\xA0 \xFF\n"},      /* invalid UTF-8 */
-        {0, "\xC4\xA0 t\n", "\xC4\xA0 t\nq z\n"},    /* an extra merge */
-        {0, "\xC4\xA0 t\n", ""},                     /* one merge short */
+    static const struct {
+        int enc;
+        const char *from, *to;
+    } edits[] = {
+        {1, "{", "["},                             /* not an object */
+        {1, "\"!\": 0", "\"!\": 1"},               /* id 1 twice, id 0 missing */
+        {1, "\"!\": 0", "\"!\": -0"},              /* not a plain id */
+        {1, "\"!\": 0", "\"!\": 99999999999"},     /* id too big */
+        {1, "\"!\": 0", "\"\": 0"},                /* empty key */
+        {1, "\"\\u0120t\"", "\"\\ud800t\""},       /* lone surrogate escape */
+        {1, "\"\\u0120t\"", "\"\\ud83d\\ude00\""}, /* pair: valid JSON, not a byte */
+        {1, "\"\\u0120t\"", "\"\\u01\""},          /* short escape */
+        {1, "\"\\u0120t\"", "\"\\q\""},            /* unknown escape */
+        {1, "\"\\u0120t\"", "\"\xC4\""},           /* truncated UTF-8 */
+        {1, "\"\\u0120t\"", "\"\\u0120\\u0120\""}, /* duplicate string */
+        {1, "50256}", "50256},"},                  /* trailing garbage */
+        {1, "50256}", "50256"},                    /* unterminated object */
+        {0, "#version", "#vers"},                  /* no version line */
+        {0, "\xC4\xA0 t\n", "\xC4\xA0  t\n"},      /* two spaces */
+        {0, "\xC4\xA0 t\n", "\xC4\xA0t\n"},        /* no space */
+        {0, "\xC4\xA0 t\n", "\xC4\xA0 a\n"},       /* makes a token of another rank */
+        {0, "\xC4\xA0 t\n", "\xC4\xA0 \xFF\n"},    /* invalid UTF-8 */
+        {0, "\xC4\xA0 t\n", "\xC4\xA0 t\nq z\n"},  /* an extra merge */
+        {0, "\xC4\xA0 t\n", ""},                   /* one merge short */
     };
     for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
         pb_clear_error();
@@ -531,12 +556,9 @@ static void test_malformed_content(const ByteBuf *enc, const ByteBuf *bpe) {
         const ByteBuf *src = which ? enc : bpe;
         size_t cut = i < 2 ? src->len - 2 : rng_below(&r, (uint32_t)src->len - 2);
         Gpt2Vocab v;
-        PbStatus st = which ? gpt2_vocab_parse(&v, enc->data, cut, "encoder.json",
-                                               bpe->data, bpe->len, "vocab.bpe")
-                            : gpt2_vocab_parse(&v, enc->data, enc->len, "encoder.json",
-                                               bpe->data, cut, "vocab.bpe");
-        CHECK(st == PB_DATA, "%s cut at %zu gave '%s'", which ? "encoder.json" : "vocab.bpe",
-              cut, pb_status_name(st));
+        PbStatus st = which ? gpt2_vocab_parse(&v, enc->data, cut, "encoder.json", bpe->data, bpe->len, "vocab.bpe")
+                            : gpt2_vocab_parse(&v, enc->data, enc->len, "encoder.json", bpe->data, cut, "vocab.bpe");
+        CHECK(st == PB_DATA, "%s cut at %zu gave '%s'", which ? "encoder.json" : "vocab.bpe", cut, pb_status_name(st));
         if (!st) gpt2_vocab_free(&v);
     }
 }
@@ -556,9 +578,9 @@ static void test_merge_loops(const Gpt2Vocab *v) {
         size_t n = 1 + rng_below(&r, sizeof x);
         uint32_t mode = rng_below(&r, 3), alpha = 2 + rng_below(&r, 30);
         for (size_t k = 0; k < n; k++)
-            x[k] = mode == 0 ? (uint8_t)rng_u32(&r)
-                 : mode == 1 ? (uint8_t)('a' + rng_below(&r, alpha))
-                             : (uint8_t)" etaoinshrdlu"[rng_below(&r, 13)];
+            x[k] = mode == 0   ? (uint8_t)rng_u32(&r)
+                   : mode == 1 ? (uint8_t)('a' + rng_below(&r, alpha))
+                               : (uint8_t) " etaoinshrdlu"[rng_below(&r, 13)];
         a.len = b.len = 0;
         CHECK_OK(gpt2_bpe_merge(e, &a, x, n, GPT2_MERGE_SCAN));
         CHECK_OK(gpt2_bpe_merge(e, &b, x, n, GPT2_MERGE_HEAP));
@@ -603,8 +625,8 @@ int main(int argc, char **argv) {
     CHECK(st == PB_OK, "opening gpt2: %s", pb_errmsg());
     if (t) {
         printf("gpt2 opened in %.0f ms\n", 1e3 * (seconds() - t0));
-        CHECK(strcmp(tokenizer_name(t), "gpt2") == 0 &&
-              tokenizer_vocab_size(t) == GPT2_VOCAB_SIZE, "gpt2: name and vocabulary size");
+        CHECK(strcmp(tokenizer_name(t), "gpt2") == 0 && tokenizer_vocab_size(t) == GPT2_VOCAB_SIZE,
+              "gpt2: name and vocabulary size");
         test_strings(t, fixtures, 1);
         test_corpora(t, fixtures, verdict);
         test_strings(t, fixtures, 2);

@@ -18,8 +18,7 @@ static inline int verdict_available(const char *path) {
         fprintf(stderr, "the-verdict.txt is required but missing at '%s'\n", path ? path : "(none)");
         return -1;
     }
-    printf("note: the-verdict.txt not found at '%s'; skipping the checks that need it\n",
-           path ? path : "(none)");
+    printf("note: the-verdict.txt not found at '%s'; skipping the checks that need it\n", path ? path : "(none)");
     return 0;
 }
 

@@ -32,7 +32,6 @@
 #include "memstat.h"
 #include "../model/attention.h"
 
-
 typedef enum { SCOPE_OP, SCOPE_ATTENTION } Scope;
 typedef enum { PASS_FORWARD, PASS_BACKWARD } Pass;
 static const char *const scope_names[] = {"op", "attention"};
@@ -47,24 +46,22 @@ typedef struct {
     /* Alive between the cell's first call and the next cell's. */
     Encoding enc;
     float *params, *dparams;
-    float *x, *dx;          /* op: x / q,k [B,T,C] each; attention: qkv, dqkv [B,T,3C] */
-    float *k, *dk;          /* op rotate: k and its gradient */
+    float *x, *dx; /* op: x / q,k [B,T,C] each; attention: qkv, dqkv [B,T,3C] */
+    float *k, *dk; /* op rotate: k and its gradient */
     float *out, *dout, *att, *scratch;
     int ready;
     /* Results, filled by the reporter. */
     BenchRow row;
     int have_row;
-    int done;               /* its last report (cv, or the only run) arrived */
-    int errored;            /* a run failed or was cut short by an interrupt */
-    int prior;              /* row kept from an interrupted run; not run */
-    int called;             /* the library ran it (it matched the filter) */
+    int done;    /* its last report (cv, or the only run) arrived */
+    int errored; /* a run failed or was cut short by an interrupt */
+    int prior;   /* row kept from an interrupted run; not run */
+    int called;  /* the library ran it (it matched the filter) */
 } Cell;
 
 static Cell *current; /* the cell whose buffers are alive */
 
-static size_t causal_elements(const Cell *c) {
-    return (size_t)c->B * c->H * c->T * ((size_t)c->T + 1) / 2;
-}
+static size_t causal_elements(const Cell *c) { return (size_t)c->B * c->H * c->T * ((size_t)c->T + 1) / 2; }
 
 /* Floats a cell's buffers need (also its activation figure's basis). */
 static size_t cell_floats(const Cell *c, size_t *activation_floats) {
@@ -124,8 +121,7 @@ static PbStatus cell_setup(Cell *c) {
     c->scratch = pb_alloc_floats(scratch, "attention scratch");
     if (!c->x || !c->dx || !c->out || !c->dout || !c->att || !c->scratch) return PB_NOMEM;
     fill(c->x, 3 * btc, &rng, 1), fill(c->dout, btc, &rng, 1);
-    if (c->pass == PASS_BACKWARD)
-        return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
+    if (c->pass == PASS_BACKWARD) return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
     return PB_OK;
 }
 
@@ -152,10 +148,8 @@ static void op_pass(Cell *c) {
 }
 
 static PbStatus attention_pass(Cell *c) {
-    if (c->pass == PASS_FORWARD)
-        return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
-    return attention_backward(c->dx, c->dout, c->x, c->att, &c->enc, c->scratch, c->B, c->T,
-                              c->C, c->H, 0);
+    if (c->pass == PASS_FORWARD) return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
+    return attention_backward(c->dx, c->dout, c->x, c->att, &c->enc, c->scratch, c->B, c->T, c->C, c->H, 0);
 }
 
 static void cell_kernel(GbState *state, void *ctx) {
@@ -224,7 +218,7 @@ static void work_model(const Cell *c, double *flops, double *bytes) {
 typedef struct {
     Cell *cells;
     size_t n;
-    size_t n_done;  /* cells finished, kept ones included (progress) */
+    size_t n_done; /* cells finished, kept ones included (progress) */
     FILE *log;
 } Grid;
 
@@ -242,8 +236,7 @@ static PbStatus report(const GbRun *run, void *ctx) {
     BenchRow *r = &c->row;
     if (run->error) {
         c->errored = 1;
-        if (!interrupt_requested())
-            fprintf(stderr, "posbench bench: %s skipped: %s\n", c->name, run->error_message);
+        if (!interrupt_requested()) fprintf(stderr, "posbench bench: %s skipped: %s\n", c->name, run->error_message);
         return PB_OK;
     }
     if (!c->have_row) {
@@ -306,8 +299,7 @@ void bench_plan_init(BenchPlan *plan, int quick) {
     static const int full_lens[] = {64, 128, 256, 512, 1024, 2048, 4096};
     static const int quick_lens[] = {64, 256, 1024};
     static const int full_dims[] = {64, 256, 768};
-    *plan = (BenchPlan){.batch = 8, .max_cell_bytes = (size_t)2 << 30,
-                        .profile = quick ? "quick" : "full"};
+    *plan = (BenchPlan){.batch = 8, .max_cell_bytes = (size_t)2 << 30, .profile = quick ? "quick" : "full"};
     const int *lens = quick ? quick_lens : full_lens;
     plan->n_lens = quick ? 3 : 7;
     memcpy(plan->lens, lens, sizeof(int) * plan->n_lens);
@@ -361,8 +353,7 @@ static PbStatus push_row(BenchResults *r, const BenchRow *row) {
     return PB_OK;
 }
 
-PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
-                   GbConsole console, FILE *log) {
+PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log) {
     *out = (BenchResults){.copy_gbytes_per_s = NAN, .sgemm_gflops = NAN};
     size_t max_cells = encoding_count() * 4 * plan->n_lens * plan->n_dims;
     Grid grid = {calloc(max_cells, sizeof(Cell)), 0, 0, log};
@@ -375,15 +366,19 @@ PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResult
                 for (int s = 0; !st && s < 2; s++)
                     for (int p = 0; !st && p < 2; p++) {
                         Cell *c = &grid.cells[grid.n];
-                        *c = (Cell){.module = encoding_registry[e], .scope = s, .pass = p,
-                                    .B = plan->batch, .T = plan->lens[l], .C = plan->dims[d],
+                        *c = (Cell){.module = encoding_registry[e],
+                                    .scope = s,
+                                    .pass = p,
+                                    .B = plan->batch,
+                                    .T = plan->lens[l],
+                                    .C = plan->dims[d],
                                     .H = bench_heads_for(plan->dims[d])};
                         if (cell_floats(c, NULL) * sizeof(float) > plan->max_cell_bytes) {
                             out->n_skipped++;
                             continue;
                         }
-                        snprintf(c->name, sizeof c->name, "%s/%s/%s/T:%d/C:%d", scope_names[s],
-                                 pass_names[p], c->module->name, c->T, c->C);
+                        snprintf(c->name, sizeof c->name, "%s/%s/%s/T:%d/C:%d", scope_names[s], pass_names[p],
+                                 c->module->name, c->T, c->C);
                         grid.n++;
                         const BenchRow *kept = prior_row(prior, c);
                         if (kept) {
@@ -391,8 +386,7 @@ PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResult
                             grid.n_done++;
                             continue;
                         }
-                        GbSpec spec = {.name = c->name, .fn = cell_kernel, .ctx = c,
-                                       .use_real_time = 1};
+                        GbSpec spec = {.name = c->name, .fn = cell_kernel, .ctx = c, .use_real_time = 1};
                         st = gb_register(&spec);
                         registered++;
                     }

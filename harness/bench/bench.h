@@ -30,8 +30,8 @@ typedef struct {
     int batch;
     int n_lens, lens[BENCH_MAX_LENS];
     int n_dims, dims[BENCH_MAX_DIMS];
-    size_t max_cell_bytes;   /* memory budget of one cell's buffers */
-    const char *profile;     /* "quick" or "full" */
+    size_t max_cell_bytes;       /* memory budget of one cell's buffers */
+    const char *profile;         /* "quick" or "full" */
     const char *benchmark_flags; /* the --benchmark_* flags in effect, as one
                                     string (recorded; a resume must match) */
 } BenchPlan;
@@ -47,10 +47,10 @@ int bench_heads_for(int C);
 typedef struct {
     char encoding[BENCH_NAME], variant[BENCH_NAME], scope[BENCH_NAME], pass[BENCH_NAME];
     int batch, seq_len, dim, heads, repetitions;
-    double ns_median, ns_mean, ns_stddev, cv;  /* per iteration (one pass) */
+    double ns_median, ns_mean, ns_stddev, cv; /* per iteration (one pass) */
     double tokens_per_s, gbytes_per_s, gflops_per_s;
     double param_bytes, activation_bytes, peak_heap_bytes, peak_rss_bytes;
-    char host[BENCH_HOST];   /* the machine that measured it (uname) */
+    char host[BENCH_HOST]; /* the machine that measured it (uname) */
 } BenchRow;
 
 typedef struct {
@@ -76,8 +76,7 @@ typedef struct {
  * Progress: Google Benchmark's table on a terminal per `console`; log (may be
  * NULL): one line per finished cell, "[k] NAME  median ..." (k counts kept
  * cells too). */
-PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
-                   GbConsole console, FILE *log);
+PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log);
 void bench_results_free(BenchResults *r);
 
 /* Measures the physical references (also used by bench_run). */

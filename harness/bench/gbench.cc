@@ -69,7 +69,7 @@ std::vector<std::unique_ptr<Entry>> g_entries;
 Display g_display;
 bool g_display_read_env = false;
 bool g_running = false;
-bool g_abort = false;   /* the report callback failed: skip the rest */
+bool g_abort = false; /* the report callback failed: skip the rest */
 
 PbStatus fail_exception(const char *where) {
     try {
@@ -85,9 +85,7 @@ PbStatus fail_exception(const char *where) {
 
 /* The library's truthiness of a flag value (its IsTruthyFlagValue). */
 bool truthy(const std::string &v) {
-    if (v.size() == 1)
-        return std::isalnum(static_cast<unsigned char>(v[0])) &&
-               std::strchr("0fFnN", v[0]) == nullptr;
+    if (v.size() == 1) return std::isalnum(static_cast<unsigned char>(v[0])) && std::strchr("0fFnN", v[0]) == nullptr;
     std::string l;
     for (char c : v) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return !(l == "false" || l == "no" || l == "off");
@@ -112,17 +110,13 @@ bool is_one_of(const std::string &v, const char *const *choices) {
 }
 
 /* Values that make Initialize() print usage and exit(): refused here. */
-PbStatus check_exit_values(const char *what, const char *name,
-                           const std::string &v) {
+PbStatus check_exit_values(const char *what, const char *name, const std::string &v) {
     static const char *const formats[] = {"console", "json", "csv", nullptr};
     static const char *const units[] = {"ns", "us", "ms", "s", nullptr};
-    if ((!std::strcmp(name, "format") || !std::strcmp(name, "out_format")) &&
-        !is_one_of(v, formats))
-        return pb_fail(PB_USAGE, "%s: format '%s' is not one of console, json, csv",
-                       what, v.c_str());
+    if ((!std::strcmp(name, "format") || !std::strcmp(name, "out_format")) && !is_one_of(v, formats))
+        return pb_fail(PB_USAGE, "%s: format '%s' is not one of console, json, csv", what, v.c_str());
     if (!std::strcmp(name, "time_unit") && !v.empty() && !is_one_of(v, units))
-        return pb_fail(PB_USAGE, "%s: time unit '%s' is not one of ns, us, ms, s",
-                       what, v.c_str());
+        return pb_fail(PB_USAGE, "%s: time unit '%s' is not one of ns, us, ms, s", what, v.c_str());
     if (!std::strcmp(name, "color") && v.empty())
         return pb_fail(PB_USAGE, "%s: give a value: auto, true or false", what);
     return PB_OK;
@@ -134,8 +128,7 @@ const char *const k_checked_flags[] = {"format", "out_format", "time_unit", "col
 PbStatus check_environment(void) {
     for (const char *const *f = k_checked_flags; *f; f++) {
         std::string var = "BENCHMARK_";
-        for (const char *c = *f; *c; c++)
-            var += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+        for (const char *c = *f; *c; c++) var += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
         const char *v = std::getenv(var.c_str());
         if (v) {
             std::string what = "environment variable " + var;
@@ -152,15 +145,13 @@ void read_display_env(void) {
     if (const char *v = std::getenv("BENCHMARK_FORMAT")) g_display.format = v;
     if (const char *v = std::getenv("BENCHMARK_COLOR")) g_display.color = v;
     if (const char *v = std::getenv("BENCHMARK_OUT")) g_display.out = v;
-    if (const char *v = std::getenv("BENCHMARK_COUNTERS_TABULAR"))
-        g_display.tabular = truthy(v);
+    if (const char *v = std::getenv("BENCHMARK_COUNTERS_TABULAR")) g_display.tabular = truthy(v);
 }
 
-const char k_known_flags[] =
-    "filter, min_time, min_warmup_time, repetitions, "
-    "enable_random_interleaving, report_aggregates_only, "
-    "display_aggregates_only, format, out, out_format, color, "
-    "counters_tabular, perf_counters, context, time_unit, list_tests";
+const char k_known_flags[] = "filter, min_time, min_warmup_time, repetitions, "
+                             "enable_random_interleaving, report_aggregates_only, "
+                             "display_aggregates_only, format, out, out_format, color, "
+                             "counters_tabular, perf_counters, context, time_unit, list_tests";
 
 bool colour_wanted(GbConsole mode) {
     if (mode != GB_CONSOLE_AUTO) return false;
@@ -172,8 +163,7 @@ bool colour_wanted(GbConsole mode) {
 std::unique_ptr<benchmark::BenchmarkReporter> make_display(GbConsole mode) {
     using benchmark::ConsoleReporter;
     if (mode == GB_CONSOLE_QUIET) return nullptr;
-    if (g_display.format == "json")
-        return std::unique_ptr<benchmark::BenchmarkReporter>(new benchmark::JSONReporter);
+    if (g_display.format == "json") return std::unique_ptr<benchmark::BenchmarkReporter>(new benchmark::JSONReporter);
     if (g_display.format == "csv") {
         /* Deprecated in 1.7 but still what --benchmark_format=csv means. */
 #pragma GCC diagnostic push
@@ -210,9 +200,7 @@ class CReporter : public benchmark::BenchmarkReporter {
     CReporter(benchmark::BenchmarkReporter *display, GbReportFn fn, void *ctx)
         : display_(display), fn_(fn), ctx_(ctx) {}
 
-    bool ReportContext(const Context &context) override {
-        return display_ ? display_->ReportContext(context) : true;
-    }
+    bool ReportContext(const Context &context) override { return display_ ? display_->ReportContext(context) : true; }
 
     void ReportRuns(const std::vector<Run> &runs) override {
         if (display_) display_->ReportRuns(runs);
@@ -234,8 +222,7 @@ class CReporter : public benchmark::BenchmarkReporter {
         std::string name = r.benchmark_name();
         std::vector<GbCounter> counters;
         counters.reserve(r.counters.size());
-        for (const auto &kv : r.counters)
-            counters.push_back(GbCounter{kv.first.c_str(), kv.second.value});
+        for (const auto &kv : r.counters) counters.push_back(GbCounter{kv.first.c_str(), kv.second.value});
 
         GbRun g;
         std::memset(&g, 0, sizeof g);
@@ -276,15 +263,15 @@ class CReporter : public benchmark::BenchmarkReporter {
     PbStatus status_ = PB_OK;
 };
 
-}  // namespace
+} // namespace
 
 /* The state a kernel sees: the library's State plus what the guards need. */
 struct GbState {
     benchmark::State *st;
     const Entry *entry;
-    bool started;    /* keep_running returned 1: the timer runs */
+    bool started; /* keep_running returned 1: the timer runs */
     bool paused;
-    bool finished;   /* keep_running returned 0: calling again would abort */
+    bool finished; /* keep_running returned 0: calling again would abort */
 };
 
 namespace {
@@ -300,16 +287,15 @@ void run_kernel(const Entry *e, benchmark::State &st) {
      * ended; an error run is the kinder answer. SkipWithError also stops a
      * timer left running. */
     if (!st.error_occurred() && st.iterations() < st.max_iterations)
-        st.SkipWithError(
-            "kernel returned before gb_keep_running returned 0 "
-            "(loop until it does)");
+        st.SkipWithError("kernel returned before gb_keep_running returned 0 "
+                         "(loop until it does)");
 }
 
 void skip(GbState *s, const char *msg) {
     if (!s->st->error_occurred()) s->st->SkipWithError(msg);
 }
 
-}  // namespace
+} // namespace
 
 /* ---- registration -------------------------------------------------------- */
 
@@ -319,23 +305,20 @@ extern "C" PbStatus gb_register(const GbSpec *spec) {
         return pb_fail(PB_USAGE, "gb_register: a benchmark needs a name and a function");
     const char *nm = spec->name;
     if (spec->n_args < 0 || spec->n_args > GB_MAX_ARGS)
-        return pb_fail(PB_RANGE, "gb_register(%s): %d arguments; 0 to %d allowed",
-                       nm, spec->n_args, GB_MAX_ARGS);
+        return pb_fail(PB_RANGE, "gb_register(%s): %d arguments; 0 to %d allowed", nm, spec->n_args, GB_MAX_ARGS);
     if (spec->repetitions < 0 || spec->min_time < 0 || spec->iterations < 0)
         return pb_fail(PB_RANGE,
                        "gb_register(%s): repetitions %d, min_time %g, iterations %lld: "
                        "none may be negative (0 means the default)",
                        nm, spec->repetitions, spec->min_time, (long long)spec->iterations);
     if (spec->iterations > 0 && spec->min_time > 0)
-        return pb_fail(PB_USAGE,
-                       "gb_register(%s): set iterations or min_time, not both", nm);
+        return pb_fail(PB_USAGE, "gb_register(%s): set iterations or min_time, not both", nm);
     try {
         std::unique_ptr<Entry> e(new Entry{nm, spec->fn, spec->ctx, spec->n_args});
         const Entry *ep = e.get();
-        benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
-            ep->name.c_str(), [ep](benchmark::State &st) { run_kernel(ep, st); });
-        if (spec->n_args > 0)
-            b->Args(std::vector<int64_t>(spec->args, spec->args + spec->n_args));
+        benchmark::internal::Benchmark *b =
+            benchmark::RegisterBenchmark(ep->name.c_str(), [ep](benchmark::State &st) { run_kernel(ep, st); });
+        if (spec->n_args > 0) b->Args(std::vector<int64_t>(spec->args, spec->args + spec->n_args));
         if (spec->use_real_time) b->UseRealTime();
         /* Only when asked: these override --benchmark_repetitions/min_time. */
         if (spec->repetitions > 0) b->Repetitions(spec->repetitions);
@@ -397,9 +380,8 @@ extern "C" int gb_keep_running_batch(GbState *s, int64_t n) {
 extern "C" int64_t gb_range(GbState *s, int i) {
     if (i < 0 || i >= s->entry->n_args) {
         char msg[320];
-        std::snprintf(msg, sizeof msg, "gb_range(%d): benchmark '%s' has %d argument%s",
-                      i, s->entry->name.c_str(), s->entry->n_args,
-                      s->entry->n_args == 1 ? "" : "s");
+        std::snprintf(msg, sizeof msg, "gb_range(%d): benchmark '%s' has %d argument%s", i, s->entry->name.c_str(),
+                      s->entry->n_args, s->entry->n_args == 1 ? "" : "s");
         skip(s, msg);
         return 0;
     }
@@ -424,16 +406,13 @@ extern "C" void gb_set_bytes_processed(GbState *s, int64_t bytes) {
     }
 }
 
-extern "C" void gb_set_counter(GbState *s, const char *name, double value,
-                               unsigned flags) {
+extern "C" void gb_set_counter(GbState *s, const char *name, double value, unsigned flags) {
     using benchmark::Counter;
-    const unsigned known = GB_COUNTER_RATE | GB_COUNTER_ITERATION_INVARIANT |
-                           GB_COUNTER_AVG_ITERATIONS | GB_COUNTER_INVERT |
-                           GB_COUNTER_KIBI;
+    const unsigned known = GB_COUNTER_RATE | GB_COUNTER_ITERATION_INVARIANT | GB_COUNTER_AVG_ITERATIONS |
+                           GB_COUNTER_INVERT | GB_COUNTER_KIBI;
     if (!name || (flags & ~known)) {
         char msg[200];
-        std::snprintf(msg, sizeof msg, "gb_set_counter(%s): %s",
-                      name ? name : "NULL",
+        std::snprintf(msg, sizeof msg, "gb_set_counter(%s): %s", name ? name : "NULL",
                       name ? "unknown flag bits (use GbCounterFlags)" : "a counter needs a name");
         skip(s, msg);
         return;
@@ -531,8 +510,7 @@ extern "C" PbStatus gb_initialize(int *argc, char **argv) {
 
 extern "C" PbStatus gb_run(GbReportFn report, void *ctx, GbConsole console) {
     if (g_running) return pb_fail(PB_USAGE, "gb_run: already running (called from a kernel or callback?)");
-    if (g_entries.empty())
-        return pb_fail(PB_USAGE, "gb_run: no benchmarks registered");
+    if (g_entries.empty()) return pb_fail(PB_USAGE, "gb_run: no benchmarks registered");
     if (console != GB_CONSOLE_AUTO && console != GB_CONSOLE_PLAIN && console != GB_CONSOLE_QUIET)
         return pb_fail(PB_USAGE, "gb_run: unknown console mode %d", (int)console);
     try {
@@ -543,8 +521,8 @@ extern "C" PbStatus gb_run(GbReportFn report, void *ctx, GbConsole console) {
              * the library is about to write anyway. */
             FILE *f = std::fopen(g_display.out.c_str(), "a");
             if (!f)
-                return pb_fail(PB_IO, "--benchmark_out=%s: cannot open for writing: %s",
-                               g_display.out.c_str(), std::strerror(errno));
+                return pb_fail(PB_IO, "--benchmark_out=%s: cannot open for writing: %s", g_display.out.c_str(),
+                               std::strerror(errno));
             std::fclose(f);
         }
         std::unique_ptr<benchmark::BenchmarkReporter> display = make_display(console);
@@ -565,8 +543,7 @@ extern "C" PbStatus gb_run(GbReportFn report, void *ctx, GbConsole console) {
         if (matched == 0) {
             std::string why = errors.str();
             while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-            return pb_fail(PB_USAGE,
-                           "no registered benchmark (of %zu) matches --benchmark_filter%s%s",
+            return pb_fail(PB_USAGE, "no registered benchmark (of %zu) matches --benchmark_filter%s%s",
                            g_entries.size(), why.empty() ? "" : ": ", why.c_str());
         }
     } catch (...) {

@@ -55,17 +55,17 @@ typedef void (*GbFn)(GbState *state, void *ctx);
 /* One benchmark to register. Zero fields mean "the default": a zero-
  * initialised spec with name and fn set is a valid registration. */
 typedef struct {
-    const char *name;            /* run names start with it; copied */
+    const char *name; /* run names start with it; copied */
     GbFn fn;
-    void *ctx;                   /* passed to fn as is; may be NULL */
-    int64_t args[GB_MAX_ARGS];   /* read with gb_range; appear in the run
+    void *ctx;                 /* passed to fn as is; may be NULL */
+    int64_t args[GB_MAX_ARGS]; /* read with gb_range; appear in the run
                                     name as name/a0/a1/... */
-    int n_args;                  /* 0..GB_MAX_ARGS */
-    int use_real_time;           /* 1: wall-clock time drives the iteration
+    int n_args;                /* 0..GB_MAX_ARGS */
+    int use_real_time;         /* 1: wall-clock time drives the iteration
                                     count and rates (threaded kernels) */
-    int repetitions;             /* 0: --benchmark_repetitions decides */
-    double min_time;             /* seconds; 0: --benchmark_min_time decides */
-    int64_t iterations;          /* exact count; 0: automatic (the library
+    int repetitions;           /* 0: --benchmark_repetitions decides */
+    double min_time;           /* seconds; 0: --benchmark_min_time decides */
+    int64_t iterations;        /* exact count; 0: automatic (the library
                                     grows it until min_time is reached) */
 } GbSpec;
 
@@ -110,8 +110,7 @@ typedef enum {
 
 /* Sets (or replaces) the user counter `name`; flags are GbCounterFlags.
  * Unknown flag bits or a NULL name make the run an error run. */
-void gb_set_counter(GbState *state, const char *name, double value,
-                    unsigned flags);
+void gb_set_counter(GbState *state, const char *name, double value, unsigned flags);
 
 /* Excludes set-up inside the loop from the timing; pairs, inside the loop.
  * A pause/resume pair reads the wall and thread-CPU clocks and adds about
@@ -139,36 +138,36 @@ PbStatus gb_initialize(int *argc, char **argv);
 /* A user counter of a run. */
 typedef struct {
     const char *name;
-    double value;                /* after its flags (rates per second) */
+    double value; /* after its flags (rates per second) */
 } GbCounter;
 
 /* One result: a repetition of a benchmark, or an aggregate over them. All
  * pointers are valid only during the report callback. */
 typedef struct {
-    const char *family;          /* the registered GbSpec.name */
-    const char *run_name;        /* name/args plus modifiers the library
+    const char *family;        /* the registered GbSpec.name */
+    const char *run_name;      /* name/args plus modifiers the library
                                     adds: "attn/512/min_time:0.050/repeats:3/
                                     real_time" */
-    const char *name;            /* run_name, plus "_mean" etc. for an
+    const char *name;          /* run_name, plus "_mean" etc. for an
                                     aggregate (as in the library's JSON) */
-    int64_t args[GB_MAX_ARGS];   /* the spec's args */
+    int64_t args[GB_MAX_ARGS]; /* the spec's args */
     int n_args;
-    const char *aggregate;       /* "" for a repetition; "mean", "median",
+    const char *aggregate;     /* "" for a repetition; "mean", "median",
                                     "stddev" or "cv" for an aggregate */
-    int64_t repetition_index;    /* 0-based; -1 for an aggregate */
-    int64_t repetitions;         /* of this benchmark */
-    int64_t iterations;          /* of this repetition; for an aggregate,
+    int64_t repetition_index;  /* 0-based; -1 for an aggregate */
+    int64_t repetitions;       /* of this benchmark */
+    int64_t iterations;        /* of this repetition; for an aggregate,
                                     the number of repetitions it summarises */
-    double real_ns_per_iter;     /* wall-clock ns per iteration */
-    double cpu_ns_per_iter;      /* calling thread's CPU ns per iteration */
-    int time_is_ratio;           /* 1 for "cv": the two fields above hold
+    double real_ns_per_iter;   /* wall-clock ns per iteration */
+    double cpu_ns_per_iter;    /* calling thread's CPU ns per iteration */
+    int time_is_ratio;         /* 1 for "cv": the two fields above hold
                                     stddev/mean (0.02 = 2%), not ns, and so
                                     do the counters */
-    const GbCounter *counters;   /* sorted by name; for an aggregate, that
+    const GbCounter *counters; /* sorted by name; for an aggregate, that
                                     statistic of each counter */
     int n_counters;
-    int error;                   /* 1: skipped with an error; no timing */
-    const char *error_message;   /* "" unless error */
+    int error;                 /* 1: skipped with an error; no timing */
+    const char *error_message; /* "" unless error */
 } GbRun;
 
 /* Receives each result. A status other than PB_OK (with pb_fail's message)
@@ -178,11 +177,11 @@ typedef PbStatus (*GbReportFn)(const GbRun *run, void *ctx);
 
 /* What gb_run prints on stdout (results reach the callback in every mode). */
 typedef enum {
-    GB_CONSOLE_AUTO,   /* per --benchmark_format (console, json, csv); the
+    GB_CONSOLE_AUTO,  /* per --benchmark_format (console, json, csv); the
                           console table in colour only when stdout is a
                           terminal, unless --benchmark_color says otherwise */
-    GB_CONSOLE_PLAIN,  /* the same, never in colour */
-    GB_CONSOLE_QUIET,  /* nothing (--benchmark_out still writes its file) */
+    GB_CONSOLE_PLAIN, /* the same, never in colour */
+    GB_CONSOLE_QUIET, /* nothing (--benchmark_out still writes its file) */
 } GbConsole;
 
 /* Runs every registered benchmark that matches --benchmark_filter, in

@@ -20,8 +20,7 @@ static PbStatus parse_whole(const ArgSpec *s, const char *text, long long *out) 
     long long v = strtoll(text, &end, 10);
     if (*text == '\0' || *end != '\0' || (*text != '-' && !(text[0] >= '0' && text[0] <= '9')))
         return pb_fail(PB_USAGE, "%s: '%s' is not a whole number", s->name, text);
-    if (errno == ERANGE)
-        return pb_fail(PB_USAGE, "%s: %s is out of range", s->name, text);
+    if (errno == ERANGE) return pb_fail(PB_USAGE, "%s: %s is out of range", s->name, text);
     *out = v;
     return PB_OK;
 }
@@ -61,8 +60,7 @@ static PbStatus store_value(const ArgSpec *s, const char *text) {
         PbStatus st = parse_whole(s, text, &v);
         if (st) return st;
         if (v < s->min || v > s->max)
-            return pb_fail(PB_USAGE, "%s: %lld is out of range (%lld..%lld)", s->name, v, s->min,
-                           s->max);
+            return pb_fail(PB_USAGE, "%s: %lld is out of range (%lld..%lld)", s->name, v, s->min, s->max);
         *(int *)s->dest = (int)v;
         return PB_OK;
     }
@@ -77,8 +75,7 @@ static PbStatus store_value(const ArgSpec *s, const char *text) {
         *(uint64_t *)s->dest = (uint64_t)v;
         return PB_OK;
     }
-    case ARG_DOUBLE:
-        return parse_double(s, text, (double *)s->dest);
+    case ARG_DOUBLE: return parse_double(s, text, (double *)s->dest);
     case ARG_STRING:
         if (!*text) return pb_fail(PB_USAGE, "%s: needs a non-empty value", s->name);
         *(const char **)s->dest = text;
@@ -97,8 +94,7 @@ static PbStatus store_value(const ArgSpec *s, const char *text) {
             }
             return pb_fail(PB_USAGE, "%s: '%s' is not one of %s", s->name, text, known);
         }
-    case ARG_FLAG:
-        break;
+    case ARG_FLAG: break;
     }
     return pb_fail(PB_INTERNAL, "%s: bad option table", s->name);
 }
@@ -131,8 +127,8 @@ static PbStatus take_option(const ArgCommand *cmd, int argc, char **argv, int *i
     size_t len = eq ? (size_t)(eq - w) : strlen(w);
     const ArgSpec *s = find_option(cmd, w, len);
     if (!s)
-        return pb_fail(PB_USAGE, "%s: unknown option '%.*s' (see posbench %s --help)",
-                       cmd->name, (int)len, w, cmd->name);
+        return pb_fail(PB_USAGE, "%s: unknown option '%.*s' (see posbench %s --help)", cmd->name, (int)len, w,
+                       cmd->name);
     if (s->given) *s->given = 1;
     if (s->flags & ARG_RESUME) seen->resume = s;
     if ((s->flags & ARG_NOT_WITH_RESUME) && !seen->refused) seen->refused = s;
@@ -142,13 +138,12 @@ static PbStatus take_option(const ArgCommand *cmd, int argc, char **argv, int *i
         return PB_OK;
     }
     const char *value = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
-    if (!value) return pb_fail(PB_USAGE, "%s needs a value (%s)", s->name,
-                               s->metavar ? s->metavar : "value");
+    if (!value) return pb_fail(PB_USAGE, "%s needs a value (%s)", s->name, s->metavar ? s->metavar : "value");
     return store_value(s, value);
 }
 
-PbStatus args_parse(const ArgCommand *cmd, int argc, char **argv,
-                    const char **positional, int *n_positional, int *help) {
+PbStatus args_parse(const ArgCommand *cmd, int argc, char **argv, const char **positional, int *n_positional,
+                    int *help) {
     *n_positional = 0;
     *help = wants_help(argc, argv);
     if (*help) return PB_OK;
@@ -168,8 +163,7 @@ PbStatus args_parse(const ArgCommand *cmd, int argc, char **argv,
         }
     }
     if (*n_positional < cmd->min_positional)
-        return pb_fail(PB_USAGE, "%s: missing argument (usage: posbench %s %s)", cmd->name,
-                       cmd->name, cmd->usage);
+        return pb_fail(PB_USAGE, "%s: missing argument (usage: posbench %s %s)", cmd->name, cmd->name, cmd->usage);
     return check_resume(cmd, seen.resume, seen.refused);
 }
 
@@ -179,8 +173,11 @@ void args_print_help(const ArgCommand *cmd, FILE *f) {
     fprintf(f, "\noptions:\n");
     for (const ArgSpec *s = cmd->options; s->name; s++) {
         char left[64];
-        snprintf(left, sizeof left, "%s%s%s%s%s", s->alias ? s->alias : "", s->alias ? ", " : "",
-                 s->name, s->type == ARG_FLAG ? "" : " ", s->type == ARG_FLAG ? "" : s->metavar ? s->metavar : "X");
+        snprintf(left, sizeof left, "%s%s%s%s%s", s->alias ? s->alias : "", s->alias ? ", " : "", s->name,
+                 s->type == ARG_FLAG ? "" : " ",
+                 s->type == ARG_FLAG ? ""
+                 : s->metavar        ? s->metavar
+                                     : "X");
         fprintf(f, "  %-26s %s", left, s->help);
         if (s->type == ARG_INT) fprintf(f, " (%lld..%lld)", s->min, s->max);
         fputc('\n', f);

@@ -38,24 +38,24 @@ enum {
 #define ARG_UNBOUNDED HUGE_VAL
 
 typedef struct {
-    const char *name;            /* "--batch" */
-    const char *alias;           /* optional short form, "-o" */
+    const char *name;  /* "--batch" */
+    const char *alias; /* optional short form, "-o" */
     ArgType type;
     void *dest;
-    long long min, max;          /* ARG_INT range */
-    const char *const *choices;  /* ARG_CHOICE: NULL-terminated */
-    const char *metavar;         /* shown in help: N, FILE, ... */
+    long long min, max;         /* ARG_INT range */
+    const char *const *choices; /* ARG_CHOICE: NULL-terminated */
+    const char *metavar;        /* shown in help: N, FILE, ... */
     const char *help;
-    int *given;                  /* optional: set to 1 when the option appears */
-    unsigned flags;              /* ARG_ABOVE_LO, ARG_RESUME, ARG_NOT_WITH_RESUME */
-    double lo, hi;               /* ARG_DOUBLE range (required; ARG_UNBOUNDED: none) */
+    int *given;     /* optional: set to 1 when the option appears */
+    unsigned flags; /* ARG_ABOVE_LO, ARG_RESUME, ARG_NOT_WITH_RESUME */
+    double lo, hi;  /* ARG_DOUBLE range (required; ARG_UNBOUNDED: none) */
 } ArgSpec;
 
 typedef struct {
-    const char *name;            /* subcommand, e.g. "batches" */
-    const char *usage;           /* arguments after the name */
-    const char *summary;         /* one line */
-    const ArgSpec *options;      /* {NULL}-terminated */
+    const char *name;       /* subcommand, e.g. "batches" */
+    const char *usage;      /* arguments after the name */
+    const char *summary;    /* one line */
+    const ArgSpec *options; /* {NULL}-terminated */
     int min_positional, max_positional;
     /* Optional: why ARG_NOT_WITH_RESUME options are refused with the
      * ARG_RESUME one; the parser appends ", not --option". */
@@ -67,8 +67,8 @@ typedef struct {
  * on any error. *help is set when --help or -h was given (nothing else is
  * then checked). An ARG_NOT_WITH_RESUME option together with an ARG_RESUME
  * one is refused after everything else is checked. */
-PbStatus args_parse(const ArgCommand *cmd, int argc, char **argv,
-                    const char **positional, int *n_positional, int *help);
+PbStatus args_parse(const ArgCommand *cmd, int argc, char **argv, const char **positional, int *n_positional,
+                    int *help);
 
 void args_print_help(const ArgCommand *cmd, FILE *f);
 

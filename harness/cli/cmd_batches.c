@@ -35,9 +35,13 @@ PbStatus cmd_batches(int argc, char **argv) {
         {"--tokenizer", NULL, ARG_CHOICE, &tok_name, 0, 0, tokenizer_names, "NAME", "gpt2 (default) or bytes"},
         {NULL},
     };
-    const ArgCommand cmd = {"batches", "FILE|jargon|devil [--batch N --context T --stride S] [--shuffle --seed K] [--keep-last] [--limit M]",
-                            "Prints the sliding-window batches of a text as JSON lines (as the seed notebook's dataloader).",
-                            options, 1, 1};
+    const ArgCommand cmd = {
+        "batches",
+        "FILE|jargon|devil [--batch N --context T --stride S] [--shuffle --seed K] [--keep-last] [--limit M]",
+        "Prints the sliding-window batches of a text as JSON lines (as the seed notebook's dataloader).",
+        options,
+        1,
+        1};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
@@ -45,16 +49,19 @@ PbStatus cmd_batches(int argc, char **argv) {
     if (help) return args_print_help(&cmd, stdout), PB_OK;
     if (shuffle && !seed_given)
         return pb_fail(PB_USAGE, "--shuffle needs an explicit --seed K, so the order can be reproduced");
-    if (seed_given && !shuffle)
-        return pb_fail(PB_USAGE, "--seed only applies with --shuffle");
+    if (seed_given && !shuffle) return pb_fail(PB_USAGE, "--seed only applies with --shuffle");
     if (stride < 0) stride = context;
 
     IdBuf ids = {0};
     Loader loader = {0};
     int32_t *inputs = NULL, *targets = NULL;
     st = token_stream_load(&ids, pos[0], tok_name, NULL);
-    LoaderConfig cfg = {.batch = batch, .context = context, .stride = stride,
-                        .shuffle = shuffle, .seed = seed, .drop_last = !keep_last};
+    LoaderConfig cfg = {.batch = batch,
+                        .context = context,
+                        .stride = stride,
+                        .shuffle = shuffle,
+                        .seed = seed,
+                        .drop_last = !keep_last};
     if (!st) st = loader_init(&loader, ids.data, ids.len, cfg);
     if (!st) {
         inputs = pb_calloc((size_t)batch * context, sizeof *inputs, "batch inputs");

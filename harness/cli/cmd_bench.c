@@ -26,9 +26,7 @@ static int has_flag(int argc, char **argv, const char *prefix) {
     return 0;
 }
 
-static int by_text(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int by_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The --benchmark_* flags in effect, sorted, space-separated (recorded in the
  * file; a resume must give the same). */
@@ -62,7 +60,7 @@ static PbStatus read_prior(const char *path, const BenchPlan *plan, BenchResults
 }
 
 typedef struct {
-    char **ours, **gb;      /* our words; Google Benchmark's (after "posbench") */
+    char **ours, **gb; /* our words; Google Benchmark's (after "posbench") */
     int n_ours, n_gb;
     int quick, force;
     const char *out, *resume;
@@ -87,18 +85,24 @@ static void bench_args_free(BenchArgs *a) {
 
 static PbStatus parse_args(BenchArgs *a, int *help) {
     const ArgSpec options[] = {
-        {"--quick", NULL, ARG_FLAG, &a->quick, 0, 0, NULL, NULL, "the quick profile (about a minute): T 64/256/1024, C 64"},
-        {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5", "results file (default results/bench-<UTC time>.h5)"},
+        {"--quick", NULL, ARG_FLAG, &a->quick, 0, 0, NULL, NULL,
+         "the quick profile (about a minute): T 64/256/1024, C 64"},
+        {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5",
+         "results file (default results/bench-<UTC time>.h5)"},
         {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing results file"},
-        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5", "finish an interrupted bench: measure the cells FILE lacks (same options), rewrite FILE (or -o)"},
+        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5",
+         "finish an interrupted bench: measure the cells FILE lacks (same options), rewrite FILE (or -o)"},
         {NULL},
     };
-    const ArgCommand cmd = {"bench", "[--quick] [-o FILE.h5] [--force] [--resume FILE.h5] [--benchmark_*=...]",
+    const ArgCommand cmd = {"bench",
+                            "[--quick] [-o FILE.h5] [--force] [--resume FILE.h5] [--benchmark_*=...]",
                             "Measures every registered encoding's throughput and memory (its own hooks, and one\n"
                             "causal attention layer with it in place), forward and backward, over sequence\n"
                             "lengths and widths, with Google Benchmark; writes HDF5. Google Benchmark's own\n"
                             "--benchmark_* flags (filter, repetitions, min_time, out, ...) pass through.",
-                            options, 0, 0};
+                            options,
+                            0,
+                            0};
     const char *pos[1];
     int npos;
     PbStatus st = args_parse(&cmd, a->n_ours, a->ours, pos, &npos, help);
@@ -177,8 +181,8 @@ static PbStatus bench(BenchArgs *a) {
         bench_args_free(a);
         interrupt_exit();
     }
-    printf("wrote %s: %zu cells (%d over the memory budget, skipped); copy %.1f GB/s, sgemm %.1f GFLOP/s\n",
-           a->out, results.n, results.n_skipped, results.copy_gbytes_per_s, results.sgemm_gflops);
+    printf("wrote %s: %zu cells (%d over the memory budget, skipped); copy %.1f GB/s, sgemm %.1f GFLOP/s\n", a->out,
+           results.n, results.n_skipped, results.copy_gbytes_per_s, results.sgemm_gflops);
     bench_results_free(&results);
     return finish_stdout();
 }

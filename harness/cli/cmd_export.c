@@ -54,10 +54,14 @@ PbStatus cmd_export(int argc, char **argv) {
         {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing output file"},
         {NULL},
     };
-    const ArgCommand cmd = {"export", "ENCODING --len T --dim C --heads H [--variant V] [--set K=V] [--seed K] -o FILE.h5 [--force]",
-                            "Writes the encoding's defining tensors (position embeddings, attention biases,\n"
-                            "buckets, slopes, rotation angles) to an HDF5 file.",
-                            options, 1, 1};
+    const ArgCommand cmd = {
+        "export",
+        "ENCODING --len T --dim C --heads H [--variant V] [--set K=V] [--seed K] -o FILE.h5 [--force]",
+        "Writes the encoding's defining tensors (position embeddings, attention biases,\n"
+        "buckets, slopes, rotation angles) to an HDF5 file.",
+        options,
+        1,
+        1};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
@@ -81,7 +85,9 @@ PbStatus cmd_export(int argc, char **argv) {
     encoding_init_params(&e, &rng);
 
     st = write_export(out, force, &e, knobs, seed);
-    if (!st) printf("wrote %s (%s, variant %s, T %d, C %d, H %d)\n", out, m->name, encoding_variant_name(&e), len, dim, heads);
+    if (!st)
+        printf("wrote %s (%s, variant %s, T %d, C %d, H %d)\n", out, m->name, encoding_variant_name(&e), len, dim,
+               heads);
     free(params);
     encoding_destroy(&e);
     return st ? st : finish_stdout();

@@ -137,8 +137,10 @@ static PbStatus sweep_mpi(GenResults *r, const char *out, int force) {
     gen_results_free(r);
     if (st || worker) return st;
     if (rep.failed)
-        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other %d of %d runs are in %s (complete = 0); "
-                       "continue with --resume %s", rep.failed, rep.failures, kept, total, out, out);
+        return pb_fail(rep.first_status,
+                       "%d run(s) failed: %s; the other %d of %d runs are in %s (complete = 0); "
+                       "continue with --resume %s",
+                       rep.failed, rep.failures, kept, total, out, out);
     if (!complete) {
         fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s%s%s; continue with --resume %s\n",
                 kept, total, out, *rep.in_flight ? "; not finished: " : "", rep.in_flight, out);
@@ -159,29 +161,39 @@ typedef struct {
 static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
     GenConfig *c = &a->c;
     const ArgSpec options[] = {
-        {"--encodings", NULL, ARG_STRING, &a->encodings, 0, 0, NULL, "A,B,...", "encodings to compare (default: all registered)"},
-        {"--data", NULL, ARG_STRING, &a->data, 0, 0, NULL, "jargon|devil|FILE|task:T", "corpus, or a synthetic task: task:copy, task:reverse, task:sort, task:add (default jargon)"},
-        {"--tokenizer", NULL, ARG_CHOICE, &a->tok, 0, 0, tokenizer_names, "NAME", "corpus tokenizer: bytes (default) or gpt2"},
+        {"--encodings", NULL, ARG_STRING, &a->encodings, 0, 0, NULL, "A,B,...",
+         "encodings to compare (default: all registered)"},
+        {"--data", NULL, ARG_STRING, &a->data, 0, 0, NULL, "jargon|devil|FILE|task:T",
+         "corpus, or a synthetic task: task:copy, task:reverse, task:sort, task:add (default jargon)"},
+        {"--tokenizer", NULL, ARG_CHOICE, &a->tok, 0, 0, tokenizer_names, "NAME",
+         "corpus tokenizer: bytes (default) or gpt2"},
         {"--train-len", NULL, ARG_INT, &c->train_len, 4, 1 << 16, NULL, "L", "training length (default 64)"},
-        {"--eval-lens", NULL, ARG_STRING, &a->lens, 0, 0, NULL, "T,T,...", "evaluation lengths (default L,2L,4L,8L,16L; tasks L,2L,3L,4L)"},
-        {"--stride", NULL, ARG_INT, &c->stride, 1, 1 << 20, NULL, "S", "also evaluate with sliding windows S apart (default: non-overlapping only)"},
+        {"--eval-lens", NULL, ARG_STRING, &a->lens, 0, 0, NULL, "T,T,...",
+         "evaluation lengths (default L,2L,4L,8L,16L; tasks L,2L,3L,4L)"},
+        {"--stride", NULL, ARG_INT, &c->stride, 1, 1 << 20, NULL, "S",
+         "also evaluate with sliding windows S apart (default: non-overlapping only)"},
         {"--steps", NULL, ARG_INT, &a->steps, 1, 1 << 30, NULL, "N", "optimizer steps per run (default 300)"},
         {"--seeds", NULL, ARG_INT, &c->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
         {"--seed", NULL, ARG_U64, &a->seed, 0, 0, NULL, "S", "first seed (runs use S, S+1, ...; default 0)"},
         {"--layers", NULL, ARG_INT, &c->model.layers, 1, 64, NULL, "N", "transformer blocks (default 2)"},
         {"--dim", NULL, ARG_INT, &c->model.dim, 1, 1 << 14, NULL, "C", "model width (default 64)"},
         {"--heads", NULL, ARG_INT, &c->model.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)"},
-        {"--embed-scale", NULL, ARG_STRING, &a->escale, 0, 0, NULL, "1|sqrt|X", "token embeddings times this before the encoding (default sqrt: sqrt(C), Vaswani; 1: GPT-2)"},
+        {"--embed-scale", NULL, ARG_STRING, &a->escale, 0, 0, NULL, "1|sqrt|X",
+         "token embeddings times this before the encoding (default sqrt: sqrt(C), Vaswani; 1: GPT-2)"},
         {"--batch", NULL, ARG_INT, &c->train.batch, 1, 1 << 16, NULL, "B", "windows per step (default 16)"},
-        {"--lr", NULL, ARG_DOUBLE, &a->lr, 0, 0, NULL, "X", "peak learning rate (default 3e-3)",
-         .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
+        {"--lr", NULL, ARG_DOUBLE, &a->lr, 0, 0, NULL, "X", "peak learning rate (default 3e-3)", .flags = ARG_ABOVE_LO,
+         .lo = 0, .hi = ARG_UNBOUNDED},
         {"--bins", NULL, ARG_INT, &c->bins, 1, 4096, NULL, "N", "loss-by-position bins per window (default 32)"},
-        {"--eval-tokens", NULL, ARG_INT, &c->eval_tokens, 1, 1 << 30, NULL, "N", "tokens scored per evaluation length (default 32768)"},
-        {"--examples", NULL, ARG_INT, &c->task_examples, 1, 1 << 20, NULL, "N", "tasks: test examples per length (default 128)"},
-        {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5", "results file (default results/generalize-<UTC time>.h5)"},
+        {"--eval-tokens", NULL, ARG_INT, &c->eval_tokens, 1, 1 << 30, NULL, "N",
+         "tokens scored per evaluation length (default 32768)"},
+        {"--examples", NULL, ARG_INT, &c->task_examples, 1, 1 << 20, NULL, "N",
+         "tasks: test examples per length (default 128)"},
+        {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5",
+         "results file (default results/generalize-<UTC time>.h5)"},
         {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing results file"},
         {"--quiet", NULL, ARG_FLAG, &a->quiet, 0, 0, NULL, NULL, "no progress lines"},
-        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5", "finish an interrupted sweep (same options): run what FILE lacks, rewrite FILE (or -o)"},
+        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5",
+         "finish an interrupted sweep (same options): run what FILE lacks, rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {
@@ -193,7 +205,9 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         "longer ones (per-token loss, perplexity, loss by position, evaluation memory), or measures\n"
         "exact-match accuracy on a synthetic task; several seeds each; writes HDF5 and prints the\n"
         "mean and 95% confidence interval per length.",
-        options, 0, 0};
+        options,
+        0,
+        0};
     int npos;
     PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
     if (!st && *help) args_print_help(&cmd, stdout);
@@ -211,8 +225,7 @@ static PbStatus configure(GenArgs *a) {
     int task;
     if (gen_is_task(c, &task) && task < 0)
         return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c->data, task_names_list());
-    if (a->lens && (st = gen_parse_int_list("--eval-lens", a->lens, c->eval_lens, GEN_MAX_LENS, &c->n_lens)))
-        return st;
+    if (a->lens && (st = gen_parse_int_list("--eval-lens", a->lens, c->eval_lens, GEN_MAX_LENS, &c->n_lens))) return st;
     if (!a->lens) gen_default_lens(c);
     c->train.lr = (float)a->lr;
     c->train.steps = a->steps;
@@ -272,8 +285,8 @@ static PbStatus sweep_local(GenResults *r, const char *out, int force) {
     gen_results_free(r);
     if (st) return st;
     if (!complete) {
-        fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s; continue with --resume %s\n",
-                kept, total, out, out);
+        fprintf(stderr, "posbench generalize: interrupted: %d of %d runs kept in %s; continue with --resume %s\n", kept,
+                total, out, out);
         interrupt_exit();
     }
     return show_results(out);

@@ -20,12 +20,17 @@ PbStatus cmd_list(int argc, char **argv) {
     const ArgSpec options[] = {
         {"--dim", NULL, ARG_INT, &dim, 1, 1 << 16, NULL, "C", "model width for the parameter count (default 256)"},
         {"--heads", NULL, ARG_INT, &heads, 1, 1024, NULL, "H", "attention heads (default 8)"},
-        {"--len", NULL, ARG_INT, &len, 1, 1 << 24, NULL, "T", "context, the table size of table encodings (default 1024)"},
+        {"--len", NULL, ARG_INT, &len, 1, 1 << 24, NULL, "T",
+         "context, the table size of table encodings (default 1024)"},
         {NULL},
     };
-    const ArgCommand cmd = {"list", "[--dim C --heads H --len T]",
-                            "Lists every registered encoding: hooks, parameters for the shape, length policy, variants, settings, paper.",
-                            options, 0, 0};
+    const ArgCommand cmd = {
+        "list",
+        "[--dim C --heads H --len T]",
+        "Lists every registered encoding: hooks, parameters for the shape, length policy, variants, settings, paper.",
+        options,
+        0,
+        0};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
@@ -45,7 +50,9 @@ PbStatus cmd_list(int argc, char **argv) {
         }
         printf("  params:    %zu floats\n", e.n_params);
         int known = encoding_max_positions(&e);
-        if (known) printf("  length:    positions 0..%d (table); longer is an error unless --length-fallback clamp\n", known - 1);
+        if (known)
+            printf("  length:    positions 0..%d (table); longer is an error unless --length-fallback clamp\n",
+                   known - 1);
         else printf("  length:    unbounded\n");
         if (m->variants) {
             printf("  variants: ");
@@ -53,8 +60,8 @@ PbStatus cmd_list(int argc, char **argv) {
             printf("\n");
         }
         for (int k = 0; m->knobs && m->knobs[k].name; k++)
-            printf("  --set %s=%g  %s [%g..%g]\n", m->knobs[k].name, m->knobs[k].default_value,
-                   m->knobs[k].help, m->knobs[k].min, m->knobs[k].max);
+            printf("  --set %s=%g  %s [%g..%g]\n", m->knobs[k].name, m->knobs[k].default_value, m->knobs[k].help,
+                   m->knobs[k].min, m->knobs[k].max);
         encoding_destroy(&e);
     }
     return finish_stdout();

@@ -16,12 +16,17 @@ PbStatus cmd_plot(int argc, char **argv) {
     const char *dir = NULL;
     int force = 0;
     const ArgSpec options[] = {
-        {"--output", "-o", ARG_STRING, &dir, 0, 0, NULL, "DIR", "directory for the plots (default: FILE without .h5, plus -plots)"},
+        {"--output", "-o", ARG_STRING, &dir, 0, 0, NULL, "DIR",
+         "directory for the plots (default: FILE without .h5, plus -plots)"},
         {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "draw into an existing directory, replacing its plots"},
         {NULL},
     };
-    const ArgCommand cmd = {"plot", "FILE.h5 [-o DIR] [--force]",
-                            "Draws the plots of a posbench HDF5 file (PNG and SVG) with gnuplot.", options, 1, 1};
+    const ArgCommand cmd = {"plot",
+                            "FILE.h5 [-o DIR] [--force]",
+                            "Draws the plots of a posbench HDF5 file (PNG and SVG) with gnuplot.",
+                            options,
+                            1,
+                            1};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);

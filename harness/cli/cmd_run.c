@@ -83,11 +83,10 @@ static const char *const full_flags[] = {"posbench", "--benchmark_repetitions=3"
 typedef struct {
     hid_t file;
     BenchResults bench;
-    int done;          /* the file is complete already */
+    int done; /* the file is complete already */
 } Prior;
 
-static PbStatus open_prior(const char *path, const char *profile, int no_bench, const BenchPlan *plan,
-                           Prior *p) {
+static PbStatus open_prior(const char *path, const char *profile, int no_bench, const BenchPlan *plan, Prior *p) {
     char theirs[64] = "", command[2048] = "?";
     const ResultKind *kind;
     long long complete = 1;
@@ -98,11 +97,15 @@ static PbStatus open_prior(const char *path, const char *profile, int no_bench, 
     if (strcmp(kind->kind, "run") != 0)
         st = pb_fail(PB_USAGE, "--resume %s: it is a '%s' file, not a run file", path, kind->kind);
     if (!st && (h5_read_attr_string(p->file, "profile", theirs, sizeof theirs) || strcmp(theirs, profile) != 0))
-        st = pb_fail(PB_USAGE, "--resume %s: its profile is '%s', this run's is '%s'; resume with the options of "
-                     "the interrupted run (%s)", path, theirs, profile, command);
+        st = pb_fail(PB_USAGE,
+                     "--resume %s: its profile is '%s', this run's is '%s'; resume with the options of "
+                     "the interrupted run (%s)",
+                     path, theirs, profile, command);
     if (!st && no_bench != !h5_exists(p->file, "bench"))
-        st = pb_fail(PB_USAGE, "--resume %s: it was made %s --no-bench; resume with the options of the "
-                     "interrupted run (%s)", path, no_bench ? "without" : "with", command);
+        st = pb_fail(PB_USAGE,
+                     "--resume %s: it was made %s --no-bench; resume with the options of the "
+                     "interrupted run (%s)",
+                     path, no_bench ? "without" : "with", command);
     if (!st && !no_bench) st = bench_h5_check_resume(p->file, path, plan);
     if (!st && !no_bench) st = bench_h5_read(p->file, path, &p->bench);
     if (!st && (H5Aexists(p->file, "complete") <= 0 || (!h5_read_attr_int(p->file, "complete", &complete) && complete)))
@@ -191,8 +194,8 @@ static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, 
 }
 
 /* 4. The plots and the summary, from the file alone. */
-static PbStatus finish_run(const char *out, const char *dir, int force, double t_start, double t_bench,
-                           double t_gen, double t_task) {
+static PbStatus finish_run(const char *out, const char *dir, int force, double t_start, double t_bench, double t_gen,
+                           double t_task) {
     fprintf(stderr, "[4/4] plots into %s/\n", dir);
     hid_t f;
     PbStatus st = h5in_open(&f, out);
@@ -207,8 +210,8 @@ static PbStatus finish_run(const char *out, const char *dir, int force, double t
     printf("\n");
     st = gen_show(f, out, stdout);
     H5Fclose(f);
-    printf("\nwrote %s and its plots in %s/ in %.0f s (bench %.0f s, generalization %.0f s, task %.0f s)\n",
-           out, dir, now_seconds() - t_start, t_bench, t_gen, t_task);
+    printf("\nwrote %s and its plots in %s/ in %.0f s (bench %.0f s, generalization %.0f s, task %.0f s)\n", out, dir,
+           now_seconds() - t_start, t_bench, t_gen, t_task);
     if (!st && plot_st) st = pb_fail(plot_st, "the results are in %s, but the plots failed: %s", out, plot_msg);
     return st ? st : finish_stdout();
 }
@@ -258,8 +261,8 @@ static void prior_close(Prior *p) {
 
 /* What a run measured, for the messages after it. */
 typedef struct {
-    size_t cells, planned;      /* bench cells */
-    int ng, mg, nt, mt;         /* runs measured and planned: generalization, task */
+    size_t cells, planned; /* bench cells */
+    int ng, mg, nt, mt;    /* runs measured and planned: generalization, task */
 } Tally;
 
 static Tally tally(const BenchResults *bench, const Studies *s) {
@@ -274,9 +277,10 @@ static Tally tally(const BenchResults *bench, const Studies *s) {
 static void print_interrupted(const RunOptions *o, const Tally *n, const char *in_flight) {
     char cells_text[96] = "";
     if (!o->no_bench) snprintf(cells_text, sizeof cells_text, "%zu of %zu bench cells, ", n->cells, n->planned);
-    fprintf(stderr, "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s%s%s; "
-            "continue with --resume %s\n", cells_text, n->ng, n->mg, n->nt, n->mt, o->out,
-            *in_flight ? "; not finished: " : "", in_flight, o->out);
+    fprintf(stderr,
+            "posbench run: interrupted: %s%d of %d generalization runs and %d of %d task runs kept in %s%s%s; "
+            "continue with --resume %s\n",
+            cells_text, n->ng, n->mg, n->nt, n->mt, o->out, *in_flight ? "; not finished: " : "", in_flight, o->out);
 }
 
 /* MPI: both studies, with the runs the prior file kept, on every rank. */
@@ -297,10 +301,11 @@ static PbStatus mpi_prepare(const RunOptions *o, PbStatus st, int worker, const 
 /* MPI, rank 0: both studies shared out at once, the file rewritten after
  * each merged run. */
 static PbStatus mpi_share(Studies *s, RunFile *w, PbmpiReport *rep) {
-    fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n"
+    fprintf(stderr,
+            "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n"
             "[3/4] task %s: train on lengths up to %d, test up to %d; both shared across %d workers\n",
-            s->gc.train_len, s->gc.eval_lens[0], s->gc.eval_lens[s->gc.n_lens - 1], s->gc.n_encodings,
-            s->gc.seeds, s->tc.data + 5, s->tc.train_len, s->tc.eval_lens[s->tc.n_lens - 1], pbmpi_size() - 1);
+            s->gc.train_len, s->gc.eval_lens[0], s->gc.eval_lens[s->gc.n_lens - 1], s->gc.n_encodings, s->gc.seeds,
+            s->tc.data + 5, s->tc.train_len, s->tc.eval_lens[s->tc.n_lens - 1], pbmpi_size() - 1);
     double t0 = now_seconds();
     PbStatus st = run_checkpoint(w); /* a job that dies early still leaves a resumable file */
     GenResults *studies[2] = {&s->gr, &s->tr};
@@ -331,9 +336,10 @@ static PbStatus mpi_root(const RunOptions *o, const BenchPlan *plan, Prior *prio
     studies_free(s);
     if (st) return st;
     if (rep.failed)
-        return pb_fail(rep.first_status, "%d run(s) failed: %s; the other runs (%d of %d generalization, %d of %d "
-                       "task) are in %s (complete = 0); continue with --resume %s", rep.failed, rep.failures, n.ng,
-                       n.mg, n.nt, n.mt, o->out, o->out);
+        return pb_fail(rep.first_status,
+                       "%d run(s) failed: %s; the other runs (%d of %d generalization, %d of %d "
+                       "task) are in %s (complete = 0); continue with --resume %s",
+                       rep.failed, rep.failures, n.ng, n.mg, n.nt, n.mt, o->out, o->out);
     if (!complete) {
         print_interrupted(o, &n, rep.in_flight);
         interrupt_exit();
@@ -377,7 +383,8 @@ static PbStatus local_studies(PbStatus st, Studies *s, const Prior *prior, const
     char task_group[64];
     task_group_name(task_group, sizeof task_group, &s->tc);
     if (!st && !interrupt_requested()) {
-        fprintf(stderr, "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n",
+        fprintf(stderr,
+                "[2/4] generalization: jargon (bytes), train at %d, evaluate at %d..%d, %d encodings x %d seeds\n",
                 s->gc.train_len, s->gc.eval_lens[0], s->gc.eval_lens[s->gc.n_lens - 1], s->gc.n_encodings, s->gc.seeds);
         double t0 = now_seconds();
         st = study(&s->gc, &s->gr, prior, resume, "generalization", &s->have_gr);
@@ -407,11 +414,12 @@ static PbStatus run_local(const RunOptions *o, const BenchPlan *plan, Prior *pri
     st = configure(st, o->encodings, o->p, o->seeds, isatty(STDERR_FILENO), &s.gc, &s.tc);
     st = local_studies(st, &s, prior, o->resume, &t_gen, &t_task);
     prior_close(prior);
-    const int complete = !interrupt_requested() && bench.complete && s.have_gr && s.gr.complete && s.have_tr &&
-                         s.tr.complete;
+    const int complete =
+        !interrupt_requested() && bench.complete && s.have_gr && s.gr.complete && s.have_tr && s.tr.complete;
     /* 4. One file, then the plots and the summary from it. */
-    RunFile w = {o->out, o->force, o->profile, o->no_bench, plan, &bench, s.have_gr ? &s.gr : NULL,
-                 s.have_tr ? &s.tr : NULL, t_bench, t_gen, t_task};
+    RunFile w = {
+        o->out,  o->force, o->profile, o->no_bench, plan, &bench, s.have_gr ? &s.gr : NULL, s.have_tr ? &s.tr : NULL,
+        t_bench, t_gen,    t_task};
     if (!st) st = write_run(&w, complete);
     const Tally n = tally(&bench, &s);
     bench_results_free(&bench);
@@ -426,21 +434,28 @@ static PbStatus run_local(const RunOptions *o, const BenchPlan *plan, Prior *pri
 
 static PbStatus parse_args(RunOptions *o, int argc, char **argv, int *help) {
     const ArgSpec options[] = {
-        {"--profile", NULL, ARG_CHOICE, &o->profile, 0, 0, profile_names, "P", "quick (default, about 10 minutes on 2 cores) or full (what results/ publishes)"},
-        {"--output", "-o", ARG_STRING, &o->out, 0, 0, NULL, "FILE.h5", "results file (default results/run-<UTC time>.h5; plots beside it)"},
+        {"--profile", NULL, ARG_CHOICE, &o->profile, 0, 0, profile_names, "P",
+         "quick (default, about 10 minutes on 2 cores) or full (what results/ publishes)"},
+        {"--output", "-o", ARG_STRING, &o->out, 0, 0, NULL, "FILE.h5",
+         "results file (default results/run-<UTC time>.h5; plots beside it)"},
         {"--force", NULL, ARG_FLAG, &o->force, 0, 0, NULL, NULL, "replace an existing results file and its plots"},
-        {"--encodings", NULL, ARG_STRING, &o->encodings, 0, 0, NULL, "A,B,...", "only these encodings in the generalization part (default all)"},
+        {"--encodings", NULL, ARG_STRING, &o->encodings, 0, 0, NULL, "A,B,...",
+         "only these encodings in the generalization part (default all)"},
         {"--seeds", NULL, ARG_INT, &o->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
         {"--no-bench", NULL, ARG_FLAG, &o->no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
-        {"--resume", NULL, ARG_STRING, &o->resume, 0, 0, NULL, "FILE.h5", "finish an interrupted run (same options): measure what FILE lacks, rewrite FILE (or -o)"},
+        {"--resume", NULL, ARG_STRING, &o->resume, 0, 0, NULL, "FILE.h5",
+         "finish an interrupted run (same options): measure what FILE lacks, rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {
-        "run", "[--profile quick|full] [-o FILE.h5] [--force] [--resume FILE.h5]",
+        "run",
+        "[--profile quick|full] [-o FILE.h5] [--force] [--resume FILE.h5]",
         "The main job: the throughput and memory bench of every encoding, length generalization\n"
         "on the default corpus (trained short, evaluated up to 16x longer), a synthetic copy task,\n"
         "all plots, and a summary per encoding naming which encodings extrapolate.",
-        options, 0, 0};
+        options,
+        0,
+        0};
     int npos;
     PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
     if (!st && *help) args_print_help(&cmd, stdout);

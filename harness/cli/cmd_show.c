@@ -14,8 +14,8 @@
 #include "../report/kinds.h"
 
 static void show_provenance(hid_t file) {
-    static const char *const keys[] = {"posbench_version", "git_commit", "created_utc", "host",
-                                       "cpu_model", "command_line"};
+    static const char *const keys[] = {"posbench_version", "git_commit",  "created_utc", "host",
+                                       "cpu_model",        "command_line"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         char v[512];
         if (!h5_read_attr_string(file, keys[i], v, sizeof v)) printf("%-17s %s\n", keys[i], v);

@@ -15,9 +15,12 @@ PbStatus cmd_tokenize(int argc, char **argv) {
         {"--tokenizer", NULL, ARG_CHOICE, &tok_name, 0, 0, tokenizer_names, "NAME", "gpt2 (default) or bytes"},
         {NULL},
     };
-    const ArgCommand cmd = {"tokenize", "[--tokenizer gpt2|bytes] [FILE|-]",
+    const ArgCommand cmd = {"tokenize",
+                            "[--tokenizer gpt2|bytes] [FILE|-]",
                             "Prints the token ids of FILE (default: standard input), whitespace-separated.",
-                            options, 0, 1};
+                            options,
+                            0,
+                            1};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
@@ -30,8 +33,7 @@ PbStatus cmd_tokenize(int argc, char **argv) {
     st = read_file(&text, npos ? pos[0] : "-");
     if (!st) st = tokenizer_open(&tok, tok_name);
     if (!st) st = tokenizer_encode(tok, &ids, text.data, text.len);
-    for (size_t i = 0; !st && i < ids.len; i++)
-        printf(i + 1 == ids.len ? "%d\n" : "%d ", ids.data[i]);
+    for (size_t i = 0; !st && i < ids.len; i++) printf(i + 1 == ids.len ? "%d\n" : "%d ", ids.data[i]);
     if (!st) st = finish_stdout();
     tokenizer_free(tok);
     idbuf_free(&ids);
@@ -70,9 +72,12 @@ PbStatus cmd_detokenize(int argc, char **argv) {
         {"--tokenizer", NULL, ARG_CHOICE, &tok_name, 0, 0, tokenizer_names, "NAME", "gpt2 (default) or bytes"},
         {NULL},
     };
-    const ArgCommand cmd = {"detokenize", "[--tokenizer gpt2|bytes] [FILE|-]",
+    const ArgCommand cmd = {"detokenize",
+                            "[--tokenizer gpt2|bytes] [FILE|-]",
                             "Turns whitespace-separated token ids (FILE or standard input) back into bytes.",
-                            options, 0, 1};
+                            options,
+                            0,
+                            1};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);

@@ -30,8 +30,8 @@ static void copy_str(char *dst, size_t cap, const char *src) { snprintf(dst, cap
 
 /* Loads the stream, checks it against a checkpoint's record if any, and
  * maps it to model ids. */
-static PbStatus load_data(CheckpointData *d, IdBuf *ids, int32_t **model_ids, int vocab_full,
-                          double val_fraction, int resuming) {
+static PbStatus load_data(CheckpointData *d, IdBuf *ids, int32_t **model_ids, int vocab_full, double val_fraction,
+                          int resuming) {
     TokenStreamInfo info;
     PbStatus st = token_stream_load(ids, d->data, d->tokenizer, &info);
     if (st) return st;
@@ -39,7 +39,8 @@ static PbStatus load_data(CheckpointData *d, IdBuf *ids, int32_t **model_ids, in
     token_stream_sha256(sha, ids->data, ids->len);
     if (resuming) {
         if (strcmp(sha, d->ids_sha256) || ids->len != d->n_tokens)
-            return pb_fail(PB_DATA, "the data '%s' (%zu tokens) is not the text the checkpoint was "
+            return pb_fail(PB_DATA,
+                           "the data '%s' (%zu tokens) is not the text the checkpoint was "
                            "trained on (%zu tokens, another SHA-256); resume needs the same data",
                            d->data, ids->len, d->n_tokens);
     } else {
@@ -73,33 +74,49 @@ typedef struct {
 
 static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
     const ArgSpec options[] = {
-        {"--encoding", NULL, ARG_STRING, &a->encoding, 0, 0, NULL, "E", "positional encoding (see posbench list); required", FROM_CHECKPOINT},
+        {"--encoding", NULL, ARG_STRING, &a->encoding, 0, 0, NULL, "E",
+         "positional encoding (see posbench list); required", FROM_CHECKPOINT},
         {"--variant", NULL, ARG_STRING, &a->variant, 0, 0, NULL, "V", "the encoding's variant", FROM_CHECKPOINT},
         {"--set", NULL, ARG_STRING, &a->knobs, 0, 0, NULL, "K=V,...", "the encoding's settings", FROM_CHECKPOINT},
-        {"--length-fallback", NULL, ARG_CHOICE, &a->fallback, 0, 0, fallback_names, "F", "past a position table: error (default) or clamp", FROM_CHECKPOINT},
-        {"--data", NULL, ARG_STRING, &a->data, 0, 0, NULL, "jargon|devil|FILE", "training text (default jargon)", FROM_CHECKPOINT},
-        {"--tokenizer", NULL, ARG_CHOICE, &a->tok, 0, 0, tokenizer_names, "NAME", "bytes (default) or gpt2", FROM_CHECKPOINT},
-        {"--vocab", NULL, ARG_CHOICE, &a->vocab, 0, 0, vocab_names, "KIND", "gpt2 ids: compact (default: ids seen in training + unknown) or full", &a->g_vocab, FROM_CHECKPOINT},
-        {"--context", NULL, ARG_INT, &a->mc.context, 1, 1 << 16, NULL, "T", "training length (default 128)", FROM_CHECKPOINT},
+        {"--length-fallback", NULL, ARG_CHOICE, &a->fallback, 0, 0, fallback_names, "F",
+         "past a position table: error (default) or clamp", FROM_CHECKPOINT},
+        {"--data", NULL, ARG_STRING, &a->data, 0, 0, NULL, "jargon|devil|FILE", "training text (default jargon)",
+         FROM_CHECKPOINT},
+        {"--tokenizer", NULL, ARG_CHOICE, &a->tok, 0, 0, tokenizer_names, "NAME", "bytes (default) or gpt2",
+         FROM_CHECKPOINT},
+        {"--vocab", NULL, ARG_CHOICE, &a->vocab, 0, 0, vocab_names, "KIND",
+         "gpt2 ids: compact (default: ids seen in training + unknown) or full", &a->g_vocab, FROM_CHECKPOINT},
+        {"--context", NULL, ARG_INT, &a->mc.context, 1, 1 << 16, NULL, "T", "training length (default 128)",
+         FROM_CHECKPOINT},
         {"--layers", NULL, ARG_INT, &a->mc.layers, 1, 64, NULL, "N", "transformer blocks (default 2)", FROM_CHECKPOINT},
         {"--dim", NULL, ARG_INT, &a->mc.dim, 1, 1 << 14, NULL, "C", "model width (default 128)", FROM_CHECKPOINT},
-        {"--heads", NULL, ARG_INT, &a->mc.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)", FROM_CHECKPOINT},
-        {"--untied", NULL, ARG_FLAG, &a->untied, 0, 0, NULL, NULL, "an LM head of its own (default: tied to wte)", FROM_CHECKPOINT},
-        {"--embed-scale", NULL, ARG_STRING, &a->escale, 0, 0, NULL, "1|sqrt|X", "token embeddings times this before the encoding (default 1; sqrt: sqrt(C), Vaswani)", FROM_CHECKPOINT},
-        {"--steps", NULL, ARG_INT, &a->steps, 1, 1 << 30, NULL, "N", "optimizer steps in all (default 1000)", &a->g_steps},
-        {"--batch", NULL, ARG_INT, &a->tc.batch, 1, 1 << 16, NULL, "B", "windows per step (default 8)", FROM_CHECKPOINT},
+        {"--heads", NULL, ARG_INT, &a->mc.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)",
+         FROM_CHECKPOINT},
+        {"--untied", NULL, ARG_FLAG, &a->untied, 0, 0, NULL, NULL, "an LM head of its own (default: tied to wte)",
+         FROM_CHECKPOINT},
+        {"--embed-scale", NULL, ARG_STRING, &a->escale, 0, 0, NULL, "1|sqrt|X",
+         "token embeddings times this before the encoding (default 1; sqrt: sqrt(C), Vaswani)", FROM_CHECKPOINT},
+        {"--steps", NULL, ARG_INT, &a->steps, 1, 1 << 30, NULL, "N", "optimizer steps in all (default 1000)",
+         &a->g_steps},
+        {"--batch", NULL, ARG_INT, &a->tc.batch, 1, 1 << 16, NULL, "B", "windows per step (default 8)",
+         FROM_CHECKPOINT},
         {"--lr", NULL, ARG_DOUBLE, &a->lr, 0, 0, NULL, "X", "peak learning rate (default 1e-3)",
          .flags = ARG_NOT_WITH_RESUME | ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
-        {"--warmup", NULL, ARG_INT, &a->warmup, 0, 1 << 30, NULL, "N", "warmup steps (default min(100, steps/10))", FROM_CHECKPOINT},
-        {"--weight-decay", NULL, ARG_DOUBLE, &a->wd, 0, 0, NULL, "X", "AdamW decay of matrices (default 0.1)", FROM_CHECKPOINT,
-         .lo = 0, .hi = ARG_UNBOUNDED},
-        {"--seed", NULL, ARG_U64, &a->seed, 0, 0, NULL, "K", "parameters and window order (default 0)", FROM_CHECKPOINT},
+        {"--warmup", NULL, ARG_INT, &a->warmup, 0, 1 << 30, NULL, "N", "warmup steps (default min(100, steps/10))",
+         FROM_CHECKPOINT},
+        {"--weight-decay", NULL, ARG_DOUBLE, &a->wd, 0, 0, NULL, "X", "AdamW decay of matrices (default 0.1)",
+         FROM_CHECKPOINT, .lo = 0, .hi = ARG_UNBOUNDED},
+        {"--seed", NULL, ARG_U64, &a->seed, 0, 0, NULL, "K", "parameters and window order (default 0)",
+         FROM_CHECKPOINT},
         {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5", "checkpoint to write"},
         {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing checkpoint"},
-        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5", "continue a checkpoint exactly (in place unless -o)", .flags = ARG_RESUME},
+        {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5",
+         "continue a checkpoint exactly (in place unless -o)", .flags = ARG_RESUME},
         {"--checkpoint-every", NULL, ARG_INT, &a->every, 1, 1 << 30, NULL, "N", "also save every N steps"},
-        {"--val-windows", NULL, ARG_INT, &a->val_windows, 1, 1 << 30, NULL, "N", "validate on the first N windows only (default all)"},
-        {"--log-every", NULL, ARG_INT, &a->log_every, 1, 1 << 30, NULL, "N", "progress line every N steps when not on a terminal"},
+        {"--val-windows", NULL, ARG_INT, &a->val_windows, 1, 1 << 30, NULL, "N",
+         "validate on the first N windows only (default all)"},
+        {"--log-every", NULL, ARG_INT, &a->log_every, 1, 1 << 30, NULL, "N",
+         "progress line every N steps when not on a terminal"},
         {NULL},
     };
     const ArgCommand cmd = {
@@ -109,7 +126,9 @@ static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
         "[-o CHECKPOINT.h5] [--force] [--resume CHECKPOINT.h5]",
         "Trains the probe transformer with one positional encoding; prints the final train and\n"
         "validation loss and tokens/s. The last 10% of the token stream is validation.",
-        options, 0, 0,
+        options,
+        0,
+        0,
         .resume_refusal = "--resume takes the model, data and optimizer settings from the checkpoint; "
                           "give only --steps, -o, --force, --checkpoint-every"};
     int npos;
@@ -143,10 +162,8 @@ static PbStatus configure_new(TrainArgs *a, CheckpointData *d) {
     ModelConfig *mc = &a->mc;
     TrainConfig *tc = &a->tc;
     if (!a->encoding) return pb_fail(PB_USAGE, "train: choose an encoding with --encoding E (see posbench list)");
-    if (!encoding_find(a->encoding))
-        return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", a->encoding);
-    if (mc->dim % mc->heads)
-        return pb_fail(PB_USAGE, "--heads %d must divide --dim %d", mc->heads, mc->dim);
+    if (!encoding_find(a->encoding)) return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", a->encoding);
+    if (mc->dim % mc->heads) return pb_fail(PB_USAGE, "--heads %d must divide --dim %d", mc->heads, mc->dim);
     PbStatus st;
     if (a->escale && (st = model_parse_embed_scale(a->escale, mc->dim, &mc->embed_scale))) return st;
     if (a->g_vocab && strcmp(a->tok, "gpt2"))
@@ -184,8 +201,8 @@ static void train_run_free(TrainRun *r) {
 /* The data, the trainer (restored with --resume), and the opening line. */
 static PbStatus prepare(TrainArgs *a, TrainRun *r) {
     const ModelConfig *mc = &a->mc;
-    PbStatus st = load_data(&r->d, &r->ids, &r->model_ids, strcmp(a->vocab, "full") == 0, a->tc.val_fraction,
-                            a->resume != NULL);
+    PbStatus st =
+        load_data(&r->d, &r->ids, &r->model_ids, strcmp(a->vocab, "full") == 0, a->tc.val_fraction, a->resume != NULL);
     if (!st) {
         a->mc.vocab = vocab_map_size(&r->d.vocab);
         st = trainer_init(&r->t, mc, &a->tc, r->model_ids, r->ids.len);
@@ -193,13 +210,16 @@ static PbStatus prepare(TrainArgs *a, TrainRun *r) {
     if (!st && a->resume) st = checkpoint_restore(a->resume, &r->t);
     /* The final validation needs one window: say so before training, not after. */
     if (!st && r->t.n_val <= (size_t)mc->context)
-        st = pb_fail(PB_DATA, "validation split has %zu tokens, fewer than one window of %d + 1; "
-                     "use a longer text or a shorter --context", r->t.n_val, mc->context);
+        st = pb_fail(PB_DATA,
+                     "validation split has %zu tokens, fewer than one window of %d + 1; "
+                     "use a longer text or a shorter --context",
+                     r->t.n_val, mc->context);
     if (st) return st;
-    fprintf(stderr, "training %s%s%s: %d layers, dim %d, %d heads, context %d, vocab %d, "
+    fprintf(stderr,
+            "training %s%s%s: %d layers, dim %d, %d heads, context %d, vocab %d, "
             "%zu parameters; batch %d, %ld steps; %zu training and %zu validation tokens%s\n",
-            mc->encoding, *mc->variant ? "/" : "", mc->variant, mc->layers, mc->dim, mc->heads, mc->context,
-            mc->vocab, model_num_params(&r->t.model), a->tc.batch, a->tc.steps, r->t.n_train, r->t.n_val,
+            mc->encoding, *mc->variant ? "/" : "", mc->variant, mc->layers, mc->dim, mc->heads, mc->context, mc->vocab,
+            model_num_params(&r->t.model), a->tc.batch, a->tc.steps, r->t.n_train, r->t.n_val,
             a->resume ? " (resumed)" : "");
     if (a->resume) fprintf(stderr, "resuming at step %ld\n", r->t.step);
     return PB_OK;
@@ -221,8 +241,10 @@ static PbStatus save_checkpoint(void *ctx, const Trainer *t) {
 
 static void print_interrupted(const Trainer *t, const char *out) {
     if (out)
-        fprintf(stderr, "posbench train: interrupted at step %ld of %ld; checkpoint in %s; continue "
-                "with posbench train --resume %s\n", t->step, t->cfg.steps, out, out);
+        fprintf(stderr,
+                "posbench train: interrupted at step %ld of %ld; checkpoint in %s; continue "
+                "with posbench train --resume %s\n",
+                t->step, t->cfg.steps, out, out);
     else
         fprintf(stderr, "posbench train: interrupted at step %ld of %ld; nothing saved (no -o)\n", t->step,
                 t->cfg.steps);
@@ -237,16 +259,20 @@ static PbStatus print_summary(const Trainer *t, double val, const char *out) {
     printf("encoding %s  steps %ld  train loss %.4f (last step; mean of last %ld: %.4f)  "
            "validation loss %.4f (perplexity %.2f)\n",
            mc->encoding, t->step, t->step ? t->loss_history[t->step - 1] : NAN, n_tail, tail, val, exp(val));
-    printf("tokens/s %.0f  (%ld steps x %d x %d tokens in %.2f s)  peak RSS %.1f MiB\n",
-           trainer_tokens_per_second(t), t->timed_steps, t->cfg.batch, mc->context, t->train_seconds,
-           (double)rss_peak_bytes() / (1 << 20));
+    printf("tokens/s %.0f  (%ld steps x %d x %d tokens in %.2f s)  peak RSS %.1f MiB\n", trainer_tokens_per_second(t),
+           t->timed_steps, t->cfg.batch, mc->context, t->train_seconds, (double)rss_peak_bytes() / (1 << 20));
     if (out) printf("wrote %s\n", out);
     return finish_stdout();
 }
 
 PbStatus cmd_train(int argc, char **argv) {
-    TrainArgs a = {.mc = model_config_default(), .tc = train_config_default(), .data = CORPUS_DEFAULT,
-                   .tok = "bytes", .vocab = "compact", .fallback = "error", .warmup = -1};
+    TrainArgs a = {.mc = model_config_default(),
+                   .tc = train_config_default(),
+                   .data = CORPUS_DEFAULT,
+                   .tok = "bytes",
+                   .vocab = "compact",
+                   .fallback = "error",
+                   .warmup = -1};
     a.steps = (int)a.tc.steps;
     a.lr = a.tc.lr;
     a.wd = a.tc.weight_decay;
@@ -259,10 +285,11 @@ PbStatus cmd_train(int argc, char **argv) {
     if (!st && a.out) st = safe_target_check(a.out, a.force);
     if (!st) st = prepare(&a, &r);
     CheckpointSink sink = {a.out, a.force, &r.d};
-    TrainSchedule schedule = {
-        .progress = {.out = stderr, .tty = isatty(STDERR_FILENO), .every = a.log_every},
-        .save_every = a.every, .val_windows = a.val_windows,
-        .save = a.out ? save_checkpoint : NULL, .save_ctx = &sink};
+    TrainSchedule schedule = {.progress = {.out = stderr, .tty = isatty(STDERR_FILENO), .every = a.log_every},
+                              .save_every = a.every,
+                              .val_windows = a.val_windows,
+                              .save = a.out ? save_checkpoint : NULL,
+                              .save_ctx = &sink};
     /* Ctrl-C (SIGINT/SIGTERM) stops at the next step (or the next batch of
      * the final validation); with -o the checkpoint of that step is saved,
      * so --resume continues exactly. */

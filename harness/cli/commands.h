@@ -9,7 +9,7 @@
 typedef struct {
     const char *name;
     const char *summary;
-    PbStatus (*run)(int argc, char **argv);  /* argv: the words after the name */
+    PbStatus (*run)(int argc, char **argv); /* argv: the words after the name */
 } Subcommand;
 
 PbStatus cmd_tokenize(int argc, char **argv);

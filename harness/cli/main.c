@@ -28,11 +28,12 @@ static const Subcommand subcommands[] = {
 };
 
 static void print_usage(FILE *f) {
-    fprintf(f, "posbench %s: how do positional encodings for transformers compare?\n\n"
-               "usage: posbench COMMAND [OPTIONS]   (posbench COMMAND --help for its options)\n\n"
-               "commands:\n", POSBENCH_VERSION);
-    for (const Subcommand *c = subcommands; c->name; c++)
-        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fprintf(f,
+            "posbench %s: how do positional encodings for transformers compare?\n\n"
+            "usage: posbench COMMAND [OPTIONS]   (posbench COMMAND --help for its options)\n\n"
+            "commands:\n",
+            POSBENCH_VERSION);
+    for (const Subcommand *c = subcommands; c->name; c++) fprintf(f, "  %-12s %s\n", c->name, c->summary);
 }
 
 /* libgomp reads its waiting policy once, when it loads. Left alone, an idle
@@ -46,16 +47,13 @@ static void print_usage(FILE *f) {
  * T 128). So posbench re-executes itself once with that bound unless the
  * user chose a policy or a spin count. If exec fails it simply carries on. */
 static void prefer_short_spin(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") ||
-        setenv("GOMP_SPINCOUNT", "10000", 1) != 0)
-        return;
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || setenv("GOMP_SPINCOUNT", "10000", 1) != 0) return;
     fflush(NULL);
     execv("/proc/self/exe", argv);
 }
 
 PbStatus finish_stdout(void) {
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return pb_fail(PB_IO, "cannot write to standard output");
+    if (fflush(stdout) != 0 || ferror(stdout)) return pb_fail(PB_IO, "cannot write to standard output");
     return PB_OK;
 }
 
@@ -64,8 +62,10 @@ static int run_subcommand(const Subcommand *c, int argc, char **argv) {
     const char *name = c->name;
     if (pbmpi_active() && strcmp(name, "generalize") != 0 && strcmp(name, "run") != 0) {
         if (pbmpi_rank() == 0)
-            fprintf(stderr, "posbench %s: error: only generalize and run share their work across MPI ranks; "
-                    "run %s as one process (without mpirun)\n", name, name);
+            fprintf(stderr,
+                    "posbench %s: error: only generalize and run share their work across MPI ranks; "
+                    "run %s as one process (without mpirun)\n",
+                    name, name);
         pbmpi_finalize();
         return 2;
     }
@@ -106,8 +106,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(name, "--version") == 0) {
-        printf("posbench %s (commit %s, %s)\n", POSBENCH_VERSION, POSBENCH_GIT_COMMIT,
-               POSBENCH_BUILD_TYPE);
+        printf("posbench %s (commit %s, %s)\n", POSBENCH_VERSION, POSBENCH_GIT_COMMIT, POSBENCH_BUILD_TYPE);
         pbmpi_finalize();
         return 0;
     }

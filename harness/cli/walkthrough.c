@@ -45,11 +45,11 @@ PbStatus walkthrough_run(const WalkthroughConfig *cfg, FILE *out) {
     LoaderConfig lcfg = {.batch = B, .context = T, .stride = cfg->stride, .drop_last = 1};
     if ((st = loader_init(&loader, ids.data, ids.len, lcfg))) goto done;
 
-    fprintf(out, "text: %s, %zu bytes -> %zu tokens (%s, vocabulary %d; %.1f MB/s)\n", cfg->data,
-            info.n_bytes, ids.len, cfg->tokenizer, info.vocab_size,
+    fprintf(out, "text: %s, %zu bytes -> %zu tokens (%s, vocabulary %d; %.1f MB/s)\n", cfg->data, info.n_bytes, ids.len,
+            cfg->tokenizer, info.vocab_size,
             info.n_bytes / 1e6 / (info.encode_seconds > 0 ? info.encode_seconds : 1e-9));
-    fprintf(out, "windows: %zu (context %d, stride %d) -> %zu batches of %d\n", loader.n_windows,
-            T, cfg->stride, loader_num_batches(&loader), B);
+    fprintf(out, "windows: %zu (context %d, stride %d) -> %zu batches of %d\n", loader.n_windows, T, cfg->stride,
+            loader_num_batches(&loader), B);
 
     /* One parameter buffer: token table, then the encoding's slice. */
     const size_t V = (size_t)info.vocab_size, n_wte = V * C;
@@ -72,16 +72,14 @@ PbStatus walkthrough_run(const WalkthroughConfig *cfg, FILE *out) {
     print_matrix(out, "first batch targets", targets, rows, T);
 
     if ((st = embedding_forward(acts, inputs, params, B, T, C, (int)V))) goto done;
-    fprintf(out, "token embeddings      [%d, %d, %d]  (table [%zu, %d], N(0,1), seed %llu)\n", B, T,
-            C, V, C, (unsigned long long)cfg->seed);
-    if (module->embed_forward)
-        fprintf(out, "positional embeddings [%d, %d]  (%s)\n", T, C, module->name);
-    else
-        fprintf(out, "positional embeddings none  (%s adds no position vector)\n", module->name);
+    fprintf(out, "token embeddings      [%d, %d, %d]  (table [%zu, %d], N(0,1), seed %llu)\n", B, T, C, V, C,
+            (unsigned long long)cfg->seed);
+    if (module->embed_forward) fprintf(out, "positional embeddings [%d, %d]  (%s)\n", T, C, module->name);
+    else fprintf(out, "positional embeddings none  (%s adds no position vector)\n", module->name);
     if ((st = encoding_embed_forward(&enc, acts, B, T, 0))) goto done;
     fprintf(out, "input embeddings      [%d, %d, %d]  (token + positional)\n", B, T, C);
-    fprintf(out, "input embeddings[0, 0, 0:4] = [%.4f, %.4f, %.4f, %.4f]\n", acts[0],
-            C > 1 ? acts[1] : 0.0f, C > 2 ? acts[2] : 0.0f, C > 3 ? acts[3] : 0.0f);
+    fprintf(out, "input embeddings[0, 0, 0:4] = [%.4f, %.4f, %.4f, %.4f]\n", acts[0], C > 1 ? acts[1] : 0.0f,
+            C > 2 ? acts[2] : 0.0f, C > 3 ? acts[3] : 0.0f);
 done:
     free(inputs);
     free(targets);

@@ -9,9 +9,9 @@
 #include "../../core/status.h"
 
 typedef struct {
-    const char *data;       /* corpus name or file */
-    const char *tokenizer;  /* "gpt2" */
-    const char *encoding;   /* registry name, e.g. "learned_absolute" */
+    const char *data;      /* corpus name or file */
+    const char *tokenizer; /* "gpt2" */
+    const char *encoding;  /* registry name, e.g. "learned_absolute" */
     int batch, context, stride, dim;
     uint64_t seed;
 } WalkthroughConfig;

@@ -42,10 +42,9 @@ ROW_KERNEL static void adamw_block(float *restrict params, float *restrict m, fl
     }
 }
 
-PbStatus adamw_update(float *params, float *m, float *v, const float *grads, size_t n,
-                      const AdamWConfig *cfg, long t, int decay) {
-    if (t < 1)
-        return pb_fail(PB_USAGE, "adamw_update: step count t = %ld; steps count from 1", t);
+PbStatus adamw_update(float *params, float *m, float *v, const float *grads, size_t n, const AdamWConfig *cfg, long t,
+                      int decay) {
+    if (t < 1) return pb_fail(PB_USAGE, "adamw_update: step count t = %ld; steps count from 1", t);
     if (!(cfg->lr >= 0 && isfinite(cfg->lr)) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) ||
         !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps > 0 && isfinite(cfg->eps)) ||
         !(cfg->weight_decay >= 0 && isfinite(cfg->weight_decay)))

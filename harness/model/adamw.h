@@ -46,8 +46,8 @@ typedef struct {
  * t = 1). PB_USAGE, with nothing updated, if t < 1 or a hyperparameter is out
  * of range (lr < 0, beta outside [0,1), eps <= 0, weight_decay < 0, or any
  * not finite). */
-PbStatus adamw_update(float *params, float *m, float *v, const float *grads, size_t n,
-                      const AdamWConfig *cfg, long t, int decay);
+PbStatus adamw_update(float *params, float *m, float *v, const float *grads, size_t n, const AdamWConfig *cfg, long t,
+                      int decay);
 
 /* Learning rate at 0-based `step`: linear warmup, then cosine decay to
  * min_ratio * max_lr (as llm.c and nanoGPT):

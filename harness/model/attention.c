@@ -156,31 +156,35 @@ typedef struct {
 
 static Attn attn_of(const Encoding *enc, int T, int C, int H, int pos0) {
     const int D = C / H;
-    return (Attn){.enc = enc, .T = T, .C = C, .H = H, .D = D, .pos0 = pos0, .ld = 3 * C,
-                  .scale = (float)(1.0 / sqrt((double)D))};
+    return (Attn){
+        .enc = enc, .T = T, .C = C, .H = H, .D = D, .pos0 = pos0, .ld = 3 * C, .scale = (float)(1.0 / sqrt((double)D))};
 }
 
-static PbStatus check_call(const char *fn, const Encoding *enc, int B, int T, int C, int H,
-                           int pos0) {
+static PbStatus check_call(const char *fn, const Encoding *enc, int B, int T, int C, int H, int pos0) {
     if (!enc || !enc->module)
-        return pb_fail(PB_USAGE, "%s: no encoding given; pass the 'none' encoding for a model "
-                       "without positional information", fn);
+        return pb_fail(PB_USAGE,
+                       "%s: no encoding given; pass the 'none' encoding for a model "
+                       "without positional information",
+                       fn);
     if (B < 0 || T < 0 || C <= 0 || H <= 0 || C % H)
-        return pb_fail(PB_RANGE, "%s: shape B %d, T %d, C %d, H %d is invalid: B and T must "
-                       "be >= 0, C and H positive, and H must divide C", fn, B, T, C, H);
-    if (C > INT_MAX / 3)
-        return pb_fail(PB_RANGE, "%s: C %d is too wide (3C must fit an int)", fn, C);
+        return pb_fail(PB_RANGE,
+                       "%s: shape B %d, T %d, C %d, H %d is invalid: B and T must "
+                       "be >= 0, C and H positive, and H must divide C",
+                       fn, B, T, C, H);
+    if (C > INT_MAX / 3) return pb_fail(PB_RANGE, "%s: C %d is too wide (3C must fit an int)", fn, C);
     if (enc->cfg.dim != C || enc->cfg.heads != H)
-        return pb_fail(PB_RANGE, "%s: encoding '%s' was created for dim %d with %d heads, but "
+        return pb_fail(PB_RANGE,
+                       "%s: encoding '%s' was created for dim %d with %d heads, but "
                        "attention runs with C %d and H %d; create the encoding with the "
-                       "model's width and head count", fn, enc->module->name, enc->cfg.dim,
-                       enc->cfg.heads, C, H);
+                       "model's width and head count",
+                       fn, enc->module->name, enc->cfg.dim, enc->cfg.heads, C, H);
     if (enc->n_params && !enc->params)
-        return pb_fail(PB_USAGE, "%s: encoding '%s' has %zu parameters but no buffer; call "
-                       "encoding_bind first", fn, enc->module->name, enc->n_params);
+        return pb_fail(PB_USAGE,
+                       "%s: encoding '%s' has %zu parameters but no buffer; call "
+                       "encoding_bind first",
+                       fn, enc->module->name, enc->n_params);
     if (pos0 >= 0 && (long long)pos0 + T > INT_MAX)
-        return pb_fail(PB_RANGE, "%s: positions %d..%lld do not fit an int", fn, pos0,
-                       (long long)pos0 + T - 1);
+        return pb_fail(PB_RANGE, "%s: positions %d..%lld do not fit an int", fn, pos0, (long long)pos0 + T - 1);
     return encoding_check_positions(enc, pos0, T);
 }
 
@@ -206,16 +210,14 @@ static void bias_tile(const Attn *a, float *bias, int h, int i0, int m) {
  * then probabilities over keys 0..i, zero from i+1 to column zero_to. bias:
  * the tile's bias rows (may be p itself) or NULL. Writes the tile's rows of
  * out. With a bias the product lands on it (beta = 1), saving a pass. */
-static void tile_forward(const Attn *a, float *out, float *p, const float *bias, int zero_to,
-                         const float *qkv, int b, int h, int i0, int m) {
+static void tile_forward(const Attn *a, float *out, float *p, const float *bias, int zero_to, const float *qkv, int b,
+                         int h, int i0, int m) {
     const int i1 = i0 + m, D = a->D, ld = a->ld, T = a->T;
     const float *base = qkv + (size_t)b * T * ld + (size_t)h * D;
     const float *q = base + (size_t)i0 * ld, *k = base + a->C, *v = base + 2 * (size_t)a->C;
     if (bias && bias != p)
-        for (int r = 0; r < m; r++)
-            memcpy(p + (size_t)r * T, bias + (size_t)r * T, (size_t)i1 * sizeof *p);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, a->scale, q, ld, k, ld,
-                bias ? 1.0f : 0.0f, p, T);
+        for (int r = 0; r < m; r++) memcpy(p + (size_t)r * T, bias + (size_t)r * T, (size_t)i1 * sizeof *p);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, a->scale, q, ld, k, ld, bias ? 1.0f : 0.0f, p, T);
     for (int r = 0; r < m; r++) {
         float *row = p + (size_t)r * T;
         const int i = i0 + r;
@@ -229,16 +231,17 @@ static void tile_forward(const Attn *a, float *out, float *p, const float *bias,
 /* att non-NULL: probabilities kept there (training), the bias rows parked
  * in the group's first row's tile until its turn comes last; else logits
  * and bias in two per-thread tiles of scratch (evaluation). */
-static PbStatus forward(const char *fn, float *out, float *att, float *qkv, const Encoding *enc,
-                        float *scratch, int B, int T, int C, int H, int pos0) {
+static PbStatus forward(const char *fn, float *out, float *att, float *qkv, const Encoding *enc, float *scratch, int B,
+                        int T, int C, int H, int pos0) {
     PbStatus st = check_call(fn, enc, B, T, C, H, pos0);
     if (st) return st;
     if (!att && !scratch)
-        return pb_fail(PB_USAGE, "%s: scratch is NULL; allocate "
-                       "attention_rows_scratch_floats(T, threads) floats once", fn);
+        return pb_fail(PB_USAGE,
+                       "%s: scratch is NULL; allocate "
+                       "attention_rows_scratch_floats(T, threads) floats once",
+                       fn);
     if (B == 0 || T == 0) return PB_OK;
-    if (enc->module->rotate_forward)
-        enc->module->rotate_forward(enc, qkv, qkv + C, 3 * C, B, T, pos0);
+    if (enc->module->rotate_forward) enc->module->rotate_forward(enc, qkv, qkv + C, 3 * C, B, T, pos0);
 
     const Attn a = attn_of(enc, T, C, H, pos0);
     const int biased = enc->module->bias_forward != NULL, threads = pb_max_threads();
@@ -267,22 +270,22 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
         const int b0 = group_begin(g, G), b1 = group_end(g, G, B), i0 = tile * TILE;
         const int m = T - i0 < TILE ? T - i0 : TILE;
         float *mine = scratch ? scratch + (size_t)thread_id() * 2 * per_thread : NULL;
-#define ATT_TILE(b) (att + (((size_t)(b) * H + h) * T + i0) * T)
+#define ATT_TILE(b) (att + (((size_t)(b)*H + h) * T + i0) * T)
         float *bias = !biased ? NULL : att ? ATT_TILE(b0) : mine + per_thread;
         if (bias) bias_tile(&a, bias, h, i0, m);
         for (int b = b1 - 1; b >= b0; b--) /* b0 last: its tile may hold the bias */
-            tile_forward(&a, out, att ? ATT_TILE(b) : mine, bias, att ? T : i0 + m, qkv, b, h,
-                         i0, m);
+            tile_forward(&a, out, att ? ATT_TILE(b) : mine, bias, att ? T : i0 + m, qkv, b, h, i0, m);
 #undef ATT_TILE
     }
     blas_single_end(blas);
     return PB_OK;
 }
 
-PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc,
-                           int B, int T, int C, int H, int pos0) {
-    if (!att) return pb_fail(PB_USAGE, "attention_forward: att is NULL; training keeps the "
-                             "probabilities for backward (use attention_forward_rows to evaluate)");
+PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
+                           int pos0) {
+    if (!att)
+        return pb_fail(PB_USAGE, "attention_forward: att is NULL; training keeps the "
+                                 "probabilities for backward (use attention_forward_rows to evaluate)");
     return forward("attention_forward", out, att, qkv, enc, NULL, B, T, C, H, pos0);
 }
 
@@ -290,8 +293,8 @@ size_t attention_rows_scratch_floats(int T, int threads) {
     return (size_t)(threads > 0 ? threads : 1) * 2 * tile_floats(T);
 }
 
-PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch,
-                                int B, int T, int C, int H, int pos0) {
+PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch, int B, int T, int C, int H,
+                                int pos0) {
     return forward("attention_forward_rows", out, NULL, qkv, enc, scratch, B, T, C, H, pos0);
 }
 
@@ -322,8 +325,7 @@ static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int 
     return p;
 }
 
-size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H,
-                                         int threads) {
+size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads) {
     if (!enc || !enc->module || B < 0 || T < 0 || H <= 0) return 0;
     BackwardPlan p = backward_plan(enc, B, T, C, H, threads);
     return p.tiles + p.dqk + p.priv;
@@ -342,16 +344,14 @@ typedef struct {
 /* One task: head h, batch rows [b0, b1). tile, sum: per-thread [TILE, T]
  * buffers (sum only when summing dS over the rows). enc_bias: where
  * bias_backward adds (the task's private dparams copy, if any). */
-static void task_backward(const Attn *a, const Grads *gr, const float *dout, const float *qkv,
-                          const float *att, float *tile, float *sum, Encoding *enc_bias, int h,
-                          int b0, int b1) {
+static void task_backward(const Attn *a, const Grads *gr, const float *dout, const float *qkv, const float *att,
+                          float *tile, float *sum, Encoding *enc_bias, int h, int b0, int b1) {
     const int T = a->T, C = a->C, D = a->D, ld = a->ld;
     const EncodingModule *mod = a->enc->module;
     if (gr->zero_dk)
         for (int b = b0; b < b1; b++)
             for (int t = 0; t < T; t++)
-                memset(gr->dq + ((size_t)b * T + t) * gr->ldq + C + (size_t)h * D, 0,
-                       (size_t)D * sizeof(float));
+                memset(gr->dq + ((size_t)b * T + t) * gr->ldq + C + (size_t)h * D, 0, (size_t)D * sizeof(float));
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int m = T - i0 < TILE ? T - i0 : TILE, i1 = i0 + m;
         if (sum)
@@ -362,10 +362,8 @@ static void task_backward(const Attn *a, const Grads *gr, const float *dout, con
             const float *dOt = dout + ((size_t)b * T + i0) * C + (size_t)h * D;
             float *dq = gr->dq + (size_t)b * T * gr->ldq + (size_t)h * D, *dk = dq + C;
             float *dv = gr->dv + (size_t)b * T * ld + (size_t)h * D;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, 1.0f, Pt, T, dOt, C,
-                        1.0f, dv, ld);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, 1.0f, dOt, C, v, ld,
-                        0.0f, tile, T);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, 1.0f, Pt, T, dOt, C, 1.0f, dv, ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, 1.0f, dOt, C, v, ld, 0.0f, tile, T);
             for (int r = 0; r < m; r++) {
                 const int i = i0 + r;
                 float *ds = tile + (size_t)r * T;
@@ -378,30 +376,29 @@ static void task_backward(const Attn *a, const Grads *gr, const float *dout, con
                     mod->bias_backward(enc_bias, ds, h, a->pos0 + i, a->pos0, a->pos0 + i + 1);
                 }
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, i1, a->scale, tile, T,
-                        k, ld, gr->beta_q, dq + (size_t)i0 * gr->ldq, gr->ldq);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, a->scale, tile, T,
-                        q + (size_t)i0 * ld, ld, 1.0f, dk, gr->ldq);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, i1, a->scale, tile, T, k, ld, gr->beta_q,
+                        dq + (size_t)i0 * gr->ldq, gr->ldq);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, a->scale, tile, T, q + (size_t)i0 * ld, ld,
+                        1.0f, dk, gr->ldq);
         }
         if (sum)
             for (int r = 0; r < m; r++)
-                mod->bias_backward(enc_bias, sum + (size_t)r * T, h, a->pos0 + i0 + r, a->pos0,
-                                   a->pos0 + i0 + r + 1);
+                mod->bias_backward(enc_bias, sum + (size_t)r * T, h, a->pos0 + i0 + r, a->pos0, a->pos0 + i0 + r + 1);
     }
 }
 
-PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv,
-                            const float *att, Encoding *enc, float *scratch,
-                            int B, int T, int C, int H, int pos0) {
+PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
+                            float *scratch, int B, int T, int C, int H, int pos0) {
     PbStatus st = check_call("attention_backward", enc, B, T, C, H, pos0);
     if (st) return st;
     if (!scratch)
         return pb_fail(PB_USAGE, "attention_backward: scratch is NULL; allocate "
-                       "attention_backward_scratch_floats(enc, B, T, C, H, threads) floats once");
+                                 "attention_backward_scratch_floats(enc, B, T, C, H, threads) floats once");
     if (enc->n_params && !enc->dparams)
-        return pb_fail(PB_USAGE, "attention_backward: encoding '%s' has %zu parameters but no "
-                       "gradient buffer; call encoding_bind first", enc->module->name,
-                       enc->n_params);
+        return pb_fail(PB_USAGE,
+                       "attention_backward: encoding '%s' has %zu parameters but no "
+                       "gradient buffer; call encoding_bind first",
+                       enc->module->name, enc->n_params);
     if (B == 0 || T == 0) return PB_OK;
 
     const EncodingModule *mod = enc->module;
@@ -436,8 +433,8 @@ PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv,
             enc_bias = &local;
         }
         float *tile = scratch + (size_t)thread_id() * per_thread;
-        task_backward(&a, &gr, dout, qkv, att, tile, plan.sum ? tile + tile_floats(T) : NULL,
-                      enc_bias, h, group_begin(g, plan.G), group_end(g, plan.G, B));
+        task_backward(&a, &gr, dout, qkv, att, tile, plan.sum ? tile + tile_floats(T) : NULL, enc_bias, h,
+                      group_begin(g, plan.G), group_end(g, plan.G, B));
     }
     blas_single_end(blas);
 

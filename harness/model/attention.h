@@ -66,8 +66,8 @@
 /* Training forward. Writes out [B,T,C] and att [B,H,T,T]; rotates the q and k
  * parts of qkv [B,T,3C] in place when the encoding has rotate_qk (keep qkv as
  * left for backward). */
-PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc,
-                           int B, int T, int C, int H, int pos0);
+PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
+                           int pos0);
 
 /* Floats of scratch attention_backward needs for `threads` OpenMP threads:
  * one [64, T] tile per thread (two when attn_bias has parameters and batch
@@ -76,17 +76,15 @@ PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *e
  * call's gradient only, and dqkv still accumulates), and a private copy of
  * dparams per task (H * groups, at most H * B) when attn_bias has
  * parameters. */
-size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H,
-                                         int threads);
+size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads);
 
 /* dqkv [B,T,3C] += gradient of the loss w.r.t. the unrotated qkv, given dout
  * [B,T,C]; enc->dparams += the bias parameters' gradient (via bias_backward on
  * row segments of dlogits, absolute positions). qkv and att as left by
  * attention_forward. dq, dk are formed w.r.t. the rotated q, k, then mapped
  * back by rotate_backward. scratch: attention_backward_scratch_floats floats. */
-PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv,
-                            const float *att, Encoding *enc, float *scratch,
-                            int B, int T, int C, int H, int pos0);
+PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
+                            float *scratch, int B, int T, int C, int H, int pos0);
 
 /* Floats of scratch attention_forward_rows needs: two [64, T] tiles per
  * thread (logits and bias rows), linear in T. */
@@ -105,7 +103,7 @@ size_t attention_rows_scratch_floats(int T, int threads);
  * model_eval_losses does). The training path (attention_forward, backward)
  * does not poll: its [B,H,T,T] buffer bounds T, and a cut there would reach
  * the optimizer. */
-PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch,
-                                int B, int T, int C, int H, int pos0);
+PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch, int B, int T, int C, int H,
+                                int pos0);
 
 #endif

@@ -23,8 +23,7 @@ ROW_KERNEL static void exp_shifted_row(float *p, const float *z, float maxv, int
     for (int v = 0; v < V; v++) p[v] = exp_nonpositive(z[v] - maxv, EXP_FLUSH_NORMAL);
 }
 
-void crossentropy_forward(float *losses, float *probs,
-                          const float *logits, const int32_t *targets, int N, int V) {
+void crossentropy_forward(float *losses, float *probs, const float *logits, const int32_t *targets, int N, int V) {
 #pragma omp parallel for schedule(static) if ((size_t)N * V >= CROSSENTROPY_OMP_MIN)
     for (int n = 0; n < N; n++) {
         const float *z = logits + (size_t)n * V;
@@ -45,8 +44,8 @@ void crossentropy_forward(float *losses, float *probs,
     }
 }
 
-void crossentropy_backward(float *dlogits, const float *dlosses, const float *probs,
-                           const int32_t *targets, int N, int V, GradWrite dlogits_write) {
+void crossentropy_backward(float *dlogits, const float *dlosses, const float *probs, const int32_t *targets, int N,
+                           int V, GradWrite dlogits_write) {
 #pragma omp parallel for schedule(static) if ((size_t)N * V >= CROSSENTROPY_OMP_MIN)
     for (int n = 0; n < N; n++) {
         int32_t t = targets[n];

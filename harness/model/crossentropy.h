@@ -36,10 +36,9 @@
 
 #include "grad_write.h"
 
-void crossentropy_forward(float *losses, float *probs,
-                          const float *logits, const int32_t *targets, int N, int V);
+void crossentropy_forward(float *losses, float *probs, const float *logits, const int32_t *targets, int N, int V);
 
-void crossentropy_backward(float *dlogits, const float *dlosses, const float *probs,
-                           const int32_t *targets, int N, int V, GradWrite dlogits_write);
+void crossentropy_backward(float *dlogits, const float *dlosses, const float *probs, const int32_t *targets, int N,
+                           int V, GradWrite dlogits_write);
 
 #endif

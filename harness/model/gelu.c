@@ -84,8 +84,8 @@ ROW_KERNEL static void gelu_forward_block(float *out, float *slope, const float 
 
 /* Elementwise with each element read before it is written, so dinp may be
  * dout (GCC checks the overlap at run time and vectorises either way). */
-ROW_KERNEL static void gelu_backward_block(float *dinp, const float *dout, const float *slope,
-                                           size_t n, GradWrite dinp_write) {
+ROW_KERNEL static void gelu_backward_block(float *dinp, const float *dout, const float *slope, size_t n,
+                                           GradWrite dinp_write) {
     if (dinp_write == GRAD_STORE)
         for (size_t i = 0; i < n; i++) dinp[i] = slope[i] * dout[i];
     else
@@ -101,8 +101,7 @@ void gelu_forward(float *out, float *slope, const float *inp, size_t n) {
     }
 }
 
-void gelu_backward(float *dinp, const float *dout, const float *slope, size_t n,
-                   GradWrite dinp_write) {
+void gelu_backward(float *dinp, const float *dout, const float *slope, size_t n, GradWrite dinp_write) {
     const size_t blocks = (n + GELU_BLOCK - 1) / GELU_BLOCK;
 #pragma omp parallel for schedule(static) if (n >= GELU_OMP_MIN)
     for (size_t b = 0; b < blocks; b++) {

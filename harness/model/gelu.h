@@ -35,7 +35,6 @@ void gelu_forward(float *out, float *slope, const float *inp, size_t n);
 
 /* dinp[i] = (or +=, per dinp_write) slope[i] * dout[i], with slope as
  * gelu_forward stored it. dinp may be dout itself. */
-void gelu_backward(float *dinp, const float *dout, const float *slope, size_t n,
-                   GradWrite dinp_write);
+void gelu_backward(float *dinp, const float *dout, const float *slope, size_t n, GradWrite dinp_write);
 
 #endif

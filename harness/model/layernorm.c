@@ -22,9 +22,8 @@
 /* Below this many elements a fork costs more than it saves. */
 #define LAYERNORM_OMP_MIN ((size_t)1 << 15)
 
-void layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
-                       const float *restrict inp, const float *restrict weight,
-                       const float *restrict bias, int N, int C) {
+void layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd, const float *restrict inp,
+                       const float *restrict weight, const float *restrict bias, int N, int C) {
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= LAYERNORM_OMP_MIN)
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
@@ -47,9 +46,8 @@ void layernorm_forward(float *restrict out, float *restrict mean, float *restric
 }
 
 void layernorm_backward(float *restrict dinp, float *restrict dweight, float *restrict dbias,
-                        const float *restrict dout, const float *restrict inp,
-                        const float *restrict weight, const float *restrict mean,
-                        const float *restrict rstd, int N, int C) {
+                        const float *restrict dout, const float *restrict inp, const float *restrict weight,
+                        const float *restrict mean, const float *restrict rstd, int N, int C) {
 #pragma omp parallel if ((size_t)N * C >= LAYERNORM_OMP_MIN)
     {
 #pragma omp for schedule(static) nowait

@@ -22,12 +22,10 @@
 
 #define LAYERNORM_EPS 1e-5f
 
-void layernorm_forward(float *out, float *mean, float *rstd,
-                       const float *inp, const float *weight, const float *bias,
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias,
                        int N, int C);
 
-void layernorm_backward(float *dinp, float *dweight, float *dbias,
-                        const float *dout, const float *inp, const float *weight,
-                        const float *mean, const float *rstd, int N, int C);
+void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, const float *mean, const float *rstd, int N, int C);
 
 #endif

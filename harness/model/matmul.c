@@ -19,8 +19,7 @@
 /* Below this many elements of dout a fork costs more than it saves. */
 #define MATMUL_OMP_MIN ((size_t)1 << 18)
 
-void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                    int N, int C, int OC) {
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
     float beta = 0.0f;
     if (bias) {
@@ -30,12 +29,11 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
         memset(out, 0, sizeof(float) * (size_t)N * OC);
     }
     if (C <= 0) return; /* an empty sum: sgemm would reject lda = 0 */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C,
-                1.0f, inp, C, weight, C, beta, out, OC);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
 }
 
-void matmul_backward_input(float *dinp, const float *dout, const float *weight, int N, int C,
-                           int OC, GradWrite dinp_write) {
+void matmul_backward_input(float *dinp, const float *dout, const float *weight, int N, int C, int OC,
+                           GradWrite dinp_write) {
     if (N <= 0 || C <= 0) return;
     if (OC > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C,
@@ -44,12 +42,12 @@ void matmul_backward_input(float *dinp, const float *dout, const float *weight, 
         memset(dinp, 0, sizeof(float) * (size_t)N * C);
 }
 
-void matmul_backward_weight(float *dweight, float *dbias, const float *dout, int dout_stride,
-                            const float *inp, int N, int C, int OC) {
+void matmul_backward_weight(float *dweight, float *dbias, const float *dout, int dout_stride, const float *inp, int N,
+                            int C, int OC) {
     if (N <= 0 || OC <= 0) return;
     if (C > 0)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
-                    1.0f, dout, dout_stride, inp, C, 1.0f, dweight, C);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, dout_stride, inp, C, 1.0f, dweight,
+                    C);
     if (!dbias) return;
 #pragma omp parallel if ((size_t)N * OC >= MATMUL_OMP_MIN)
     {
@@ -62,9 +60,8 @@ void matmul_backward_weight(float *dweight, float *dbias, const float *dout, int
     }
 }
 
-void matmul_backward(float *dinp, float *dweight, float *dbias,
-                     const float *dout, const float *inp, const float *weight,
-                     int N, int C, int OC, GradWrite dinp_write) {
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int N, int C, int OC, GradWrite dinp_write) {
     if (dinp) matmul_backward_input(dinp, dout, weight, N, C, OC, dinp_write);
     matmul_backward_weight(dweight, dbias, dout, OC, inp, N, C, OC);
 }

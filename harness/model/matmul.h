@@ -38,16 +38,14 @@
 #include "grad_write.h"
 
 /* bias may be NULL (no bias). */
-void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                    int N, int C, int OC);
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC);
 
 /* dinp may be NULL (the input needs no gradient, e.g. a first layer fed by
  * data); dbias may be NULL (the layer has no bias). dweight is required.
  * GRAD_STORE gives the same bits as GRAD_ADD into zeros (but for the sign of
  * an exact zero). */
-void matmul_backward(float *dinp, float *dweight, float *dbias,
-                     const float *dout, const float *inp, const float *weight,
-                     int N, int C, int OC, GradWrite dinp_write);
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int N, int C, int OC, GradWrite dinp_write);
 
 /* matmul_backward's two halves, which share no output, so two threads can
  * run them at once (model.c):
@@ -57,9 +55,9 @@ void matmul_backward(float *dinp, float *dweight, float *dbias,
  * output channels: dout + o0, stride OC, and OC' = o1 - o0 rows of dweight
  * and entries of dbias. (Such a split can change dweight in the last bit:
  * OpenBLAS's order of additions may depend on the rows it is given.) */
-void matmul_backward_input(float *dinp, const float *dout, const float *weight, int N, int C,
-                           int OC, GradWrite dinp_write);
-void matmul_backward_weight(float *dweight, float *dbias, const float *dout, int dout_stride,
-                            const float *inp, int N, int C, int OC);
+void matmul_backward_input(float *dinp, const float *dout, const float *weight, int N, int C, int OC,
+                           GradWrite dinp_write);
+void matmul_backward_weight(float *dweight, float *dbias, const float *dout, int dout_stride, const float *inp, int N,
+                            int C, int OC);
 
 #endif

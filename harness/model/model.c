@@ -84,8 +84,14 @@ static int thread_num(void) {
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 ModelConfig model_config_default(void) {
-    return (ModelConfig){.context = 128, .layers = 2, .dim = 128, .heads = 4, .tied = 1,
-                         .init_std = 0.02f, .embed_scale = 1.0f, .fallback = LENGTH_FALLBACK_ERROR};
+    return (ModelConfig){.context = 128,
+                         .layers = 2,
+                         .dim = 128,
+                         .heads = 4,
+                         .tied = 1,
+                         .init_std = 0.02f,
+                         .embed_scale = 1.0f,
+                         .fallback = LENGTH_FALLBACK_ERROR};
 }
 
 PbStatus model_parse_embed_scale(const char *text, int dim, float *out) {
@@ -97,8 +103,10 @@ PbStatus model_parse_embed_scale(const char *text, int dim, float *out) {
     errno = 0;
     double v = strtod(text, &end);
     if (end == text || *end || errno || !(v > 0) || !isfinite(v) || v > 1e6)
-        return pb_fail(PB_USAGE, "--embed-scale '%s': give 1, sqrt (sqrt of --dim) or a positive "
-                       "number", text);
+        return pb_fail(PB_USAGE,
+                       "--embed-scale '%s': give 1, sqrt (sqrt of --dim) or a positive "
+                       "number",
+                       text);
     *out = (float)v;
     return PB_OK;
 }
@@ -134,8 +142,8 @@ static int slice_count(const Model *m, int B) {
     return p;
 }
 
-static void mm_forward(const Model *m, int team, float *out, const float *inp, const float *w,
-                       const float *b, int N, int C, int OC) {
+static void mm_forward(const Model *m, int team, float *out, const float *inp, const float *w, const float *b, int N,
+                       int C, int OC) {
     const int T = m->threads;
     if (!team || use_blas_threads() || T < 2 || (long)N * C * OC < MM_PARALLEL_MIN || N < 2 * T) {
         matmul_forward(out, inp, w, b, N, C, OC);
@@ -175,16 +183,14 @@ static void mm_backward(const Model *m, int team, float *dinp, float *dw, float 
         if (t < g) {
             int n0, n1;
             rows_of(t, g, N, &n0, &n1);
-            matmul_backward_input(dinp + (size_t)n0 * C, dout + (size_t)n0 * OC, w, n1 - n0, C, OC,
-                                  dinp_write);
+            matmul_backward_input(dinp + (size_t)n0 * C, dout + (size_t)n0 * OC, w, n1 - n0, C, OC, dinp_write);
         } else {
             const int lines = (OC + 15) / 16;
             int l0, l1;
             rows_of(t - g, T - g, lines, &l0, &l1);
             const int o0 = l0 * 16, o1 = l1 * 16 < OC ? l1 * 16 : OC;
             if (o1 > o0)
-                matmul_backward_weight(dw + (size_t)o0 * C, db ? db + o0 : NULL, dout + o0, OC, inp,
-                                       N, C, o1 - o0);
+                matmul_backward_weight(dw + (size_t)o0 * C, db ? db + o0 : NULL, dout + o0, OC, inp, N, C, o1 - o0);
         }
     }
     if (blas > 1) openblas_set_num_threads(blas);
@@ -195,8 +201,12 @@ static void mm_backward(const Model *m, int team, float *dinp, float *dw, float 
 static void set_tensor(Model *m, ModelTensorId id, size_t *off, int rank, int d0, int d1, int d2) {
     ModelTensor *t = &m->tensors[id];
     size_t count = (size_t)d0 * (rank > 1 ? (size_t)d1 : 1) * (rank > 2 ? (size_t)d2 : 1);
-    *t = (ModelTensor){.name = tensor_names[id], .offset = *off, .count = count, .rank = rank,
-                       .dims = {d0, d1, d2}, .decay = tensor_decay[id]};
+    *t = (ModelTensor){.name = tensor_names[id],
+                       .offset = *off,
+                       .count = count,
+                       .rank = rank,
+                       .dims = {d0, d1, d2},
+                       .decay = tensor_decay[id]};
     *off += round16(count);
 }
 
@@ -237,22 +247,23 @@ PbStatus model_create(Model *m, const ModelConfig *cfg) {
     const ModelConfig *c = cfg;
     if (c->vocab < 1 || c->vocab > (1 << 24))
         return pb_fail(PB_RANGE, "model: vocabulary %d outside 1..%d", c->vocab, 1 << 24);
-    if (c->layers < 1 || c->layers > 64)
-        return pb_fail(PB_RANGE, "model: --layers %d outside 1..64", c->layers);
+    if (c->layers < 1 || c->layers > 64) return pb_fail(PB_RANGE, "model: --layers %d outside 1..64", c->layers);
     if (c->dim < 1 || c->heads < 1 || c->dim % c->heads)
         return pb_fail(PB_RANGE, "model: --heads %d must divide --dim %d", c->heads, c->dim);
-    if (c->context < 1)
-        return pb_fail(PB_RANGE, "model: --context %d must be positive", c->context);
+    if (c->context < 1) return pb_fail(PB_RANGE, "model: --context %d must be positive", c->context);
     if (!(c->init_std > 0 && isfinite(c->init_std)))
         return pb_fail(PB_RANGE, "model: init_std %g must be positive", c->init_std);
     if (!(c->embed_scale > 0 && isfinite(c->embed_scale)))
         return pb_fail(PB_RANGE, "model: embed_scale %g must be positive", c->embed_scale);
     const EncodingModule *mod = encoding_find(c->encoding);
-    if (!mod)
-        return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", c->encoding);
-    EncodingConfig ec = {.variant = m->cfg.variant, .dim = c->dim, .heads = c->heads,
-                         .max_len = c->context, .fallback = c->fallback,
-                         .knobs = m->cfg.settings, .init_std = c->init_std};
+    if (!mod) return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", c->encoding);
+    EncodingConfig ec = {.variant = m->cfg.variant,
+                         .dim = c->dim,
+                         .heads = c->heads,
+                         .max_len = c->context,
+                         .fallback = c->fallback,
+                         .knobs = m->cfg.settings,
+                         .init_std = c->init_std};
     PbStatus st = encoding_create(&m->enc, mod, &ec);
     if (st) return st;
     /* The Encoding keeps pointers to our config's strings. */
@@ -295,9 +306,15 @@ void model_init_params(Model *m, uint64_t seed) {
         float *p = model_param(m, id);
         size_t n = m->tensors[id].count;
         switch (id) {
-        case MT_WTE: case MT_QKVW: case MT_FCW: case MT_LMHEAD: fill_normal(p, n, std, &rng); break;
-        case MT_PROJW: case MT_FCPROJW: fill_normal(p, n, proj_std, &rng); break;
-        case MT_LN1W: case MT_LN2W: case MT_LNFW: fill_const(p, n, 1.0f); break;
+        case MT_WTE:
+        case MT_QKVW:
+        case MT_FCW:
+        case MT_LMHEAD: fill_normal(p, n, std, &rng); break;
+        case MT_PROJW:
+        case MT_FCPROJW: fill_normal(p, n, proj_std, &rng); break;
+        case MT_LN1W:
+        case MT_LN2W:
+        case MT_LNFW: fill_const(p, n, 1.0f); break;
         case MT_ENC: encoding_init_params(&m->enc, &rng); break;
         default: break; /* biases stay 0 */
         }
@@ -312,10 +329,10 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
     const size_t L = (size_t)m->cfg.layers, C = (size_t)m->cfg.dim, H = (size_t)m->cfg.heads;
     const size_t V = (size_t)m->cfg.vocab, BT = (size_t)B * T;
     size_t off = 0;
-#define TAKE(field, n)                                      \
-    do {                                                    \
-        if (base) a->field = base + off;                    \
-        off += round16(n);                                  \
+#define TAKE(field, n) \
+    do { \
+        if (base) a->field = base + off; \
+        off += round16(n); \
     } while (0)
     if (base) {
         a->inputs = (int32_t *)(void *)base;
@@ -351,8 +368,8 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
     /* Per slice: attention's scratch for the slice's rows, and a private
      * copy of the gradients for every slice but the first. */
     const int P = slice_count(m, B), slice_B = (B + P - 1) / P;
-    const size_t per_slice = round16(attention_backward_scratch_floats(&m->enc, slice_B, T, (int)C, (int)H,
-                                                                       m->threads));
+    const size_t per_slice =
+        round16(attention_backward_scratch_floats(&m->enc, slice_B, T, (int)C, (int)H, m->threads));
     if (base) a->att_scratch_per_slice = per_slice;
     TAKE(att_scratch, (size_t)P * per_slice);
     TAKE(grads_priv, (size_t)(P - 1) * round16(m->n_params));
@@ -383,15 +400,16 @@ PbStatus model_alloc_train(Model *m, int B, int T) {
 
 /* Ids in 0..V-1 (targets may also be MODEL_UNSCORED); *scored (may be
  * NULL) counts those that are not. */
-static PbStatus check_ids(const int32_t *ids, size_t n, int V, const char *what, int allow_unscored,
-                          size_t *scored) {
+static PbStatus check_ids(const int32_t *ids, size_t n, int V, const char *what, int allow_unscored, size_t *scored) {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         if (allow_unscored && ids[i] == MODEL_UNSCORED) continue;
         count++;
         if (ids[i] < 0 || ids[i] >= V)
-            return pb_fail(PB_DATA, "model: %s id %d at index %zu is outside the vocabulary "
-                           "(0..%d)", what, (int)ids[i], i, V - 1);
+            return pb_fail(PB_DATA,
+                           "model: %s id %d at index %zu is outside the vocabulary "
+                           "(0..%d)",
+                           what, (int)ids[i], i, V - 1);
     }
     if (scored) *scored = count;
     return PB_OK;
@@ -404,9 +422,7 @@ static void scale_floats(float *x, size_t n, float s) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
-static const float *head_weight(const Model *m) {
-    return model_param(m, m->cfg.tied ? MT_WTE : MT_LMHEAD);
-}
+static const float *head_weight(const Model *m) { return model_param(m, m->cfg.tied ? MT_WTE : MT_LMHEAD); }
 
 /* One thread's share of a training step (file comment, "Slices"): batch
  * rows [b0, b1). team: the whole batch on the calling thread, whose layers
@@ -420,9 +436,7 @@ typedef struct {
     float *att_scratch;
 } Slice;
 
-static float *slice_grad(const Model *m, const Slice *s, ModelTensorId id) {
-    return s->grads + m->tensors[id].offset;
-}
+static float *slice_grad(const Model *m, const Slice *s, ModelTensorId id) { return s->grads + m->tensors[id].offset; }
 
 static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
     const int B = s->b1 - s->b0, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
@@ -444,19 +458,19 @@ static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
         float *ln2m = a->ln2_mean + rl, *ln2r = a->ln2_rstd + rl;
         float *fch = a->fch + rl * 4 * C_, *fchg = a->fch_gelu + rl * 4 * C_;
         float *res3 = a->res3 + rl * C_;
-        layernorm_forward(ln1, ln1m, ln1r, res, model_param(m, MT_LN1W) + l * C_,
-                          model_param(m, MT_LN1B) + l * C_, (int)BT, C);
+        layernorm_forward(ln1, ln1m, ln1r, res, model_param(m, MT_LN1W) + l * C_, model_param(m, MT_LN1B) + l * C_,
+                          (int)BT, C);
         mm_forward(m, s->team, qkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
                    model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
         st = attention_forward(atty, att, qkv, s->enc, B, T, C, H, pos0);
         if (st) break;
-        mm_forward(m, s->team, res2, atty, model_param(m, MT_PROJW) + l * C_ * C_,
-                   model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
+        mm_forward(m, s->team, res2, atty, model_param(m, MT_PROJW) + l * C_ * C_, model_param(m, MT_PROJB) + l * C_,
+                   (int)BT, C, C);
         residual_forward(res2, res2, res, BT * C_);
-        layernorm_forward(ln2, ln2m, ln2r, res2, model_param(m, MT_LN2W) + l * C_,
-                          model_param(m, MT_LN2B) + l * C_, (int)BT, C);
-        mm_forward(m, s->team, fch, ln2, model_param(m, MT_FCW) + l * 4 * C_ * C_,
-                   model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
+        layernorm_forward(ln2, ln2m, ln2r, res2, model_param(m, MT_LN2W) + l * C_, model_param(m, MT_LN2B) + l * C_,
+                          (int)BT, C);
+        mm_forward(m, s->team, fch, ln2, model_param(m, MT_FCW) + l * 4 * C_ * C_, model_param(m, MT_FCB) + l * 4 * C_,
+                   (int)BT, C, 4 * C);
         gelu_forward(fchg, fch, fch, BT * 4 * C_); /* fch now holds the slope */
         mm_forward(m, s->team, res3, fchg, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
@@ -465,8 +479,8 @@ static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
     }
     if (st) return st;
     float *lnf = a->lnf + r0 * C_, *probs = a->probs + r0 * (size_t)V;
-    layernorm_forward(lnf, a->lnf_mean + r0, a->lnf_rstd + r0, res, model_param(m, MT_LNFW),
-                      model_param(m, MT_LNFB), (int)BT, C);
+    layernorm_forward(lnf, a->lnf_mean + r0, a->lnf_rstd + r0, res, model_param(m, MT_LNFW), model_param(m, MT_LNFB),
+                      (int)BT, C);
     mm_forward(m, s->team, probs, lnf, head_weight(m), NULL, (int)BT, C, V);
     crossentropy_forward(a->losses + r0, probs, probs, a->targets + r0, (int)BT, V);
     return PB_OK;
@@ -480,8 +494,7 @@ static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, int pos0, int zer
     const int P = slice_count(m, B);
     ModelActs *a = &m->a;
     if (P == 1) {
-        const Slice s = {.b0 = 0, .b1 = B, .team = 1, .grads = m->grads, .enc = &m->enc,
-                         .att_scratch = a->att_scratch};
+        const Slice s = {.b0 = 0, .b1 = B, .team = 1, .grads = m->grads, .enc = &m->enc, .att_scratch = a->att_scratch};
         return fn(m, &s, T, pos0);
     }
     PbStatus st[MODEL_MAX_SLICES];
@@ -493,7 +506,11 @@ static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, int pos0, int zer
         int b0, b1;
         rows_of(t, P, B, &b0, &b1);
         Encoding enc = m->enc;
-        Slice s = {.b0 = b0, .b1 = b1, .team = 0, .grads = m->grads, .enc = &m->enc,
+        Slice s = {.b0 = b0,
+                   .b1 = b1,
+                   .team = 0,
+                   .grads = m->grads,
+                   .enc = &m->enc,
                    .att_scratch = a->att_scratch + (size_t)t * a->att_scratch_per_slice};
         if (t > 0) {
             s.grads = a->grads_priv + (size_t)(t - 1) * round16(m->n_params);
@@ -509,12 +526,13 @@ static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, int pos0, int zer
     return PB_OK;
 }
 
-PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
-                       int pos0) {
+PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int pos0) {
     if (!m->acts_mem) return pb_fail(PB_USAGE, "model_forward: call model_alloc_train first");
     if (B < 1 || T < 1 || B > m->max_B || T > m->max_T)
-        return pb_fail(PB_RANGE, "model_forward: batch %d x length %d outside the allocated "
-                       "%d x %d", B, T, m->max_B, m->max_T);
+        return pb_fail(PB_RANGE,
+                       "model_forward: batch %d x length %d outside the allocated "
+                       "%d x %d",
+                       B, T, m->max_B, m->max_T);
     const int V = m->cfg.vocab;
     const size_t BT = (size_t)B * T;
     ModelActs *a = &m->a;
@@ -552,14 +570,13 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, int pos0) {
     float *datty = a->datty + r0 * C_, *dfch = a->dfch + r0 * 4 * C_;
     const float inv = m->n_scored ? 1.0f / (float)m->n_scored : 0.0f;
     for (size_t i = 0; i < BT; i++) dlosses[i] = inv;
-    crossentropy_backward(dlogits, dlosses, a->probs + r0 * (size_t)V, a->targets + r0, (int)BT, V,
-                          GRAD_STORE);
-    mm_backward(m, team, dln, slice_grad(m, s, m->cfg.tied ? MT_WTE : MT_LMHEAD), NULL, dlogits,
-                a->lnf + r0 * C_, head_weight(m), (int)BT, C, V, GRAD_STORE);
+    crossentropy_backward(dlogits, dlosses, a->probs + r0 * (size_t)V, a->targets + r0, (int)BT, V, GRAD_STORE);
+    mm_backward(m, team, dln, slice_grad(m, s, m->cfg.tied ? MT_WTE : MT_LMHEAD), NULL, dlogits, a->lnf + r0 * C_,
+                head_weight(m), (int)BT, C, V, GRAD_STORE);
     const float *last = (m->cfg.layers ? a->res3 + (size_t)(m->cfg.layers - 1) * lBT * C_ : a->encoded) + r0 * C_;
     memset(dres, 0, BT * C_ * sizeof(float));
-    layernorm_backward(dres, slice_grad(m, s, MT_LNFW), slice_grad(m, s, MT_LNFB), dln, last,
-                       model_param(m, MT_LNFW), a->lnf_mean + r0, a->lnf_rstd + r0, (int)BT, C);
+    layernorm_backward(dres, slice_grad(m, s, MT_LNFW), slice_grad(m, s, MT_LNFB), dln, last, model_param(m, MT_LNFW),
+                       a->lnf_mean + r0, a->lnf_rstd + r0, (int)BT, C);
     PbStatus st = PB_OK;
     for (int l = m->cfg.layers - 1; l >= 0 && !st; l--) {
         const size_t rl = l * lBT + r0;
@@ -571,26 +588,23 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, int pos0) {
         const float *slope = a->fch + rl * 4 * C_, *fchg = a->fch_gelu + rl * 4 * C_;
         /* dres holds d(res3): it is also d(fcproj output) and part of d(res2). */
         mm_backward(m, team, dfch, slice_grad(m, s, MT_FCPROJW) + l * 4 * C_ * C_,
-                    slice_grad(m, s, MT_FCPROJB) + l * C_, dres, fchg,
-                    model_param(m, MT_FCPROJW) + l * 4 * C_ * C_, (int)BT, 4 * C, C, GRAD_STORE);
+                    slice_grad(m, s, MT_FCPROJB) + l * C_, dres, fchg, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
+                    (int)BT, 4 * C, C, GRAD_STORE);
         gelu_backward(dfch, dfch, slope, BT * 4 * C_, GRAD_STORE); /* d(gelu out) -> d(fc out) */
-        mm_backward(m, team, dln, slice_grad(m, s, MT_FCW) + l * 4 * C_ * C_,
-                    slice_grad(m, s, MT_FCB) + l * 4 * C_, dfch, ln2,
-                    model_param(m, MT_FCW) + l * 4 * C_ * C_, (int)BT, C, 4 * C, GRAD_STORE);
-        layernorm_backward(dres, slice_grad(m, s, MT_LN2W) + l * C_, slice_grad(m, s, MT_LN2B) + l * C_,
-                           dln, res2, model_param(m, MT_LN2W) + l * C_, ln2m, ln2r, (int)BT, C);
+        mm_backward(m, team, dln, slice_grad(m, s, MT_FCW) + l * 4 * C_ * C_, slice_grad(m, s, MT_FCB) + l * 4 * C_,
+                    dfch, ln2, model_param(m, MT_FCW) + l * 4 * C_ * C_, (int)BT, C, 4 * C, GRAD_STORE);
+        layernorm_backward(dres, slice_grad(m, s, MT_LN2W) + l * C_, slice_grad(m, s, MT_LN2B) + l * C_, dln, res2,
+                           model_param(m, MT_LN2W) + l * C_, ln2m, ln2r, (int)BT, C);
         /* dres now holds d(res2): also d(proj output). */
-        mm_backward(m, team, datty, slice_grad(m, s, MT_PROJW) + l * C_ * C_,
-                    slice_grad(m, s, MT_PROJB) + l * C_, dres, atty,
-                    model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C, GRAD_STORE);
+        mm_backward(m, team, datty, slice_grad(m, s, MT_PROJW) + l * C_ * C_, slice_grad(m, s, MT_PROJB) + l * C_, dres,
+                    atty, model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C, GRAD_STORE);
         memset(dqkv, 0, BT * 3 * C_ * sizeof(float)); /* attention_backward adds */
         st = attention_backward(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos0);
         if (st) break;
-        mm_backward(m, team, dln, slice_grad(m, s, MT_QKVW) + l * 3 * C_ * C_,
-                    slice_grad(m, s, MT_QKVB) + l * 3 * C_, dqkv, ln1,
-                    model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C, GRAD_STORE);
-        layernorm_backward(dres, slice_grad(m, s, MT_LN1W) + l * C_, slice_grad(m, s, MT_LN1B) + l * C_,
-                           dln, res, model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
+        mm_backward(m, team, dln, slice_grad(m, s, MT_QKVW) + l * 3 * C_ * C_, slice_grad(m, s, MT_QKVB) + l * 3 * C_,
+                    dqkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C, GRAD_STORE);
+        layernorm_backward(dres, slice_grad(m, s, MT_LN1W) + l * C_, slice_grad(m, s, MT_LN1B) + l * C_, dln, res,
+                           model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
     }
     if (!st) st = encoding_embed_backward(s->enc, dres, B, T, pos0);
     if (!st) scale_floats(dres, BT * C_, m->cfg.embed_scale); /* d(wte rows) = s d(x0) */
@@ -620,10 +634,10 @@ static size_t eval_layout(const Model *m, ModelEval *ev, float *base, int B, int
     const size_t C = (size_t)m->cfg.dim, V = (size_t)m->cfg.vocab, BT = (size_t)B * T;
     const size_t chunk = BT < EVAL_CHUNK ? BT : EVAL_CHUNK;
     size_t off = 0;
-#define TAKE(field, n)                                      \
-    do {                                                    \
-        if (base) ev->field = base + off;                   \
-        off += round16(n);                                  \
+#define TAKE(field, n) \
+    do { \
+        if (base) ev->field = base + off; \
+        off += round16(n); \
     } while (0)
     TAKE(x, BT * C);
     TAKE(ln, BT * C);
@@ -639,9 +653,7 @@ static size_t eval_layout(const Model *m, ModelEval *ev, float *base, int B, int
     return off;
 }
 
-size_t model_eval_floats(const Model *m, int B, int T) {
-    return eval_layout(m, &(ModelEval){0}, NULL, B, T);
-}
+size_t model_eval_floats(const Model *m, int B, int T) { return eval_layout(m, &(ModelEval){0}, NULL, B, T); }
 
 PbStatus model_eval_alloc(ModelEval *ev, const Model *m, int B, int T) {
     *ev = (ModelEval){0};
@@ -667,12 +679,14 @@ static PbStatus cut_losses(float *losses, size_t n) {
     return PB_OK;
 }
 
-PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs,
-                           const int32_t *targets, int B, int T, int pos0) {
+PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs, const int32_t *targets,
+                           int B, int T, int pos0) {
     if (!ev->mem) return pb_fail(PB_USAGE, "model_eval_losses: call model_eval_alloc first");
     if (B < 1 || T < 1 || B > ev->max_B || T > ev->max_T)
-        return pb_fail(PB_RANGE, "model_eval_losses: batch %d x length %d outside the "
-                       "allocated %d x %d", B, T, ev->max_B, ev->max_T);
+        return pb_fail(PB_RANGE,
+                       "model_eval_losses: batch %d x length %d outside the "
+                       "allocated %d x %d",
+                       B, T, ev->max_B, ev->max_T);
     const int C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
     const size_t BT = (size_t)B * T, C_ = (size_t)C;
     PbStatus st = encoding_check_positions(&m->enc, pos0, T);
@@ -689,21 +703,20 @@ PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const i
         st = attention_forward_rows(ev->atty, ev->qkv, &m->enc, ev->scratch, B, T, C, H, pos0);
         if (st) break;
         if (interrupt_requested()) return cut_losses(losses, BT);
-        mm_forward(m, 1, ev->ln, ev->atty, model_param(m, MT_PROJW) + l * C_ * C_,
-                   model_param(m, MT_PROJB) + l * C_, (int)BT, C, C);
+        mm_forward(m, 1, ev->ln, ev->atty, model_param(m, MT_PROJW) + l * C_ * C_, model_param(m, MT_PROJB) + l * C_,
+                   (int)BT, C, C);
         residual_forward(ev->x, ev->ln, ev->x, BT * C_);
         layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LN2W) + l * C_,
                           model_param(m, MT_LN2B) + l * C_, (int)BT, C);
-        mm_forward(m, 1, ev->fch, ev->ln, model_param(m, MT_FCW) + l * 4 * C_ * C_,
-                   model_param(m, MT_FCB) + l * 4 * C_, (int)BT, C, 4 * C);
+        mm_forward(m, 1, ev->fch, ev->ln, model_param(m, MT_FCW) + l * 4 * C_ * C_, model_param(m, MT_FCB) + l * 4 * C_,
+                   (int)BT, C, 4 * C);
         gelu_forward(ev->fch, NULL, ev->fch, BT * 4 * C_);
         mm_forward(m, 1, ev->atty, ev->fch, model_param(m, MT_FCPROJW) + l * 4 * C_ * C_,
                    model_param(m, MT_FCPROJB) + l * C_, (int)BT, 4 * C, C);
         residual_forward(ev->x, ev->atty, ev->x, BT * C_);
     }
     if (st) return st;
-    layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LNFW),
-                      model_param(m, MT_LNFB), (int)BT, C);
+    layernorm_forward(ev->ln, ev->mean, ev->rstd, ev->x, model_param(m, MT_LNFW), model_param(m, MT_LNFB), (int)BT, C);
     for (size_t r0 = 0; r0 < BT; r0 += (size_t)ev->chunk) {
         if (interrupt_requested()) return cut_losses(losses, BT);
         const int n = (int)(BT - r0 < (size_t)ev->chunk ? BT - r0 : (size_t)ev->chunk);

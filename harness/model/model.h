@@ -63,18 +63,18 @@
 #define MODEL_UNSCORED (-1)
 
 typedef struct {
-    int vocab;             /* V */
-    int context;           /* training length T; learned tables hold this many rows */
-    int layers;            /* L */
-    int dim;               /* C */
-    int heads;             /* H, divides C */
-    int tied;              /* 1: the LM head is wte */
-    float init_std;        /* 0.02 (GPT-2) */
-    float embed_scale;     /* s above: 1, or sqrt(dim) */
+    int vocab;         /* V */
+    int context;       /* training length T; learned tables hold this many rows */
+    int layers;        /* L */
+    int dim;           /* C */
+    int heads;         /* H, divides C */
+    int tied;          /* 1: the LM head is wte */
+    float init_std;    /* 0.02 (GPT-2) */
+    float embed_scale; /* s above: 1, or sqrt(dim) */
     LengthFallback fallback;
-    char encoding[64];     /* registry name */
-    char variant[64];      /* "" = the module's default */
-    char settings[256];    /* "name=value,..." knobs, "" = defaults */
+    char encoding[64];  /* registry name */
+    char variant[64];   /* "" = the module's default */
+    char settings[256]; /* "name=value,..." knobs, "" = defaults */
 } ModelConfig;
 
 /* layers 2, dim 128, heads 4, context 128, tied, init_std 0.02,
@@ -86,6 +86,8 @@ ModelConfig model_config_default(void);
  * positive number. PB_USAGE naming the option for anything else. */
 PbStatus model_parse_embed_scale(const char *text, int dim, float *out);
 
+/* One tensor table, laid out by hand. */
+// clang-format off
 #define MODEL_TENSORS(X)                                                                     \
     X(WTE, "wte", 1) X(ENC, "encoding", 0) X(LN1W, "ln1_weight", 0) X(LN1B, "ln1_bias", 0)   \
     X(QKVW, "qkv_weight", 1) X(QKVB, "qkv_bias", 0) X(PROJW, "proj_weight", 1)               \
@@ -93,55 +95,56 @@ PbStatus model_parse_embed_scale(const char *text, int dim, float *out);
     X(FCW, "fc_weight", 1) X(FCB, "fc_bias", 0) X(FCPROJW, "fcproj_weight", 1)               \
     X(FCPROJB, "fcproj_bias", 0) X(LNFW, "lnf_weight", 0) X(LNFB, "lnf_bias", 0)             \
     X(LMHEAD, "lm_head", 1)
+// clang-format on
 
 typedef enum {
 #define MODEL_TENSOR_ENUM(id, name, decay) MT_##id,
     MODEL_TENSORS(MODEL_TENSOR_ENUM)
 #undef MODEL_TENSOR_ENUM
-    MODEL_N_TENSORS
+        MODEL_N_TENSORS
 } ModelTensorId;
 
 typedef struct {
     const char *name;
     size_t offset, count; /* floats into params / grads */
     int rank, dims[3];
-    int decay;            /* AdamW weight decay applies */
+    int decay; /* AdamW weight decay applies */
 } ModelTensor;
 
 /* Training activations: pointers into one allocation (shapes in model.c). */
 typedef struct {
-    int32_t *inputs, *targets;                   /* [B,T] copies of the batch */
-    float *encoded;                              /* [B,T,C] */
-    float *ln1, *ln1_mean, *ln1_rstd;            /* [L,B,T,C], [L,B,T] x2 */
-    float *qkv, *atty, *att;                     /* [L,B,T,3C], [L,B,T,C], [L,B,H,T,T] */
-    float *res2, *ln2, *ln2_mean, *ln2_rstd;     /* [L,B,T,C] x2, [L,B,T] x2 */
-    float *fch, *fch_gelu, *res3;                /* [L,B,T,4C] x2 (fch: GELU's slope once
+    int32_t *inputs, *targets;               /* [B,T] copies of the batch */
+    float *encoded;                          /* [B,T,C] */
+    float *ln1, *ln1_mean, *ln1_rstd;        /* [L,B,T,C], [L,B,T] x2 */
+    float *qkv, *atty, *att;                 /* [L,B,T,3C], [L,B,T,C], [L,B,H,T,T] */
+    float *res2, *ln2, *ln2_mean, *ln2_rstd; /* [L,B,T,C] x2, [L,B,T] x2 */
+    float *fch, *fch_gelu, *res3;            /* [L,B,T,4C] x2 (fch: GELU's slope once
                                                     forward is done), [L,B,T,C] */
-    float *lnf, *lnf_mean, *lnf_rstd;            /* [B,T,C], [B,T] x2 */
-    float *probs, *losses;                       /* [B,T,V] (logits, softmaxed in place), [B,T] */
+    float *lnf, *lnf_mean, *lnf_rstd;        /* [B,T,C], [B,T] x2 */
+    float *probs, *losses;                   /* [B,T,V] (logits, softmaxed in place), [B,T] */
     /* backward scratch, reused layer by layer */
-    float *dres, *dln, *dqkv, *datty, *dfch;     /* [B,T,C|C|3C|C|4C] */
-    float *dlogits, *dlosses;                    /* [B,T,V], [B,T] */
-    float *att_scratch;                          /* per slice: attention_backward_scratch_floats */
-    size_t att_scratch_per_slice;                /* floats of att_scratch per slice */
-    float *grads_priv;                           /* [slices - 1][n_params]: the other slices' gradients */
+    float *dres, *dln, *dqkv, *datty, *dfch; /* [B,T,C|C|3C|C|4C] */
+    float *dlogits, *dlosses;                /* [B,T,V], [B,T] */
+    float *att_scratch;                      /* per slice: attention_backward_scratch_floats */
+    size_t att_scratch_per_slice;            /* floats of att_scratch per slice */
+    float *grads_priv;                       /* [slices - 1][n_params]: the other slices' gradients */
 } ModelActs;
 
 typedef struct {
     ModelConfig cfg;
     Encoding enc;
     ModelTensor tensors[MODEL_N_TENSORS];
-    size_t n_params;          /* floats in params (and grads), padding included */
-    float *params, *grads;    /* [n_params] each, one allocation each */
-    int threads;              /* OpenMP threads the scratch is sized for */
+    size_t n_params;       /* floats in params (and grads), padding included */
+    float *params, *grads; /* [n_params] each, one allocation each */
+    int threads;           /* OpenMP threads the scratch is sized for */
     /* training state, after model_alloc_train */
     int max_B, max_T;
     float *acts_mem;
-    size_t n_acts;            /* floats in acts_mem */
+    size_t n_acts; /* floats in acts_mem */
     ModelActs a;
-    int B, T, pos0;           /* the last forward's shape, for backward */
-    double loss;              /* the last forward's mean loss over scored targets */
-    size_t n_scored;          /* targets it scored (not MODEL_UNSCORED) */
+    int B, T, pos0;  /* the last forward's shape, for backward */
+    double loss;     /* the last forward's mean loss over scored targets */
+    size_t n_scored; /* targets it scored (not MODEL_UNSCORED) */
 } Model;
 
 /* Validates cfg (PB_RANGE / PB_USAGE naming the setting), creates the
@@ -166,8 +169,7 @@ size_t model_train_bytes(const Model *m, int B, int T);
  * scored ones in m->loss (summed in double; 0 when none is), their count in
  * m->n_scored. PB_DATA for an input outside 0..V-1 or a target outside
  * 0..V-1 and not MODEL_UNSCORED, PB_LENGTH past the encoding's table. */
-PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
-                       int pos0);
+PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int pos0);
 void model_zero_grad(Model *m);
 /* Gradient of the last forward's mean loss, ADDED into m->grads. */
 PbStatus model_backward(Model *m);
@@ -195,7 +197,7 @@ void model_eval_free(ModelEval *ev);
  * tiles poll too) and each chunk of LM-head rows; once one is requested the
  * call stops there and returns PB_OK with every loss NaN: the caller checks
  * interrupt_requested() and drops them. */
-PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs,
-                           const int32_t *targets, int B, int T, int pos0);
+PbStatus model_eval_losses(ModelEval *ev, const Model *m, float *losses, const int32_t *inputs, const int32_t *targets,
+                           int B, int T, int pos0);
 
 #endif

@@ -35,8 +35,7 @@ PbStatus vocab_map_identity(VocabMap *m, int tokenizer_vocab);
 PbStatus vocab_map_build(VocabMap *m, int tokenizer_vocab, const int32_t *ids, size_t n);
 /* Compact map from a stored list (checkpoints): strictly increasing ids
  * within the vocabulary, else PB_DATA. */
-PbStatus vocab_map_from_known(VocabMap *m, int tokenizer_vocab, const int32_t *known,
-                              int n_known);
+PbStatus vocab_map_from_known(VocabMap *m, int tokenizer_vocab, const int32_t *known, int n_known);
 void vocab_map_free(VocabMap *m);
 
 /* V, the model's vocabulary size. */
@@ -47,8 +46,7 @@ int vocab_map_unknown(const VocabMap *m);
 /* out[i] = model id of ids[i] (out may alias ids). Counts ids mapped to the
  * unknown id in *n_unknown (may be NULL). PB_DATA for an id outside the
  * tokenizer's vocabulary. */
-PbStatus vocab_map_apply(const VocabMap *m, int32_t *out, const int32_t *ids, size_t n,
-                         size_t *n_unknown);
+PbStatus vocab_map_apply(const VocabMap *m, int32_t *out, const int32_t *ids, size_t n, size_t *n_unknown);
 /* Tokenizer id of model id k (the unknown id has none: -1). */
 int32_t vocab_map_to_tokenizer(const VocabMap *m, int k);
 

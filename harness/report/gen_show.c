@@ -35,8 +35,8 @@ typedef struct {
     int na, diverged;
 } SummaryRow;
 
-static void show_table(hid_t top, const char *title, const char *value, const char *fmt, FILE *out,
-                       SummaryRow *rows, int *n_rows, int is_task) {
+static void show_table(hid_t top, const char *title, const char *value, const char *fmt, FILE *out, SummaryRow *rows,
+                       int *n_rows, int is_task) {
     char names[GEN_MAX_ENCODINGS][GEN_NAME];
     int n = gen_read_encodings(top, names, GEN_MAX_ENCODINGS);
     if (!n) return;
@@ -108,10 +108,8 @@ static void show_table(hid_t top, const char *title, const char *value, const ch
         }
         (void)m;
         char why[512];
-        if (!h5_read_attr_string(g, "not_applicable", why, sizeof why))
-            fprintf(out, "%16s n/a: %s\n", "", why);
-        if (!h5_read_attr_string(g, "diverged_reason", why, sizeof why))
-            fprintf(out, "%16s diverged: %s\n", "", why);
+        if (!h5_read_attr_string(g, "not_applicable", why, sizeof why)) fprintf(out, "%16s n/a: %s\n", "", why);
+        if (!h5_read_attr_string(g, "diverged_reason", why, sizeof why)) fprintf(out, "%16s diverged: %s\n", "", why);
         free(v);
         H5Gclose(g);
     }
@@ -132,8 +130,8 @@ static double bench_tps(hid_t file, const char *path, const char *enc, int *T_ou
     double v = NAN;
     for (size_t i = 0; i < cache.n; i++) {
         const BenchRow *w = &cache.rows[i];
-        if (w->dim != C || strcmp(w->scope, "attention") || strcmp(w->pass, "forward") ||
-            strcmp(w->encoding, enc) || w->seq_len < best_T)
+        if (w->dim != C || strcmp(w->scope, "attention") || strcmp(w->pass, "forward") || strcmp(w->encoding, enc) ||
+            w->seq_len < best_T)
             continue;
         best_T = w->seq_len, v = w->tokens_per_s;
     }
@@ -246,8 +244,8 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
     }
     int bench_T = 0;
     fprintf(out, "summary per encoding%s\n", n_tasks ? "" : "");
-    fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", "encoding", "train tok/s", "bench tok/s",
-            "eval mem", "loss@L", "loss@long", "task@min", "task@max", "verdict");
+    fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", "encoding", "train tok/s", "bench tok/s", "eval mem",
+            "loss@L", "loss@long", "task@min", "task@max", "verdict");
     char extrap[1024] = "", not_extrap[1024] = "", na[1024] = "", weak[1024] = "";
     char name[GEN_NAME];
     /* A run that did not learn has a flat curve for the wrong reason: an
@@ -264,14 +262,14 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
         char *list;
         if (!isfinite(w->ppl_L)) snprintf(verdict, sizeof verdict, "-"), list = NULL;
         else if (w->ppl_L > GEN_UNDERTRAINED * best_L)
-            snprintf(verdict, sizeof verdict, "undertrained (ppl at L x%.2f the best)", w->ppl_L / best_L),
-                list = weak;
-        else if (!isfinite(w->ppl_long))
-            snprintf(verdict, sizeof verdict, "cannot go past its table (n/a)"), list = na;
+            snprintf(verdict, sizeof verdict, "undertrained (ppl at L x%.2f the best)", w->ppl_L / best_L), list = weak;
+        else if (!isfinite(w->ppl_long)) snprintf(verdict, sizeof verdict, "cannot go past its table (n/a)"), list = na;
         else if (ratio <= 1.10)
-            snprintf(verdict, sizeof verdict, "extrapolates (ppl x%.2f at %dL)", ratio, L ? (int)(longest / L) : 0), list = extrap;
+            snprintf(verdict, sizeof verdict, "extrapolates (ppl x%.2f at %dL)", ratio, L ? (int)(longest / L) : 0),
+                list = extrap;
         else
-            snprintf(verdict, sizeof verdict, "degrades (ppl x%.2f at %dL)", ratio, L ? (int)(longest / L) : 0), list = not_extrap;
+            snprintf(verdict, sizeof verdict, "degrades (ppl x%.2f at %dL)", ratio, L ? (int)(longest / L) : 0),
+                list = not_extrap;
         if (w->diverged) {
             size_t n = strlen(verdict);
             snprintf(verdict + n, sizeof verdict - n, "; %d run(s) diverged", w->diverged);
@@ -287,20 +285,25 @@ PbStatus gen_show(hid_t file, const char *path, FILE *out) {
         num(c1, sizeof c1, "%.0f", w->train_tps), num(c2, sizeof c2, "%.0f", btps);
         num(c3, sizeof c3, "%.3f", w->loss_L), num(c4, sizeof c4, "%.3f", w->loss_long);
         num(c5, sizeof c5, "%.2f", w->task_acc_L), num(c6, sizeof c6, "%.2f", w->task_acc_long);
-        fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", shown(name, w->name), c1, c2, mem, c3, c4, c5, c6, verdict);
+        fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", shown(name, w->name), c1, c2, mem, c3, c4, c5, c6,
+                verdict);
     }
-    fprintf(out, "\n(train tok/s: the whole probe model's training; bench tok/s: one attention layer's "
-                 "forward at T=%d from /bench (- without one); eval mem: peak evaluation heap at the longest length over "
-                 "that at L; loss in nats; task: the first task's exact-match accuracy at its shortest "
-                 "and longest length)\n", bench_T);
+    fprintf(out,
+            "\n(train tok/s: the whole probe model's training; bench tok/s: one attention layer's "
+            "forward at T=%d from /bench (- without one); eval mem: peak evaluation heap at the longest length over "
+            "that at L; loss in nats; task: the first task's exact-match accuracy at its shortest "
+            "and longest length)\n",
+            bench_T);
     if (L) {
         fprintf(out, "extrapolate (perplexity at %d within 10%% of that at L = %lld): %s\n", longest, L,
                 *extrap ? extrap : "none");
         fprintf(out, "degrade past L: %s\n", *not_extrap ? not_extrap : "none");
         if (*na) fprintf(out, "cannot evaluate past their table: %s\n", na);
         if (*weak)
-            fprintf(out, "undertrained (perplexity at L over %.1fx the best; their length curve says "
-                         "little): %s\n", GEN_UNDERTRAINED, weak);
+            fprintf(out,
+                    "undertrained (perplexity at L over %.1fx the best; their length curve says "
+                    "little): %s\n",
+                    GEN_UNDERTRAINED, weak);
     }
     return PB_OK;
 }

@@ -12,9 +12,9 @@
 #include "../../core/status.h"
 
 typedef struct {
-    const char *kind;          /* the root attribute "kind" */
-    long long schema_version;  /* the newest this build reads */
-    int version_required;      /* 0: files may lack schema_version (then 1) */
+    const char *kind;         /* the root attribute "kind" */
+    long long schema_version; /* the newest this build reads */
+    int version_required;     /* 0: files may lack schema_version (then 1) */
     PbStatus (*check)(hid_t file, const char *path);
     /* optional: what `show` prints after the provenance (NULL: nothing) */
     PbStatus (*show)(hid_t file, const char *path, FILE *out);

@@ -18,12 +18,10 @@ PbStatus plot_dir_check(const char *dir, int force) {
         if (errno == ENOENT) return PB_OK;
         return pb_fail(PB_IO, "cannot check '%s': %s", dir, strerror(errno));
     }
-    if (S_ISLNK(sb.st_mode))
-        return pb_fail(PB_EXISTS, "'%s' is a symbolic link; name the plot directory itself", dir);
+    if (S_ISLNK(sb.st_mode)) return pb_fail(PB_EXISTS, "'%s' is a symbolic link; name the plot directory itself", dir);
     if (!S_ISDIR(sb.st_mode)) return pb_fail(PB_IO, "'%s' exists and is not a directory", dir);
     if (!force)
-        return pb_fail(PB_EXISTS, "'%s' exists; choose another directory or pass --force to replace its plots",
-                       dir);
+        return pb_fail(PB_EXISTS, "'%s' exists; choose another directory or pass --force to replace its plots", dir);
     return PB_OK;
 }
 
@@ -56,8 +54,8 @@ static PbStatus move_into(PlotDir *d) {
             if (pass == 0) {
                 if (fstatat(to, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(sb.st_mode) &&
                     !S_ISLNK(sb.st_mode))
-                    st = pb_fail(PB_EXISTS, "'%s/%s' is not a regular file; nothing was replaced", d->target,
-                                 e->d_name);
+                    st =
+                        pb_fail(PB_EXISTS, "'%s/%s' is not a regular file; nothing was replaced", d->target, e->d_name);
             } else if (renameat(from, e->d_name, to, e->d_name) != 0) {
                 st = pb_fail(PB_IO, "cannot move plot '%s' into '%s': %s", e->d_name, d->target, strerror(errno));
             }
@@ -83,8 +81,7 @@ PbStatus plot_dir_commit(PlotDir *d) {
             renameat2(AT_FDCWD, d->stage, AT_FDCWD, d->target, RENAME_NOREPLACE) != 0)
             st = pb_fail(errno == EEXIST ? PB_EXISTS : PB_IO, "cannot move the plots into '%s': %s", d->target,
                          strerror(errno));
-        else
-            st = PB_OK, d->stage[0] = 0;
+        else st = PB_OK, d->stage[0] = 0;
     }
     plot_dir_abort(d);
     return st;

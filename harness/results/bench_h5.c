@@ -25,18 +25,30 @@ typedef struct {
     size_t size; /* strings: bytes */
 } Field;
 
-#define STR(f) {#f, offsetof(BenchRow, f), 1, 0, sizeof(((BenchRow *)0)->f)}
-#define INT(f) {#f, offsetof(BenchRow, f), 0, 1, 0}
-#define DBL(f) {#f, offsetof(BenchRow, f), 0, 0, 0}
+#define STR(f) \
+    { #f, offsetof(BenchRow, f), 1, 0, sizeof(((BenchRow *)0)->f) }
+#define INT(f) \
+    { #f, offsetof(BenchRow, f), 0, 1, 0 }
+#define DBL(f) \
+    { #f, offsetof(BenchRow, f), 0, 0, 0 }
 
 static const Field throughput_fields[] = {
-    STR(encoding), STR(variant), STR(scope), STR(pass), INT(batch), INT(seq_len), INT(dim),
-    INT(heads), INT(repetitions), DBL(ns_median), DBL(ns_mean), DBL(ns_stddev), DBL(cv),
-    DBL(tokens_per_s), DBL(gbytes_per_s), DBL(gflops_per_s), STR(host), {NULL},
+    STR(encoding), STR(variant),      STR(scope),        STR(pass),         INT(batch),   INT(seq_len),
+    INT(dim),      INT(heads),        INT(repetitions),  DBL(ns_median),    DBL(ns_mean), DBL(ns_stddev),
+    DBL(cv),       DBL(tokens_per_s), DBL(gbytes_per_s), DBL(gflops_per_s), STR(host),    {NULL},
 };
 static const Field memory_fields[] = {
-    STR(encoding), STR(scope), STR(pass), INT(seq_len), INT(dim), INT(heads),
-    DBL(param_bytes), DBL(activation_bytes), DBL(peak_heap_bytes), DBL(peak_rss_bytes), {NULL},
+    STR(encoding),
+    STR(scope),
+    STR(pass),
+    INT(seq_len),
+    INT(dim),
+    INT(heads),
+    DBL(param_bytes),
+    DBL(activation_bytes),
+    DBL(peak_heap_bytes),
+    DBL(peak_rss_bytes),
+    {NULL},
 };
 
 /* The in-memory type: the BenchRow struct itself, restricted to fields. */
@@ -45,15 +57,13 @@ static hid_t row_type(const Field *fields) {
     for (const Field *f = fields; f->name; f++) {
         hid_t str = H5Tcopy(H5T_C_S1);
         H5Tset_size(str, f->is_string ? f->size : 1);
-        H5Tinsert(t, f->name, f->offset,
-                  f->is_string ? str : f->is_int ? H5T_NATIVE_INT : H5T_NATIVE_DOUBLE);
+        H5Tinsert(t, f->name, f->offset, f->is_string ? str : f->is_int ? H5T_NATIVE_INT : H5T_NATIVE_DOUBLE);
         H5Tclose(str);
     }
     return t;
 }
 
-static PbStatus write_table(hid_t group, const char *name, const Field *fields, const BenchRow *rows,
-                            size_t n) {
+static PbStatus write_table(hid_t group, const char *name, const Field *fields, const BenchRow *rows, size_t n) {
     hid_t mem = row_type(fields);
     hid_t file_type = H5Tcopy(mem);
     H5Tpack(file_type); /* the file holds only the listed fields, packed */
@@ -93,10 +103,12 @@ PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r
     if (bench >= 0) H5Gclose(bench);
     hid_t ref = st ? -1 : H5Gcreate2(file, "reference", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (!st && ref < 0) st = pb_fail(PB_IO, "cannot create group /reference");
-    if (!st) st = write_scalar(ref, "copy_gbytes_per_s", r->copy_gbytes_per_s,
-                               "GB/s, bytes read + written by one-core memcpy of 256 MiB");
-    if (!st) st = write_scalar(ref, "sgemm_gflops", r->sgemm_gflops,
-                               "GFLOP/s, OpenBLAS sgemm 1024x1024x1024, its default threads");
+    if (!st)
+        st = write_scalar(ref, "copy_gbytes_per_s", r->copy_gbytes_per_s,
+                          "GB/s, bytes read + written by one-core memcpy of 256 MiB");
+    if (!st)
+        st = write_scalar(ref, "sgemm_gflops", r->sgemm_gflops,
+                          "GFLOP/s, OpenBLAS sgemm 1024x1024x1024, its default threads");
     if (ref >= 0) H5Gclose(ref);
     return st;
 }
@@ -109,7 +121,8 @@ static PbStatus read_scalar(hid_t file, const char *path, double *v) {
     hid_t space = set < 0 ? -1 : H5Dget_space(set);
     /* One value only: H5S_ALL would write them all into v. */
     herr_t r = space < 0 || H5Sget_simple_extent_npoints(space) != 1
-                   ? -1 : H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+                   ? -1
+                   : H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
     if (space >= 0) H5Sclose(space);
     if (set >= 0) H5Dclose(set);
     return r < 0 ? pb_fail(PB_DATA, "cannot read %s as one number", path) : PB_OK;
@@ -133,8 +146,10 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     if (h5_read_attr_int(file, "schema_version", &version))
         return pb_fail(PB_DATA, "'%s' has no schema_version attribute: not a posbench bench file", path);
     if (version > BENCH_SCHEMA_VERSION)
-        return pb_fail(PB_DATA, "'%s' has bench schema version %lld, newer than this posbench reads (%d); "
-                       "update posbench", path, version, BENCH_SCHEMA_VERSION);
+        return pb_fail(PB_DATA,
+                       "'%s' has bench schema version %lld, newer than this posbench reads (%d); "
+                       "update posbench",
+                       path, version, BENCH_SCHEMA_VERSION);
     if (H5Lexists(file, "bench", H5P_DEFAULT) <= 0 || H5Lexists(file, "bench/throughput", H5P_DEFAULT) <= 0 ||
         H5Lexists(file, "bench/memory", H5P_DEFAULT) <= 0)
         return pb_fail(PB_DATA, "'%s' lacks /bench/throughput or /bench/memory", path);
@@ -145,8 +160,10 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     if (n < 0) st = pb_fail(PB_DATA, "'%s': /bench/throughput is unreadable", path);
     /* A row in memory is larger than a crafted file's row can be. */
     else if (n > BENCH_MAX_ROWS)
-        st = pb_fail(PB_DATA, "'%s': /bench/throughput declares %lld rows, more than posbench writes (%d; damaged "
-                     "or crafted file)", path, (long long)n, BENCH_MAX_ROWS);
+        st = pb_fail(PB_DATA,
+                     "'%s': /bench/throughput declares %lld rows, more than posbench writes (%d; damaged "
+                     "or crafted file)",
+                     path, (long long)n, BENCH_MAX_ROWS);
     if (!st) {
         r->rows = calloc(n ? (size_t)n : 1, sizeof *r->rows);
         r->n = r->cap = (size_t)n;
@@ -189,8 +206,10 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
 static PbStatus same(const char *path, const char *setting, const char *file_value, const char *ours,
                      const char *command) {
     if (strcmp(file_value, ours) == 0) return PB_OK;
-    return pb_fail(PB_USAGE, "--resume %s: it was measured with %s '%s', this run has '%s'; resume with the "
-                   "options of the interrupted run (%s)", path, setting, file_value, ours, command);
+    return pb_fail(PB_USAGE,
+                   "--resume %s: it was measured with %s '%s', this run has '%s'; resume with the "
+                   "options of the interrupted run (%s)",
+                   path, setting, file_value, ours, command);
 }
 
 PbStatus bench_h5_check_resume(hid_t file, const char *path, const BenchPlan *plan) {

@@ -22,8 +22,7 @@ static hid_t group_create(hid_t loc, const char *name) {
 
 static PbStatus group_open(hid_t *g, hid_t loc, const char *name, const char *path) {
     *g = h5_exists(loc, name) ? H5Gopen2(loc, name, H5P_DEFAULT) : -1;
-    if (*g < 0)
-        return pb_fail(PB_DATA, "'%s' is not a posbench checkpoint: group '%s' is missing", path, name);
+    if (*g < 0) return pb_fail(PB_DATA, "'%s' is not a posbench checkpoint: group '%s' is missing", path, name);
     return PB_OK;
 }
 
@@ -94,8 +93,7 @@ static PbStatus write_tensors(hid_t loc, const char *group, const Model *m, cons
     return st;
 }
 
-static PbStatus read_tensors(hid_t loc, const char *group, const Model *m, float *buf,
-                             const char *path) {
+static PbStatus read_tensors(hid_t loc, const char *group, const Model *m, float *buf, const char *path) {
     hid_t g;
     PbStatus st = group_open(&g, loc, group, path);
     for (int i = 0; i < MODEL_N_TENSORS && !st; i++) {
@@ -111,10 +109,8 @@ static PbStatus read_tensors(hid_t loc, const char *group, const Model *m, float
         int same = rank == t->rank;
         for (int k = 0; same && k < rank; k++) same = dims[k] == t->dims[k];
         if (!same)
-            st = pb_fail(PB_DATA, "'%s': tensor %s/%s has another shape than its config gives",
-                         path, group, t->name);
-        else
-            memcpy(buf + t->offset, data, t->count * sizeof *data);
+            st = pb_fail(PB_DATA, "'%s': tensor %s/%s has another shape than its config gives", path, group, t->name);
+        else memcpy(buf + t->offset, data, t->count * sizeof *data);
         free(data);
     }
     if (g >= 0) H5Gclose(g);
@@ -214,14 +210,16 @@ static PbStatus open_checkpoint(hid_t *f, const char *path) {
     char kind[64];
     if (h5_read_attr_string(*f, "kind", kind, sizeof kind) || strcmp(kind, CHECKPOINT_KIND)) {
         H5Fclose(*f);
-        return pb_fail(PB_DATA, "'%s' is not a posbench checkpoint (kind '%s'); write one with "
-                       "posbench train -o FILE.h5", path, kind);
+        return pb_fail(PB_DATA,
+                       "'%s' is not a posbench checkpoint (kind '%s'); write one with "
+                       "posbench train -o FILE.h5",
+                       path, kind);
     }
     long long format;
     if (h5_read_attr_int(*f, "format", &format) || format != CHECKPOINT_FORMAT) {
         H5Fclose(*f);
-        return pb_fail(PB_DATA, "'%s': checkpoint format %lld, this posbench reads format %d",
-                       path, format, CHECKPOINT_FORMAT);
+        return pb_fail(PB_DATA, "'%s': checkpoint format %lld, this posbench reads format %d", path, format,
+                       CHECKPOINT_FORMAT);
     }
     return PB_OK;
 }
@@ -305,8 +303,7 @@ static PbStatus read_train_config(hid_t g, TrainConfig *c) {
     return st;
 }
 
-PbStatus checkpoint_read_config(const char *path, ModelConfig *mc, TrainConfig *tc,
-                                CheckpointData *d, long *step) {
+PbStatus checkpoint_read_config(const char *path, ModelConfig *mc, TrainConfig *tc, CheckpointData *d, long *step) {
     *d = (CheckpointData){0};
     hid_t f;
     PbStatus st = open_checkpoint(&f, path);
@@ -331,8 +328,8 @@ PbStatus checkpoint_restore(const char *path, Trainer *t) {
     ModelConfig mc;
     st = read_model_config(f, path, &mc);
     if (!st && (mc.vocab != m->cfg.vocab || mc.layers != m->cfg.layers || mc.dim != m->cfg.dim ||
-                mc.heads != m->cfg.heads || mc.context != m->cfg.context || mc.tied != m->cfg.tied || mc.embed_scale != m->cfg.embed_scale ||
-                strcmp(mc.encoding, m->cfg.encoding)))
+                mc.heads != m->cfg.heads || mc.context != m->cfg.context || mc.tied != m->cfg.tied ||
+                mc.embed_scale != m->cfg.embed_scale || strcmp(mc.encoding, m->cfg.encoding)))
         st = pb_fail(PB_DATA, "'%s' holds another model than the one being resumed", path);
     if (!st) st = read_tensors(f, "params", m, m->params, path);
     if (!st) st = group_open(&opt, f, "optimizer", path);
@@ -347,8 +344,7 @@ PbStatus checkpoint_restore(const char *path, Trainer *t) {
     if (!st) st = read_u64(g, "loader_rng_state", &rng_state);
     if (!st) st = read_u64(g, "loader_rng_inc", &rng_inc);
     if (!st && (step < 0 || step > t->cfg.steps))
-        st = pb_fail(PB_DATA, "'%s': %ld steps done, more than the %ld of the schedule", path,
-                     step, t->cfg.steps);
+        st = pb_fail(PB_DATA, "'%s': %ld steps done, more than the %ld of the schedule", path, step, t->cfg.steps);
     if (!st && step > 0) {
         float *loss = NULL;
         int rank, dims[8];
@@ -362,11 +358,12 @@ PbStatus checkpoint_restore(const char *path, Trainer *t) {
         /* Replays the loader's permutations: its state is (seed, epochs, next). */
         for (long e = 0; e < epoch; e++) loader_rewind(&t->loader);
         if (next < 0 || (size_t)next > t->loader.n_windows)
-            st = pb_fail(PB_DATA, "'%s': loader position %ld outside its %zu windows", path, next,
-                         t->loader.n_windows);
+            st = pb_fail(PB_DATA, "'%s': loader position %ld outside its %zu windows", path, next, t->loader.n_windows);
         else if (t->loader.rng.state != rng_state || t->loader.rng.inc != rng_inc)
-            st = pb_fail(PB_DATA, "'%s': the loader's random state does not replay (was the "
-                         "data or --batch changed?)", path);
+            st = pb_fail(PB_DATA,
+                         "'%s': the loader's random state does not replay (was the "
+                         "data or --batch changed?)",
+                         path);
         t->loader.next = (size_t)next;
         t->epoch = epoch;
         t->step = step;

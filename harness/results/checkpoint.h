@@ -33,11 +33,11 @@
 #include "../train/train.h"
 
 typedef struct {
-    char data[4096];       /* built-in corpus name or file path */
-    char tokenizer[16];    /* "gpt2" | "bytes" */
-    char ids_sha256[65];   /* of the whole stream's tokenizer ids */
+    char data[4096];     /* built-in corpus name or file path */
+    char tokenizer[16];  /* "gpt2" | "bytes" */
+    char ids_sha256[65]; /* of the whole stream's tokenizer ids */
     size_t n_tokens;
-    VocabMap vocab;        /* owned */
+    VocabMap vocab; /* owned */
 } CheckpointData;
 
 void checkpoint_data_free(CheckpointData *d);
@@ -47,8 +47,7 @@ PbStatus checkpoint_save(const char *path, int force, const Trainer *t, const Ch
 
 /* Reads the configs and the data description (d->vocab allocated). *step
  * (may be NULL): steps done. */
-PbStatus checkpoint_read_config(const char *path, ModelConfig *mc, TrainConfig *tc,
-                                CheckpointData *d, long *step);
+PbStatus checkpoint_read_config(const char *path, ModelConfig *mc, TrainConfig *tc, CheckpointData *d, long *step);
 
 /* Restores parameters, moments, step, loss history and loader state into t,
  * built by trainer_init from checkpoint_read_config's configs on the same

@@ -58,7 +58,7 @@ static PbStatus read_hosts(hid_t g, const char *path, const char *where, char (*
     hid_t set = H5Dopen2(g, "host", H5P_DEFAULT);
     hid_t space = set < 0 ? -1 : H5Dget_space(set);
     hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    char (*buf)[GEN_HOST] = n == S ? calloc((size_t)S, sizeof *buf) : NULL;
+    char(*buf)[GEN_HOST] = n == S ? calloc((size_t)S, sizeof *buf) : NULL;
     hid_t str = H5Tcopy(H5T_C_S1);
     H5Tset_size(str, GEN_HOST);
     H5Tset_cset(str, H5T_CSET_UTF8);
@@ -95,9 +95,15 @@ typedef struct {
     int n;
 } ConfigTable;
 
-static void item_s(ConfigTable *t, const char *name, const char *v) { t->item[t->n++] = (ConfigItem){name, 's', v, 0, 0}; }
-static void item_i(ConfigTable *t, const char *name, long long v) { t->item[t->n++] = (ConfigItem){name, 'i', NULL, v, 0}; }
-static void item_d(ConfigTable *t, const char *name, double v) { t->item[t->n++] = (ConfigItem){name, 'd', NULL, 0, v}; }
+static void item_s(ConfigTable *t, const char *name, const char *v) {
+    t->item[t->n++] = (ConfigItem){name, 's', v, 0, 0};
+}
+static void item_i(ConfigTable *t, const char *name, long long v) {
+    t->item[t->n++] = (ConfigItem){name, 'i', NULL, v, 0};
+}
+static void item_d(ConfigTable *t, const char *name, double v) {
+    t->item[t->n++] = (ConfigItem){name, 'd', NULL, 0, v};
+}
 
 static void config_table(ConfigTable *t, const GenResults *r) {
     const GenConfig *c = &r->cfg;
@@ -111,7 +117,8 @@ static void config_table(ConfigTable *t, const GenResults *r) {
         n += snprintf(t->seeds + n, sizeof t->seeds - n, "%s%llu", s ? "," : "",
                       (unsigned long long)(c->base_seed + (uint64_t)s));
     n = 0;
-    for (int i = 0; i < c->n_lens; i++) n += snprintf(t->lens + n, sizeof t->lens - n, "%s%d", i ? "," : "", c->eval_lens[i]);
+    for (int i = 0; i < c->n_lens; i++)
+        n += snprintf(t->lens + n, sizeof t->lens - n, "%s%d", i ? "," : "", c->eval_lens[i]);
     item_s(t, "encodings", t->list);
     item_s(t, "data", c->data);
     item_s(t, "tokenizer", r->is_task ? "bytes" : c->tokenizer);
@@ -143,7 +150,8 @@ static void config_table(ConfigTable *t, const GenResults *r) {
         item_s(t, "task", task_name((TaskKind)r->task));
         item_i(t, "examples_per_length", c->task_examples);
         item_i(t, "training_examples", c->task_blocks);
-        item_s(t, "format", "'^' input '=' answer '$', '.' padding; "
+        item_s(t, "format",
+               "'^' input '=' answer '$', '.' padding; "
                "loss on answer tokens only (the question is random); accuracy: exact match "
                "of all answer tokens (argmax given the true prefix)");
     } else {
@@ -161,7 +169,7 @@ static PbStatus config_attrs(hid_t g, const GenResults *r) {
     PbStatus st = PB_OK;
     for (int i = 0; !st && i < t.n; i++) {
         const ConfigItem *it = &t.item[i];
-        st = it->type == 's' ? h5_attr_string(g, it->name, it->s)
+        st = it->type == 's'   ? h5_attr_string(g, it->name, it->s)
              : it->type == 'i' ? h5_attr_int(g, it->name, it->i)
                                : h5_attr_double(g, it->name, it->d);
     }
@@ -214,7 +222,7 @@ PbStatus gen_h5_write(hid_t file, const GenResults *r) {
         if (!st) st = h5_write_ints(g, "diverged", e->diverged, 1, dseed);
         if (!st) st = h5_write_ints(g, "measured", e->measured, 1, dseed);
         if (!st) st = h5_write_ints(g, "rank", e->rank, 1, dseed);
-        if (!st) st = write_hosts(g, (const char (*)[GEN_HOST])e->host, S);
+        if (!st) st = write_hosts(g, (const char(*)[GEN_HOST])e->host, S);
         if (!st) st = h5_write_floats(g, "train_tokens_per_s", e->train_tps, 1, dseed);
         if (!st) st = write_na(g, e);
         if (r->is_task) {
@@ -251,12 +259,12 @@ PbStatus gen_h5_write(hid_t file, const GenResults *r) {
 
 /* Copies rows [s] of a file dataset [S, ...] (rank 1..3, row length `row`)
  * into dst; PB_DATA if the shape is not S x row. */
-static PbStatus copy_rows(hid_t g, const char *path, const char *where, const char *name, int is_int, void *dst,
-                          int S, size_t row, const int *measured) {
+static PbStatus copy_rows(hid_t g, const char *path, const char *where, const char *name, int is_int, void *dst, int S,
+                          size_t row, const int *measured) {
     int rank, d[8];
     void *data = NULL;
-    PbStatus st = is_int ? h5_read_ints(g, name, (int **)&data, &rank, d)
-                         : h5_read_floats(g, name, (float **)&data, &rank, d);
+    PbStatus st =
+        is_int ? h5_read_ints(g, name, (int **)&data, &rank, d) : h5_read_floats(g, name, (float **)&data, &rank, d);
     if (st) return pb_fail(PB_DATA, "--resume %s: cannot read %s/%s (damaged file?)", path, where, name);
     size_t count = 1;
     for (int i = 1; i < rank; i++) count *= (size_t)d[i];
@@ -272,8 +280,8 @@ static PbStatus copy_rows(hid_t g, const char *path, const char *where, const ch
 }
 
 /* Per-length rows [n] of the file (shared by all seeds): taken as they are. */
-static PbStatus copy_lengths(hid_t g, const char *path, const char *where, const char *name, int is_double,
-                             void *dst, int n) {
+static PbStatus copy_lengths(hid_t g, const char *path, const char *where, const char *name, int is_double, void *dst,
+                             int n) {
     int rank, d[8];
     if (is_double) {
         /* eval_peak_bytes is float64 in the file; read through HDF5 directly. */
@@ -318,8 +326,10 @@ PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
     else snprintf(where, sizeof where, "/generalization");
     if (H5Lexists(file, r->is_task ? "tasks" : "generalization", H5P_DEFAULT) <= 0 ||
         H5Lexists(file, where + 1, H5P_DEFAULT) <= 0)
-        return pb_fail(PB_USAGE, "--resume %s: the file holds no %s: it was made with other --data; resume with "
-                       "the options of the interrupted run (%s)", path, where, command);
+        return pb_fail(PB_USAGE,
+                       "--resume %s: the file holds no %s: it was made with other --data; resume with "
+                       "the options of the interrupted run (%s)",
+                       path, where, command);
     hid_t top = H5Gopen2(file, where + 1, H5P_DEFAULT);
     if (top < 0) return pb_fail(PB_DATA, "--resume %s: %s is not readable (damaged file?)", path, where);
     ConfigTable t;
@@ -334,16 +344,22 @@ PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
         else snprintf(ours, sizeof ours, "%.9g", it->d);
         if (strcmp(theirs, ours) == 0) continue;
         if (strcmp(it->name, "ids_sha256") != 0)
-            st = pb_fail(PB_USAGE, "--resume %s: its setting '%s' is %s, this run's is %s; resume with the "
-                         "options of the interrupted run (%s)", path, it->name, theirs, ours, command);
+            st = pb_fail(PB_USAGE,
+                         "--resume %s: its setting '%s' is %s, this run's is %s; resume with the "
+                         "options of the interrupted run (%s)",
+                         path, it->name, theirs, ours, command);
         else if (strcmp(theirs, "(absent)") == 0)
-            st = pb_fail(PB_USAGE, "--resume %s: the file records no SHA-256 of its data (ids_sha256; written by "
+            st = pb_fail(PB_USAGE,
+                         "--resume %s: the file records no SHA-256 of its data (ids_sha256; written by "
                          "an older posbench), so nothing shows its runs were measured on the data of this run; "
-                         "run the sweep again without --resume", path);
+                         "run the sweep again without --resume",
+                         path);
         else
-            st = pb_fail(PB_USAGE, "--resume %s: the data %s are not those its runs were measured on: setting "
+            st = pb_fail(PB_USAGE,
+                         "--resume %s: the data %s are not those its runs were measured on: setting "
                          "'ids_sha256' (SHA-256 of the token ids) is %s, this run's is %s (changed in place?); "
-                         "resume with the same data, or run the sweep again", path, c->data, theirs, ours);
+                         "resume with the same data, or run the sweep again",
+                         path, c->data, theirs, ours);
     }
     const int S = c->seeds, n = c->n_lens;
     const size_t steps = (size_t)c->train.steps;
@@ -380,17 +396,21 @@ PbStatus gen_h5_resume(hid_t file, const char *path, GenResults *r) {
             } else {
                 if (!st) st = copy_rows(g, path, sub, "loss", 0, er->loss, S, (size_t)n, measured);
                 if (!st) st = copy_rows(g, path, sub, "ppl", 0, er->ppl, S, (size_t)n, measured);
-                if (!st) st = copy_rows(g, path, sub, "loss_by_position", 0, er->loss_by_pos, S,
-                                        (size_t)n * c->bins, measured);
-                if (!st && er->loss_slide) st = copy_rows(g, path, sub, "loss_sliding", 0, er->loss_slide, S, (size_t)n, measured);
-                if (!st && er->ppl_slide) st = copy_rows(g, path, sub, "ppl_sliding", 0, er->ppl_slide, S, (size_t)n, measured);
+                if (!st)
+                    st = copy_rows(g, path, sub, "loss_by_position", 0, er->loss_by_pos, S, (size_t)n * c->bins,
+                                   measured);
+                if (!st && er->loss_slide)
+                    st = copy_rows(g, path, sub, "loss_sliding", 0, er->loss_slide, S, (size_t)n, measured);
+                if (!st && er->ppl_slide)
+                    st = copy_rows(g, path, sub, "ppl_sliding", 0, er->ppl_slide, S, (size_t)n, measured);
                 if (!st) st = copy_lengths(g, path, sub, "eval_peak_bytes", 1, er->peak_bytes, n);
                 if (!st) st = copy_lengths(g, path, sub, "eval_windows", 0, er->windows, n);
                 if (!st) {
                     char tl[300];
                     snprintf(tl, sizeof tl, "training/%s", er->name);
                     hid_t tg = H5Lexists(file, "training", H5P_DEFAULT) > 0 && H5Lexists(file, tl, H5P_DEFAULT) > 0
-                                   ? H5Gopen2(file, tl, H5P_DEFAULT) : -1;
+                                   ? H5Gopen2(file, tl, H5P_DEFAULT)
+                                   : -1;
                     st = tg < 0 ? pb_fail(PB_DATA, "--resume %s: /%s is missing (damaged file?)", path, tl)
                                 : copy_rows(tg, path, tl, "loss", 0, er->train_loss, S, steps, measured);
                     if (tg >= 0) H5Gclose(tg);

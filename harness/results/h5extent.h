@@ -8,16 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define H5IN_SLACK ((uint64_t)64 << 10) /* headers of a tiny file, unwritten fill */
+#define H5IN_SLACK ((uint64_t)64 << 10)         /* headers of a tiny file, unwritten fill */
 #define H5IN_MAX_ELEMENTS ((uint64_t)INT32_MAX) /* per dataset read: readers index with int */
 #define H5IN_MAX_ATTR_BYTES ((uint64_t)1 << 20) /* per attribute: names and settings are short */
 
 /* Checked products of a dataspace's dimensions, then bytes. */
 typedef struct {
-    int rank;            /* -1: unreadable */
-    int overflow;        /* the product of max(d, 1), or the bytes, passed 2^64 */
-    uint64_t elements;   /* valid unless overflow */
-    uint64_t span;       /* product of max(d, 1): bounds every partial product */
+    int rank;          /* -1: unreadable */
+    int overflow;      /* the product of max(d, 1), or the bytes, passed 2^64 */
+    uint64_t elements; /* valid unless overflow */
+    uint64_t span;     /* product of max(d, 1): bounds every partial product */
     uint64_t bytes;
     uint64_t max_dim;
     double log2_elements;

@@ -30,8 +30,7 @@ void h5_quiet(void) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-static PbStatus write_dataset(hid_t loc, const char *name, hid_t type, const void *data, int rank,
-                              const int *dims) {
+static PbStatus write_dataset(hid_t loc, const char *name, hid_t type, const void *data, int rank, const int *dims) {
     hsize_t hd[8];
     if (rank < 1 || rank > 8) return pb_fail(PB_INTERNAL, "dataset '%s': bad rank %d", name, rank);
     for (int i = 0; i < rank; i++) hd[i] = (hsize_t)dims[i];
@@ -211,8 +210,8 @@ static void dataset_where(hid_t set, const char *name, char *file, size_t fcap, 
     if (H5Iget_name(set, obj, ocap) <= 0) snprintf(obj, ocap, "%s", name);
 }
 
-static PbStatus read_dataset(hid_t loc, const char *name, hid_t mem_type, size_t elem, void **data,
-                             int *rank, int dims[8]) {
+static PbStatus read_dataset(hid_t loc, const char *name, hid_t mem_type, size_t elem, void **data, int *rank,
+                             int dims[8]) {
     *data = NULL;
     if (!h5_exists(loc, name)) return pb_fail(PB_DATA, "dataset '%s' is missing", name);
     hid_t set = H5Dopen2(loc, name, H5P_DEFAULT);

@@ -45,8 +45,10 @@ static PbStatus check_extent(const char *path, const char *what, hid_t space, hi
                        what, extent_count_text(&e, n, sizeof n), e.elements == 1 && !e.overflow ? "" : "s",
                        extent_bytes_text(&e, size, b, sizeof b), limit);
     if (e.max_dim > INT_MAX)
-        return pb_fail(PB_DATA, "'%s': %s declares a dimension of %llu, more than posbench reads (damaged or "
-                       "crafted file)", path, what, (unsigned long long)e.max_dim);
+        return pb_fail(PB_DATA,
+                       "'%s': %s declares a dimension of %llu, more than posbench reads (damaged or "
+                       "crafted file)",
+                       path, what, (unsigned long long)e.max_dim);
     return PB_OK;
 }
 
@@ -61,8 +63,10 @@ typedef struct {
 /* Counts one more item; 0 (and an error) past the cap. */
 static int walk_count(Walk *w) {
     if (++w->items <= H5IN_MAX_ITEMS) return 1;
-    w->st = pb_fail(PB_DATA, "'%s' holds more than %d links, objects and attributes, far more than posbench "
-                    "writes (damaged or crafted file)", w->path, H5IN_MAX_ITEMS);
+    w->st = pb_fail(PB_DATA,
+                    "'%s' holds more than %d links, objects and attributes, far more than posbench "
+                    "writes (damaged or crafted file)",
+                    w->path, H5IN_MAX_ITEMS);
     return 0;
 }
 
@@ -82,14 +86,20 @@ static herr_t walk_link(hid_t root, const char *name, const H5L_info_t *info, vo
         }
     }
     if (info->type == H5L_TYPE_EXTERNAL)
-        w->st = pb_fail(PB_DATA, "'%s': /%s is an external link%s; posbench reads no links to other files "
-                        "(damaged or crafted file)", w->path, name, target);
+        w->st = pb_fail(PB_DATA,
+                        "'%s': /%s is an external link%s; posbench reads no links to other files "
+                        "(damaged or crafted file)",
+                        w->path, name, target);
     else if (info->type == H5L_TYPE_SOFT)
-        w->st = pb_fail(PB_DATA, "'%s': /%s is a soft link%s; posbench writes only hard links (damaged or "
-                        "crafted file)", w->path, name, target);
+        w->st = pb_fail(PB_DATA,
+                        "'%s': /%s is a soft link%s; posbench writes only hard links (damaged or "
+                        "crafted file)",
+                        w->path, name, target);
     else
-        w->st = pb_fail(PB_DATA, "'%s': /%s is a user-defined link (type %d); posbench writes only hard links "
-                        "(damaged or crafted file)", w->path, name, (int)info->type);
+        w->st = pb_fail(PB_DATA,
+                        "'%s': /%s is a user-defined link (type %d); posbench writes only hard links "
+                        "(damaged or crafted file)",
+                        w->path, name, (int)info->type);
     return 1;
 }
 
@@ -129,11 +139,15 @@ static PbStatus walk_dataset(Walk *w, hid_t set, const char *what) {
     if (layout == H5D_LAYOUT_ERROR || external < 0)
         return pb_fail(PB_DATA, "cannot read '%s': the layout of %s is unreadable (damaged file?)", w->path, what);
     if (layout == H5D_VIRTUAL)
-        return pb_fail(PB_DATA, "'%s': %s is a virtual dataset (its data lies in other files); posbench reads "
-                       "only self-contained files (damaged or crafted file)", w->path, what);
+        return pb_fail(PB_DATA,
+                       "'%s': %s is a virtual dataset (its data lies in other files); posbench reads "
+                       "only self-contained files (damaged or crafted file)",
+                       w->path, what);
     if (external > 0)
-        return pb_fail(PB_DATA, "'%s': %s keeps its data in the external file '%s'; posbench reads only "
-                       "self-contained files (damaged or crafted file)", w->path, what, raw);
+        return pb_fail(PB_DATA,
+                       "'%s': %s keeps its data in the external file '%s'; posbench reads only "
+                       "self-contained files (damaged or crafted file)",
+                       w->path, what, raw);
     char limit[80];
     snprintf(limit, sizeof limit, "the file's %llu bytes hold", (unsigned long long)w->file_bytes);
     hid_t space = H5Dget_space(set), type = H5Dget_type(set);
@@ -165,8 +179,8 @@ static herr_t walk_object(hid_t root, const char *name, const WalkInfo *info, vo
     w->object = what;
     hsize_t idx = 0;
     if (!w->st && H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, walk_attr, w) < 0 && !w->st)
-        w->st = pb_fail(PB_DATA, "cannot read '%s': the attributes of %s are unreadable (damaged file?)", w->path,
-                        what);
+        w->st =
+            pb_fail(PB_DATA, "cannot read '%s': the attributes of %s are unreadable (damaged file?)", w->path, what);
     H5Oclose(obj);
     return w->st ? 1 : 0;
 }
@@ -185,8 +199,7 @@ static PbStatus walk_file(hid_t file, const char *path, uint64_t file_bytes) {
  * resolves (posbench writes none), so a path through one fails even where a
  * reader opens it without the walk. Creating and querying such links still
  * works (tests craft them). */
-static hid_t refuse_traverse(const char *name, hid_t group, const void *value, size_t size, hid_t lapl,
-                             hid_t dxpl) {
+static hid_t refuse_traverse(const char *name, hid_t group, const void *value, size_t size, hid_t lapl, hid_t dxpl) {
     (void)name, (void)group, (void)value, (void)size, (void)lapl, (void)dxpl;
     return -1;
 }
@@ -199,14 +212,25 @@ static ssize_t query_value(const char *name, const void *value, size_t size, voi
 
 static void refuse_external_links(void) {
     static int done;
-    static const H5L_class_t refused = {H5L_LINK_CLASS_T_VERS, H5L_TYPE_EXTERNAL, "external (not followed)",
-                                        NULL, NULL, NULL, refuse_traverse, NULL, query_value};
+    static const H5L_class_t refused = {H5L_LINK_CLASS_T_VERS,
+                                        H5L_TYPE_EXTERNAL,
+                                        "external (not followed)",
+                                        NULL,
+                                        NULL,
+                                        NULL,
+                                        refuse_traverse,
+                                        NULL,
+                                        query_value};
     if (!done && H5Lregister(&refused) >= 0) done = 1;
 }
 
 static const char *file_type_name(mode_t m) {
-    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
-           : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a regular file";
 }
 
 PbStatus h5in_open(hid_t *file, const char *path) {

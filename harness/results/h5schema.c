@@ -17,8 +17,8 @@
 
 /* Dataset where/name must exist, be numeric, have the given rank, and match
  * want[i] where want[i] != ANY; its dims go to got[]. */
-static PbStatus need_dataset(hid_t loc, const char *path, const char *where, const char *name,
-                             int rank, const long long *want, long long *got) {
+static PbStatus need_dataset(hid_t loc, const char *path, const char *where, const char *name, int rank,
+                             const long long *want, long long *got) {
     char full[640];
     snprintf(full, sizeof full, "%s/%s", where, name);
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
@@ -35,8 +35,7 @@ static PbStatus need_dataset(hid_t loc, const char *path, const char *where, con
     if (space >= 0) H5Sclose(space);
     if (set >= 0) H5Dclose(set);
     if (set < 0 || r < 0) return pb_fail(PB_DATA, "'%s': cannot read %s (damaged file?)", path, full);
-    if (cls != H5T_INTEGER && cls != H5T_FLOAT)
-        return pb_fail(PB_DATA, "'%s': %s is not numeric", path, full);
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) return pb_fail(PB_DATA, "'%s': %s is not numeric", path, full);
     int ok = r == rank;
     uint64_t count = 1;
     for (int i = 0; ok && i < rank; i++) {
@@ -50,8 +49,10 @@ static PbStatus need_dataset(hid_t loc, const char *path, const char *where, con
     /* Attributes in range can still multiply past what a reader indexes
      * (an export's H x T x T with H and T at 2^24 is 2^72). */
     if (ok && count > H5IN_MAX_ELEMENTS)
-        return pb_fail(PB_DATA, "'%s': %s has shape [%s], %s or more values, more than posbench reads (damaged "
-                       "or crafted file)", path, full, have, count == UINT64_MAX ? "2^64" : "2^31");
+        return pb_fail(PB_DATA,
+                       "'%s': %s has shape [%s], %s or more values, more than posbench reads (damaged "
+                       "or crafted file)",
+                       path, full, have, count == UINT64_MAX ? "2^64" : "2^31");
     if (ok) return PB_OK;
     for (int i = 0; i < rank; i++)
         if (want[i] == ANY) snprintf(need + strlen(need), sizeof need - strlen(need), "%s>=1", i ? ", " : "");
@@ -71,10 +72,8 @@ static PbStatus check_gen_encoding(hid_t g, const char *path, const char *where,
         if (!st) want_sn[0] = sn[0];
     }
     const long long S = want_sn[0];
-    if (!st && !is_task)
-        st = need_dataset(g, path, where, "loss_by_position", 3, (long long[]){S, n[0], ANY}, snb);
-    if (!st && !is_task)
-        st = need_dataset(g, path, where, "eval_peak_bytes", 1, n, s1);
+    if (!st && !is_task) st = need_dataset(g, path, where, "loss_by_position", 3, (long long[]){S, n[0], ANY}, snb);
+    if (!st && !is_task) st = need_dataset(g, path, where, "eval_peak_bytes", 1, n, s1);
     if (!st && is_task) st = need_dataset(g, path, where, "input_len", 1, n, s1);
     if (!st && is_task) st = need_dataset(g, path, where, "train_loss", 2, (long long[]){S, ANY}, any2);
     for (int i = 0; !st && !is_task && i < 2; i++) {
@@ -109,8 +108,8 @@ static PbStatus check_study(hid_t file, const char *path, const char *where, int
         if (++count > GEN_MAX_ENCODINGS || strlen(name) >= GEN_NAME || strchr(name, '/') || name[0] == '.')
             st = pb_fail(PB_DATA, "'%s': %s lists a bad encoding name or too many (damaged file?)", path, where);
         else if (H5Lexists(top, name, H5P_DEFAULT) <= 0)
-            st = pb_fail(PB_DATA, "'%s': %s lists encoding '%s' but has no group %s (damaged file?)", path,
-                         where, name, sub);
+            st = pb_fail(PB_DATA, "'%s': %s lists encoding '%s' but has no group %s (damaged file?)", path, where, name,
+                         sub);
         hid_t g = st ? -1 : H5Gopen2(top, name, H5P_DEFAULT);
         if (!st && g < 0) st = pb_fail(PB_DATA, "'%s': %s is not a group (damaged file?)", path, sub);
         if (!st) st = check_gen_encoding(g, path, sub, is_task);
@@ -197,8 +196,7 @@ PbStatus h5_check_bench(hid_t file, const char *path) {
     return PB_OK;
 }
 
-PbStatus h5_check_schema_version(hid_t file, const char *path, const char *kind, long long newest,
-                                 int required) {
+PbStatus h5_check_schema_version(hid_t file, const char *path, const char *kind, long long newest, int required) {
     long long version = 1;
     if (H5Aexists(file, "schema_version") > 0) {
         if (h5_read_attr_int(file, "schema_version", &version))
@@ -207,8 +205,10 @@ PbStatus h5_check_schema_version(hid_t file, const char *path, const char *kind,
         return pb_fail(PB_DATA, "'%s' has no schema_version attribute (damaged, or not written by posbench)", path);
     }
     if (version > newest)
-        return pb_fail(PB_DATA, "'%s' has %s schema version %lld, newer than this posbench reads (%lld); "
-                       "update posbench", path, kind, version, newest);
+        return pb_fail(PB_DATA,
+                       "'%s' has %s schema version %lld, newer than this posbench reads (%lld); "
+                       "update posbench",
+                       path, kind, version, newest);
     if (version < 1) return pb_fail(PB_DATA, "'%s': schema version %lld is not valid", path, version);
     return PB_OK;
 }

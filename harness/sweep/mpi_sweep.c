@@ -11,10 +11,7 @@
 #include "../../core/threads.h"
 #include "../../datasets/token_stream.h"
 
-
-int pbmpi_launched(void) {
-    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
+int pbmpi_launched(void) { return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK"); }
 
 #ifndef POSBENCH_MPI
 
@@ -23,8 +20,10 @@ PbStatus pbmpi_init(int *argc, char ***argv) {
     const char *n = getenv("OMPI_COMM_WORLD_SIZE");
     if (!n) n = getenv("PMI_SIZE");
     if (n && atoi(n) > 1)
-        return pb_fail(PB_USAGE, "launched by mpirun or srun with %s ranks, but this posbench was built without "
-                       "MPI: install libopenmpi-dev and rebuild (tools/setup), or run one process", n);
+        return pb_fail(PB_USAGE,
+                       "launched by mpirun or srun with %s ranks, but this posbench was built without "
+                       "MPI: install libopenmpi-dev and rebuild (tools/setup), or run one process",
+                       n);
     return PB_OK;
 }
 void pbmpi_finalize(void) {}
@@ -50,7 +49,7 @@ PbStatus pbmpi_sweep(GenResults *const *studies, int n_studies, PbmpiSave save, 
 enum { TAG_WORK = 1, TAG_CELL = 2 };
 
 static int initialised, world_rank, world_size = 1;
-static int waiting; /* rank 0: workers not yet told to stop */
+static int waiting;             /* rank 0: workers not yet told to stop */
 static char (*hosts)[GEN_HOST]; /* [world_size] after pbmpi_agree */
 
 PbStatus pbmpi_init(int *argc, char ***argv) {
@@ -114,7 +113,8 @@ int pbmpi_agree(PbStatus st, int done, int *other_failed, FILE *log) {
     if (worst == 0 && world_rank == 0 && log)
         for (int r = 1; r < world_size; r++)
             if (threads[r] != threads[0])
-                fprintf(log, "note: rank %d (%s) uses %d OpenMP threads, rank 0 %d: its runs are not bit-identical "
+                fprintf(log,
+                        "note: rank %d (%s) uses %d OpenMP threads, rank 0 %d: its runs are not bit-identical "
                         "to a single process with %d (set OMP_NUM_THREADS on every rank)\n",
                         r, hosts[r], threads[r], threads[0], threads[0]);
     free(threads);
@@ -226,8 +226,8 @@ static Cell *all_cells(GenResults *const *studies, int n_studies, int *n_out) {
 
 static const char *cell_name(char *buf, size_t cap, GenResults *const *studies, const Cell *cl) {
     const GenResults *r = studies[cl->study];
-    snprintf(buf, cap, "%s%s%s seed %llu", r->is_task ? r->cfg.data + 5 : "", r->is_task ? " " : "",
-             r->enc[cl->e].name, (unsigned long long)(r->cfg.base_seed + (uint64_t)cl->s));
+    snprintf(buf, cap, "%s%s%s seed %llu", r->is_task ? r->cfg.data + 5 : "", r->is_task ? " " : "", r->enc[cl->e].name,
+             (unsigned long long)(r->cfg.base_seed + (uint64_t)cl->s));
     return buf;
 }
 
@@ -331,8 +331,9 @@ static PbStatus merge(GenResults *const *studies, int n_studies, const Cell *cl,
         snprintf(line, sizeof line, "%s on rank %d (%s): %s", name, h.rank, h.host, h.error);
         if (!rep->failed++) rep->first_status = (PbStatus)h.status;
         append(rep->failures, sizeof rep->failures, line);
-        if (r->cfg.log) fprintf(r->cfg.log, "%s%s failed on rank %d (%s): %s; left for --resume\n", r->cfg.label, name,
-                                h.rank, h.host, h.error);
+        if (r->cfg.log)
+            fprintf(r->cfg.log, "%s%s failed on rank %d (%s): %s; left for --resume\n", r->cfg.label, name, h.rank,
+                    h.host, h.error);
         return PB_OK;
     }
     CellShared sh;
@@ -341,8 +342,8 @@ static PbStatus merge(GenResults *const *studies, int n_studies, const Cell *cl,
     cell_io(&size, &h, r, &sh);
     if (size.off != len) {
         shared_free(&sh);
-        return pb_fail(PB_INTERNAL, "MPI: a result of %zu bytes, expected %zu (the same posbench on every rank?)",
-                       len, size.off);
+        return pb_fail(PB_INTERNAL, "MPI: a result of %zu bytes, expected %zu (the same posbench on every rank?)", len,
+                       size.off);
     }
     Cursor in = {.buf = buf, .unpack = 1};
     cell_io(&in, &h, r, &sh);
@@ -372,8 +373,7 @@ static PbStatus merge(GenResults *const *studies, int n_studies, const Cell *cl,
     return PB_OK;
 }
 
-static PbStatus coordinator(GenResults *const *studies, int n_studies, PbmpiSave save, void *ctx,
-                            PbmpiReport *rep) {
+static PbStatus coordinator(GenResults *const *studies, int n_studies, PbmpiSave save, void *ctx, PbmpiReport *rep) {
     int n_cells, n_todo = 0;
     Cell *cells = all_cells(studies, n_studies, &n_cells);
     int *todo = malloc((size_t)(n_cells ? n_cells : 1) * sizeof *todo);
@@ -451,8 +451,8 @@ static PbStatus coordinator(GenResults *const *studies, int n_studies, PbmpiSave
     for (int w = 1; w < world_size; w++)
         if (assigned[w] >= 0) {
             char name[256], line[512];
-            snprintf(line, sizeof line, "%s on rank %d (%s)", cell_name(name, sizeof name, studies, &cells[assigned[w]]),
-                     w, hosts ? hosts[w] : "?");
+            snprintf(line, sizeof line, "%s on rank %d (%s)",
+                     cell_name(name, sizeof name, studies, &cells[assigned[w]]), w, hosts ? hosts[w] : "?");
             append(rep->in_flight, sizeof rep->in_flight, line);
         }
     for (int k = 0; k < n_studies; k++) {

@@ -77,10 +77,10 @@ int pbmpi_agree(PbStatus st, int done, int *other_failed, FILE *log);
 typedef PbStatus (*PbmpiSave)(void *ctx);
 
 typedef struct {
-    int failed;              /* cells that failed on a worker */
-    PbStatus first_status;   /* the first failure's status */
-    char failures[2048];     /* "NAME seed K on rank R (HOST): message; ..." */
-    char in_flight[1024];    /* cells cut off by an interrupt or a dead rank */
+    int failed;            /* cells that failed on a worker */
+    PbStatus first_status; /* the first failure's status */
+    char failures[2048];   /* "NAME seed K on rank R (HOST): message; ..." */
+    char in_flight[1024];  /* cells cut off by an interrupt or a dead rank */
 } PbmpiReport;
 
 /* Runs every unmeasured cell of the studies (every rank calls it with

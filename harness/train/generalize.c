@@ -63,10 +63,9 @@ void gen_hostname(char *buf, size_t cap) {
 /* ---- statistics --------------------------------------------------------- */
 
 double gen_t975(int df) {
-    static const double t[] = {NAN,   12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
-                               2.262, 2.228,  2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
-                               2.101, 2.093,  2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-                               2.052, 2.048,  2.045, 2.042};
+    static const double t[] = {NAN,   12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                               2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
+                               2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
     if (df < 1) return NAN;
     if (df <= 30) return t[df];
     return 1.959964 + 2.37 / df; /* within 0.1% of the quantile past 30 */
@@ -113,10 +112,9 @@ typedef struct {
 } LenEval;
 
 /* Scores windows starting at starts[0..n) of val, positions p >= from[i]. */
-static PbStatus score_windows(ModelEval *ev, const Model *m, const int32_t *val, const size_t *starts,
-                              const int *from, size_t n, int T, int B, int32_t *in, int32_t *tg,
-                              float *losses, double *sum, long *count, double *bin_sum, long *bin_n,
-                              int bins) {
+static PbStatus score_windows(ModelEval *ev, const Model *m, const int32_t *val, const size_t *starts, const int *from,
+                              size_t n, int T, int B, int32_t *in, int32_t *tg, float *losses, double *sum, long *count,
+                              double *bin_sum, long *bin_n, int bins) {
     for (size_t w0 = 0; w0 < n; w0 += (size_t)B) {
         int rows = n - w0 < (size_t)B ? (int)(n - w0) : B;
         for (int r = 0; r < rows; r++) {
@@ -139,15 +137,17 @@ static PbStatus score_windows(ModelEval *ev, const Model *m, const int32_t *val,
     return PB_OK;
 }
 
-static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_t *val, size_t n_val,
-                                int T, LenEval *out) {
+static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_t *val, size_t n_val, int T,
+                                LenEval *out) {
     const int B = c->eval_batch;
     size_t avail = n_val > (size_t)T ? (n_val - 1) / (size_t)T : 0;
     size_t cap = c->eval_tokens / T > 0 ? (size_t)(c->eval_tokens / T) : 1;
     size_t W = avail < cap ? avail : cap;
     if (W == 0)
-        return pb_fail(PB_DATA, "the validation split (%zu tokens) holds no window of %d + 1 tokens; "
-                       "use a longer text or shorter --eval-lens", n_val, T);
+        return pb_fail(PB_DATA,
+                       "the validation split (%zu tokens) holds no window of %d + 1 tokens; "
+                       "use a longer text or shorter --eval-lens",
+                       n_val, T);
     out->windows = (int)W;
     int32_t *in = malloc((size_t)B * T * sizeof *in), *tg = malloc((size_t)B * T * sizeof *tg);
     float *losses = malloc((size_t)B * T * sizeof *losses);
@@ -165,8 +165,8 @@ static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_
     long count = 0;
     if (!st) {
         for (size_t w = 0; w < W; w++) starts[w] = w * (size_t)T;
-        st = score_windows(&ev, m, val, starts, NULL, W, T, B, in, tg, losses, &sum, &count,
-                           out->bin_sum, out->bin_n, c->bins);
+        st = score_windows(&ev, m, val, starts, NULL, W, T, B, in, tg, losses, &sum, &count, out->bin_sum, out->bin_n,
+                           c->bins);
         out->loss = count ? sum / count : NAN;
     }
     out->loss_slide = out->loss;
@@ -181,8 +181,7 @@ static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_
         if (covered < end) starts[n] = end - T, from[n] = (int)(covered - (end - T)), n++;
         double ssum = 0;
         long scount = 0;
-        st = score_windows(&ev, m, val, starts, from, n, T, B, in, tg, losses, &ssum, &scount, NULL,
-                           NULL, 0);
+        st = score_windows(&ev, m, val, starts, from, n, T, B, in, tg, losses, &ssum, &scount, NULL, NULL, 0);
         out->loss_slide = scount ? ssum / scount : NAN;
     }
     out->peak = (double)(pb_alloc_peak_bytes() - live);
@@ -193,8 +192,8 @@ static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_
 
 /* ---- task evaluation ---------------------------------------------------- */
 
-static PbStatus eval_task_len(const GenConfig *c, Model *m, TaskKind k, int T, uint64_t seed,
-                              double *acc, double *tok_acc, int *n_in) {
+static PbStatus eval_task_len(const GenConfig *c, Model *m, TaskKind k, int T, uint64_t seed, double *acc,
+                              double *tok_acc, int *n_in) {
     const int B = c->eval_batch > 8 ? c->eval_batch : 8, V = m->cfg.vocab;
     const int n = task_max_input(k, T);
     *n_in = n;
@@ -331,8 +330,8 @@ static void note(char *dst, size_t cap, const char *msg) {
 }
 
 /* Evaluates one trained model (seed index s) into e. */
-static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Trainer *t, int s,
-                         const int32_t *val, size_t n_val, int *cut) {
+static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Trainer *t, int s, const int32_t *val,
+                         size_t n_val, int *cut) {
     const int n = c->n_lens, bins = c->bins;
     const uint64_t seed = c->base_seed + (uint64_t)s;
     double *bin_sum = r->is_task ? NULL : malloc((size_t)bins * sizeof *bin_sum);
@@ -387,8 +386,7 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
         e->loss[si] = (float)le.loss;
         e->ppl[si] = (float)exp(le.loss);
         if (e->loss_slide) e->loss_slide[si] = (float)le.loss_slide, e->ppl_slide[si] = (float)exp(le.loss_slide);
-        for (int b = 0; b < bins; b++)
-            e->loss_by_pos[si * bins + b] = bin_n[b] ? (float)(bin_sum[b] / bin_n[b]) : NAN;
+        for (int b = 0; b < bins; b++) e->loss_by_pos[si * bins + b] = bin_n[b] ? (float)(bin_sum[b] / bin_n[b]) : NAN;
     }
     if (c->log && c->tty) fprintf(c->log, "\r\033[K"), fflush(c->log);
     free(bin_sum), free(bin_n);
@@ -418,13 +416,15 @@ PbStatus gen_prepare(const GenConfig *c, GenResults *r) {
     if (r->is_task) {
         const TaskKind k = (TaskKind)r->task;
         if (task_max_input(k, L) < 1)
-            return pb_fail(PB_USAGE, "--train-len %d is too short for one %s example (needs %d)", L,
-                           task_name(k), task_example_len(k, 1));
+            return pb_fail(PB_USAGE, "--train-len %d is too short for one %s example (needs %d)", L, task_name(k),
+                           task_example_len(k, 1));
         long long blocks = c->task_blocks > 0 ? c->task_blocks : (long long)tc.steps * tc.batch;
         if (blocks < tc.batch) blocks = tc.batch;
         if (blocks > INT_MAX || (unsigned long long)blocks * (unsigned long long)L >= SIZE_MAX / sizeof *ids)
-            return pb_fail(PB_USAGE, "--steps %ld x --batch %d = %lld training examples of %d tokens are too many "
-                           "to hold; use fewer steps or a smaller batch", tc.steps, tc.batch, blocks, L);
+            return pb_fail(PB_USAGE,
+                           "--steps %ld x --batch %d = %lld training examples of %d tokens are too many "
+                           "to hold; use fewer steps or a smaller batch",
+                           tc.steps, tc.batch, blocks, L);
         r->cfg.task_blocks = (int)blocks;
         n_ids = (size_t)blocks * L + 1;
         r->vocab = TASK_VOCAB;
@@ -487,8 +487,8 @@ void gen_log_cell(const GenResults *r, int e, int s, double seconds, const char 
         len += snprintf(tail + len, sizeof tail - len, ", accuracy %.2f at %d, %.2f at %d", er->accuracy[si],
                         c->eval_lens[0], er->accuracy[si + c->n_lens - 1], c->eval_lens[c->n_lens - 1]);
     else
-        len += snprintf(tail + len, sizeof tail - len, ", ppl %.2f at %d, %.2f at %d", er->ppl[si],
-                        c->eval_lens[0], er->ppl[si + c->n_lens - 1], c->eval_lens[c->n_lens - 1]);
+        len += snprintf(tail + len, sizeof tail - len, ", ppl %.2f at %d, %.2f at %d", er->ppl[si], c->eval_lens[0],
+                        er->ppl[si + c->n_lens - 1], c->eval_lens[c->n_lens - 1]);
     snprintf(tail + len, sizeof tail - len, " (%.1f s%s%s)", seconds, where ? ", " : "", where ? where : "");
     say(c, "%s%s seed %d: %s\n", er->name, (int)(c->base_seed + (uint64_t)s), tail);
 }
@@ -544,8 +544,8 @@ PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
         if (strncmp(m, "train: ", 7) == 0) m += 7;
         snprintf(why, sizeof why, "%s", m);
         if (!bad_step) bad_step = t.step + 1;
-        snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)seed,
-                 bad_step, tc.steps, why);
+        snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)seed, bad_step, tc.steps,
+                 why);
         er->diverged[s] = 1;
         note(er->diverged_reason, sizeof er->diverged_reason, msg);
         for (long i = bad_step - 1; i < tc.steps; i++) er->train_loss[(size_t)s * tc.steps + i] = NAN;

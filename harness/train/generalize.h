@@ -59,23 +59,23 @@
 typedef struct {
     char encodings[GEN_MAX_ENCODINGS][GEN_NAME];
     int n_encodings;
-    char data[4096];      /* corpus name or path, or "task:<name>" */
-    char tokenizer[16];   /* corpus: "bytes" | "gpt2" (compact vocabulary) */
-    int train_len;        /* L */
+    char data[4096];    /* corpus name or path, or "task:<name>" */
+    char tokenizer[16]; /* corpus: "bytes" | "gpt2" (compact vocabulary) */
+    int train_len;      /* L */
     int n_lens, eval_lens[GEN_MAX_LENS];
-    int stride;           /* sliding-window stride; 0: non-overlapping only */
-    int seeds;            /* runs per encoding */
+    int stride; /* sliding-window stride; 0: non-overlapping only */
+    int seeds;  /* runs per encoding */
     uint64_t base_seed;
-    ModelConfig model;    /* layers, dim, heads, tied, init_std (context := L) */
-    TrainConfig train;    /* steps, batch, lr, ... (seed set per run) */
-    int bins;             /* loss_by_position bins */
-    long eval_tokens;     /* corpus: tokens scored per eval length */
-    int eval_batch;       /* windows per evaluation call */
-    int task_examples;    /* tasks: test examples per length */
-    int task_blocks;      /* tasks: training examples in the stream */
-    FILE *log;            /* progress (NULL: silent) */
-    int tty;              /* log is a terminal: one line rewritten */
-    const char *label;    /* prefix of progress lines ("" ok) */
+    ModelConfig model; /* layers, dim, heads, tied, init_std (context := L) */
+    TrainConfig train; /* steps, batch, lr, ... (seed set per run) */
+    int bins;          /* loss_by_position bins */
+    long eval_tokens;  /* corpus: tokens scored per eval length */
+    int eval_batch;    /* windows per evaluation call */
+    int task_examples; /* tasks: test examples per length */
+    int task_blocks;   /* tasks: training examples in the stream */
+    FILE *log;         /* progress (NULL: silent) */
+    int tty;           /* log is a terminal: one line rewritten */
+    const char *label; /* prefix of progress lines ("" ok) */
 } GenConfig;
 
 /* Defaults: all registered encodings, jargon, bytes, L 64, eval L..16L,
@@ -87,40 +87,40 @@ int gen_is_task(const GenConfig *c, int *task);
 
 typedef struct {
     char name[GEN_NAME];
-    float *train_loss;        /* [seeds, steps] (NaN past a divergence) */
-    int *diverged;            /* [seeds] */
-    float *train_tps;         /* [seeds] training tokens/s */
-    float *loss, *ppl;        /* corpus [seeds, n] */
-    float *loss_slide, *ppl_slide;  /* corpus, stride given: [seeds, n] */
-    float *loss_by_pos;       /* corpus [seeds, n, bins] */
-    double *peak_bytes;       /* corpus [n] (NaN where not applicable) */
-    int *windows;             /* corpus [n] windows evaluated */
+    float *train_loss;                /* [seeds, steps] (NaN past a divergence) */
+    int *diverged;                    /* [seeds] */
+    float *train_tps;                 /* [seeds] training tokens/s */
+    float *loss, *ppl;                /* corpus [seeds, n] */
+    float *loss_slide, *ppl_slide;    /* corpus, stride given: [seeds, n] */
+    float *loss_by_pos;               /* corpus [seeds, n, bins] */
+    double *peak_bytes;               /* corpus [n] (NaN where not applicable) */
+    int *windows;                     /* corpus [n] windows evaluated */
     float *accuracy, *token_accuracy; /* task [seeds, n] */
-    int *input_len;           /* task [n] n of the test examples */
-    char not_applicable[512]; /* why some lengths are NaN ("" if none) */
+    int *input_len;                   /* task [n] n of the test examples */
+    char not_applicable[512];         /* why some lengths are NaN ("" if none) */
     char diverged_reason[512];
-    int *measured;            /* [seeds] 1: that run finished (0 only when
+    int *measured;          /* [seeds] 1: that run finished (0 only when
                                  interrupted before it did) */
-    int *rank;                /* [seeds] MPI rank that ran it (0 without MPI;
+    int *rank;              /* [seeds] MPI rank that ran it (0 without MPI;
                                  -1 not measured) */
-    char (*host)[GEN_HOST];   /* [seeds] host that ran it ("" not measured) */
+    char (*host)[GEN_HOST]; /* [seeds] host that ran it ("" not measured) */
 } GenEncResult;
 
 typedef struct {
     GenConfig cfg;
     int is_task, task;
     int vocab;
-    size_t n_tokens;          /* corpus tokens (tasks: training stream) */
-    char ids_sha256[65];      /* the data's identity, compared on resume:
+    size_t n_tokens;     /* corpus tokens (tasks: training stream) */
+    char ids_sha256[65]; /* the data's identity, compared on resume:
                                  SHA-256 of the corpus's tokenizer ids
                                  (token_stream_sha256, as train's
                                  checkpoints); tasks: of the first run's
                                  training stream (seed base_seed) */
-    GenEncResult *enc;        /* [n_encodings] */
-    int complete;             /* every run measured (not interrupted) */
-    int rank;                 /* MPI rank of this process (0 without MPI):
+    GenEncResult *enc;   /* [n_encodings] */
+    int complete;        /* every run measured (not interrupted) */
+    int rank;            /* MPI rank of this process (0 without MPI):
                                  recorded with each run it measures */
-    int32_t *ids;             /* internal: the token stream of the sweep */
+    int32_t *ids;        /* internal: the token stream of the sweep */
 } GenResults;
 
 /* Runs the whole sweep: gen_prepare, then gen_sweep. Errors other than a

@@ -11,9 +11,18 @@
 #include "../model/adamw.h"
 
 TrainConfig train_config_default(void) {
-    return (TrainConfig){.steps = 1000, .batch = 8, .lr = 1e-3f, .min_lr_ratio = 0.1f,
-                         .warmup = -1, .weight_decay = 0.1f, .beta1 = 0.9f, .beta2 = 0.95f,
-                         .eps = 1e-8f, .grad_clip = 1.0f, .seed = 0, .val_fraction = 0.1};
+    return (TrainConfig){.steps = 1000,
+                         .batch = 8,
+                         .lr = 1e-3f,
+                         .min_lr_ratio = 0.1f,
+                         .warmup = -1,
+                         .weight_decay = 0.1f,
+                         .beta1 = 0.9f,
+                         .beta2 = 0.95f,
+                         .eps = 1e-8f,
+                         .grad_clip = 1.0f,
+                         .seed = 0,
+                         .val_fraction = 0.1};
 }
 
 void train_split(size_t n, double val_fraction, size_t *n_train, size_t *n_val) {
@@ -29,8 +38,7 @@ static long warmup_steps(const TrainConfig *c) {
     return w < 100 ? w : 100;
 }
 
-PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg,
-                      const int32_t *ids, size_t n) {
+PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg, const int32_t *ids, size_t n) {
     *t = (Trainer){.cfg = *cfg, .ids = ids};
     if (cfg->steps < 1) return pb_fail(PB_RANGE, "train: --steps %ld must be positive", cfg->steps);
     if (!(cfg->lr > 0 && isfinite(cfg->lr)))
@@ -39,8 +47,12 @@ PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg,
         return pb_fail(PB_RANGE, "train: validation fraction %g outside [0, 1)", cfg->val_fraction);
     train_split(n, cfg->val_fraction, &t->n_train, &t->n_val);
     const int T = mc->context, B = cfg->batch;
-    LoaderConfig lc = {.batch = B, .context = T, .stride = cfg->stride > 0 ? cfg->stride : T,
-                       .shuffle = 1, .seed = cfg->seed, .drop_last = 1};
+    LoaderConfig lc = {.batch = B,
+                       .context = T,
+                       .stride = cfg->stride > 0 ? cfg->stride : T,
+                       .shuffle = 1,
+                       .seed = cfg->seed,
+                       .drop_last = 1};
     PbStatus st = loader_init(&t->loader, ids, t->n_train, lc);
     if (st) {
         char why[512];
@@ -56,8 +68,7 @@ PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg,
     t->inputs = pb_calloc((size_t)B * T, sizeof *t->inputs, "a batch");
     t->targets = pb_calloc((size_t)B * T, sizeof *t->targets, "a batch");
     t->loss_history = pb_calloc((size_t)cfg->steps, sizeof *t->loss_history, "the loss history");
-    if (!t->opt_mem || !t->inputs || !t->targets || !t->loss_history)
-        return trainer_free(t), PB_NOMEM;
+    if (!t->opt_mem || !t->inputs || !t->targets || !t->loss_history) return trainer_free(t), PB_NOMEM;
     t->opt_m = t->opt_mem;
     t->opt_v = t->opt_mem + np;
     return PB_OK;
@@ -76,8 +87,7 @@ void trainer_free(Trainer *t) {
 PbStatus trainer_step(Trainer *t, float *loss) {
     const TrainConfig *c = &t->cfg;
     Model *m = &t->model;
-    if (t->step >= c->steps)
-        return pb_fail(PB_USAGE, "train: all %ld steps are done", c->steps);
+    if (t->step >= c->steps) return pb_fail(PB_USAGE, "train: all %ld steps are done", c->steps);
     double t0 = now_seconds();
     int rows = loader_next(&t->loader, t->inputs, t->targets);
     if (!rows) {
@@ -92,15 +102,17 @@ PbStatus trainer_step(Trainer *t, float *loss) {
     if ((st = model_backward(m))) return st;
     float norm = adamw_clip_grad_norm(m->grads, m->n_params, c->grad_clip);
     if (!isfinite(norm))
-        return pb_fail(PB_DATA, "train: the gradient is not finite at step %ld (loss %g); "
-                       "try a smaller --lr", t->step + 1, m->loss);
+        return pb_fail(PB_DATA,
+                       "train: the gradient is not finite at step %ld (loss %g); "
+                       "try a smaller --lr",
+                       t->step + 1, m->loss);
     float lr = adamw_lr_cosine(t->step, warmup_steps(c), c->steps, c->lr, c->min_lr_ratio);
     AdamWConfig ac = {lr, c->beta1, c->beta2, c->eps, c->weight_decay};
     for (int i = 0; i < MODEL_N_TENSORS && !st; i++) {
         const ModelTensor *tt = &m->tensors[i];
         if (!tt->count) continue;
-        st = adamw_update(m->params + tt->offset, t->opt_m + tt->offset, t->opt_v + tt->offset,
-                          m->grads + tt->offset, tt->count, &ac, t->step + 1, tt->decay);
+        st = adamw_update(m->params + tt->offset, t->opt_m + tt->offset, t->opt_v + tt->offset, m->grads + tt->offset,
+                          tt->count, &ac, t->step + 1, tt->decay);
     }
     if (st) return st;
     t->loss_history[t->step] = (float)m->loss;
@@ -120,8 +132,10 @@ PbStatus trainer_validate(Trainer *t, long max_windows, double *loss) {
     long windows = t->n_val > (size_t)T ? (long)((t->n_val - 1) / (size_t)T) : 0;
     if (max_windows > 0 && windows > max_windows) windows = max_windows;
     if (windows == 0)
-        return pb_fail(PB_DATA, "validation split has %zu tokens, fewer than one window of "
-                       "%d + 1; use a longer text or a shorter --context", t->n_val, T);
+        return pb_fail(PB_DATA,
+                       "validation split has %zu tokens, fewer than one window of "
+                       "%d + 1; use a longer text or a shorter --context",
+                       t->n_val, T);
     double sum = 0.0;
     size_t scored = 0;
     for (long w0 = 0; w0 < windows; w0 += B) {
@@ -152,7 +166,10 @@ double trainer_tokens_per_second(const Trainer *t) {
 }
 
 static void format_duration(char *buf, size_t cap, double s) {
-    if (!(s >= 0) || s > 1e7) { snprintf(buf, cap, "?"); return; }
+    if (!(s >= 0) || s > 1e7) {
+        snprintf(buf, cap, "?");
+        return;
+    }
     long x = (long)(s + 0.5);
     if (x >= 3600) snprintf(buf, cap, "%ldh%02ldm", x / 3600, x / 60 % 60);
     else if (x >= 60) snprintf(buf, cap, "%ldm%02lds", x / 60, x % 60);
@@ -170,16 +187,16 @@ static void report(Trainer *t, TrainProgress *p, float loss, int final) {
         double now = now_seconds();
         if (!final && now - p->t_last < 0.25) return;
         p->t_last = now;
-        fprintf(p->out, "\r\033[Kstep %ld/%ld  loss %.4f  %.0f tok/s  lr %.2e  ETA %s", t->step,
-                steps, loss, tps, t->last_lr, eta);
+        fprintf(p->out, "\r\033[Kstep %ld/%ld  loss %.4f  %.0f tok/s  lr %.2e  ETA %s", t->step, steps, loss, tps,
+                t->last_lr, eta);
         if (final) fputc('\n', p->out);
         fflush(p->out);
         return;
     }
     long every = p->every > 0 ? p->every : (steps >= 10 ? steps / 10 : 1);
     if (!final && t->step % every) return;
-    fprintf(p->out, "step %ld/%ld loss %.4f tokens/s %.0f lr %.3e grad_norm %.3f eta %s\n",
-            t->step, steps, loss, tps, t->last_lr, t->last_norm, eta);
+    fprintf(p->out, "step %ld/%ld loss %.4f tokens/s %.0f lr %.3e grad_norm %.3f eta %s\n", t->step, steps, loss, tps,
+            t->last_lr, t->last_norm, eta);
     fflush(p->out);
 }
 

@@ -24,13 +24,13 @@
 #include "../model/model.h"
 
 typedef struct {
-    long steps;          /* schedule length: optimizer steps in all */
-    int batch;           /* B */
-    int stride;          /* tokens between training windows; 0: the context */
-    float lr;            /* peak learning rate */
-    float min_lr_ratio;  /* cosine floor, as a fraction of lr */
-    long warmup;         /* steps of linear warmup; -1: min(100, steps / 10) */
-    float weight_decay;  /* on matrices only */
+    long steps;         /* schedule length: optimizer steps in all */
+    int batch;          /* B */
+    int stride;         /* tokens between training windows; 0: the context */
+    float lr;           /* peak learning rate */
+    float min_lr_ratio; /* cosine floor, as a fraction of lr */
+    long warmup;        /* steps of linear warmup; -1: min(100, steps / 10) */
+    float weight_decay; /* on matrices only */
     float beta1, beta2, eps;
     float grad_clip;     /* global L2 norm; 0: off */
     uint64_t seed;       /* parameters (stream MODEL_INIT_STREAM) and window order */
@@ -47,29 +47,28 @@ void train_split(size_t n, double val_fraction, size_t *n_train, size_t *n_val);
 typedef struct {
     TrainConfig cfg;
     Model model;
-    float *opt_m, *opt_v;   /* AdamW moments [n_params] each, one allocation */
+    float *opt_m, *opt_v; /* AdamW moments [n_params] each, one allocation */
     float *opt_mem;
     Loader loader;
-    long epoch;             /* loader epochs completed (rewinds) */
-    const int32_t *ids;     /* borrowed, model ids [n_train + n_val] */
+    long epoch;         /* loader epochs completed (rewinds) */
+    const int32_t *ids; /* borrowed, model ids [n_train + n_val] */
     size_t n_train, n_val;
     int32_t *inputs, *targets; /* [B,T] */
     /* Optional: called on each training batch before the forward, to mark
      * targets MODEL_UNSCORED (a task's answer-only loss: tasks.h). NULL: all
      * targets scored. Not saved in checkpoints. */
     void (*mask_targets)(const int32_t *inputs, int32_t *targets, int rows, int T, int32_t unscored);
-    long step;              /* steps done */
-    float *loss_history;    /* [cfg.steps] training loss of each step */
+    long step;           /* steps done */
+    float *loss_history; /* [cfg.steps] training loss of each step */
     float last_lr, last_norm;
-    double train_seconds;   /* wall time inside trainer_step, this session */
-    long timed_steps;       /* steps taken this session */
+    double train_seconds; /* wall time inside trainer_step, this session */
+    long timed_steps;     /* steps taken this session */
 } Trainer;
 
 /* Builds the model (mc) and its training state for ids[0..n) (model ids;
  * mc->vocab bounds them) and initialises the parameters from cfg->seed.
  * The ids stay borrowed for the trainer's life. */
-PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg,
-                      const int32_t *ids, size_t n);
+PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg, const int32_t *ids, size_t n);
 void trainer_free(Trainer *t);
 
 /* One optimizer step; *loss (may be NULL) is the batch's mean loss before
@@ -89,7 +88,7 @@ typedef struct {
     FILE *out;
     int tty;
     long every;
-    double t_last;          /* internal: last terminal update */
+    double t_last; /* internal: last terminal update */
 } TrainProgress;
 
 /* Steps until t->step == until (at most cfg.steps), reporting progress.
@@ -101,8 +100,8 @@ PbStatus trainer_run(Trainer *t, long until, TrainProgress *progress);
  * Saving is the caller's (a checkpoint file): this layer writes no files. */
 typedef struct {
     TrainProgress progress;
-    long save_every;        /* also save every N steps short of the last; 0: not along the way */
-    long val_windows;       /* trainer_validate's max_windows (0: all) */
+    long save_every;  /* also save every N steps short of the last; 0: not along the way */
+    long val_windows; /* trainer_validate's max_windows (0: all) */
     /* Optional (NULL: nothing saved): stores the state after t->step steps;
      * called along the way, at an interrupt, and at the end. */
     PbStatus (*save)(void *ctx, const Trainer *t);

@@ -46,13 +46,12 @@ static char tmp_path[256], fifo_path[256], raw_path[256];
 /* A user-defined link class, registered for the edits to create links of;
  * following one fails. */
 #define USER_LINK ((H5L_type_t)(H5L_TYPE_UD_MIN + 1))
-static hid_t user_link_traverse(const char *name, hid_t group, const void *value, size_t size, hid_t lapl,
-                                hid_t dxpl) {
+static hid_t user_link_traverse(const char *name, hid_t group, const void *value, size_t size, hid_t lapl, hid_t dxpl) {
     (void)name, (void)group, (void)value, (void)size, (void)lapl, (void)dxpl;
     return -1;
 }
 static const H5L_class_t user_link = {H5L_LINK_CLASS_T_VERS, USER_LINK, "fuzz", NULL, NULL, NULL,
-                                      user_link_traverse, NULL, NULL};
+                                      user_link_traverse,    NULL,      NULL};
 
 static void remove_targets(void) {
     unlink(fifo_path);
@@ -115,13 +114,31 @@ static herr_t collect(hid_t g, const char *name, const H5L_info_t *info, void *d
     return 0;
 }
 
-static const char *const attr_names[] = {
-    "kind", "schema_version", "encodings", "train_len", "eval_lens", "seeds", "steps", "T", "C", "H",
-    "encoding", "variant", "not_applicable", "diverged_reason", "data", "bins", "profile", "reason",
-    "command_line", "host", "memory_budget_bytes", "complete"};
+static const char *const attr_names[] = {"kind",
+                                         "schema_version",
+                                         "encodings",
+                                         "train_len",
+                                         "eval_lens",
+                                         "seeds",
+                                         "steps",
+                                         "T",
+                                         "C",
+                                         "H",
+                                         "encoding",
+                                         "variant",
+                                         "not_applicable",
+                                         "diverged_reason",
+                                         "data",
+                                         "bins",
+                                         "profile",
+                                         "reason",
+                                         "command_line",
+                                         "host",
+                                         "memory_budget_bytes",
+                                         "complete"};
 static const char *const kinds[] = {"generalize", "run", "bench", "encoding_export", "posbench_checkpoint", ""};
-static const char *const strings[] = {"none", "alibi", "none,alibi", "alibi,none,alibi", "..", "none/ppl",
-                                      ",", "", "64,128", "copy"};
+static const char *const strings[] = {"none",     "alibi", "none,alibi", "alibi,none,alibi", "..",
+                                      "none/ppl", ",",     "",           "64,128",           "copy"};
 
 static void set_attr(hid_t file, const char *obj, const char *name, hid_t type, const void *v) {
     if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0) H5Adelete_by_name(file, obj, name, H5P_DEFAULT);

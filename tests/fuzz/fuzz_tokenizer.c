@@ -36,10 +36,10 @@ static Tokenizer *gpt2, *bytes_tok;
 /* ---- reference ranks: bytes -> rank, from vocab.bpe ---------------------- */
 
 typedef struct {
-    uint8_t *arena;          /* token bytes */
+    uint8_t *arena; /* token bytes */
     size_t arena_len;
-    uint32_t *off, *len;     /* [rank] */
-    int32_t *slots;          /* open addressing over ranks, -1 empty */
+    uint32_t *off, *len; /* [rank] */
+    int32_t *slots;      /* open addressing over ranks, -1 empty */
     size_t mask;
     int n;
 } Ranks;
@@ -77,8 +77,9 @@ static size_t unmap_symbol(const char *s, size_t n, uint8_t *out) {
     for (size_t i = 0; i < n;) {
         unsigned c = (uint8_t)s[i];
         int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : 3;
-        unsigned cp = len == 1 ? c : len == 2 ? ((c & 0x1F) << 6) | (s[i + 1] & 0x3F)
-                                              : ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+        unsigned cp = len == 1   ? c
+                      : len == 2 ? ((c & 0x1F) << 6) | (s[i + 1] & 0x3F)
+                                 : ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
         if (cp >= 512 || unicode_to_byte[cp] < 0) {
             fprintf(stderr, "fuzz_tokenizer: vocab.bpe symbol outside the byte alphabet\n");
             abort();
@@ -151,8 +152,7 @@ static pcre2_match_data *md;
 
 static int is_ws(uint32_t c) { /* Unicode White_Space */
     return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 static size_t put_utf8(uint32_t c, uint8_t *o) {
@@ -167,9 +167,10 @@ static int cls(uint32_t c) {
     if (cls_cache[c]) return cls_cache[c];
     uint8_t u[4];
     size_t n = put_utf8(c, u);
-    int k = is_ws(c) ? C_WS
-          : pcre2_match(re_L, u, n, 0, 0, md, NULL) >= 0 ? C_L
-          : pcre2_match(re_N, u, n, 0, 0, md, NULL) >= 0 ? C_N : C_OTHER;
+    int k = is_ws(c)                                       ? C_WS
+            : pcre2_match(re_L, u, n, 0, 0, md, NULL) >= 0 ? C_L
+            : pcre2_match(re_N, u, n, 0, 0, md, NULL) >= 0 ? C_N
+                                                           : C_OTHER;
     return cls_cache[c] = (uint8_t)k;
 }
 
@@ -345,8 +346,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ref_n != ids.len || (ref_n && memcmp(ref_ids, ids.data, ref_n * sizeof *ref_ids) != 0)) {
         size_t k = 0;
         while (k < ref_n && k < ids.len && ref_ids[k] == ids.data[k]) k++;
-        fprintf(stderr, "gpt2: ids differ from the reference at index %zu (%zu vs %zu ids): %d vs %d\n", k,
-                ids.len, ref_n, k < ids.len ? ids.data[k] : -1, k < ref_n ? ref_ids[k] : -1);
+        fprintf(stderr, "gpt2: ids differ from the reference at index %zu (%zu vs %zu ids): %d vs %d\n", k, ids.len,
+                ref_n, k < ids.len ? ids.data[k] : -1, k < ref_n ? ref_ids[k] : -1);
         abort();
     }
     free(ref_ids);

@@ -70,10 +70,8 @@ static struct {
     double worst; /* observed, over every comparison of this kind */
     size_t elements;
 } kinds[N_KINDS] = {
-    [HOOK_OUT] = {"hook outputs", 1e-5},
-    [HOOK_GRAD] = {"hook gradients", 1e-5},
-    [MODEL_FWD] = {"model forward", 2e-4},
-    [MODEL_GRAD] = {"model gradients", 1e-3},
+    [HOOK_OUT] = {"hook outputs", 1e-5},      [HOOK_GRAD] = {"hook gradients", 1e-5},
+    [MODEL_FWD] = {"model forward", 2e-4},    [MODEL_GRAD] = {"model gradients", 1e-3},
     [TRAIN_LOSS] = {"training losses", 1e-5},
 };
 
@@ -86,14 +84,13 @@ static void format_index(char *out, size_t cap, size_t i, int rank, const int *d
         i = dims[d] > 0 ? i / (size_t)dims[d] : 0;
     }
     size_t n = (size_t)snprintf(out, cap, "[");
-    for (int d = 0; d < rank && n < cap; d++)
-        n += (size_t)snprintf(out + n, cap - n, d ? ",%zu" : "%zu", idx[d]);
+    for (int d = 0; d < rank && n < cap; d++) n += (size_t)snprintf(out + n, cap - n, d ? ",%zu" : "%zu", idx[d]);
     if (n < cap) snprintf(out + n, cap - n, "]");
 }
 
 /* got (C, as double) against want (reference) over n elements of shape dims. */
-static void compare(Kind kind, const char *what, const char *tensor, const double *got,
-                    const double *want, size_t n, int rank, const int *dims) {
+static void compare(Kind kind, const char *what, const char *tensor, const double *got, const double *want, size_t n,
+                    int rank, const int *dims) {
     double scale = 0;
     for (size_t i = 0; i < n; i++)
         if (!isnan(want[i])) scale = fmax(scale, fabs(want[i]));
@@ -113,8 +110,8 @@ static void compare(Kind kind, const char *what, const char *tensor, const doubl
     char idx[96];
     format_index(idx, sizeof idx, at, rank, dims);
     if (verbose)
-        printf("    %-44s %-26s worst %s%s %.3g (C %.9g, reference %.9g)\n", what, tensor, tensor,
-               idx, worst, got[at], want[at]);
+        printf("    %-44s %-26s worst %s%s %.3g (C %.9g, reference %.9g)\n", what, tensor, tensor, idx, worst, got[at],
+               want[at]);
     CHECK(compared > 0 && bad == 0,
           "%s: %s: %zu of %zu elements differ from the PyTorch reference by more than %.0e "
           "(relative); worst %s%s: C %.9g, reference %.9g, relative error %.3g",
@@ -128,8 +125,8 @@ static double *widen(const float *p, size_t n) {
     return d;
 }
 
-static void compare_f(Kind kind, const char *what, const char *tensor, const float *got,
-                      const double *want, size_t n, int rank, const int *dims) {
+static void compare_f(Kind kind, const char *what, const char *tensor, const float *got, const double *want, size_t n,
+                      int rank, const int *dims) {
     double *g = widen(got, n);
     compare(kind, what, tensor, g, want, n, rank, dims);
     free(g);
@@ -182,8 +179,8 @@ static float *read_f32(hid_t loc, const char *what, const char *name, size_t exp
     float *out = NULL;
     PbStatus st = h5_read_floats(loc, name, &out, &s->rank, s->dims);
     if (!st) s->n = count_of(s->rank, s->dims);
-    CHECK(!st && (!expect || s->n == expect), "%s: dataset '%s': %s (holds %zu elements, want %zu)",
-          what, name, st ? pb_errmsg() : "wrong size", s->n, expect);
+    CHECK(!st && (!expect || s->n == expect), "%s: dataset '%s': %s (holds %zu elements, want %zu)", what, name,
+          st ? pb_errmsg() : "wrong size", s->n, expect);
     if (st || (expect && s->n != expect)) free(out), out = NULL;
     return out;
 }
@@ -217,8 +214,7 @@ static int members(hid_t loc, const char *name, char (*out)[64], int cap) {
     int n = 0;
     if (g >= 0 && H5Gget_info(g, &info) >= 0)
         for (hsize_t i = 0; i < info.nlinks && n < cap; i++)
-            if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, out[n], 64, H5P_DEFAULT) > 0)
-                n++;
+            if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, out[n], 64, H5P_DEFAULT) > 0) n++;
     if (g >= 0) H5Gclose(g);
     return n;
 }
@@ -242,8 +238,8 @@ static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
     const int B = (int)attr_int(g, what, "B"), T = (int)attr_int(g, what, "T");
     const int pos0 = (int)attr_int(g, what, "pos0"), K = (int)attr_int(g, what, "K");
     const size_t n_params = (size_t)attr_int(g, what, "n_params");
-    EncodingConfig cfg = {.variant = variant, .dim = C, .heads = H,
-                          .max_len = (int)attr_int(g, what, "max_len"), .knobs = knobs};
+    EncodingConfig cfg = {
+        .variant = variant, .dim = C, .heads = H, .max_len = (int)attr_int(g, what, "max_len"), .knobs = knobs};
     Encoding e;
     PbStatus st = encoding_create(&e, m, &cfg);
     CHECK(!st, "%s: encoding_create: %s", what, pb_errmsg());
@@ -252,10 +248,9 @@ static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
     const int have[3] = {m->embed_forward != NULL, m->rotate_forward != NULL, m->bias_forward != NULL};
     static const char *const hook_name[3] = {"embed", "rotate_qk", "attn_bias"};
     for (int k = 0; k < 3; k++)
-        CHECK(want[k] == have[k], "%s: the C module %s the %s hook, but the reference formula %s",
-              what, have[k] ? "has" : "lacks", hook_name[k], want[k] ? "acts there" : "does not");
-    CHECK(e.n_params == n_params, "%s: %zu parameters in C, %zu in the reference", what,
-          e.n_params, n_params);
+        CHECK(want[k] == have[k], "%s: the C module %s the %s hook, but the reference formula %s", what,
+              have[k] ? "has" : "lacks", hook_name[k], want[k] ? "acts there" : "does not");
+    CHECK(e.n_params == n_params, "%s: %zu parameters in C, %zu in the reference", what, e.n_params, n_params);
     const size_t np = e.n_params == n_params ? n_params : 0;
     float *params = guarded(np), *dparams = guarded(np);
     if (np) memset(dparams, 0, np * sizeof *dparams); /* the owner zeroes gradients */
@@ -324,8 +319,8 @@ static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
         if (dref) compare_f(HOOK_GRAD, what, "dparams", dparams, dref, np, 1, (int[]){(int)np});
         free(dref);
     }
-    CHECK(guards_intact(params, np) && guards_intact(dparams, np),
-          "%s: a hook wrote outside the parameter slices", what);
+    CHECK(guards_intact(params, np) && guards_intact(dparams, np), "%s: a hook wrote outside the parameter slices",
+          what);
     const int covered = e.variant;
     encoding_destroy(&e);
     release(params), release(dparams);
@@ -379,14 +374,13 @@ static void run_model_case(const EncodingModule *m, hid_t g, const char *what) {
 
     int *ids = NULL, rank, dims[8];
     PbStatus st = h5_read_ints(g, "ids", &ids, &rank, dims);
-    CHECK(!st && rank == 1 && (size_t)dims[0] == BT + 1, "%s: ids: want %zu tokens (%s)", what,
-          BT + 1, st ? pb_errmsg() : "wrong size");
+    CHECK(!st && rank == 1 && (size_t)dims[0] == BT + 1, "%s: ids: want %zu tokens (%s)", what, BT + 1,
+          st ? pb_errmsg() : "wrong size");
     if (st || (size_t)dims[0] != BT + 1) {
         free(ids);
         return;
     }
-    int32_t *stream = malloc((BT + 1) * sizeof *stream), *in = malloc(BT * sizeof *in),
-            *tg = malloc(BT * sizeof *tg);
+    int32_t *stream = malloc((BT + 1) * sizeof *stream), *in = malloc(BT * sizeof *in), *tg = malloc(BT * sizeof *tg);
     for (size_t i = 0; i <= BT; i++) stream[i] = ids[i];
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -414,8 +408,7 @@ static void run_model_case(const EncodingModule *m, hid_t g, const char *what) {
         if (p) memcpy(model_param(md, id), p, t->count * sizeof *p);
         free(p);
     }
-    CHECK(n_fixture == n_model, "%s: the fixture has %d parameter tensors, the model %d", what,
-          n_fixture, n_model);
+    CHECK(n_fixture == n_model, "%s: the fixture has %d parameter tensors, the model %d", what, n_fixture, n_model);
 
     /* Forward: per-token losses, mean loss, logits (centered per row). */
     st = model_forward(md, in, tg, B, T, 0);
@@ -464,8 +457,7 @@ static void run_model_case(const EncodingModule *m, hid_t g, const char *what) {
     CHECK(!st, "%s: trainer_run: %s", what, pb_errmsg());
     ref = read_f64(g, what, "train_losses", (size_t)tc.steps, &s);
     if (!st && ref)
-        compare_f(TRAIN_LOSS, what, "training loss by step", tr.loss_history, ref,
-                  (size_t)tc.steps, s.rank, s.dims);
+        compare_f(TRAIN_LOSS, what, "training loss by step", tr.loss_history, ref, (size_t)tc.steps, s.rank, s.dims);
     free(ref);
 out:
     trainer_free(&tr);
@@ -479,7 +471,8 @@ static void run_encoding(const EncodingModule *m, const char *dir) {
     snprintf(path, sizeof path, "%s/%s.h5", dir, m->name);
     hid_t f;
     PbStatus st = h5in_open(&f, path);
-    CHECK(!st, "encoding '%s' has no reference fixture (%s); add it to ENCODINGS in "
+    CHECK(!st,
+          "encoding '%s' has no reference fixture (%s); add it to ENCODINGS in "
           "tests/reference/make_reference.py and regenerate (README: Reference fixtures)",
           m->name, pb_errmsg());
     if (st) return;
@@ -505,8 +498,10 @@ static void run_encoding(const EncodingModule *m, const char *dir) {
         if (v >= 0 && v < 32) covered[v] = 1;
     }
     for (int v = 0; v < n_variants && v < 32; v++)
-        CHECK(covered[v], "%s: no reference hook case covers variant '%s'; add one to "
-              "make_reference.py", m->name, m->variants ? m->variants[v] : "default");
+        CHECK(covered[v],
+              "%s: no reference hook case covers variant '%s'; add one to "
+              "make_reference.py",
+              m->name, m->variants ? m->variants[v] : "default");
     const int n_models = members(f, "model", cases, 64);
     CHECK(n_models > 0, "%s: the fixture has no probe-model configuration", m->name);
     for (int i = 0; i < n_models; i++) {
@@ -516,8 +511,8 @@ static void run_encoding(const EncodingModule *m, const char *dir) {
         run_model_case(m, g, what);
         H5Gclose(g);
     }
-    printf("  %-18s %2d hook cases, %d model configurations (script %s, torch %s)\n", m->name,
-           n_cases, n_models, version, torch_version);
+    printf("  %-18s %2d hook cases, %d model configurations (script %s, torch %s)\n", m->name, n_cases, n_models,
+           version, torch_version);
     H5Fclose(f);
 }
 
@@ -532,7 +527,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; encoding_registry[i]; i++) run_encoding(encoding_registry[i], dir);
     printf("  worst relative error against the reference, by kind (tolerance):\n");
     for (int k = 0; k < N_KINDS; k++)
-        printf("    %-16s %9.2e  (%.0e, %zu elements)\n", kinds[k].name, kinds[k].worst,
-               kinds[k].rtol, kinds[k].elements);
+        printf("    %-16s %9.2e  (%.0e, %zu elements)\n", kinds[k].name, kinds[k].worst, kinds[k].rtol,
+               kinds[k].elements);
     return check_exit_code("reference");
 }

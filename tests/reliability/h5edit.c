@@ -42,8 +42,7 @@ static int fail(const char *what, const char *name) {
 }
 
 static int set_attr(hid_t file, const char *obj, const char *name, hid_t type, const void *value) {
-    if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0 &&
-        H5Adelete_by_name(file, obj, name, H5P_DEFAULT) < 0)
+    if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0 && H5Adelete_by_name(file, obj, name, H5P_DEFAULT) < 0)
         return fail("replace attribute", name);
     hid_t space = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate_by_name(file, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -120,7 +119,7 @@ static int virtual(hid_t file, const char *path, const char *src_file, const cha
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     hid_t space = H5Screate_simple(rank, d, NULL);
     int rc = H5Pset_virtual(dcpl, space, src_file, src_obj, space) < 0 ? fail("map", src_obj)
-                                                                        : declare_dataset(file, path, dcpl, rank, d);
+                                                                       : declare_dataset(file, path, dcpl, rank, d);
     H5Sclose(space);
     H5Pclose(dcpl);
     return rc;
@@ -230,11 +229,12 @@ int main(int argc, char **argv) {
     } else if (strcmp(op, "ext-link") == 0 && argc == 6) {
         rc = clear(file, argv[3]) ? 1
              : H5Lcreate_external(argv[4], argv[5], file, argv[3], H5P_DEFAULT, H5P_DEFAULT) < 0
-                 ? fail("create external link", argv[3]) : 0;
+                 ? fail("create external link", argv[3])
+                 : 0;
     } else if (strcmp(op, "soft-link") == 0 && argc == 5) {
-        rc = clear(file, argv[3]) ? 1
+        rc = clear(file, argv[3])                                                   ? 1
              : H5Lcreate_soft(argv[4], file, argv[3], H5P_DEFAULT, H5P_DEFAULT) < 0 ? fail("create soft link", argv[3])
-                                                                                 : 0;
+                                                                                    : 0;
     } else {
         fprintf(stderr, "h5edit: bad operation '%s' or argument count\n", op);
         rc = 1;

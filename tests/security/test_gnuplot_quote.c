@@ -35,7 +35,13 @@ static const char *payload(int i, char *buf, size_t cap) {
     case 5: snprintf(buf, cap, "evil = \"system('touch %s')\"; @evil", canary); break;
     case 6: snprintf(buf, cap, "x\\"); break; /* a backslash before the closing quote */
     case 7: snprintf(buf, cap, "x'; set output '%s'; print '", canary); break;
-    case 8: snprintf(buf, cap, "a\rb\tc\x1b[31md\x7f" "e\xc2\x9b" "f\xff" "g"); break;
+    case 8:
+        snprintf(buf, cap,
+                 "a\rb\tc\x1b[31md\x7f"
+                 "e\xc2\x9b"
+                 "f\xff"
+                 "g");
+        break;
     case 9: snprintf(buf, cap, "ünïcödé ✓ 'quoted' \"double\""); break;
     case 10: snprintf(buf, cap, "x';\nsystem('touch %s')\n#", canary); break;
     case 11: { /* longer than the cap, a quote at every second byte */
@@ -117,7 +123,8 @@ int main(void) {
         }
     }
     struct stat sb;
-    CHECK(stat(canary, &sb) != 0, "the canary %s exists: a payload ran a command", canary); /* no payload ran a command or moved the output */
+    CHECK(stat(canary, &sb) != 0, "the canary %s exists: a payload ran a command",
+          canary); /* no payload ran a command or moved the output */
     unlink(canary);
     return check_exit_code("gnuplot_quote");
 }
