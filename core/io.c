@@ -112,66 +112,80 @@ static PbStatus over_cap(const char *path, size_t cap, int inflated) {
                    path, inflated ? "inflates to" : "holds", now, IO_MAX_INPUT_ENV, IO_MAX_INPUT_ENV, more);
 }
 
+/* Opens path for reading ("-": a duplicate of standard input, so that
+ * closing it leaves stdin open); directories are refused by name. */
+static PbStatus open_input(const char *path, int *fd) {
+    if (strcmp(path, "-") == 0) {
+        *fd = dup(STDIN_FILENO);
+    } else {
+        struct stat sb;
+        if (stat(path, &sb) != 0) return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (S_ISDIR(sb.st_mode)) return pb_fail(PB_IO, "'%s' is a directory, expected a file", path);
+        *fd = open(path, O_RDONLY);
+    }
+    if (*fd < 0) return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
+    return PB_OK;
+}
+
+/* The error for a failed gzread: damaged gzip data, or an I/O error. */
+static PbStatus gz_read_error(gzFile gz, const char *path) {
+    int zerr;
+    const char *msg = gzerror(gz, &zerr);
+    /* zlib prefixes its messages with the name given to gzdopen ("<fd:3>: ") */
+    const char *colon = msg ? strstr(msg, ">: ") : NULL;
+    if (zerr == Z_DATA_ERROR)
+        return pb_fail(PB_DATA, "cannot read '%s': damaged gzip data (%s)", path, colon ? colon + 3 : msg);
+    return pb_fail(PB_IO, "cannot read '%s': %s", path, zerr == Z_ERRNO ? strerror(errno) : colon ? colon + 3 : msg);
+}
+
+/* At gzread's end of input: gzread ends quietly at a gzip stream cut short;
+ * gzerror says so. */
+static PbStatus gz_end_status(gzFile gz, const char *path) {
+    int zerr;
+    gzerror(gz, &zerr);
+    if (zerr == Z_BUF_ERROR)
+        return pb_fail(PB_DATA,
+                       "'%s' is a truncated gzip file (it ends inside the compressed "
+                       "stream)",
+                       path);
+    return PB_OK;
+}
+
+/* Appends all of gz to out, refusing (and dropping) an input of more than
+ * cap bytes. */
+static PbStatus read_capped(ByteBuf *out, gzFile gz, const char *path, size_t cap) {
+    const size_t start = out->len, most = start + cap + 2; /* one byte past the cap, and the NUL */
+    for (;;) {
+        /* Up to one byte past the cap: reading it says the input is larger. */
+        const size_t room = cap + 1 - (out->len - start);
+        const size_t want = room < READ_CHUNK ? room : READ_CHUNK;
+        PbStatus st = grow(out, out->len + want + 1, most);
+        if (st) return st;
+        int n = gzread(gz, out->data + out->len, (unsigned)want);
+        if (n < 0) return gz_read_error(gz, path);
+        if (n == 0) return gz_end_status(gz, path);
+        out->len += (size_t)n;
+        if (out->len - start > cap) {
+            out->len = start; /* nothing of a refused input is kept */
+            return over_cap(path, cap, !gzdirect(gz));
+        }
+    }
+}
+
 PbStatus read_file(ByteBuf *out, const char *path) {
     size_t cap;
     PbStatus st = io_max_input_bytes(&cap);
     if (st) return st;
     if (cap > SIZE_MAX / 4 - out->len) cap = SIZE_MAX / 4 - out->len; /* sums below cannot wrap */
-    int fd;
-    if (strcmp(path, "-") == 0) {
-        fd = dup(STDIN_FILENO);
-    } else {
-        struct stat sb;
-        if (stat(path, &sb) != 0) return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
-        if (S_ISDIR(sb.st_mode)) return pb_fail(PB_IO, "'%s' is a directory, expected a file", path);
-        fd = open(path, O_RDONLY);
-    }
-    if (fd < 0) return pb_fail(PB_IO, "cannot open '%s': %s", path, strerror(errno));
+    int fd = -1;
+    if ((st = open_input(path, &fd))) return st;
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         close(fd);
         return pb_fail(PB_NOMEM, "cannot start reading '%s'", path);
     }
     gzbuffer(gz, READ_CHUNK);
-    const size_t start = out->len, most = start + cap + 2; /* one byte past the cap, and the NUL */
-    for (;;) {
-        /* Up to one byte past the cap: reading it says the input is larger. */
-        const size_t room = cap + 1 - (out->len - start);
-        const size_t want = room < READ_CHUNK ? room : READ_CHUNK;
-        if ((st = grow(out, out->len + want + 1, most))) break;
-        int n = gzread(gz, out->data + out->len, (unsigned)want);
-        if (n < 0) {
-            int zerr;
-            const char *msg = gzerror(gz, &zerr);
-            /* zlib prefixes its messages with the name given to gzdopen ("<fd:3>: ") */
-            const char *colon = msg ? strstr(msg, ">: ") : NULL;
-            if (zerr == Z_DATA_ERROR)
-                st = pb_fail(PB_DATA, "cannot read '%s': damaged gzip data (%s)", path, colon ? colon + 3 : msg);
-            else
-                st = pb_fail(PB_IO, "cannot read '%s': %s", path,
-                             zerr == Z_ERRNO ? strerror(errno)
-                             : colon         ? colon + 3
-                                             : msg);
-            break;
-        }
-        if (n == 0) {
-            /* gzread ends quietly at a gzip stream cut short; gzerror says so. */
-            int zerr;
-            gzerror(gz, &zerr);
-            if (zerr == Z_BUF_ERROR)
-                st = pb_fail(PB_DATA,
-                             "'%s' is a truncated gzip file (it ends inside the compressed "
-                             "stream)",
-                             path);
-            break;
-        }
-        out->len += (size_t)n;
-        if (out->len - start > cap) {
-            st = over_cap(path, cap, !gzdirect(gz));
-            out->len = start; /* nothing of a refused input is kept */
-            break;
-        }
-    }
+    st = read_capped(out, gz, path, cap);
     if (out->data) out->data[out->len] = 0;
     gzclose(gz);
     return st;

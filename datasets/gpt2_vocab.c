@@ -191,68 +191,96 @@ static PbStatus json_id(Cursor *c, int32_t *id) {
     return PB_OK;
 }
 
+/* encoder.json's entries as read: token id's bytes are arena[start[id]..)
+ * of length len[id] (0: id not seen yet). */
+typedef struct {
+    uint32_t *start, *len; /* [GPT2_VOCAB_SIZE] */
+    ByteBuf arena;
+    int32_t count; /* ids seen */
+} EncoderEntries;
+
+/* Reads one "token": id entry and records it; a token is never empty and
+ * each id appears once. */
+static PbStatus encoder_entry(EncoderEntries *e, Cursor *c) {
+    size_t at = e->arena.len, key_pos = c->i;
+    int32_t id = 0;
+    PbStatus st = json_token_string(c, &e->arena);
+    if (!st) st = expect(c, ':', "expected ':' after a key");
+    if (!st) st = json_id(c, &id);
+    if (st) return st;
+    if (e->arena.len == at) {
+        c->i = key_pos;
+        return corrupt(c, "empty token string");
+    }
+    if (e->len[id])
+        return pb_fail(PB_DATA,
+                       "%s: byte %zu: token id %d appears twice (the file is "
+                       "corrupt: run %s)",
+                       c->name, c->i, id, PB_SETUP_COMMAND);
+    if (e->arena.len > UINT32_MAX) return corrupt(c, "token strings too long");
+    e->start[id] = (uint32_t)at;
+    e->len[id] = (uint32_t)(e->arena.len - at);
+    e->count++;
+    return PB_OK;
+}
+
+/* Reads the object's entries, c->i just past its '{', through its '}'. */
+static PbStatus encoder_entries(EncoderEntries *e, Cursor *c) {
+    skip_ws(c);
+    if (c->i < c->n && c->s[c->i] == '}') {
+        c->i++;
+        return PB_OK;
+    }
+    for (;;) {
+        PbStatus st = encoder_entry(e, c);
+        if (st) return st;
+        skip_ws(c);
+        if (c->i < c->n && c->s[c->i] == '}') {
+            c->i++;
+            return PB_OK;
+        }
+        if ((st = expect(c, ',', "expected ',' or '}' after a value"))) return st;
+    }
+}
+
+/* Nothing but whitespace after the object, and every id 0..50256 once. */
+static PbStatus check_encoder_end(const EncoderEntries *e, Cursor *c) {
+    skip_ws(c);
+    if (c->i != c->n) return corrupt(c, "unexpected content after the object");
+    if (e->count != GPT2_VOCAB_SIZE)
+        return pb_fail(PB_DATA, "%s: has %d tokens, expected %d (the file is corrupt: run %s)", c->name, e->count,
+                       GPT2_VOCAB_SIZE, PB_SETUP_COMMAND);
+    return PB_OK;
+}
+
+/* Lays the tokens' bytes out in id order in v->tok_bytes / v->tok_off. */
+static PbStatus lay_out_tokens(Gpt2Vocab *v, const EncoderEntries *e) {
+    v->tok_off = pb_calloc(GPT2_VOCAB_SIZE + 1, sizeof *v->tok_off, "token offsets");
+    v->tok_bytes = pb_calloc(e->arena.len, 1, "token bytes");
+    if (!v->tok_off || !v->tok_bytes) return PB_NOMEM;
+    uint32_t off = 0;
+    for (int32_t id = 0; id < GPT2_VOCAB_SIZE; id++) {
+        v->tok_off[id] = off;
+        memcpy(v->tok_bytes + off, e->arena.data + e->start[id], e->len[id]);
+        off += e->len[id];
+    }
+    v->tok_off[GPT2_VOCAB_SIZE] = off;
+    return PB_OK;
+}
+
 /* Parses encoder.json into v->tok_bytes / v->tok_off, checking that every id
  * 0..50256 appears exactly once. */
 static PbStatus parse_encoder(Gpt2Vocab *v, Cursor *c) {
-    uint32_t *start = pb_calloc(GPT2_VOCAB_SIZE, sizeof *start, "encoder.json offsets");
-    uint32_t *len = pb_calloc(GPT2_VOCAB_SIZE, sizeof *len, "encoder.json lengths");
-    ByteBuf arena = {0};
-    int32_t count = 0;
-    PbStatus st = (start && len) ? expect(c, '{', "expected '{' at the start") : PB_NOMEM;
-    skip_ws(c);
-    int empty = !st && c->i < c->n && c->s[c->i] == '}';
-    if (empty) c->i++;
-    while (!st && !empty) {
-        size_t at = arena.len, key_pos = c->i;
-        int32_t id = 0;
-        if ((st = json_token_string(c, &arena))) break;
-        if ((st = expect(c, ':', "expected ':' after a key"))) break;
-        if ((st = json_id(c, &id))) break;
-        if (arena.len == at) {
-            c->i = key_pos;
-            st = corrupt(c, "empty token string");
-        } else if (len[id]) {
-            st = pb_fail(PB_DATA,
-                         "%s: byte %zu: token id %d appears twice (the file is "
-                         "corrupt: run %s)",
-                         c->name, c->i, id, PB_SETUP_COMMAND);
-        } else if (arena.len > UINT32_MAX) {
-            st = corrupt(c, "token strings too long");
-        } else {
-            start[id] = (uint32_t)at;
-            len[id] = (uint32_t)(arena.len - at);
-            count++;
-        }
-        skip_ws(c);
-        if (st) break;
-        if (c->i < c->n && c->s[c->i] == '}') {
-            c->i++;
-            break;
-        }
-        st = expect(c, ',', "expected ',' or '}' after a value");
-    }
-    skip_ws(c);
-    if (!st && c->i != c->n) st = corrupt(c, "unexpected content after the object");
-    if (!st && count != GPT2_VOCAB_SIZE)
-        st = pb_fail(PB_DATA, "%s: has %d tokens, expected %d (the file is corrupt: run %s)", c->name, count,
-                     GPT2_VOCAB_SIZE, PB_SETUP_COMMAND);
-    if (!st) {
-        v->tok_off = pb_calloc(GPT2_VOCAB_SIZE + 1, sizeof *v->tok_off, "token offsets");
-        v->tok_bytes = pb_calloc(arena.len, 1, "token bytes");
-        if (!v->tok_off || !v->tok_bytes) st = PB_NOMEM;
-    }
-    if (!st) {
-        uint32_t off = 0;
-        for (int32_t id = 0; id < GPT2_VOCAB_SIZE; id++) {
-            v->tok_off[id] = off;
-            memcpy(v->tok_bytes + off, arena.data + start[id], len[id]);
-            off += len[id];
-        }
-        v->tok_off[GPT2_VOCAB_SIZE] = off;
-    }
-    free(start);
-    free(len);
-    bytebuf_free(&arena);
+    EncoderEntries e = {0};
+    e.start = pb_calloc(GPT2_VOCAB_SIZE, sizeof *e.start, "encoder.json offsets");
+    e.len = pb_calloc(GPT2_VOCAB_SIZE, sizeof *e.len, "encoder.json lengths");
+    PbStatus st = (e.start && e.len) ? expect(c, '{', "expected '{' at the start") : PB_NOMEM;
+    if (!st) st = encoder_entries(&e, c);
+    if (!st) st = check_encoder_end(&e, c);
+    if (!st) st = lay_out_tokens(v, &e);
+    free(e.start);
+    free(e.len);
+    bytebuf_free(&e.arena);
     return st;
 }
 

@@ -146,7 +146,7 @@ PbStatus args_parse(const ArgCommand *cmd, int argc, char **argv, const char **p
                     int *help) {
     *n_positional = 0;
     *help = wants_help(argc, argv);
-    if (*help) return PB_OK;
+    if (*help) return args_print_help(cmd, stdout), PB_OK;
     Seen seen = {0};
     int options_done = 0;
     for (int i = 0; i < argc; i++) {

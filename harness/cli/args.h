@@ -64,12 +64,13 @@ typedef struct {
 
 /* Parses argv[0..argc) (the words after the subcommand). Positional words go
  * to positional[] (room for max_positional). PB_USAGE with a one-line message
- * on any error. *help is set when --help or -h was given (nothing else is
- * then checked). An ARG_NOT_WITH_RESUME option together with an ARG_RESUME
+ * on any error. When --help or -h was given, the help goes to standard output,
+ * *help is set and nothing else is checked. An ARG_NOT_WITH_RESUME option together with an ARG_RESUME
  * one is refused after everything else is checked. */
 PbStatus args_parse(const ArgCommand *cmd, int argc, char **argv, const char **positional, int *n_positional,
                     int *help);
 
+/* The command's help text (args_parse prints it itself on --help). */
 void args_print_help(const ArgCommand *cmd, FILE *f);
 
 #endif

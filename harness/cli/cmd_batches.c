@@ -45,8 +45,7 @@ PbStatus cmd_batches(int argc, char **argv) {
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (st || help) return st;
     if (shuffle && !seed_given)
         return pb_fail(PB_USAGE, "--shuffle needs an explicit --seed K, so the order can be reproduced");
     if (seed_given && !shuffle) return pb_fail(PB_USAGE, "--seed only applies with --shuffle");

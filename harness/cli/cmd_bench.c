@@ -106,7 +106,6 @@ static PbStatus parse_args(BenchArgs *a, int *help) {
     const char *pos[1];
     int npos;
     PbStatus st = args_parse(&cmd, a->n_ours, a->ours, pos, &npos, help);
-    if (!st && *help) args_print_help(&cmd, stdout);
     return st;
 }
 

@@ -34,8 +34,7 @@ PbStatus cmd_embed(int argc, char **argv) {
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (st || help) return st;
     if (npos) cfg.data = pos[0];
     st = walkthrough_run(&cfg, stdout);
     return st ? st : finish_stdout();

@@ -1,5 +1,6 @@
 /* cmd_export.c: `posbench export`: an encoding's defining tensors to HDF5,
- * for anyone to inspect and plot (posbench plot draws them as heatmaps). */
+ * for anyone to inspect (posbench show lists them with shapes and ranges) and
+ * plot (posbench plot draws every float tensor: lines, heat maps, one per head). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,15 +59,15 @@ PbStatus cmd_export(int argc, char **argv) {
         "export",
         "ENCODING --len T --dim C --heads H [--variant V] [--set K=V] [--seed K] -o FILE.h5 [--force]",
         "Writes the encoding's defining tensors (position embeddings, attention biases,\n"
-        "buckets, slopes, rotation angles) to an HDF5 file.",
+        "buckets, slopes, rotation angles) to an HDF5 file; posbench show lists them,\n"
+        "posbench plot draws them.",
         options,
         1,
         1};
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (st || help) return st;
     if (!out) return pb_fail(PB_USAGE, "export: name the output file with -o FILE.h5");
     const EncodingModule *m = encoding_find(pos[0]);
     if (!m) return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", pos[0]);

@@ -210,7 +210,6 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         0};
     int npos;
     PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
-    if (!st && *help) args_print_help(&cmd, stdout);
     return st;
 }
 

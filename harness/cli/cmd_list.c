@@ -34,8 +34,7 @@ PbStatus cmd_list(int argc, char **argv) {
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (st || help) return st;
 
     printf("%zu encodings (shape: C %d, H %d, context %d)\n", encoding_count(), dim, heads, len);
     for (size_t i = 0; encoding_registry[i]; i++) {

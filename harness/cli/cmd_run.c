@@ -458,7 +458,6 @@ static PbStatus parse_args(RunOptions *o, int argc, char **argv, int *help) {
         0};
     int npos;
     PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
-    if (!st && *help) args_print_help(&cmd, stdout);
     o->quick = strcmp(o->profile, "quick") == 0;
     o->p = o->quick ? &quick_profile : &full_profile;
     o->gb_flags = o->quick ? quick_flags : full_flags;

@@ -27,8 +27,7 @@ PbStatus cmd_show(int argc, char **argv) {
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (st || help) return st;
     hid_t file;
     const ResultKind *kind;
     char name[4096];

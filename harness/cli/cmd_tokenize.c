@@ -24,8 +24,7 @@ PbStatus cmd_tokenize(int argc, char **argv) {
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (st || help) return st;
 
     ByteBuf text = {0};
     IdBuf ids = {0};
@@ -81,8 +80,7 @@ PbStatus cmd_detokenize(int argc, char **argv) {
     const char *pos[1];
     int npos, help;
     PbStatus st = args_parse(&cmd, argc, argv, pos, &npos, &help);
-    if (st) return st;
-    if (help) return args_print_help(&cmd, stdout), PB_OK;
+    if (st || help) return st;
 
     const char *path = npos ? pos[0] : "-";
     ByteBuf text = {0}, bytes = {0};

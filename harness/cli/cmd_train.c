@@ -6,7 +6,6 @@
  * saves along the way, interrupt, validation) is trainer_train
  * (harness/train/train.h); this file gives it the checkpoint as its save
  * callback. */
-#define _DEFAULT_SOURCE /* setenv */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,10 +129,9 @@ static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
         0,
         0,
         .resume_refusal = "--resume takes the model, data and optimizer settings from the checkpoint; "
-                          "give only --steps, -o, --force, --checkpoint-every"};
+                          "give only --steps, -o, --force, --checkpoint-every, --val-windows, --log-every"};
     int npos;
     PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
-    if (!st && *help) args_print_help(&cmd, stdout);
     return st;
 }
 

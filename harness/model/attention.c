@@ -387,8 +387,7 @@ static void task_backward(const Attn *a, const Grads *gr, const float *dout, con
     }
 }
 
-PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
-                            float *scratch, int B, int T, int C, int H, int pos0) {
+static PbStatus check_backward_call(const Encoding *enc, const float *scratch, int B, int T, int C, int H, int pos0) {
     PbStatus st = check_call("attention_backward", enc, B, T, C, H, pos0);
     if (st) return st;
     if (!scratch)
@@ -399,22 +398,67 @@ PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, co
                        "attention_backward: encoding '%s' has %zu parameters but no "
                        "gradient buffer; call encoding_bind first",
                        enc->module->name, enc->n_params);
+    return PB_OK;
+}
+
+/* With a rotation (dqk non-NULL), dq and dk go to scratch first:
+ * rotate_backward then maps this call's gradient alone, and dqkv still only
+ * accumulates. */
+static Grads grads_of(float *dqkv, float *dqk, int C) {
+    return (Grads){.dq = dqk ? dqk : dqkv,
+                   .dv = dqkv + 2 * (size_t)C,
+                   .ldq = dqk ? 2 * C : 3 * C,
+                   .beta_q = dqk ? 0.0f : 1.0f,
+                   .zero_dk = dqk != NULL};
+}
+
+/* The encoding task `task`'s bias_backward adds into: enc itself, or (np > 0)
+ * a copy in *local with its own zeroed gradient slice of priv, so that no two
+ * tasks add into one float and the sum over tasks is ordered. */
+static inline Encoding *task_encoding(Encoding *enc, Encoding *local, float *priv, size_t np, long task) {
+    if (!np) return enc;
+    *local = *enc;
+    local->dparams = priv + (size_t)task * np;
+    memset(local->dparams, 0, np * sizeof(float));
+    return local;
+}
+
+/* dqkv's dq and dk += rotate_backward of the scratch gradients dqk [B, T, 2C]. */
+static void add_rotated_dqk(float *dqkv, float *dqk, Encoding *enc, int B, int T, int C, int pos0, int parallel) {
+    enc->module->rotate_backward(enc, dqk, dqk + C, 2 * C, B, T, pos0);
+    const long rows = (long)B * T;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (long r = 0; r < rows; r++) {
+        float *dst = dqkv + (size_t)r * 3 * C;
+        const float *src = dqk + (size_t)r * 2 * C;
+        for (int c = 0; c < 2 * C; c++) dst[c] += src[c];
+    }
+}
+
+/* enc->dparams += the tasks' private gradients priv [tasks, np], summed in
+ * task order. */
+static void add_task_dparams(Encoding *enc, const float *priv, size_t np, long tasks, int parallel) {
+#pragma omp parallel for schedule(static) if (parallel && np >= 4096)
+    for (size_t p = 0; p < np; p++) {
+        float s = 0.0f;
+        for (long t = 0; t < tasks; t++) s += priv[(size_t)t * np + p];
+        enc->dparams[p] += s;
+    }
+}
+
+PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
+                            float *scratch, int B, int T, int C, int H, int pos0) {
+    PbStatus st = check_backward_call(enc, scratch, B, T, C, H, pos0);
+    if (st) return st;
     if (B == 0 || T == 0) return PB_OK;
 
-    const EncodingModule *mod = enc->module;
     const Attn a = attn_of(enc, T, C, H, pos0);
     const BackwardPlan plan = backward_plan(enc, B, T, C, H, pb_max_threads());
     const size_t per_thread = (plan.sum ? 2 : 1) * tile_floats(T);
     const size_t np = plan.priv ? enc->n_params : 0;
     float *dqk = plan.dqk ? scratch + plan.tiles : NULL;
     float *priv = np ? scratch + plan.tiles + plan.dqk : NULL;
-    /* With a rotation, dq and dk go to scratch first: rotate_backward then
-     * maps this call's gradient alone, and dqkv still only accumulates. */
-    const Grads gr = {.dq = dqk ? dqk : dqkv,
-                      .dv = dqkv + 2 * (size_t)C,
-                      .ldq = dqk ? 2 * C : 3 * C,
-                      .beta_q = dqk ? 0.0f : 1.0f,
-                      .zero_dk = dqk != NULL};
+    const Grads gr = grads_of(dqkv, dqk, C);
     const long tasks = (long)H * plan.groups;
 
     const int parallel = (double)B * H * T * T * a.D >= PARALLEL_MIN_WORK;
@@ -423,38 +467,14 @@ PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, co
     for (long task = 0; task < tasks; task++) {
         const int h = (int)(task / plan.groups), g = (int)(task % plan.groups);
         Encoding local;
-        Encoding *enc_bias = enc;
-        if (np) {
-            /* The hook sees the same encoding with its own gradient slice:
-             * no two tasks add into one float, and the sum below is ordered. */
-            local = *enc;
-            local.dparams = priv + (size_t)task * np;
-            memset(local.dparams, 0, np * sizeof(float));
-            enc_bias = &local;
-        }
+        Encoding *enc_bias = task_encoding(enc, &local, priv, np, task);
         float *tile = scratch + (size_t)thread_id() * per_thread;
         task_backward(&a, &gr, dout, qkv, att, tile, plan.sum ? tile + tile_floats(T) : NULL, enc_bias, h,
                       group_begin(g, plan.G), group_end(g, plan.G, B));
     }
     blas_single_end(blas);
 
-    if (dqk) {
-        mod->rotate_backward(enc, dqk, dqk + C, 2 * C, B, T, pos0);
-        const long rows = (long)B * T;
-#pragma omp parallel for schedule(static) if (parallel)
-        for (long r = 0; r < rows; r++) {
-            float *dst = dqkv + (size_t)r * 3 * C;
-            const float *src = dqk + (size_t)r * 2 * C;
-            for (int c = 0; c < 2 * C; c++) dst[c] += src[c];
-        }
-    }
-    if (np) {
-#pragma omp parallel for schedule(static) if (parallel && np >= 4096)
-        for (size_t p = 0; p < np; p++) {
-            float s = 0.0f;
-            for (long t = 0; t < tasks; t++) s += priv[(size_t)t * np + p];
-            enc->dparams[p] += s;
-        }
-    }
+    if (dqk) add_rotated_dqk(dqkv, dqk, enc, B, T, C, pos0, parallel);
+    if (np) add_task_dparams(enc, priv, np, tasks, parallel);
     return PB_OK;
 }

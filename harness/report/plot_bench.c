@@ -59,6 +59,9 @@ static int encodings_in(const BenchResults *r, char names[][BENCH_NAME], int cap
     return n;
 }
 
+/* The passes of a figure, a panel each, in this order. */
+static const char *const passes[] = {"forward", "backward"};
+
 /* One series: encoding enc's rows of a scope, pass and width. */
 typedef struct {
     const char *enc, *scope, *pass;
@@ -141,81 +144,92 @@ static void shape_of(char *out, size_t cap, const BenchResults *r, int dim) {
 #define KEY_COLUMNS 3
 #define PANEL_CHARS 80 /* characters of a note line that fit a panel */
 
-/* One figure: a panel per pass (forward, backward), a line per encoding.
- * no_value: why rows that did work can have no value in this figure. */
-static void figure(Gnuplot *g, const char *base, const char *title, const char *ylabel, const BenchResults *r,
-                   const char *scope, int dim, RowValue value, int log_y, const char *no_value) {
-    static const char *const passes[] = {"forward", "backward"};
-    static Points pts[2][32]; /* 64 KiB: off the stack */
-    char names[32][BENCH_NAME];
-    const char *name_of[32];
-    int n = encodings_in(r, names, 32), order[32], why[2][32];
-    GpRange x = gp_range(1), y = gp_range(log_y);
-    for (int e = 0; e < n; e++) name_of[e] = names[e];
-    palette_draw_order(name_of, n, order);
-    char note[2][512], lines[2][GP_NOTE_LINES][GP_TEXT_MAX];
-    int n_lines[2], most_lines = 0, key_rows = 1;
-    for (int p = 0; p < 2; p++) {
-        PaletteSeries drawn[32];
-        int n_drawn = 0;
-        for (int e = 0; e < n; e++) {
-            Points *q = &pts[p][e];
-            Select s = {names[e], scope, passes[p], dim};
-            collect(q, r, &s, value);
-            why[p][e] = q->why;
-            fprintf(g->pipe, "$D%d << EOD\n", p * n + e);
-            for (int i = 0; i < q->n; i++) {
-                fprintf(g->pipe, "%.10g %.6g\n", q->x[i], q->y[i]);
-                gp_range_add(&x, q->x[i]), gp_range_add(&y, q->y[i]);
-            }
-            fprintf(g->pipe, "EOD\n");
-            if (q->why == DRAWN) drawn[n_drawn++] = (PaletteSeries){names[e], q->x, q->y, q->n};
+/* What one figure shows: the rows of a scope and width, valued by value. */
+typedef struct {
+    const BenchResults *r;
+    const char *scope;
+    int dim;
+    RowValue value;
+    int log_y;
+    const char *no_value; /* why rows that did work can have no value here */
+} BenchFigure;
+
+#define MAX_SERIES 32
+
+/* One panel (a pass): each encoding's points and why it has none, and the
+ * note under the panel's title. */
+typedef struct {
+    Points pts[MAX_SERIES];
+    int why[MAX_SERIES], n_drawn, n_lines;
+    char lines[GP_NOTE_LINES][GP_TEXT_MAX];
+} Panel;
+
+/* Collects the n encodings' points of pass p into panel, sends them as
+ * datablocks $D<p * n + e>, and words the panel's note. */
+static void send_panel(Gnuplot *g, const BenchFigure *f, int p, char names[][BENCH_NAME], int n, Panel *panel,
+                       GpRange *x, GpRange *y) {
+    PaletteSeries drawn[MAX_SERIES];
+    panel->n_drawn = 0;
+    for (int e = 0; e < n; e++) {
+        Points *q = &panel->pts[e];
+        Select s = {names[e], f->scope, passes[p], f->dim};
+        collect(q, f->r, &s, f->value);
+        panel->why[e] = q->why;
+        fprintf(g->pipe, "$D%d << EOD\n", p * n + e);
+        for (int i = 0; i < q->n; i++) {
+            fprintf(g->pipe, "%.10g %.6g\n", q->x[i], q->y[i]);
+            gp_range_add(x, q->x[i]), gp_range_add(y, q->y[i]);
         }
-        absent_note(note[p], sizeof note[p], passes[p], no_value, names, why[p], n);
-        palette_coincide_note(note[p], sizeof note[p], drawn, n_drawn);
-        n_lines[p] = gp_wrap(note[p], PANEL_CHARS, lines[p]);
-        if (n_lines[p] > most_lines) most_lines = n_lines[p];
-        if ((n_drawn + KEY_COLUMNS - 1) / KEY_COLUMNS > key_rows) key_rows = (n_drawn + KEY_COLUMNS - 1) / KEY_COLUMNS;
+        fprintf(g->pipe, "EOD\n");
+        if (q->why == DRAWN) drawn[panel->n_drawn++] = (PaletteSeries){names[e], q->x, q->y, q->n};
     }
+    char note[512];
+    absent_note(note, sizeof note, passes[p], f->no_value, names, panel->why, n);
+    palette_coincide_note(note, sizeof note, drawn, panel->n_drawn);
+    panel->n_lines = gp_wrap(note, PANEL_CHARS, panel->lines);
+}
+
+/* Panel p's part of the multiplot: title and note, lines in palette order
+ * (coinciding ones stay visible), then the key in the file's order. */
+static void panel_command(Gnuplot *g, GpScript *cmd, int p, Panel *panel, char names[][BENCH_NAME], const int *order,
+                          int n, int most_lines) {
     char style[64];
-    GpScript cmd = {0};
-    gp_script_add(&cmd, "set multiplot layout 1,2 title %s\n", gp_str(g, title));
-    for (int p = 0; p < 2; p++) {
-        gp_script_add(&cmd, "set title %s offset 0,%d\n", gp_str(g, passes[p]), most_lines);
-        gp_add_note(g, &cmd, lines[p], n_lines[p], most_lines);
-        /* Lines in palette order (coinciding ones stay visible), then the
-         * key in the file's order. */
-        gp_script_add(&cmd, "plot NaN notitle");
-        for (int k = 0; k < n; k++) {
-            int e = order[k];
-            if (why[p][e] != DRAWN) continue;
-            palette_gnuplot(style, sizeof style, names[e]);
-            gp_script_add(&cmd, ", $D%d using 1:2 with linespoints lw 1.5 %s notitle", p * n + e, style);
-        }
-        for (int e = 0; e < n; e++) {
-            if (why[p][e] != DRAWN) continue;
-            palette_gnuplot(style, sizeof style, names[e]);
-            gp_script_add(&cmd, ", keyentry with linespoints lw 1.5 %s title %s", style, gp_str(g, names[e]));
-        }
-        gp_script_add(&cmd, "\nunset label\n");
+    gp_script_add(cmd, "set title %s offset 0,%d\n", gp_str(g, passes[p]), most_lines);
+    gp_add_note(g, cmd, panel->lines, panel->n_lines, most_lines);
+    gp_script_add(cmd, "plot NaN notitle");
+    for (int k = 0; k < n; k++) {
+        int e = order[k];
+        if (panel->why[e] != DRAWN) continue;
+        palette_gnuplot(style, sizeof style, names[e]);
+        gp_script_add(cmd, ", $D%d using 1:2 with linespoints lw 1.5 %s notitle", p * n + e, style);
     }
-    gp_script_add(&cmd, "unset multiplot");
-    fprintf(g->pipe,
-            "reset\nset logscale x 2\n%s\nset xlabel 'sequence length T'\nset ylabel %s\n"
-            "set grid\nset key below horizontal maxcols %d font ',8' samplen 4\nset format x '%%g'\n"
-            "set bmargin %d\nset tmargin %d\n",
-            log_y ? "set logscale y" : "unset logscale y", gp_str(g, ylabel), KEY_COLUMNS, 4 + key_rows,
-            3 + most_lines);
-    /* Nothing drawn in either panel (a file without `none` has no relative
-     * times): fixed ranges, which gnuplot needs to draw the notes at all. */
-    double lens[BENCH_MAX_LENS];
+    for (int e = 0; e < n; e++) {
+        if (panel->why[e] != DRAWN) continue;
+        palette_gnuplot(style, sizeof style, names[e]);
+        gp_script_add(cmd, ", keyentry with linespoints lw 1.5 %s title %s", style, gp_str(g, names[e]));
+    }
+    gp_script_add(cmd, "\nunset label\n");
+}
+
+/* The distinct lengths T of the figure's rows, in file order, into
+ * lens[BENCH_MAX_LENS]; returns how many. */
+static int figure_lengths(const BenchFigure *f, double *lens) {
     int n_lens = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        const BenchRow *row = &r->rows[i];
-        int seen = row->dim != dim || strcmp(row->scope, scope) != 0;
+    for (size_t i = 0; i < f->r->n; i++) {
+        const BenchRow *row = &f->r->rows[i];
+        int seen = row->dim != f->dim || strcmp(row->scope, f->scope) != 0;
         for (int k = 0; k < n_lens && !seen; k++) seen = lens[k] == row->seq_len;
         if (!seen && n_lens < BENCH_MAX_LENS) lens[n_lens++] = row->seq_len;
     }
+    return n_lens;
+}
+
+/* Axes fitted to the data of both panels, x tics at the measured lengths.
+ * Nothing drawn in either panel (a file without `none` has no relative
+ * times): fixed ranges, which gnuplot needs to draw the notes at all. */
+static void fit_axes(Gnuplot *g, const BenchFigure *f, GpRange x, GpRange y) {
+    double lens[BENCH_MAX_LENS];
+    int n_lens = figure_lengths(f, lens);
     if (x.lo > x.hi)
         for (int k = 0; k < n_lens; k++) gp_range_add(&x, lens[k]);
     if (x.lo > x.hi) gp_range_add(&x, 64);
@@ -223,6 +237,34 @@ static void figure(Gnuplot *g, const char *base, const char *title, const char *
     gnuplot_fit_axis(g, 'x', x);
     gnuplot_fit_axis(g, 'y', y);
     gnuplot_tics_at(g, 'x', lens, n_lens);
+}
+
+/* One figure: a panel per pass (forward, backward), a line per encoding. */
+static void figure(Gnuplot *g, const char *base, const char *title, const char *ylabel, const BenchFigure *f) {
+    static Panel panels[2]; /* 66 KiB: off the stack */
+    char names[MAX_SERIES][BENCH_NAME];
+    const char *name_of[MAX_SERIES];
+    int n = encodings_in(f->r, names, MAX_SERIES), order[MAX_SERIES], most_lines = 0, key_rows = 1;
+    GpRange x = gp_range(1), y = gp_range(f->log_y);
+    for (int e = 0; e < n; e++) name_of[e] = names[e];
+    palette_draw_order(name_of, n, order);
+    for (int p = 0; p < 2; p++) {
+        send_panel(g, f, p, names, n, &panels[p], &x, &y);
+        if (panels[p].n_lines > most_lines) most_lines = panels[p].n_lines;
+        int rows = (panels[p].n_drawn + KEY_COLUMNS - 1) / KEY_COLUMNS;
+        if (rows > key_rows) key_rows = rows;
+    }
+    GpScript cmd = {0};
+    gp_script_add(&cmd, "set multiplot layout 1,2 title %s\n", gp_str(g, title));
+    for (int p = 0; p < 2; p++) panel_command(g, &cmd, p, &panels[p], names, order, n, most_lines);
+    gp_script_add(&cmd, "unset multiplot");
+    fprintf(g->pipe,
+            "reset\nset logscale x 2\n%s\nset xlabel 'sequence length T'\nset ylabel %s\n"
+            "set grid\nset key below horizontal maxcols %d font ',8' samplen 4\nset format x '%%g'\n"
+            "set bmargin %d\nset tmargin %d\n",
+            f->log_y ? "set logscale y" : "unset logscale y", gp_str(g, ylabel), KEY_COLUMNS, 4 + key_rows,
+            3 + most_lines);
+    fit_axes(g, f, x, y);
     gnuplot_save_both(g, base, cmd.text);
 }
 
@@ -246,19 +288,19 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir) {
         for (int s = 0; s < 2; s++) {
             snprintf(base, sizeof base, "throughput-%s-C%d", scopes[s], C);
             snprintf(title, sizeof title, "%s throughput, %s", scopes[s], shape);
-            figure(&g, base, title, "tokens / s", &r, scopes[s], C, tokens_per_s, 1, "no rate");
+            figure(&g, base, title, "tokens / s", &(BenchFigure){&r, scopes[s], C, tokens_per_s, 1, "no rate"});
         }
         /* Only attention has a `none` baseline that does work. */
         snprintf(base, sizeof base, "relative-attention-C%d", C);
         snprintf(title, sizeof title, "attention layer time relative to none, %s", shape);
-        figure(&g, base, title, "time / time of none", &r, "attention", C, relative_to_none, 0,
-               "no none row of the same shape");
+        figure(&g, base, title, "time / time of none",
+               &(BenchFigure){&r, "attention", C, relative_to_none, 0, "no none row of the same shape"});
         snprintf(base, sizeof base, "memory-attention-C%d", C);
         snprintf(title, sizeof title, "attention: activations kept for backward, %s (slope 2 = quadratic)", shape);
-        figure(&g, base, title, "MiB", &r, "attention", C, activation_mib, 1, "no bytes recorded");
+        figure(&g, base, title, "MiB", &(BenchFigure){&r, "attention", C, activation_mib, 1, "no bytes recorded"});
         snprintf(base, sizeof base, "memory-heap-C%d", C);
         snprintf(title, sizeof title, "attention: measured peak heap per pass, %s", shape);
-        figure(&g, base, title, "MiB", &r, "attention", C, heap_mib, 1, "no bytes recorded");
+        figure(&g, base, title, "MiB", &(BenchFigure){&r, "attention", C, heap_mib, 1, "no bytes recorded"});
     }
     PbStatus closed = gnuplot_close(&g);
     bench_results_free(&r);

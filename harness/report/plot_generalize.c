@@ -105,115 +105,162 @@ static double byte_unit(double largest, const char **name) {
     return (double)(1ull << (10 * u));
 }
 
-static void figure(Gnuplot *g, const char *base, const char *title, const FigOpts *o, const Series *s, int n_series) {
+/* The y axis unit: for a byte axis the one that suits the largest mean (its
+ * name added to ylabel[cap]), else 1 and o->ylabel as it is. */
+static double y_unit(const FigOpts *o, const Series *s, int n_series, char *ylabel, size_t cap) {
+    snprintf(ylabel, cap, "%s", o->ylabel);
+    if (!o->bytes) return 1;
+    double largest = 0;
+    for (int e = 0; e < n_series; e++)
+        for (int j = 0; j < s[e].n; j++) {
+            double m, h;
+            gen_mean_ci(s[e].v + j, s[e].seeds, s[e].row_stride, &m, &h, NULL);
+            if (isfinite(m) && m > largest) largest = m;
+        }
+    const char *name;
+    double unit = byte_unit(largest, &name);
+    snprintf(ylabel, cap, "%s (%s)", o->ylabel, name);
+    return unit;
+}
+
+/* What a figure draws: each series' points, the lines among them, the
+ * ranges they span, and every x (the tics of a length axis). */
+typedef struct {
     Drawn d[GEN_MAX_ENCODINGS];
     PaletteSeries lines[GEN_MAX_ENCODINGS];
-    const char *names[GEN_MAX_ENCODINGS];
-    int order[GEN_MAX_ENCODINGS], n_lines = 0;
-    double unit = 1;
-    char ylabel[160];
-    snprintf(ylabel, sizeof ylabel, "%s", o->ylabel);
-    if (o->bytes) {
-        double largest = 0;
-        for (int e = 0; e < n_series; e++)
-            for (int j = 0; j < s[e].n; j++) {
-                double m, h;
-                gen_mean_ci(s[e].v + j, s[e].seeds, s[e].row_stride, &m, &h, NULL);
-                if (isfinite(m) && m > largest) largest = m;
-            }
-        const char *name;
-        unit = byte_unit(largest, &name);
-        snprintf(ylabel, sizeof ylabel, "%s (%s)", o->ylabel, name);
-    }
-    GpRange xr = gp_range(o->logx), yr = gp_range(o->logy);
+    int n_lines;
+    GpRange xr, yr;
+    double *buf;    /* x, mean, low and high of every point, then every x and the marker's */
+    double *xs_all; /* [n_xs] */
+    int n_xs;
+} Plotted;
+
+/* Draws every series of s into p and sends each as datablock $D<e>; 0 if
+ * out of memory. */
+static int send_series(Gnuplot *g, const FigOpts *o, double unit, const Series *s, int n_series, Plotted *p) {
     size_t total = 0;
     for (int e = 0; e < n_series; e++) total += (size_t)s[e].n;
-    /* x, mean, low and high of every point, then every x and the marker's */
-    double *buf = malloc((5 * total + 1) * sizeof *buf);
-    if (!buf) return;
-    double *xs_all = buf + 4 * total;
-    int n_xs = 0;
+    p->buf = malloc((5 * total + 1) * sizeof *p->buf);
+    if (!p->buf) return 0;
+    p->xr = gp_range(o->logx), p->yr = gp_range(o->logy);
+    p->xs_all = p->buf + 4 * total, p->n_xs = 0, p->n_lines = 0;
     size_t at = 0;
     for (int e = 0; e < n_series; e++) {
-        d[e] = (Drawn){buf + at, buf + total + at, buf + 2 * total + at, buf + 3 * total + at, 0};
+        Drawn *d = &p->d[e];
+        double *b = p->buf + at;
+        *d = (Drawn){b, b + total, b + 2 * total, b + 3 * total, 0};
         at += s[e].n;
-        draw_series(&s[e], o, unit, &d[e]);
+        draw_series(&s[e], o, unit, d);
         fprintf(g->pipe, "$D%d << EOD\n", e);
-        for (int j = 0; j < d[e].n; j++) {
-            fprintf(g->pipe, "%.8g %.6g %.6g %.6g\n", d[e].x[j], d[e].m[j], d[e].lo[j], d[e].hi[j]);
-            gp_range_add(&xr, d[e].x[j]);
-            gp_range_add(&yr, d[e].lo[j]), gp_range_add(&yr, d[e].hi[j]), gp_range_add(&yr, d[e].m[j]);
-            xs_all[n_xs++] = d[e].x[j];
+        for (int j = 0; j < d->n; j++) {
+            fprintf(g->pipe, "%.8g %.6g %.6g %.6g\n", d->x[j], d->m[j], d->lo[j], d->hi[j]);
+            gp_range_add(&p->xr, d->x[j]);
+            gp_range_add(&p->yr, d->lo[j]), gp_range_add(&p->yr, d->hi[j]), gp_range_add(&p->yr, d->m[j]);
+            p->xs_all[p->n_xs++] = d->x[j];
         }
         fprintf(g->pipe, "EOD\n");
-        names[e] = s[e].name;
-        if (d[e].n) lines[n_lines++] = (PaletteSeries){s[e].name, d[e].x, d[e].m, d[e].n};
+        if (d->n) p->lines[p->n_lines++] = (PaletteSeries){s[e].name, d->x, d->m, d->n};
     }
-    if (o->vline > 0) gp_range_add(&xr, o->vline);
-    gp_range_add(&xr, o->xlo), gp_range_add(&xr, o->xhi);
-    if (isfinite(o->ymin)) gp_range_add(&yr, o->ymin);
-    if (isfinite(o->ymax)) gp_range_add(&yr, o->ymax);
-    palette_draw_order(names, n_series, order);
-    char note[512] = "", note_lines[GP_NOTE_LINES][GP_TEXT_MAX];
-    palette_coincide_note(note, sizeof note, lines, n_lines);
-    if (!n_lines) snprintf(note, sizeof note, "no values to draw in this file");
-    int n_note = gp_wrap(note, 95, note_lines);
+    return 1;
+}
 
-    /* Bands under every line, lines in palette order (coinciding ones stay
-     * visible), then the key in the file's order. */
-    GpScript cmd = {0};
+/* The ranges the axes must hold beyond the data: the marker, the fixed
+ * ends. With nothing to fit (no values), fixed ranges, which gnuplot needs
+ * to draw the key and the note at all. */
+static void extend_ranges(const FigOpts *o, Plotted *p) {
+    if (o->vline > 0) gp_range_add(&p->xr, o->vline);
+    gp_range_add(&p->xr, o->xlo), gp_range_add(&p->xr, o->xhi);
+    if (isfinite(o->ymin)) gp_range_add(&p->yr, o->ymin);
+    if (isfinite(o->ymax)) gp_range_add(&p->yr, o->ymax);
+    if (p->xr.lo > p->xr.hi) gp_range_add(&p->xr, 1), gp_range_add(&p->xr, 2);
+    if (p->yr.lo > p->yr.hi) gp_range_add(&p->yr, 1), gp_range_add(&p->yr, 2);
+}
+
+/* The note under the title (lines that coincide, or nothing drawn), wrapped
+ * into lines; returns how many. */
+static int figure_note(const Plotted *p, char lines[][GP_TEXT_MAX]) {
+    char note[512] = "";
+    palette_coincide_note(note, sizeof note, p->lines, p->n_lines);
+    if (!p->n_lines) snprintf(note, sizeof note, "no values to draw in this file");
+    return gp_wrap(note, 95, lines);
+}
+
+/* The plot command: bands under every line, lines in palette order
+ * (coinciding ones stay visible), then the key in the file's order. */
+static void plot_command(Gnuplot *g, GpScript *cmd, const Series *s, int n_series, const Plotted *p, const FigOpts *o) {
+    const char *names[GEN_MAX_ENCODINGS];
+    int order[GEN_MAX_ENCODINGS];
     char style[64], color[32], key[GEN_NAME + 64];
-    gp_add_note(g, &cmd, note_lines, n_note, n_note);
-    gp_script_add(&cmd, "plot NaN notitle");
+    for (int e = 0; e < n_series; e++) names[e] = s[e].name;
+    palette_draw_order(names, n_series, order);
+    gp_script_add(cmd, "plot NaN notitle");
     for (int k = 0; k < n_series; k++) {
         int e = order[k];
         palette_color(color, sizeof color, s[e].name);
-        if (d[e].n)
-            gp_script_add(&cmd, ", $D%d using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle", e,
+        if (p->d[e].n)
+            gp_script_add(cmd, ", $D%d using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle", e,
                           color);
     }
     for (int k = 0; k < n_series; k++) {
         int e = order[k];
         palette_gnuplot(style, sizeof style, s[e].name);
-        if (d[e].n) gp_script_add(&cmd, ", $D%d using 1:2 with linespoints lw 1.5 %s notitle", e, style);
+        if (p->d[e].n) gp_script_add(cmd, ", $D%d using 1:2 with linespoints lw 1.5 %s notitle", e, style);
     }
     for (int e = 0; e < n_series; e++) {
         char words[48];
-        key_note(words, sizeof words, &s[e], &d[e], o);
+        key_note(words, sizeof words, &s[e], &p->d[e], o);
         snprintf(key, sizeof key, "%s%s", s[e].name, words);
         palette_gnuplot(style, sizeof style, s[e].name);
-        gp_script_add(&cmd, ", keyentry with linespoints lw 1.5 %s title %s", style, gp_str(g, key));
+        gp_script_add(cmd, ", keyentry with linespoints lw 1.5 %s title %s", style, gp_str(g, key));
     }
+}
+
+/* Title, labels, scales, ranges and tics; returns the x range set. */
+static GpRange set_axes(Gnuplot *g, const char *title, const FigOpts *o, const char *ylabel, int n_note, Plotted *p) {
     fprintf(g->pipe,
             "reset\nset title %s offset 0,%d\nset xlabel %s\nset ylabel %s\nset grid\n"
             "set key outside right top font ',8' samplen 4\nset format x '%%g'\nset tmargin %d\n",
             gp_str(g, title), n_note, gp_str(g, o->xlabel), gp_str(g, ylabel), 3 + n_note);
     fprintf(g->pipe, o->logx ? "set logscale x 2\n" : "unset logscale x\n");
     fprintf(g->pipe, o->logy ? "set logscale y\n" : "unset logscale y\n");
-    /* Nothing to fit (no values): fixed ranges, which gnuplot needs to draw
-     * the key and the note at all. */
-    if (xr.lo > xr.hi) gp_range_add(&xr, 1), gp_range_add(&xr, 2);
-    if (yr.lo > yr.hi) gp_range_add(&yr, 1), gp_range_add(&yr, 2);
-    GpRange xs = gnuplot_fit_axis(g, 'x', xr);
+    GpRange xs = gnuplot_fit_axis(g, 'x', p->xr);
     if (isfinite(o->ymin) && isfinite(o->ymax)) fprintf(g->pipe, "set yrange [%g:%g]\n", o->ymin, o->ymax);
-    else gnuplot_fit_axis(g, 'y', yr);
-    if (o->logx && n_xs) {
-        if (o->vline > 0) xs_all[n_xs++] = o->vline;
-        gnuplot_tics_at(g, 'x', xs_all, n_xs);
+    else gnuplot_fit_axis(g, 'y', p->yr);
+    if (o->logx && p->n_xs) {
+        if (o->vline > 0) p->xs_all[p->n_xs++] = o->vline;
+        gnuplot_tics_at(g, 'x', p->xs_all, p->n_xs);
     }
-    if (o->vline > 0 && xs.lo < xs.hi) {
-        /* Inside the plot: right of the line, or left of it near the right edge. */
-        double at = o->logx ? log(o->vline / xs.lo) / log(xs.hi / xs.lo) : (o->vline - xs.lo) / (xs.hi - xs.lo);
-        char label[64];
-        snprintf(label, sizeof label, "train length %g", o->vline);
-        fprintf(g->pipe,
-                "set arrow from %.10g, graph 0 to %.10g, graph 1 nohead dt 2 lw 1.5 lc rgb 'gray40' front\n"
-                "set label %s at %.10g, graph 0.97 %s offset %s font ',8' tc rgb 'gray30' front\n",
-                o->vline, o->vline, gp_str(g, label), o->vline, at > 0.7 ? "right" : "left",
-                at > 0.7 ? "-0.6,0" : "0.6,0");
-    }
+    return xs;
+}
+
+/* The training length's dashed line and its label inside the plot: right of
+ * the line, or left of it near the right edge. */
+static void mark_training_length(Gnuplot *g, const FigOpts *o, GpRange xs) {
+    if (!(o->vline > 0 && xs.lo < xs.hi)) return;
+    double at = o->logx ? log(o->vline / xs.lo) / log(xs.hi / xs.lo) : (o->vline - xs.lo) / (xs.hi - xs.lo);
+    char label[64];
+    snprintf(label, sizeof label, "train length %g", o->vline);
+    fprintf(g->pipe,
+            "set arrow from %.10g, graph 0 to %.10g, graph 1 nohead dt 2 lw 1.5 lc rgb 'gray40' front\n"
+            "set label %s at %.10g, graph 0.97 %s offset %s font ',8' tc rgb 'gray30' front\n",
+            o->vline, o->vline, gp_str(g, label), o->vline, at > 0.7 ? "right" : "left", at > 0.7 ? "-0.6,0" : "0.6,0");
+}
+
+/* One figure BASE.png/.svg: a line with its band per series. */
+static void figure(Gnuplot *g, const char *base, const char *title, const FigOpts *o, const Series *s, int n_series) {
+    Plotted p;
+    char ylabel[160], note_lines[GP_NOTE_LINES][GP_TEXT_MAX];
+    double unit = y_unit(o, s, n_series, ylabel, sizeof ylabel);
+    if (!send_series(g, o, unit, s, n_series, &p)) return;
+    extend_ranges(o, &p);
+    int n_note = figure_note(&p, note_lines);
+    GpScript cmd = {0};
+    gp_add_note(g, &cmd, note_lines, n_note, n_note);
+    plot_command(g, &cmd, s, n_series, &p, o);
+    GpRange xs = set_axes(g, title, o, ylabel, n_note, &p);
+    mark_training_length(g, o, xs);
     gnuplot_save_both(g, base, cmd.text);
-    free(buf);
+    free(p.buf);
 }
 
 typedef struct {
@@ -335,58 +382,78 @@ static int length_index(hid_t top, const char *enc, int T) {
     return at;
 }
 
-/* One figure per evaluation length T (of any encoding); each encoding's
- * slice is found by its own eval_len, and its bins by its own shape. */
+/* The distinct evaluation lengths of the encodings with data, in the order
+ * met, into lens[cap]; returns how many. */
+static int all_lengths(hid_t top, const Loaded *l, int *lens, int cap) {
+    int n_lens = 0;
+    for (int e = 0; e < l->n; e++) {
+        int nx = 0;
+        double *x = l->data[e] ? eval_x(top, l->names[e], &nx) : NULL;
+        for (int i = 0; x && i < nx; i++) {
+            int seen = 0;
+            for (int k = 0; k < n_lens; k++) seen |= lens[k] == (int)x[i];
+            if (!seen && n_lens < cap) lens[n_lens++] = (int)x[i];
+        }
+        free(x);
+    }
+    return n_lens;
+}
+
+/* Bins of an encoding's loss_by_position [S, n, bins] (0 if not of rank 3). */
+static int position_bins(hid_t top, const char *enc) {
+    hid_t g = H5Gopen2(top, enc, H5P_DEFAULT);
+    int rank, d[8], bins = 0;
+    float *tmp = NULL;
+    if (g >= 0 && !h5_read_floats(g, "loss_by_position", &tmp, &rank, d) && rank == 3) bins = d[2];
+    free(tmp);
+    if (g >= 0) H5Gclose(g);
+    return bins;
+}
+
+/* Encoding e's loss by position in windows of T tokens, at the bin centres
+ * (*x, to free); no points if it has no slice of length T. The slice is
+ * found by its own eval_len, its bins by its own shape; l->data[e] is read
+ * as rows S, cols n. */
+static Series position_series(hid_t top, const Loaded *l, int e, int T, double **x) {
+    int bins = position_bins(top, l->names[e]), j = length_index(top, l->names[e], T);
+    Series s = {.na = l->na[e], .seeds = l->rows[e], .n = 0};
+    snprintf(s.name, GEN_NAME, "%s", l->names[e]);
+    *x = NULL;
+    if (bins > 0 && j >= 0 && j < l->cols[e] && (*x = malloc((size_t)bins * sizeof **x))) {
+        for (int b = 0; b < bins; b++) (*x)[b] = ((double)b + 0.5) * T / bins;
+        s.v = l->data[e] + (size_t)j * bins;
+        s.row_stride = l->cols[e] * bins;
+        s.n = bins;
+        s.x = *x;
+    }
+    return s;
+}
+
+/* loss-by-position-T<T>: a series per encoding with data; the training
+ * length L marked when T is past it. */
+static void position_figure(Gnuplot *g, hid_t top, const Loaded *l, int T, long long L, const char *study) {
+    Series s[GEN_MAX_ENCODINGS];
+    double *x[GEN_MAX_ENCODINGS] = {0};
+    int n = 0;
+    for (int e = 0; e < l->n; e++)
+        if (l->data[e]) s[n] = position_series(top, l, e, T, &x[n]), n++;
+    char base[64], title[512];
+    snprintf(base, sizeof base, "loss-by-position-T%d", T);
+    snprintf(title, sizeof title, "loss by position in windows of %d tokens%s", T, study);
+    FigOpts o = fig_opts("position in the window (bin centre)", "loss (nats)");
+    o.vline = L > 0 && T > L ? (double)L : 0, o.xlo = 0, o.xhi = T;
+    figure(g, base, title, &o, s, n);
+    for (int e = 0; e < n; e++) free(x[e]);
+}
+
+/* One figure per evaluation length T of any encoding. */
 static void position_figures(Gnuplot *g, hid_t top, const char *study) {
     Loaded l;
     if (!load_all(top, "loss_by_position", &l)) return free_loaded(&l);
     long long L = 0;
     h5_read_attr_int(top, "train_len", &L);
-    int lens[64], n_lens = 0;
-    for (int e = 0; e < l.n; e++) {
-        int nx = 0;
-        double *x = l.data[e] ? eval_x(top, l.names[e], &nx) : NULL;
-        for (int i = 0; x && i < nx; i++) {
-            int seen = 0;
-            for (int k = 0; k < n_lens; k++) seen |= lens[k] == (int)x[i];
-            if (!seen && n_lens < 64) lens[n_lens++] = (int)x[i];
-        }
-        free(x);
-    }
-    for (int i = 0; i < n_lens; i++) {
-        const int T = lens[i];
-        Series s[GEN_MAX_ENCODINGS];
-        double *x[GEN_MAX_ENCODINGS] = {0};
-        int n = 0;
-        for (int e = 0; e < l.n; e++) {
-            if (!l.data[e]) continue;
-            /* [S, n, bins]: read as rows S, cols n; bins from the shape */
-            hid_t gg = H5Gopen2(top, l.names[e], H5P_DEFAULT);
-            int rank, d[8], bins = 0;
-            float *tmp = NULL;
-            if (gg >= 0 && !h5_read_floats(gg, "loss_by_position", &tmp, &rank, d) && rank == 3) bins = d[2];
-            free(tmp);
-            if (gg >= 0) H5Gclose(gg);
-            int j = length_index(top, l.names[e], T);
-            s[n] = (Series){.na = l.na[e], .seeds = l.rows[e], .n = 0};
-            snprintf(s[n].name, GEN_NAME, "%s", l.names[e]);
-            if (bins > 0 && j >= 0 && j < l.cols[e] && (x[n] = malloc((size_t)bins * sizeof *x[n]))) {
-                for (int b = 0; b < bins; b++) x[n][b] = ((double)b + 0.5) * T / bins;
-                s[n].v = l.data[e] + (size_t)j * bins;
-                s[n].row_stride = l.cols[e] * bins;
-                s[n].n = bins;
-                s[n].x = x[n];
-            }
-            n++;
-        }
-        char base[64], title[512];
-        snprintf(base, sizeof base, "loss-by-position-T%d", T);
-        snprintf(title, sizeof title, "loss by position in windows of %d tokens%s", T, study);
-        FigOpts o = fig_opts("position in the window (bin centre)", "loss (nats)");
-        o.vline = L > 0 && T > L ? (double)L : 0, o.xlo = 0, o.xhi = T;
-        figure(g, base, title, &o, s, n);
-        for (int e = 0; e < n; e++) free(x[e]);
-    }
+    int lens[64], n_lens = all_lengths(top, &l, lens, 64);
+    for (int i = 0; i < n_lens; i++) position_figure(g, top, &l, lens[i], L, study);
     free_loaded(&l);
 }
 

@@ -87,12 +87,11 @@ static PbStatus write_scalar(hid_t loc, const char *name, double v, const char *
     return st;
 }
 
-PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r) {
-    PbStatus st = h5_attr_string(file, "kind", "bench");
-    if (!st) st = h5_attr_int(file, "schema_version", BENCH_SCHEMA_VERSION);
-    hid_t bench = st ? -1 : H5Gcreate2(file, "bench", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (!st && bench < 0) st = pb_fail(PB_IO, "cannot create group /bench");
-    if (!st) st = h5_attr_string(bench, "profile", plan->profile);
+/* /bench: the run's settings as attributes, then its two tables. */
+static PbStatus write_bench_group(hid_t file, const BenchPlan *plan, const BenchResults *r) {
+    hid_t bench = H5Gcreate2(file, "bench", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (bench < 0) return pb_fail(PB_IO, "cannot create group /bench");
+    PbStatus st = h5_attr_string(bench, "profile", plan->profile);
     if (!st) st = h5_attr_int(bench, "batch", plan->batch);
     if (!st) st = h5_attr_int(bench, "cells_skipped_over_memory_budget", r->n_skipped);
     if (!st) st = h5_attr_double(bench, "memory_budget_bytes", (double)plan->max_cell_bytes);
@@ -100,16 +99,28 @@ PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r
     if (!st) st = h5_attr_int(bench, "cells_planned", (long long)r->n_cells);
     if (!st) st = write_table(bench, "throughput", throughput_fields, r->rows, r->n);
     if (!st) st = write_table(bench, "memory", memory_fields, r->rows, r->n);
-    if (bench >= 0) H5Gclose(bench);
-    hid_t ref = st ? -1 : H5Gcreate2(file, "reference", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (!st && ref < 0) st = pb_fail(PB_IO, "cannot create group /reference");
-    if (!st)
-        st = write_scalar(ref, "copy_gbytes_per_s", r->copy_gbytes_per_s,
-                          "GB/s, bytes read + written by one-core memcpy of 256 MiB");
+    H5Gclose(bench);
+    return st;
+}
+
+/* /reference: the machine's copy bandwidth and sgemm rate, with units. */
+static PbStatus write_reference_group(hid_t file, const BenchResults *r) {
+    hid_t ref = H5Gcreate2(file, "reference", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ref < 0) return pb_fail(PB_IO, "cannot create group /reference");
+    PbStatus st = write_scalar(ref, "copy_gbytes_per_s", r->copy_gbytes_per_s,
+                               "GB/s, bytes read + written by one-core memcpy of 256 MiB");
     if (!st)
         st = write_scalar(ref, "sgemm_gflops", r->sgemm_gflops,
                           "GFLOP/s, OpenBLAS sgemm 1024x1024x1024, its default threads");
-    if (ref >= 0) H5Gclose(ref);
+    H5Gclose(ref);
+    return st;
+}
+
+PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r) {
+    PbStatus st = h5_attr_string(file, "kind", "bench");
+    if (!st) st = h5_attr_int(file, "schema_version", BENCH_SCHEMA_VERSION);
+    if (!st) st = write_bench_group(file, plan, r);
+    if (!st) st = write_reference_group(file, r);
     return st;
 }
 
@@ -140,8 +151,9 @@ static void sanitize_rows(BenchRow *rows, size_t n, const Field *fields) {
             }
 }
 
-PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
-    *r = (BenchResults){0};
+/* Refuses a file without a schema version or with one newer than ours,
+ * and one without both tables. */
+static PbStatus check_bench_file(hid_t file, const char *path) {
     long long version = 0;
     if (h5_read_attr_int(file, "schema_version", &version))
         return pb_fail(PB_DATA, "'%s' has no schema_version attribute: not a posbench bench file", path);
@@ -153,22 +165,29 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     if (H5Lexists(file, "bench", H5P_DEFAULT) <= 0 || H5Lexists(file, "bench/throughput", H5P_DEFAULT) <= 0 ||
         H5Lexists(file, "bench/memory", H5P_DEFAULT) <= 0)
         return pb_fail(PB_DATA, "'%s' lacks /bench/throughput or /bench/memory", path);
+    return PB_OK;
+}
+
+/* r->rows for the n rows /bench/throughput declares (n < 0: unreadable). */
+static PbStatus alloc_rows(const char *path, hssize_t n, BenchResults *r) {
+    if (n < 0) return pb_fail(PB_DATA, "'%s': /bench/throughput is unreadable", path);
+    /* A row in memory is larger than a crafted file's row can be. */
+    if (n > BENCH_MAX_ROWS)
+        return pb_fail(PB_DATA,
+                       "'%s': /bench/throughput declares %lld rows, more than posbench writes (%d; damaged "
+                       "or crafted file)",
+                       path, (long long)n, BENCH_MAX_ROWS);
+    r->rows = calloc(n ? (size_t)n : 1, sizeof *r->rows);
+    r->n = r->cap = (size_t)n;
+    return r->rows ? PB_OK : pb_fail(PB_NOMEM, "no memory for %lld rows", (long long)n);
+}
+
+/* /bench/throughput: one row per cell, into r->rows (allocated here). */
+static PbStatus read_throughput(hid_t file, const char *path, BenchResults *r) {
     hid_t set = H5Dopen2(file, "bench/throughput", H5P_DEFAULT);
     hid_t space = set < 0 ? -1 : H5Dget_space(set);
     hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    PbStatus st = PB_OK;
-    if (n < 0) st = pb_fail(PB_DATA, "'%s': /bench/throughput is unreadable", path);
-    /* A row in memory is larger than a crafted file's row can be. */
-    else if (n > BENCH_MAX_ROWS)
-        st = pb_fail(PB_DATA,
-                     "'%s': /bench/throughput declares %lld rows, more than posbench writes (%d; damaged "
-                     "or crafted file)",
-                     path, (long long)n, BENCH_MAX_ROWS);
-    if (!st) {
-        r->rows = calloc(n ? (size_t)n : 1, sizeof *r->rows);
-        r->n = r->cap = (size_t)n;
-        if (!r->rows) st = pb_fail(PB_NOMEM, "no memory for %lld rows", (long long)n);
-    }
+    PbStatus st = alloc_rows(path, n, r);
     hid_t mem = row_type(throughput_fields);
     if (!st && n && H5Dread(set, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->rows) < 0)
         st = pb_fail(PB_DATA, "'%s': /bench/throughput has unexpected columns or is damaged", path);
@@ -176,26 +195,38 @@ PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     if (space >= 0) H5Sclose(space);
     if (set >= 0) H5Dclose(set);
     if (!st) sanitize_rows(r->rows, r->n, throughput_fields);
-    /* The memory table has the same rows in the same order. */
-    if (!st) {
-        set = H5Dopen2(file, "bench/memory", H5P_DEFAULT);
-        mem = row_type(memory_fields);
-        BenchRow *tmp = calloc(r->n ? r->n : 1, sizeof *tmp);
-        space = set < 0 ? -1 : H5Dget_space(set);
-        if (!tmp || space < 0 || H5Sget_simple_extent_npoints(space) != (hssize_t)r->n ||
-            (r->n && H5Dread(set, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0))
-            st = pb_fail(PB_DATA, "'%s': /bench/memory does not match /bench/throughput", path);
-        for (size_t i = 0; !st && i < r->n; i++) {
-            r->rows[i].param_bytes = tmp[i].param_bytes;
-            r->rows[i].activation_bytes = tmp[i].activation_bytes;
-            r->rows[i].peak_heap_bytes = tmp[i].peak_heap_bytes;
-            r->rows[i].peak_rss_bytes = tmp[i].peak_rss_bytes;
-        }
-        free(tmp);
-        H5Tclose(mem);
-        if (space >= 0) H5Sclose(space);
-        if (set >= 0) H5Dclose(set);
+    return st;
+}
+
+/* /bench/memory: the same rows in the same order; its columns join r's. */
+static PbStatus read_memory(hid_t file, const char *path, BenchResults *r) {
+    hid_t set = H5Dopen2(file, "bench/memory", H5P_DEFAULT);
+    hid_t mem = row_type(memory_fields);
+    BenchRow *tmp = calloc(r->n ? r->n : 1, sizeof *tmp);
+    hid_t space = set < 0 ? -1 : H5Dget_space(set);
+    PbStatus st = PB_OK;
+    if (!tmp || space < 0 || H5Sget_simple_extent_npoints(space) != (hssize_t)r->n ||
+        (r->n && H5Dread(set, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0))
+        st = pb_fail(PB_DATA, "'%s': /bench/memory does not match /bench/throughput", path);
+    for (size_t i = 0; !st && i < r->n; i++) {
+        r->rows[i].param_bytes = tmp[i].param_bytes;
+        r->rows[i].activation_bytes = tmp[i].activation_bytes;
+        r->rows[i].peak_heap_bytes = tmp[i].peak_heap_bytes;
+        r->rows[i].peak_rss_bytes = tmp[i].peak_rss_bytes;
     }
+    free(tmp);
+    H5Tclose(mem);
+    if (space >= 0) H5Sclose(space);
+    if (set >= 0) H5Dclose(set);
+    return st;
+}
+
+PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
+    *r = (BenchResults){0};
+    PbStatus st = check_bench_file(file, path);
+    if (st) return st;
+    st = read_throughput(file, path, r);
+    if (!st) st = read_memory(file, path, r);
     if (!st) st = read_scalar(file, "reference/copy_gbytes_per_s", &r->copy_gbytes_per_s);
     if (!st) st = read_scalar(file, "reference/sgemm_gflops", &r->sgemm_gflops);
     if (st) bench_results_free(r);

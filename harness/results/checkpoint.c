@@ -79,6 +79,88 @@ static PbStatus read_u64(hid_t loc, const char *name, uint64_t *out) {
     return st;
 }
 
+/* ---- config fields ---------------------------------------------------------- */
+
+/* A numeric setting of a config struct, stored as the attribute of its name.
+ * Saving and loading walk the same table, so the two cannot drift apart; the
+ * type is taken from the field itself (_Generic), so an entry cannot misread
+ * it. */
+typedef enum { FIELD_INT, FIELD_LONG, FIELD_FLOAT, FIELD_DOUBLE, FIELD_U64 } FieldType;
+
+typedef struct {
+    const char *name;
+    FieldType type;
+    size_t offset;
+    int optional; /* absent in older checkpoints: the default stays */
+} ConfigField;
+
+// clang-format off
+#define FIELD_TYPE(x) \
+    _Generic((x), int: FIELD_INT, long: FIELD_LONG, float: FIELD_FLOAT, double: FIELD_DOUBLE, uint64_t: FIELD_U64)
+#define CONFIG_FIELD(T, f, is_optional) {#f, FIELD_TYPE(((T *)0)->f), offsetof(T, f), is_optional}
+// clang-format on
+
+static const ConfigField MODEL_FIELDS[] = {
+    CONFIG_FIELD(ModelConfig, vocab, 0),
+    CONFIG_FIELD(ModelConfig, context, 0),
+    CONFIG_FIELD(ModelConfig, layers, 0),
+    CONFIG_FIELD(ModelConfig, dim, 0),
+    CONFIG_FIELD(ModelConfig, heads, 0),
+    CONFIG_FIELD(ModelConfig, tied, 0),
+    CONFIG_FIELD(ModelConfig, init_std, 0),
+    /* Checkpoints from before embed_scale existed were trained with 1. */
+    CONFIG_FIELD(ModelConfig, embed_scale, 1),
+};
+
+static const ConfigField TRAIN_FIELDS[] = {
+    CONFIG_FIELD(TrainConfig, steps, 0),        CONFIG_FIELD(TrainConfig, batch, 0),
+    CONFIG_FIELD(TrainConfig, stride, 0),       CONFIG_FIELD(TrainConfig, lr, 0),
+    CONFIG_FIELD(TrainConfig, min_lr_ratio, 0), CONFIG_FIELD(TrainConfig, warmup, 0),
+    CONFIG_FIELD(TrainConfig, weight_decay, 0), CONFIG_FIELD(TrainConfig, beta1, 0),
+    CONFIG_FIELD(TrainConfig, beta2, 0),        CONFIG_FIELD(TrainConfig, eps, 0),
+    CONFIG_FIELD(TrainConfig, grad_clip, 0),    CONFIG_FIELD(TrainConfig, seed, 0),
+    CONFIG_FIELD(TrainConfig, val_fraction, 0),
+};
+
+#define N_FIELDS(table) (sizeof(table) / sizeof(table)[0])
+
+static PbStatus write_field(hid_t g, const ConfigField *fd, const void *config) {
+    const char *p = (const char *)config + fd->offset;
+    switch (fd->type) {
+    case FIELD_INT: return h5_attr_int(g, fd->name, *(const int *)p);
+    case FIELD_LONG: return h5_attr_int(g, fd->name, *(const long *)p);
+    case FIELD_FLOAT: return h5_attr_double(g, fd->name, *(const float *)p);
+    case FIELD_DOUBLE: return h5_attr_double(g, fd->name, *(const double *)p);
+    case FIELD_U64: return attr_u64(g, fd->name, *(const uint64_t *)p);
+    }
+    return pb_fail(PB_IO, "attribute '%s' has no type", fd->name);
+}
+
+static PbStatus read_field(hid_t g, const ConfigField *fd, void *config) {
+    char *p = (char *)config + fd->offset;
+    if (fd->optional && H5Aexists(g, fd->name) <= 0) return PB_OK;
+    switch (fd->type) {
+    case FIELD_INT: return read_int(g, fd->name, (int *)p);
+    case FIELD_LONG: return read_long(g, fd->name, (long *)p);
+    case FIELD_FLOAT: return read_float(g, fd->name, (float *)p);
+    case FIELD_DOUBLE: return h5_read_attr_double(g, fd->name, (double *)p);
+    case FIELD_U64: return read_u64(g, fd->name, (uint64_t *)p);
+    }
+    return pb_fail(PB_DATA, "attribute '%s' has no type", fd->name);
+}
+
+static PbStatus write_fields(hid_t g, const ConfigField *fields, size_t n, const void *config) {
+    PbStatus st = PB_OK;
+    for (size_t i = 0; !st && i < n; i++) st = write_field(g, &fields[i], config);
+    return st;
+}
+
+static PbStatus read_fields(hid_t g, const ConfigField *fields, size_t n, void *config) {
+    PbStatus st = PB_OK;
+    for (size_t i = 0; !st && i < n; i++) st = read_field(g, &fields[i], config);
+    return st;
+}
+
 /* ---- tensors ---------------------------------------------------------------- */
 
 static PbStatus write_tensors(hid_t loc, const char *group, const Model *m, const float *buf) {
@@ -122,14 +204,7 @@ static PbStatus read_tensors(hid_t loc, const char *group, const Model *m, float
 static PbStatus write_config(hid_t f, const ModelConfig *c) {
     hid_t g = group_create(f, "config");
     if (g < 0) return pb_fail(PB_IO, "cannot create group 'config'");
-    PbStatus st = h5_attr_int(g, "vocab", c->vocab);
-    if (!st) st = h5_attr_int(g, "context", c->context);
-    if (!st) st = h5_attr_int(g, "layers", c->layers);
-    if (!st) st = h5_attr_int(g, "dim", c->dim);
-    if (!st) st = h5_attr_int(g, "heads", c->heads);
-    if (!st) st = h5_attr_int(g, "tied", c->tied);
-    if (!st) st = h5_attr_double(g, "init_std", c->init_std);
-    if (!st) st = h5_attr_double(g, "embed_scale", c->embed_scale);
+    PbStatus st = write_fields(g, MODEL_FIELDS, N_FIELDS(MODEL_FIELDS), c);
     if (!st) st = h5_attr_string(g, "fallback", c->fallback == LENGTH_FALLBACK_CLAMP ? "clamp" : "error");
     if (!st) st = h5_attr_string(g, "encoding", c->encoding);
     if (!st) st = h5_attr_string(g, "variant", c->variant);
@@ -139,22 +214,9 @@ static PbStatus write_config(hid_t f, const ModelConfig *c) {
 }
 
 static PbStatus write_train(hid_t f, const Trainer *t) {
-    const TrainConfig *c = &t->cfg;
     hid_t g = group_create(f, "train");
     if (g < 0) return pb_fail(PB_IO, "cannot create group 'train'");
-    PbStatus st = h5_attr_int(g, "steps", c->steps);
-    if (!st) st = h5_attr_int(g, "batch", c->batch);
-    if (!st) st = h5_attr_int(g, "stride", c->stride);
-    if (!st) st = h5_attr_double(g, "lr", c->lr);
-    if (!st) st = h5_attr_double(g, "min_lr_ratio", c->min_lr_ratio);
-    if (!st) st = h5_attr_int(g, "warmup", c->warmup);
-    if (!st) st = h5_attr_double(g, "weight_decay", c->weight_decay);
-    if (!st) st = h5_attr_double(g, "beta1", c->beta1);
-    if (!st) st = h5_attr_double(g, "beta2", c->beta2);
-    if (!st) st = h5_attr_double(g, "eps", c->eps);
-    if (!st) st = h5_attr_double(g, "grad_clip", c->grad_clip);
-    if (!st) st = attr_u64(g, "seed", c->seed);
-    if (!st) st = h5_attr_double(g, "val_fraction", c->val_fraction);
+    PbStatus st = write_fields(g, TRAIN_FIELDS, N_FIELDS(TRAIN_FIELDS), &t->cfg);
     if (!st) st = h5_attr_int(g, "step", t->step);
     if (!st) st = h5_attr_int(g, "epoch", t->epoch);
     if (!st) st = h5_attr_int(g, "loader_next", (long long)t->loader.next);
@@ -230,15 +292,7 @@ static PbStatus read_model_config(hid_t f, const char *path, ModelConfig *c) {
     if (st) return st;
     *c = model_config_default();
     char fb[16] = "";
-    st = read_int(g, "vocab", &c->vocab);
-    if (!st) st = read_int(g, "context", &c->context);
-    if (!st) st = read_int(g, "layers", &c->layers);
-    if (!st) st = read_int(g, "dim", &c->dim);
-    if (!st) st = read_int(g, "heads", &c->heads);
-    if (!st) st = read_int(g, "tied", &c->tied);
-    if (!st) st = read_float(g, "init_std", &c->init_std);
-    /* Checkpoints from before embed_scale existed were trained with 1. */
-    if (!st && H5Aexists(g, "embed_scale") > 0) st = read_float(g, "embed_scale", &c->embed_scale);
+    st = read_fields(g, MODEL_FIELDS, N_FIELDS(MODEL_FIELDS), c);
     if (!st) st = read_string(g, "fallback", fb, sizeof fb);
     if (!st) c->fallback = strcmp(fb, "clamp") == 0 ? LENGTH_FALLBACK_CLAMP : LENGTH_FALLBACK_ERROR;
     if (!st) st = read_string(g, "encoding", c->encoding, sizeof c->encoding);
@@ -287,20 +341,7 @@ static PbStatus read_data(hid_t f, const char *path, CheckpointData *d) {
 
 static PbStatus read_train_config(hid_t g, TrainConfig *c) {
     *c = train_config_default();
-    PbStatus st = read_long(g, "steps", &c->steps);
-    if (!st) st = read_int(g, "batch", &c->batch);
-    if (!st) st = read_int(g, "stride", &c->stride);
-    if (!st) st = read_float(g, "lr", &c->lr);
-    if (!st) st = read_float(g, "min_lr_ratio", &c->min_lr_ratio);
-    if (!st) st = read_long(g, "warmup", &c->warmup);
-    if (!st) st = read_float(g, "weight_decay", &c->weight_decay);
-    if (!st) st = read_float(g, "beta1", &c->beta1);
-    if (!st) st = read_float(g, "beta2", &c->beta2);
-    if (!st) st = read_float(g, "eps", &c->eps);
-    if (!st) st = read_float(g, "grad_clip", &c->grad_clip);
-    if (!st) st = read_u64(g, "seed", &c->seed);
-    if (!st) st = h5_read_attr_double(g, "val_fraction", &c->val_fraction);
-    return st;
+    return read_fields(g, TRAIN_FIELDS, N_FIELDS(TRAIN_FIELDS), c);
 }
 
 PbStatus checkpoint_read_config(const char *path, ModelConfig *mc, TrainConfig *tc, CheckpointData *d, long *step) {
@@ -320,56 +361,101 @@ PbStatus checkpoint_read_config(const char *path, ModelConfig *mc, TrainConfig *
     return st;
 }
 
-PbStatus checkpoint_restore(const char *path, Trainer *t) {
-    hid_t f, g = -1, opt = -1;
-    PbStatus st = open_checkpoint(&f, path);
-    if (st) return st;
-    Model *m = &t->model;
+/* ---- restore ------------------------------------------------------------------- */
+
+/* Where training stopped: steps done and the loader's position. */
+typedef struct {
+    long step, epoch, next;
+    uint64_t rng_state, rng_inc;
+} TrainState;
+
+/* The saved model is the one being resumed: same shape and encoding. */
+static int same_model(const ModelConfig *a, const ModelConfig *b) {
+    return a->vocab == b->vocab && a->layers == b->layers && a->dim == b->dim && a->heads == b->heads &&
+           a->context == b->context && a->tied == b->tied && a->embed_scale == b->embed_scale &&
+           strcmp(a->encoding, b->encoding) == 0;
+}
+
+static PbStatus check_model(hid_t f, const char *path, const ModelConfig *resumed) {
     ModelConfig mc;
-    st = read_model_config(f, path, &mc);
-    if (!st && (mc.vocab != m->cfg.vocab || mc.layers != m->cfg.layers || mc.dim != m->cfg.dim ||
-                mc.heads != m->cfg.heads || mc.context != m->cfg.context || mc.tied != m->cfg.tied ||
-                mc.embed_scale != m->cfg.embed_scale || strcmp(mc.encoding, m->cfg.encoding)))
+    PbStatus st = read_model_config(f, path, &mc);
+    if (!st && !same_model(&mc, resumed))
         st = pb_fail(PB_DATA, "'%s' holds another model than the one being resumed", path);
-    if (!st) st = read_tensors(f, "params", m, m->params, path);
+    return st;
+}
+
+/* Parameters and AdamW moments. */
+static PbStatus read_weights(hid_t f, const char *path, Trainer *t) {
+    Model *m = &t->model;
+    hid_t opt = -1;
+    PbStatus st = read_tensors(f, "params", m, m->params, path);
     if (!st) st = group_open(&opt, f, "optimizer", path);
     if (!st) st = read_tensors(opt, "m", m, t->opt_m, path);
     if (!st) st = read_tensors(opt, "v", m, t->opt_v, path);
-    if (!st) st = group_open(&g, f, "train", path);
-    long step = 0, epoch = 0, next = 0;
-    uint64_t rng_state = 0, rng_inc = 0;
-    if (!st) st = read_long(g, "step", &step);
-    if (!st) st = read_long(g, "epoch", &epoch);
-    if (!st) st = read_long(g, "loader_next", &next);
-    if (!st) st = read_u64(g, "loader_rng_state", &rng_state);
-    if (!st) st = read_u64(g, "loader_rng_inc", &rng_inc);
-    if (!st && (step < 0 || step > t->cfg.steps))
-        st = pb_fail(PB_DATA, "'%s': %ld steps done, more than the %ld of the schedule", path, step, t->cfg.steps);
-    if (!st && step > 0) {
-        float *loss = NULL;
-        int rank, dims[8];
-        st = h5_read_floats(g, "loss", &loss, &rank, dims);
-        if (!st && (rank != 1 || dims[0] != step))
-            st = pb_fail(PB_DATA, "'%s': train/loss has %d entries for %ld steps", path, dims[0], step);
-        if (!st) memcpy(t->loss_history, loss, (size_t)step * sizeof *loss);
-        free(loss);
-    }
-    if (!st) {
-        /* Replays the loader's permutations: its state is (seed, epochs, next). */
-        for (long e = 0; e < epoch; e++) loader_rewind(&t->loader);
-        if (next < 0 || (size_t)next > t->loader.n_windows)
-            st = pb_fail(PB_DATA, "'%s': loader position %ld outside its %zu windows", path, next, t->loader.n_windows);
-        else if (t->loader.rng.state != rng_state || t->loader.rng.inc != rng_inc)
-            st = pb_fail(PB_DATA,
-                         "'%s': the loader's random state does not replay (was the "
-                         "data or --batch changed?)",
-                         path);
-        t->loader.next = (size_t)next;
-        t->epoch = epoch;
-        t->step = step;
-    }
-    if (g >= 0) H5Gclose(g);
     if (opt >= 0) H5Gclose(opt);
+    return st;
+}
+
+static PbStatus read_train_state(hid_t g, TrainState *s) {
+    PbStatus st = read_long(g, "step", &s->step);
+    if (!st) st = read_long(g, "epoch", &s->epoch);
+    if (!st) st = read_long(g, "loader_next", &s->next);
+    if (!st) st = read_u64(g, "loader_rng_state", &s->rng_state);
+    if (!st) st = read_u64(g, "loader_rng_inc", &s->rng_inc);
+    return st;
+}
+
+/* train/loss [step] into t->loss_history. */
+static PbStatus read_loss_history(hid_t g, const char *path, Trainer *t, long step) {
+    if (step <= 0) return PB_OK;
+    float *loss = NULL;
+    int rank, dims[8];
+    PbStatus st = h5_read_floats(g, "loss", &loss, &rank, dims);
+    if (!st && (rank != 1 || dims[0] != step))
+        st = pb_fail(PB_DATA, "'%s': train/loss has %d entries for %ld steps", path, dims[0], step);
+    if (!st) memcpy(t->loss_history, loss, (size_t)step * sizeof *loss);
+    free(loss);
+    return st;
+}
+
+/* Replays the loader's permutations: its state is (seed, epochs, next). */
+static PbStatus restore_loader(const char *path, Trainer *t, const TrainState *s) {
+    PbStatus st = PB_OK;
+    for (long e = 0; e < s->epoch; e++) loader_rewind(&t->loader);
+    if (s->next < 0 || (size_t)s->next > t->loader.n_windows)
+        st = pb_fail(PB_DATA, "'%s': loader position %ld outside its %zu windows", path, s->next, t->loader.n_windows);
+    else if (t->loader.rng.state != s->rng_state || t->loader.rng.inc != s->rng_inc)
+        st = pb_fail(PB_DATA,
+                     "'%s': the loader's random state does not replay (was the "
+                     "data or --batch changed?)",
+                     path);
+    t->loader.next = (size_t)s->next;
+    t->epoch = s->epoch;
+    t->step = s->step;
+    return st;
+}
+
+/* The step, loss history and loader position from /train. */
+static PbStatus restore_progress(hid_t f, const char *path, Trainer *t) {
+    hid_t g = -1;
+    TrainState s = {0};
+    PbStatus st = group_open(&g, f, "train", path);
+    if (!st) st = read_train_state(g, &s);
+    if (!st && (s.step < 0 || s.step > t->cfg.steps))
+        st = pb_fail(PB_DATA, "'%s': %ld steps done, more than the %ld of the schedule", path, s.step, t->cfg.steps);
+    if (!st) st = read_loss_history(g, path, t, s.step);
+    if (!st) st = restore_loader(path, t, &s);
+    if (g >= 0) H5Gclose(g);
+    return st;
+}
+
+PbStatus checkpoint_restore(const char *path, Trainer *t) {
+    hid_t f;
+    PbStatus st = open_checkpoint(&f, path);
+    if (st) return st;
+    st = check_model(f, path, &t->model.cfg);
+    if (!st) st = read_weights(f, path, t);
+    if (!st) st = restore_progress(f, path, t);
     H5Fclose(f);
     return st;
 }

@@ -210,6 +210,40 @@ static void dataset_where(hid_t set, const char *name, char *file, size_t fcap, 
     if (H5Iget_name(set, obj, ocap) <= 0) snprintf(obj, ocap, "%s", name);
 }
 
+/* The size of the file holding set, 0 if unknown (H5Fget_filesize takes a
+ * file's id only). */
+static hsize_t file_size_of(hid_t set) {
+    hsize_t bytes = 0;
+    hid_t fid = H5Iget_file_id(set);
+    if (fid < 0 || H5Fget_filesize(fid, &bytes) < 0) bytes = 0;
+    if (fid >= 0) H5Fclose(fid);
+    return bytes;
+}
+
+/* Checked sizes before any allocation (h5in_open's walk checked the file's
+ * bytes already; this guards callers and the int dims): PB_DATA naming file
+ * and dataset if the values would overflow, pass the file's size or what
+ * posbench indexes. */
+static PbStatus check_dataset_size(hid_t set, hid_t space, const char *name, size_t elem, Extent *e) {
+    *e = extent_of(space, elem);
+    int too_big = e->rank < 0 || e->overflow || e->bytes > (uint64_t)file_size_of(set) + H5IN_SLACK;
+    if (!too_big && e->span <= H5IN_MAX_ELEMENTS && e->max_dim <= INT_MAX) return PB_OK;
+    char file[1024], obj[512], n[48];
+    dataset_where(set, name, file, sizeof file, obj, sizeof obj);
+    return pb_fail(PB_DATA, "'%s': %s declares %s elements, more than %s (damaged or crafted file)", file, obj,
+                   extent_count_text(e, n, sizeof n), too_big ? "the file holds" : "posbench reads (2^31 - 1)");
+}
+
+/* All `count` values of set into a new *data (free()). */
+static PbStatus read_values(hid_t set, hid_t mem_type, size_t elem, uint64_t count, const char *name, void **data) {
+    *data = pb_calloc(count ? (size_t)count : 1, elem, name);
+    if (!*data) return PB_NOMEM;
+    if (H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) >= 0) return PB_OK;
+    free(*data);
+    *data = NULL;
+    return pb_fail(PB_DATA, "cannot read dataset '%s' (damaged file?)", name);
+}
+
 static PbStatus read_dataset(hid_t loc, const char *name, hid_t mem_type, size_t elem, void **data, int *rank,
                              int dims[8]) {
     *data = NULL;
@@ -217,37 +251,15 @@ static PbStatus read_dataset(hid_t loc, const char *name, hid_t mem_type, size_t
     hid_t set = H5Dopen2(loc, name, H5P_DEFAULT);
     hid_t space = set < 0 ? -1 : H5Dget_space(set);
     int r = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    PbStatus st = PB_OK;
-    char file[1024], obj[512];
-    if (r < 1 || r > 8) {
-        st = pb_fail(PB_DATA, "dataset '%s' has an unreadable shape", name);
-    } else {
-        /* Checked sizes before any allocation (h5in_open's walk checked the
-         * file's bytes already; this guards callers and the int dims). */
-        Extent e = extent_of(space, elem);
-        hsize_t file_bytes = 0;
-        hid_t fid = H5Iget_file_id(set); /* H5Fget_filesize takes a file's id only */
-        if (fid < 0 || H5Fget_filesize(fid, &file_bytes) < 0) file_bytes = 0;
-        if (fid >= 0) H5Fclose(fid);
-        char n[48];
-        int too_big = e.rank < 0 || e.overflow || e.bytes > (uint64_t)file_bytes + H5IN_SLACK;
-        if (too_big || e.span > H5IN_MAX_ELEMENTS || e.max_dim > INT_MAX) {
-            dataset_where(set, name, file, sizeof file, obj, sizeof obj);
-            st = pb_fail(PB_DATA, "'%s': %s declares %s elements, more than %s (damaged or crafted file)", file, obj,
-                         extent_count_text(&e, n, sizeof n), too_big ? "the file holds" : "posbench reads (2^31 - 1)");
-        } else {
-            hsize_t hd[8];
-            H5Sget_simple_extent_dims(space, hd, NULL);
-            for (int i = 0; i < r; i++) dims[i] = (int)hd[i];
-            *rank = r;
-            *data = pb_calloc(e.elements ? (size_t)e.elements : 1, elem, name);
-            if (!*data) st = PB_NOMEM;
-            else if (H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
-                st = pb_fail(PB_DATA, "cannot read dataset '%s' (damaged file?)", name);
-                free(*data);
-                *data = NULL;
-            }
-        }
+    Extent e;
+    PbStatus st = r < 1 || r > 8 ? pb_fail(PB_DATA, "dataset '%s' has an unreadable shape", name)
+                                 : check_dataset_size(set, space, name, elem, &e);
+    if (!st) {
+        hsize_t hd[8];
+        H5Sget_simple_extent_dims(space, hd, NULL);
+        for (int i = 0; i < r; i++) dims[i] = (int)hd[i];
+        *rank = r;
+        st = read_values(set, mem_type, elem, e.elements, name, data);
     }
     if (space >= 0) H5Sclose(space);
     if (set >= 0) H5Dclose(set);
