@@ -20,7 +20,8 @@
     X(RANGE, "value out of range") \
     X(LENGTH, "sequence longer than supported") /* length policy */ \
     X(EXISTS, "file exists")                    /* refusing to overwrite */ \
-    X(INTERNAL, "internal error")
+    X(INTERNAL, "internal error") \
+    X(CHECK, "check failed") /* a gate the user asked for (compare --fail-if-slower): exit 1 */
 
 typedef enum {
 #define PB_STATUS_ENUM(name, text) PB_##name,

@@ -53,10 +53,11 @@ typedef struct {
     /* Results, filled by the reporter. */
     BenchRow row;
     int have_row;
-    int done;    /* its last report (cv, or the only run) arrived */
-    int errored; /* a run failed or was cut short by an interrupt */
-    int prior;   /* row kept from an interrupted run; not run */
-    int called;  /* the library ran it (it matched the filter) */
+    int done;       /* its last report (cv, or the only run) arrived */
+    int errored;    /* a run failed or was cut short by an interrupt */
+    int prior;      /* row kept from an interrupted run; not run */
+    int called;     /* the library ran it (it matched the filter) */
+    double slow_us; /* test knob: extra microseconds per pass (bench.h) */
 } Cell;
 
 static Cell *current; /* the cell whose buffers are alive */
@@ -147,6 +148,12 @@ static void op_pass(Cell *c) {
     }
 }
 
+/* The test knob's delay: a spin, so the time is wall-clock time spent. */
+static void spin_us(double us) {
+    double end = now_seconds() + us * 1e-6;
+    while (now_seconds() < end) {}
+}
+
 static PbStatus attention_pass(Cell *c) {
     if (c->pass == PASS_FORWARD) return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
     return attention_backward(c->dx, c->dout, c->x, c->att, &c->enc, c->scratch, c->B, c->T, c->C, c->H, 0);
@@ -191,6 +198,7 @@ static void cell_kernel(GbState *state, void *ctx) {
             gb_skip_with_error(state, pb_errmsg());
             return;
         }
+        if (c->slow_us > 0) spin_us(c->slow_us);
     }
     gb_set_items_processed(state, gb_iterations(state) * (int64_t)c->B * c->T);
 }
@@ -261,6 +269,7 @@ static PbStatus report(const GbRun *run, void *ctx) {
     if (!*agg) {
         r->repetitions = (int)run->repetitions;
         if (run->repetitions == 1) r->ns_median = r->ns_mean = run->real_ns_per_iter;
+        if (r->n_rep_ns < BENCH_MAX_REPS) r->rep_ns[r->n_rep_ns++] = run->real_ns_per_iter;
     } else if (strcmp(agg, "median") == 0) {
         r->ns_median = run->real_ns_per_iter;
     } else if (strcmp(agg, "mean") == 0) {
@@ -353,6 +362,90 @@ static PbStatus push_row(BenchResults *r, const BenchRow *row) {
     return PB_OK;
 }
 
+/* The test knob (bench.h): the cell it names and its delay, if set. */
+static void slow_cell_knob(char *name, size_t cap, double *us) {
+    const char *v = getenv("POSBENCH_TEST_SLOW_CELL"), *eq = v ? strrchr(v, '=') : NULL;
+    *us = eq ? atof(eq + 1) : 0;
+    snprintf(name, cap, "%.*s", eq ? (int)(eq - v) : 0, eq ? v : "");
+}
+
+/* Adds cell c (already filled in) to the grid: skipped over the memory
+ * budget, kept from prior, or registered with the library. */
+static PbStatus grid_add(Grid *g, Cell *c, const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
+                         size_t *registered) {
+    if (cell_floats(c, NULL) * sizeof(float) > plan->max_cell_bytes) {
+        out->n_skipped++;
+        return PB_OK;
+    }
+    snprintf(c->name, sizeof c->name, "%s/%s/%s/T:%d/C:%d", scope_names[c->scope], pass_names[c->pass], c->module->name,
+             c->T, c->C);
+    g->n++;
+    const BenchRow *kept = prior_row(prior, c);
+    if (kept) {
+        c->row = *kept, c->prior = c->have_row = c->done = 1;
+        g->n_done++;
+        return PB_OK;
+    }
+    char slow[96];
+    double us;
+    slow_cell_knob(slow, sizeof slow, &us);
+    if (strcmp(slow, c->name) == 0) c->slow_us = us;
+    GbSpec spec = {.name = c->name, .fn = cell_kernel, .ctx = c, .use_real_time = 1};
+    (*registered)++;
+    return gb_register(&spec);
+}
+
+/* Every cell of the plan, in grid order: width, length, encoding, scope, pass. */
+static PbStatus grid_build(Grid *g, const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
+                           size_t *registered) {
+    PbStatus st = PB_OK;
+    for (int d = 0; !st && d < plan->n_dims; d++)
+        for (int l = 0; !st && l < plan->n_lens; l++)
+            for (size_t e = 0; !st && encoding_registry[e]; e++)
+                for (int cell = 0; !st && cell < 4; cell++) {
+                    Cell *c = &g->cells[g->n];
+                    *c = (Cell){.module = encoding_registry[e],
+                                .scope = cell / 2,
+                                .pass = cell % 2,
+                                .B = plan->batch,
+                                .T = plan->lens[l],
+                                .C = plan->dims[d],
+                                .H = bench_heads_for(plan->dims[d])};
+                    st = grid_add(g, c, plan, prior, out, registered);
+                }
+    return st;
+}
+
+/* A measured row's rates from its median time and the work model. */
+static void row_rates(BenchRow *row) {
+    double seconds = row->ns_median * 1e-9;
+    int no_work = row->gflops_per_s == 0 && row->gbytes_per_s == 0;
+    row->tokens_per_s = no_work ? NAN : (double)row->batch * row->seq_len / seconds;
+    row->gflops_per_s = no_work ? NAN : row->gflops_per_s / seconds / 1e9;
+    row->gbytes_per_s = no_work ? NAN : row->gbytes_per_s / seconds / 1e9;
+    struct utsname un;
+    snprintf(row->host, sizeof row->host, "%.*s", (int)sizeof row->host - 1, uname(&un) == 0 ? un.nodename : "?");
+}
+
+/* The rows of the grid's finished cells (kept ones as they were) into out. */
+static PbStatus collect_rows(const Grid *g, BenchResults *out) {
+    out->n_cells = 0; /* the cells the filter selects: run now or kept */
+    for (size_t i = 0; i < g->n; i++) out->n_cells += g->cells[i].called || g->cells[i].prior;
+    PbStatus st = PB_OK;
+    for (size_t i = 0; !st && i < g->n; i++) {
+        const Cell *c = &g->cells[i];
+        BenchRow row = c->row;
+        if (c->prior) {
+            st = push_row(out, &row);
+            continue;
+        }
+        if (!c->have_row || !c->done || c->errored || row.ns_median <= 0) continue;
+        row_rates(&row);
+        st = push_row(out, &row);
+    }
+    return st;
+}
+
 PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log) {
     *out = (BenchResults){.copy_gbytes_per_s = NAN, .sgemm_gflops = NAN};
     size_t max_cells = encoding_count() * 4 * plan->n_lens * plan->n_dims;
@@ -360,58 +453,11 @@ PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResult
     if (!grid.cells) return pb_fail(PB_NOMEM, "no memory for the benchmark grid");
     PbStatus st = gb_clear();
     size_t registered = 0;
-    for (int d = 0; !st && d < plan->n_dims; d++)
-        for (int l = 0; !st && l < plan->n_lens; l++)
-            for (size_t e = 0; !st && encoding_registry[e]; e++)
-                for (int s = 0; !st && s < 2; s++)
-                    for (int p = 0; !st && p < 2; p++) {
-                        Cell *c = &grid.cells[grid.n];
-                        *c = (Cell){.module = encoding_registry[e],
-                                    .scope = s,
-                                    .pass = p,
-                                    .B = plan->batch,
-                                    .T = plan->lens[l],
-                                    .C = plan->dims[d],
-                                    .H = bench_heads_for(plan->dims[d])};
-                        if (cell_floats(c, NULL) * sizeof(float) > plan->max_cell_bytes) {
-                            out->n_skipped++;
-                            continue;
-                        }
-                        snprintf(c->name, sizeof c->name, "%s/%s/%s/T:%d/C:%d", scope_names[s], pass_names[p],
-                                 c->module->name, c->T, c->C);
-                        grid.n++;
-                        const BenchRow *kept = prior_row(prior, c);
-                        if (kept) {
-                            c->row = *kept, c->prior = c->have_row = c->done = 1;
-                            grid.n_done++;
-                            continue;
-                        }
-                        GbSpec spec = {.name = c->name, .fn = cell_kernel, .ctx = c, .use_real_time = 1};
-                        st = gb_register(&spec);
-                        registered++;
-                    }
+    if (!st) st = grid_build(&grid, plan, prior, out, &registered);
     if (!st && registered) st = gb_run(report, &grid, console);
     if (current) cell_release(current);
     current = NULL;
-    out->n_cells = 0; /* the cells the filter selects: run now or kept */
-    for (size_t i = 0; i < grid.n; i++) out->n_cells += grid.cells[i].called || grid.cells[i].prior;
-    for (size_t i = 0; !st && i < grid.n; i++) {
-        const Cell *c = &grid.cells[i];
-        BenchRow row = c->row;
-        if (c->prior) {
-            st = push_row(out, &row);
-            continue;
-        }
-        if (!c->have_row || !c->done || c->errored || row.ns_median <= 0) continue;
-        double seconds = row.ns_median * 1e-9;
-        int no_work = row.gflops_per_s == 0 && row.gbytes_per_s == 0;
-        row.tokens_per_s = no_work ? NAN : (double)row.batch * row.seq_len / seconds;
-        row.gflops_per_s = no_work ? NAN : row.gflops_per_s / seconds / 1e9;
-        row.gbytes_per_s = no_work ? NAN : row.gbytes_per_s / seconds / 1e9;
-        struct utsname un;
-        snprintf(row.host, sizeof row.host, "%.*s", (int)sizeof row.host - 1, uname(&un) == 0 ? un.nodename : "?");
-        st = push_row(out, &row);
-    }
+    if (!st) st = collect_rows(&grid, out);
     gb_clear();
     free(grid.cells);
     if (!st && !interrupt_requested()) bench_reference(&out->copy_gbytes_per_s, &out->sgemm_gflops);

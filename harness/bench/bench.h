@@ -25,6 +25,8 @@
 #define BENCH_MAX_DIMS 4
 #define BENCH_NAME 32
 #define BENCH_HOST 64
+/* Repetitions kept per cell, each one's time (more are measured, not kept). */
+#define BENCH_MAX_REPS 100
 
 typedef struct {
     int batch;
@@ -50,7 +52,10 @@ typedef struct {
     double ns_median, ns_mean, ns_stddev, cv; /* per iteration (one pass) */
     double tokens_per_s, gbytes_per_s, gflops_per_s;
     double param_bytes, activation_bytes, peak_heap_bytes, peak_rss_bytes;
-    char host[BENCH_HOST]; /* the machine that measured it (uname) */
+    char host[BENCH_HOST];         /* the machine that measured it (uname) */
+    int n_rep_ns;                  /* repetitions kept below: 0 in files that predate them */
+    double rep_ns[BENCH_MAX_REPS]; /* each repetition's ns per pass, in the order run
+                                      (what a significance test compares) */
 } BenchRow;
 
 typedef struct {
@@ -75,7 +80,10 @@ typedef struct {
  * the references, returns PB_OK with complete = 0.
  * Progress: Google Benchmark's table on a terminal per `console`; log (may be
  * NULL): one line per finished cell, "[k] NAME  median ..." (k counts kept
- * cells too). */
+ * cells too).
+ * Testing: POSBENCH_TEST_SLOW_CELL=NAME=US in the environment makes the cell
+ * named NAME ("attention/forward/rope/T:64/C:64") spin US more microseconds
+ * per pass, so tests can check that a comparison flags a slowed cell. */
 PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log);
 void bench_results_free(BenchResults *r);
 

@@ -149,6 +149,8 @@ static PbStatus write_bench(const char *out, int force, const BenchPlan *plan, c
     if (st) return st;
     st = h5_write_provenance(file.file);
     if (!st) st = h5_attr_int(file.file, "complete", results->complete);
+    if (!st) st = h5_attr_string(file.file, "kind", "bench");
+    if (!st) st = h5_attr_int(file.file, "schema_version", BENCH_SCHEMA_VERSION);
     if (!st) st = bench_h5_write(file.file, plan, results);
     if (!st) st = h5out_commit(&file);
     else h5out_abort(&file);

@@ -149,11 +149,8 @@ static PbStatus write_run(const RunFile *w, int complete) {
     st = h5_write_provenance(file.file);
     if (!st) st = h5_attr_int(file.file, "complete", complete);
     if (!st && !w->no_bench) st = bench_h5_write(file.file, w->plan, w->bench);
-    if (!st && H5Aexists(file.file, "kind") > 0 && H5Adelete(file.file, "kind") < 0)
-        st = pb_fail(PB_IO, "cannot rewrite the kind attribute");
     if (!st) st = h5_attr_string(file.file, "kind", "run");
-    if (!st && H5Aexists(file.file, "schema_version") <= 0)
-        st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
+    if (!st) st = h5_attr_int(file.file, "schema_version", GEN_SCHEMA_VERSION);
     if (!st) st = h5_attr_string(file.file, "profile", w->profile);
     if (!st) st = h5_attr_double(file.file, "seconds_bench", w->t_bench);
     if (!st) st = h5_attr_double(file.file, "seconds_generalization", w->t_gen);

@@ -22,6 +22,7 @@ PbStatus cmd_export(int argc, char **argv);
 PbStatus cmd_plot(int argc, char **argv);
 PbStatus cmd_bench(int argc, char **argv);
 PbStatus cmd_show(int argc, char **argv);
+PbStatus cmd_compare(int argc, char **argv);
 PbStatus cmd_train(int argc, char **argv);
 PbStatus cmd_generalize(int argc, char **argv);
 

@@ -22,6 +22,7 @@ static const Subcommand subcommands[] = {
     {"bench", "throughput and memory of every encoding (Google Benchmark) to HDF5", cmd_bench},
     {"plot", "plots from a posbench HDF5 file (PNG and SVG, with gnuplot)", cmd_plot},
     {"show", "a readable summary of a posbench HDF5 file", cmd_show},
+    {"compare", "what changed between two results files, with significance tests", cmd_compare},
     {"train", "train the probe transformer with one encoding; HDF5 checkpoint", cmd_train},
     {"generalize", "train short, evaluate long: loss, perplexity, task accuracy to HDF5", cmd_generalize},
     {NULL, NULL, NULL},
@@ -70,7 +71,7 @@ static int run_subcommand(const Subcommand *c, int argc, char **argv) {
         return 2;
     }
     PbStatus st = c->run(argc - 2, argv + 2);
-    const int code = st == PB_OK ? 0 : st == PB_INTERNAL ? 1 : 2;
+    const int code = st == PB_OK ? 0 : st == PB_INTERNAL || st == PB_CHECK ? 1 : 2;
     if (st != PB_OK) {
         char where[64] = "";
         if (pbmpi_active() && pbmpi_rank() > 0) snprintf(where, sizeof where, " (rank %d)", pbmpi_rank());

@@ -381,6 +381,35 @@ static void show_summary(hid_t file, const char *path, FILE *out, const Summary 
     if (L) print_lists(out, lists, L, longest);
 }
 
+int gen_verdicts(hid_t file, GenVerdict *v, int cap) {
+    if (!h5_exists(file, "generalization")) return 0;
+    Summary sum = {.n = 0};
+    char names[GEN_MAX_ENCODINGS][GEN_NAME];
+    hid_t top = H5Gopen2(file, "generalization", H5P_DEFAULT);
+    int n = top < 0 ? 0 : gen_read_encodings(top, names, GEN_MAX_ENCODINGS);
+    for (int e = 0; e < n; e++) {
+        hid_t g = H5Gopen2(top, names[e], H5P_DEFAULT);
+        float *ppl = NULL;
+        int S, cols;
+        SummaryRow *row = g >= 0 && !gen_read_matrix(g, "ppl", &ppl, &S, &cols) ? summary_row(&sum, names[e]) : NULL;
+        if (row) summarize_lm(row, g, ppl, S, cols);
+        free(ppl);
+        if (g >= 0) H5Gclose(g);
+    }
+    if (top >= 0) H5Gclose(top);
+    long long L = 0;
+    int longest = 0, k = 0;
+    study_lengths(file, &L, &longest);
+    double best_L = INFINITY;
+    for (int i = 0; i < sum.n; i++)
+        if (isfinite(sum.rows[i].ppl_L) && sum.rows[i].ppl_L < best_L) best_L = sum.rows[i].ppl_L;
+    for (int i = 0; i < sum.n && k < cap; i++, k++) {
+        snprintf(v[k].name, sizeof v[k].name, "%s", sum.rows[i].name);
+        v[k].list = verdict_of(v[k].verdict, sizeof v[k].verdict, &sum.rows[i], best_L, L, longest);
+    }
+    return k;
+}
+
 PbStatus gen_show(hid_t file, const char *path, FILE *out) {
     Summary sum = {.n = 0};
     long long complete = 1;

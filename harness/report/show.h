@@ -13,6 +13,17 @@
  * extrapolate. */
 PbStatus gen_show(hid_t file, const char *path, FILE *out);
 
+/* The summary's verdict on each encoding of /generalization, worded as
+ * gen_show words it; list says which list it joins (the same list: the
+ * same verdict, whatever its figures). Names are raw (print through
+ * text_sanitize). Returns the count (0 without /generalization). */
+typedef struct {
+    char name[64];
+    char verdict[128];
+    int list; /* -1: no verdict (nothing measured at L) */
+} GenVerdict;
+int gen_verdicts(hid_t file, GenVerdict *v, int cap);
+
 /* The cells of a benchmark file (kind bench, or a run's /bench); says
  * INCOMPLETE first for an interrupted bench file. */
 PbStatus show_bench(hid_t file, const char *path, FILE *out);

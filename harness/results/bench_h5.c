@@ -2,12 +2,15 @@
  *
  *   /bench/throughput  compound table, one row per cell
  *   /bench/memory      compound table, one row per cell
+ *   /bench/repetitions_ns  [rows, R] doubles: each row's repetitions, NaN
+ *                      past its own count (schema 2; absent in schema 1)
  *   /reference         copy_gbytes_per_s, sgemm_gflops (scalar datasets)
  * The compound types are described once, field by field, from BenchRow; a
  * reader matches fields by name, so columns can be added later.
  */
 #include "bench_h5.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +90,28 @@ static PbStatus write_scalar(hid_t loc, const char *name, double v, const char *
     return st;
 }
 
-/* /bench: the run's settings as attributes, then its two tables. */
+/* /bench/repetitions_ns: [n, R] with R the most repetitions of a row (at
+ * least 1, so the dataset has a shape), NaN-padded. */
+static PbStatus write_repetitions(hid_t group, const BenchRow *rows, size_t n) {
+    int R = 1;
+    for (size_t i = 0; i < n; i++) R = rows[i].n_rep_ns > R ? rows[i].n_rep_ns : R;
+    double *m = malloc((n ? n : 1) * R * sizeof *m);
+    if (!m) return pb_fail(PB_NOMEM, "no memory for the repetitions table");
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < R; k++) m[i * R + k] = k < rows[i].n_rep_ns ? rows[i].rep_ns[k] : NAN;
+    hsize_t dims[2] = {n, (hsize_t)R};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t set = H5Dcreate2(group, "repetitions_ns", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = set < 0 ? -1 : (n ? H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, m) : 0);
+    PbStatus st = w < 0 ? pb_fail(PB_IO, "cannot write /bench/repetitions_ns (disk full?)") : PB_OK;
+    if (!st) st = h5_attr_string(set, "unit", "wall-clock ns per pass, one column per repetition, NaN past a row's");
+    if (set >= 0) H5Dclose(set);
+    H5Sclose(space);
+    free(m);
+    return st;
+}
+
+/* /bench: the run's settings as attributes, then its tables. */
 static PbStatus write_bench_group(hid_t file, const BenchPlan *plan, const BenchResults *r) {
     hid_t bench = H5Gcreate2(file, "bench", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (bench < 0) return pb_fail(PB_IO, "cannot create group /bench");
@@ -99,6 +123,7 @@ static PbStatus write_bench_group(hid_t file, const BenchPlan *plan, const Bench
     if (!st) st = h5_attr_int(bench, "cells_planned", (long long)r->n_cells);
     if (!st) st = write_table(bench, "throughput", throughput_fields, r->rows, r->n);
     if (!st) st = write_table(bench, "memory", memory_fields, r->rows, r->n);
+    if (!st) st = write_repetitions(bench, r->rows, r->n);
     H5Gclose(bench);
     return st;
 }
@@ -117,9 +142,7 @@ static PbStatus write_reference_group(hid_t file, const BenchResults *r) {
 }
 
 PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r) {
-    PbStatus st = h5_attr_string(file, "kind", "bench");
-    if (!st) st = h5_attr_int(file, "schema_version", BENCH_SCHEMA_VERSION);
-    if (!st) st = write_bench_group(file, plan, r);
+    PbStatus st = write_bench_group(file, plan, r);
     if (!st) st = write_reference_group(file, r);
     return st;
 }
@@ -155,9 +178,12 @@ static void sanitize_rows(BenchRow *rows, size_t n, const Field *fields) {
  * and one without both tables. */
 static PbStatus check_bench_file(hid_t file, const char *path) {
     long long version = 0;
+    char kind[16] = "";
     if (h5_read_attr_int(file, "schema_version", &version))
         return pb_fail(PB_DATA, "'%s' has no schema_version attribute: not a posbench bench file", path);
-    if (version > BENCH_SCHEMA_VERSION)
+    /* A run file's version is the run schema's (kinds.c checks it). */
+    h5_read_attr_string(file, "kind", kind, sizeof kind);
+    if (strcmp(kind, "bench") == 0 && version > BENCH_SCHEMA_VERSION)
         return pb_fail(PB_DATA,
                        "'%s' has bench schema version %lld, newer than this posbench reads (%d); "
                        "update posbench",
@@ -221,12 +247,44 @@ static PbStatus read_memory(hid_t file, const char *path, BenchResults *r) {
     return st;
 }
 
+/* Columns of /bench/repetitions_ns if it is [n, 1..BENCH_MAX_REPS], else 0. */
+static hsize_t repetitions_columns(hid_t set, size_t n) {
+    hid_t space = H5Dget_space(set);
+    hsize_t d[2] = {0, 0};
+    int ok = space >= 0 && H5Sget_simple_extent_ndims(space) == 2 && H5Sget_simple_extent_dims(space, d, NULL) == 2;
+    if (space >= 0) H5Sclose(space);
+    return ok && d[0] == n && d[1] >= 1 && d[1] <= BENCH_MAX_REPS ? d[1] : 0;
+}
+
+/* Row i's repetitions: the leading finite values of m[i][0..R). */
+static void take_repetitions(BenchRow *row, const double *m, hsize_t R) {
+    row->n_rep_ns = 0;
+    while (row->n_rep_ns < (int)R && isfinite(m[row->n_rep_ns]))
+        row->rep_ns[row->n_rep_ns] = m[row->n_rep_ns], row->n_rep_ns++;
+}
+
+/* /bench/repetitions_ns, when the file has it, into the rows. */
+static PbStatus read_repetitions(hid_t file, const char *path, BenchResults *r) {
+    if (H5Lexists(file, "bench/repetitions_ns", H5P_DEFAULT) <= 0) return PB_OK;
+    hid_t set = H5Dopen2(file, "bench/repetitions_ns", H5P_DEFAULT);
+    hsize_t R = set < 0 ? 0 : repetitions_columns(set, r->n);
+    double *m = R ? malloc((r->n ? r->n : 1) * R * sizeof *m) : NULL;
+    int ok = m && (!r->n || H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, m) >= 0);
+    for (size_t i = 0; ok && i < r->n; i++) take_repetitions(&r->rows[i], m + i * R, R);
+    free(m);
+    if (set >= 0) H5Dclose(set);
+    return ok ? PB_OK
+              : pb_fail(PB_DATA, "'%s': /bench/repetitions_ns is not [%zu rows, 1..%d] numbers (damaged file?)", path,
+                        r->n, BENCH_MAX_REPS);
+}
+
 PbStatus bench_h5_read(hid_t file, const char *path, BenchResults *r) {
     *r = (BenchResults){0};
     PbStatus st = check_bench_file(file, path);
     if (st) return st;
     st = read_throughput(file, path, r);
     if (!st) st = read_memory(file, path, r);
+    if (!st) st = read_repetitions(file, path, r);
     if (!st) st = read_scalar(file, "reference/copy_gbytes_per_s", &r->copy_gbytes_per_s);
     if (!st) st = read_scalar(file, "reference/sgemm_gflops", &r->sgemm_gflops);
     if (st) bench_results_free(r);

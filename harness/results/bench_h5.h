@@ -7,10 +7,12 @@
 
 #include "../bench/bench.h"
 
-/* The newest schema version of bench files this build writes and reads. */
-#define BENCH_SCHEMA_VERSION 1
+/* The newest schema version of bench files this build writes and reads:
+ * 2 added /bench/repetitions_ns (version 1 files read with no repetitions). */
+#define BENCH_SCHEMA_VERSION 2
 
-/* Writes /bench and /reference (and the kind attribute) into an open file. */
+/* Writes /bench and /reference into an open file (the caller writes the
+ * root's kind and schema_version: a run file holds a bench too). */
 PbStatus bench_h5_write(hid_t file, const BenchPlan *plan, const BenchResults *r);
 
 /* Reads them back; PB_DATA naming what is missing, damaged, or from a newer
