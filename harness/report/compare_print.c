@@ -106,7 +106,8 @@ static void print_gen_row(const GenDelta *d, FILE *out, double threshold, int co
     const char *on = !colour || !*mark ? "" : *mark == 'w' ? RED : GREEN, *off = *on ? PLAIN : "";
     if (d->status == STATS_OK) snprintf(ci, sizeof ci, "%+.4f ± %.4f", d->diff, d->half95);
     else if (d->status == STATS_ZERO_VARIANCE) snprintf(ci, sizeof ci, "%+.4f ± 0", d->diff);
-    else snprintf(ci, sizeof ci, "%+.4f (%s)", d->diff, stats_status_name(d->status));
+    else if (isfinite(d->diff)) snprintf(ci, sizeof ci, "%+.4f (%s)", d->diff, stats_status_name(d->status));
+    else snprintf(ci, sizeof ci, "- (%s)", stats_status_name(d->status));
     fprintf(out, "%-16s %-14s %6d %9s %9s %9s %9s  %s%-22s%s %8s  %s\n", d->study, d->encoding, d->T,
             num(a, sizeof a, "%.4f", d->a), num(b, sizeof b, "%.4f", d->b), num(pa, sizeof pa, "%.2f", d->a_ppl),
             num(pb, sizeof pb, "%.2f", d->b_ppl), on, ci, off, p_text(p, sizeof p, d->p), mark);
