@@ -8,6 +8,9 @@
 #define GREEN "\033[32m"
 #define PLAIN "\033[0m"
 
+/* Cells in one file only listed by name; the rest counted. */
+#define ONLY_SHOWN 20
+
 /* A number, or "-" when it is not finite. */
 static const char *num(char *buf, size_t cap, const char *fmt, double v) {
     if (isfinite(v)) snprintf(buf, cap, fmt, v);
@@ -20,6 +23,16 @@ static const char *p_text(char *buf, size_t cap, double p) {
     if (!isfinite(p)) snprintf(buf, cap, "-");
     else if (p < 1e-4) snprintf(buf, cap, "<0.0001");
     else snprintf(buf, cap, "%.4f", p);
+    return buf;
+}
+
+/* A time per pass with a unit that keeps 4 significant digits readable. */
+static const char *time_text(char *buf, size_t cap, double ns) {
+    if (!isfinite(ns)) snprintf(buf, cap, "-");
+    else if (ns < 1e3) snprintf(buf, cap, "%.4g ns", ns);
+    else if (ns < 1e6) snprintf(buf, cap, "%.4g us", ns * 1e-3);
+    else if (ns < 1e9) snprintf(buf, cap, "%.4g ms", ns * 1e-6);
+    else snprintf(buf, cap, "%.4g s", ns * 1e-9);
     return buf;
 }
 
@@ -47,8 +60,8 @@ static void print_bench_row(const BenchDelta *d, int width, FILE *out, double th
     const char *on = !colour || !*mark ? "" : *mark == 's' ? RED : GREEN, *off = *on ? PLAIN : "";
     if (isfinite(d->p)) p_text(p, sizeof p, d->p);
     else snprintf(p, sizeof p, "too few reps");
-    fprintf(out, "%-*s %10s %10s %s%9s%s %9s %12s  %s\n", width, d->cell, num(a, sizeof a, "%.4f", d->a_ns * 1e-6),
-            num(b, sizeof b, "%.4f", d->b_ns * 1e-6), on, num(r, sizeof r, "%.3fx", d->time_ratio), off,
+    fprintf(out, "%-*s %10s %10s %s%9s%s %9s %12s  %s\n", width, d->cell, time_text(a, sizeof a, d->a_ns),
+            time_text(b, sizeof b, d->b_ns), on, num(r, sizeof r, "%.3fx", d->time_ratio), off,
             num(t, sizeof t, "%.3fx", d->tps_ratio), p, mark);
 }
 
@@ -79,13 +92,16 @@ static void print_bench(const Comparison *c, FILE *out, double threshold, int co
     int width = 4;
     for (size_t i = 0; i < c->n_bench; i++)
         if ((int)strlen(c->bench[i].cell) > width) width = (int)strlen(c->bench[i].cell);
-    fprintf(out, ")\n%-*s %10s %10s %9s %9s %12s\n", width, "cell", "A ms", "B ms", "time B/A", "tok/s B/A", "p");
+    fprintf(out, ")\n%-*s %10s %10s %9s %9s %12s\n", width, "cell", "A", "B", "time B/A", "tok/s B/A", "p");
     for (size_t i = 0; i < c->n_bench; i++) print_bench_row(&c->bench[i], width, out, threshold, colour);
     fprintf(out, "geometric mean of time B/A:");
     for (int k = 0; k < c->n_geo; k++)
         fprintf(out, "%s %s %.3fx (%d cells)", k ? "," : "", c->geo[k].group, c->geo[k].time_ratio, c->geo[k].n);
     fprintf(out, "\n");
-    for (size_t i = 0; i < c->n_only; i++) fprintf(out, "only in %c: %s\n", c->only[i].in, c->only[i].cell);
+    for (size_t i = 0; i < c->n_only && i < ONLY_SHOWN; i++)
+        fprintf(out, "only in %c: %s\n", c->only[i].in, c->only[i].cell);
+    if (c->n_only > ONLY_SHOWN)
+        fprintf(out, "... and %zu more cells in one file only (--json lists them all)\n", c->n_only - ONLY_SHOWN);
     print_repetition_note(c, out);
     fprintf(out, "\n");
 }

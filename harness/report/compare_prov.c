@@ -29,8 +29,9 @@ static const char *const study_settings[] = {
 static void attr_text(hid_t loc, const char *name, char *out, size_t cap) {
     double d;
     if (loc < 0 || H5Aexists(loc, name) <= 0) snprintf(out, cap, "(absent)");
-    else if (!h5_read_attr_string(loc, name, out, cap)) return;
-    else if (h5_read_attr_double(loc, name, &d)) snprintf(out, cap, "(unreadable)");
+    else if (!h5_read_attr_string(loc, name, out, cap)) {
+        if (!*out) snprintf(out, cap, "(empty)");
+    } else if (h5_read_attr_double(loc, name, &d)) snprintf(out, cap, "(unreadable)");
     else snprintf(out, cap, "%.10g", d);
 }
 
