@@ -54,6 +54,24 @@ plots_ok() {
   canary_anywhere "$name"
 }
 
+# compare_ok NAME FILE: FILE against a copy of itself (so every name is
+# matched and drawn): `plot A B` draws, `compare` and `compare --json` print
+# no control character but newlines, and nothing ran.
+compare_ok() {
+  local name=$1 file=$2 rc=0
+  cp "$file" "$tmp/twin.h5" && rm -rf "$tmp/p"
+  timeout 120 "$P" plot "$file" "$tmp/twin.h5" -o "$tmp/p" >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+  if [ $rc -ne 0 ] || [ ! -f "$tmp/p/compare.svg" ]; then bad "$name: plot A B exit $rc: $(tail -2 "$tmp/err")"; else ok; fi
+  for form in "" --json; do
+    rc=0
+    timeout 60 "$P" compare "$file" "$tmp/twin.h5" $form >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+    if [ $rc -ne 0 ]; then bad "$name: compare $form exit $rc: $(tail -2 "$tmp/err")"
+    elif LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$tmp/out"; then bad "$name: compare $form printed a control character"
+    else ok; fi
+  done
+  canary_anywhere "$name (compare)"
+}
+
 # shown NAME FILE TEXT: the SVG plots hold TEXT: the name was drawn literally.
 shown() { grep -qF -- "$3" "$tmp"/p/*.svg && ok || bad "$1: '$3' is not in the plots"; }
 
@@ -100,14 +118,14 @@ for i in "${!payloads[@]}"; do
   cp gen.h5 "name$i.h5" && "$H5EDIT" "name$i.h5" move /generalization/alibi "/generalization/$pl" &&
     "$H5EDIT" "name$i.h5" move /training/alibi "/training/$pl" &&
     "$H5EDIT" "name$i.h5" attr-bytes /generalization encodings "list$i" &&
-    plots_ok "encoding name, payload $i" "name$i.h5"
+    plots_ok "encoding name, payload $i" "name$i.h5" && compare_ok "encoding name, payload $i" "name$i.h5"
   cp task.h5 "tname$i.h5" && "$H5EDIT" "tname$i.h5" move /tasks/copy/alibi "/tasks/copy/$pl" &&
     "$H5EDIT" "tname$i.h5" attr-bytes /tasks/copy encodings "list$i" &&
     plots_ok "task encoding name, payload $i" "tname$i.h5"
   # a bench row's encoding name (the committed reference file's first rows)
   if [ -f "$bench_ref" ]; then
     cp "$bench_ref" "bench$i.h5" && "$H5EDIT" "bench$i.h5" bench-str /bench/throughput 0 encoding "payload$i" &&
-      plots_ok "bench encoding name, payload $i" "bench$i.h5"
+      plots_ok "bench encoding name, payload $i" "bench$i.h5" && compare_ok "bench encoding name, payload $i" "bench$i.h5"
   fi
 done
 [ -f name0.h5 ] && { plots_ok "drawn literally" name0.h5; shown "encoding name drawn" name0.h5 "x'.system('touch CANARY1').'y"; }
