@@ -111,22 +111,52 @@ typedef struct {
     long *bin_n;
 } LenEval;
 
-/* Scores windows starting at starts[0..n) of val, positions p >= from[i]. */
-static PbStatus score_windows(ModelEval *ev, const Model *m, const int32_t *val, const size_t *starts, const int *from,
-                              size_t n, int T, int B, int32_t *in, int32_t *tg, float *losses, double *sum, long *count,
-                              double *bin_sum, long *bin_n, int bins) {
+/* Scoring windows of T tokens of val: the model, its evaluation workspace,
+ * and buffers for a batch of B windows. */
+typedef struct {
+    ModelEval ev;
+    const Model *m;
+    const int32_t *val;
+    int T, B;
+    int32_t *in, *tg;
+    float *losses;
+    size_t *starts; /* the first token of each window */
+    int *from;      /* sliding: the first position each window scores */
+} Scorer;
+
+static PbStatus scorer_alloc(Scorer *sc, size_t n_starts, size_t n_from) {
+    const int T = sc->T, B = sc->B;
+    sc->in = malloc((size_t)B * T * sizeof *sc->in);
+    sc->tg = malloc((size_t)B * T * sizeof *sc->tg);
+    sc->losses = malloc((size_t)B * T * sizeof *sc->losses);
+    sc->starts = malloc(n_starts * sizeof *sc->starts);
+    sc->from = malloc(n_from * sizeof *sc->from);
+    return !sc->in || !sc->tg || !sc->losses || !sc->starts || !sc->from
+               ? pb_fail(PB_NOMEM, "no memory for evaluation at length %d", T)
+               : PB_OK;
+}
+
+static void scorer_free(Scorer *sc) {
+    model_eval_free(&sc->ev);
+    free(sc->in), free(sc->tg), free(sc->losses), free(sc->starts), free(sc->from);
+}
+
+/* Scores windows starts[0..n), positions p >= from[i] (all without from). */
+static PbStatus score_windows(Scorer *sc, const int *from, size_t n, double *sum, long *count, double *bin_sum,
+                              long *bin_n, int bins) {
+    const int T = sc->T, B = sc->B;
     for (size_t w0 = 0; w0 < n; w0 += (size_t)B) {
         int rows = n - w0 < (size_t)B ? (int)(n - w0) : B;
         for (int r = 0; r < rows; r++) {
-            memcpy(in + (size_t)r * T, val + starts[w0 + r], (size_t)T * sizeof *in);
-            memcpy(tg + (size_t)r * T, val + starts[w0 + r] + 1, (size_t)T * sizeof *tg);
+            memcpy(sc->in + (size_t)r * T, sc->val + sc->starts[w0 + r], (size_t)T * sizeof *sc->in);
+            memcpy(sc->tg + (size_t)r * T, sc->val + sc->starts[w0 + r] + 1, (size_t)T * sizeof *sc->tg);
         }
-        PbStatus st = model_eval_losses(ev, m, losses, in, tg, rows, T, 0);
+        PbStatus st = model_eval_losses(&sc->ev, sc->m, sc->losses, sc->in, sc->tg, rows, T, 0);
         if (st) return st;
         if (interrupt_requested()) return PB_OK; /* the caller drops this length */
         for (int r = 0; r < rows; r++)
             for (int p = from ? from[w0 + r] : 0; p < T; p++) {
-                double l = losses[(size_t)r * T + p];
+                double l = sc->losses[(size_t)r * T + p];
                 *sum += l, (*count)++;
                 if (bin_sum) {
                     int b = (int)((long)p * bins / T);
@@ -137,103 +167,149 @@ static PbStatus score_windows(ModelEval *ev, const Model *m, const int32_t *val,
     return PB_OK;
 }
 
-static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_t *val, size_t n_val, int T,
-                                LenEval *out) {
-    const int B = c->eval_batch;
+/* W non-overlapping windows, each scored from position 0: out->loss and the
+ * loss by position bin. */
+static PbStatus score_non_overlapping(Scorer *sc, size_t W, LenEval *out, int bins) {
+    double sum = 0;
+    long count = 0;
+    for (size_t w = 0; w < W; w++) sc->starts[w] = w * (size_t)sc->T;
+    PbStatus st = score_windows(sc, NULL, W, &sum, &count, out->bin_sum, out->bin_n, bins);
+    out->loss = count ? sum / count : NAN;
+    return st;
+}
+
+/* Sliding windows `stride` apart over the same W*T targets, each scored
+ * once: out->loss_slide. */
+static PbStatus score_sliding(Scorer *sc, size_t W, int stride, LenEval *out) {
+    const int T = sc->T;
+    const size_t end = W * (size_t)T; /* targets 1..end */
+    size_t n = 0, covered = 0;
+    for (size_t s = 0; s + T <= end; s += (size_t)stride) {
+        sc->starts[n] = s, sc->from[n] = covered > s ? (int)(covered - s) : 0;
+        covered = s + T, n++;
+    }
+    if (covered < end) sc->starts[n] = end - T, sc->from[n] = (int)(covered - (end - T)), n++;
+    double ssum = 0;
+    long scount = 0;
+    PbStatus st = score_windows(sc, sc->from, n, &ssum, &scount, NULL, NULL, 0);
+    out->loss_slide = scount ? ssum / scount : NAN;
+    return st;
+}
+
+/* Windows of T in n_val validation tokens: as many as fit, at most
+ * max(1, eval_tokens / T). */
+static size_t corpus_windows(const GenConfig *c, size_t n_val, int T) {
     size_t avail = n_val > (size_t)T ? (n_val - 1) / (size_t)T : 0;
     size_t cap = c->eval_tokens / T > 0 ? (size_t)(c->eval_tokens / T) : 1;
-    size_t W = avail < cap ? avail : cap;
+    return avail < cap ? avail : cap;
+}
+
+static int slides_at(const GenConfig *c, int T) { return c->stride > 0 && c->stride < T; }
+
+static PbStatus eval_corpus_len(const GenConfig *c, const Model *m, const int32_t *val, size_t n_val, int T,
+                                LenEval *out) {
+    size_t W = corpus_windows(c, n_val, T);
     if (W == 0)
         return pb_fail(PB_DATA,
                        "the validation split (%zu tokens) holds no window of %d + 1 tokens; "
                        "use a longer text or shorter --eval-lens",
                        n_val, T);
     out->windows = (int)W;
-    int32_t *in = malloc((size_t)B * T * sizeof *in), *tg = malloc((size_t)B * T * sizeof *tg);
-    float *losses = malloc((size_t)B * T * sizeof *losses);
-    size_t n_slide = c->stride > 0 && c->stride < T ? (W * T - T) / c->stride + 2 : 1;
-    size_t *starts = malloc((W > n_slide ? W : n_slide) * sizeof *starts);
-    int *from = malloc(n_slide * sizeof *from);
-    ModelEval ev = {0};
-    PbStatus st = !in || !tg || !losses || !starts || !from
-                      ? pb_fail(PB_NOMEM, "no memory for evaluation at length %d", T)
-                      : PB_OK;
+    Scorer sc = {.m = m, .val = val, .T = T, .B = c->eval_batch};
+    size_t n_slide = slides_at(c, T) ? (W * T - T) / c->stride + 2 : 1;
+    PbStatus st = scorer_alloc(&sc, W > n_slide ? W : n_slide, n_slide);
     size_t live = pb_alloc_live_bytes();
     pb_alloc_reset_peak();
-    if (!st) st = model_eval_alloc(&ev, m, B, T);
-    double sum = 0;
-    long count = 0;
-    if (!st) {
-        for (size_t w = 0; w < W; w++) starts[w] = w * (size_t)T;
-        st = score_windows(&ev, m, val, starts, NULL, W, T, B, in, tg, losses, &sum, &count, out->bin_sum, out->bin_n,
-                           c->bins);
-        out->loss = count ? sum / count : NAN;
-    }
+    if (!st) st = model_eval_alloc(&sc.ev, m, sc.B, T);
+    if (!st) st = score_non_overlapping(&sc, W, out, c->bins);
     out->loss_slide = out->loss;
-    if (!st && c->stride > 0 && c->stride < T && !interrupt_requested()) {
-        /* Sliding windows over the same W*T targets, each scored once. */
-        const size_t end = W * (size_t)T; /* targets 1..end */
-        size_t n = 0, covered = 0;
-        for (size_t s = 0; s + T <= end; s += (size_t)c->stride) {
-            starts[n] = s, from[n] = covered > s ? (int)(covered - s) : 0;
-            covered = s + T, n++;
-        }
-        if (covered < end) starts[n] = end - T, from[n] = (int)(covered - (end - T)), n++;
-        double ssum = 0;
-        long scount = 0;
-        st = score_windows(&ev, m, val, starts, from, n, T, B, in, tg, losses, &ssum, &scount, NULL, NULL, 0);
-        out->loss_slide = scount ? ssum / scount : NAN;
-    }
+    if (!st && slides_at(c, T) && !interrupt_requested()) st = score_sliding(&sc, W, c->stride, out);
     out->peak = (double)(pb_alloc_peak_bytes() - live);
-    model_eval_free(&ev);
-    free(in), free(tg), free(losses), free(starts), free(from);
+    scorer_free(&sc);
     return st;
 }
 
 /* ---- task evaluation ---------------------------------------------------- */
 
+/* A batch of B test examples of T + 1 tokens, as inputs and targets of T,
+ * with where each one's answer starts and how long it is. */
+typedef struct {
+    int32_t *tok, *in, *tg;
+    int *a0, *al;
+} TaskBatch;
+
+static PbStatus task_batch_alloc(TaskBatch *b, int B, int T) {
+    b->tok = malloc((size_t)B * (T + 1) * sizeof *b->tok);
+    b->in = malloc((size_t)B * T * sizeof *b->in);
+    b->tg = malloc((size_t)B * T * sizeof *b->tg);
+    b->a0 = malloc((size_t)B * sizeof *b->a0);
+    b->al = malloc((size_t)B * sizeof *b->al);
+    if (!b->tok || !b->in || !b->tg || !b->a0 || !b->al) return pb_fail(PB_NOMEM, "no memory for task evaluation");
+    return PB_OK;
+}
+
+static void task_batch_free(TaskBatch *b) { free(b->tok), free(b->in), free(b->tg), free(b->a0), free(b->al); }
+
+/* rows fresh examples of input size n from rng, padded to T + 1 tokens. */
+static void task_batch_fill(TaskBatch *b, TaskKind k, int n, Rng *rng, int rows, int T) {
+    for (int r = 0; r < rows; r++) {
+        int32_t *x = b->tok + (size_t)r * (T + 1);
+        int len = task_generate(k, n, rng, x, &b->a0[r], &b->al[r]);
+        for (int i = len; i <= T; i++) x[i] = TASK_PAD;
+        memcpy(b->in + (size_t)r * T, x, (size_t)T * sizeof *x);
+        memcpy(b->tg + (size_t)r * T, x + 1, (size_t)T * sizeof *x);
+    }
+}
+
+/* The most probable of V tokens (the first of a tie): greedy decoding. */
+static int argmax(const float *p, int V) {
+    int best = 0;
+    for (int v = 1; v < V; v++)
+        if (p[v] > p[best]) best = v;
+    return best;
+}
+
+typedef struct {
+    long exact, right, total; /* examples all right, answer tokens right, answer tokens */
+} TaskScore;
+
+/* Counts the answers of a batch the model's last forward pass got right. */
+static void task_batch_score(const TaskBatch *b, const Model *m, int rows, int T, TaskScore *sc) {
+    const int V = m->cfg.vocab;
+    for (int r = 0; r < rows; r++) {
+        int all = 1;
+        for (int i = b->a0[r]; i < b->a0[r] + b->al[r]; i++) {
+            const float *p = m->a.probs + ((size_t)r * T + (i - 1)) * V; /* predicts token i */
+            int ok = argmax(p, V) == b->tg[(size_t)r * T + i - 1];
+            sc->right += ok, sc->total++, all &= ok;
+        }
+        sc->exact += all;
+    }
+}
+
 static PbStatus eval_task_len(const GenConfig *c, Model *m, TaskKind k, int T, uint64_t seed, double *acc,
                               double *tok_acc, int *n_in) {
-    const int B = c->eval_batch > 8 ? c->eval_batch : 8, V = m->cfg.vocab;
+    const int B = c->eval_batch > 8 ? c->eval_batch : 8;
     const int n = task_max_input(k, T);
     *n_in = n;
     if (n < 1) return pb_fail(PB_USAGE, "--eval-lens: %d tokens hold no %s example", T, task_name(k));
     PbStatus st = model_alloc_train(m, B, T);
     if (st) return st;
-    int32_t *tok = malloc((size_t)B * (T + 1) * sizeof *tok);
-    int32_t *in = malloc((size_t)B * T * sizeof *in), *tg = malloc((size_t)B * T * sizeof *tg);
-    int *a0 = malloc((size_t)B * sizeof *a0), *al = malloc((size_t)B * sizeof *al);
-    if (!tok || !in || !tg || !a0 || !al) st = pb_fail(PB_NOMEM, "no memory for task evaluation");
+    TaskBatch b;
+    st = task_batch_alloc(&b, B, T);
     Rng rng;
     rng_seed(&rng, seed, TASK_TEST_STREAM + (uint64_t)T);
-    long exact = 0, right = 0, total = 0;
+    TaskScore sc = {0, 0, 0};
     /* Polled per batch: with --examples in the millions this loop is minutes. */
     for (int e0 = 0; !st && e0 < c->task_examples && !interrupt_requested(); e0 += B) {
         int rows = c->task_examples - e0 < B ? c->task_examples - e0 : B;
-        for (int r = 0; r < rows; r++) {
-            int32_t *x = tok + (size_t)r * (T + 1);
-            int len = task_generate(k, n, &rng, x, &a0[r], &al[r]);
-            for (int i = len; i <= T; i++) x[i] = TASK_PAD;
-            memcpy(in + (size_t)r * T, x, (size_t)T * sizeof *x);
-            memcpy(tg + (size_t)r * T, x + 1, (size_t)T * sizeof *x);
-        }
-        if ((st = model_forward(m, in, tg, rows, T, 0))) break;
-        for (int r = 0; r < rows; r++) {
-            int all = 1;
-            for (int i = a0[r]; i < a0[r] + al[r]; i++) {
-                const float *p = m->a.probs + ((size_t)r * T + (i - 1)) * V; /* predicts token i */
-                int best = 0;
-                for (int v = 1; v < V; v++)
-                    if (p[v] > p[best]) best = v;
-                int ok = best == tg[(size_t)r * T + i - 1];
-                right += ok, total++, all &= ok;
-            }
-            exact += all;
-        }
+        task_batch_fill(&b, k, n, &rng, rows, T);
+        if ((st = model_forward(m, b.in, b.tg, rows, T, 0))) break;
+        task_batch_score(&b, m, rows, T, &sc);
     }
-    *acc = (double)exact / c->task_examples;
-    *tok_acc = total ? (double)right / total : NAN;
-    free(tok), free(in), free(tg), free(a0), free(al);
+    *acc = (double)sc.exact / c->task_examples;
+    *tok_acc = sc.total ? (double)sc.right / sc.total : NAN;
+    task_batch_free(&b);
     return st;
 }
 
@@ -246,8 +322,9 @@ static float *nan_floats(size_t n) {
     return p;
 }
 
-static PbStatus alloc_result(GenEncResult *e, const GenConfig *c, int is_task) {
-    const size_t S = (size_t)c->seeds, n = (size_t)c->n_lens, steps = (size_t)c->train.steps;
+/* What every run records, task or corpus: [seeds] and [seeds, steps]. */
+static PbStatus alloc_run_arrays(GenEncResult *e, const GenConfig *c) {
+    const size_t S = (size_t)c->seeds, steps = (size_t)c->train.steps;
     e->train_loss = nan_floats(S * steps);
     e->diverged = calloc(S, sizeof *e->diverged);
     e->train_tps = nan_floats(S);
@@ -256,26 +333,39 @@ static PbStatus alloc_result(GenEncResult *e, const GenConfig *c, int is_task) {
     e->host = calloc(S, sizeof *e->host);
     if (!e->train_loss || !e->diverged || !e->train_tps || !e->measured || !e->rank || !e->host) return PB_NOMEM;
     for (size_t s = 0; s < S; s++) e->rank[s] = -1;
-    if (is_task) {
-        e->accuracy = nan_floats(S * n);
-        e->token_accuracy = nan_floats(S * n);
-        e->input_len = calloc(n, sizeof *e->input_len);
-        if (!e->accuracy || !e->token_accuracy || !e->input_len) return PB_NOMEM;
-    } else {
-        e->loss = nan_floats(S * n);
-        e->ppl = nan_floats(S * n);
-        e->loss_by_pos = nan_floats(S * n * c->bins);
-        e->peak_bytes = malloc(n * sizeof *e->peak_bytes);
-        e->windows = calloc(n, sizeof *e->windows);
-        if (!e->loss || !e->ppl || !e->loss_by_pos || !e->peak_bytes || !e->windows) return PB_NOMEM;
-        for (size_t i = 0; i < n; i++) e->peak_bytes[i] = NAN;
-        if (c->stride > 0) {
-            e->loss_slide = nan_floats(S * n);
-            e->ppl_slide = nan_floats(S * n);
-            if (!e->loss_slide || !e->ppl_slide) return PB_NOMEM;
-        }
+    return PB_OK;
+}
+
+static PbStatus alloc_task_arrays(GenEncResult *e, const GenConfig *c) {
+    const size_t S = (size_t)c->seeds, n = (size_t)c->n_lens;
+    e->accuracy = nan_floats(S * n);
+    e->token_accuracy = nan_floats(S * n);
+    e->input_len = calloc(n, sizeof *e->input_len);
+    if (!e->accuracy || !e->token_accuracy || !e->input_len) return PB_NOMEM;
+    return PB_OK;
+}
+
+static PbStatus alloc_corpus_arrays(GenEncResult *e, const GenConfig *c) {
+    const size_t S = (size_t)c->seeds, n = (size_t)c->n_lens;
+    e->loss = nan_floats(S * n);
+    e->ppl = nan_floats(S * n);
+    e->loss_by_pos = nan_floats(S * n * c->bins);
+    e->peak_bytes = malloc(n * sizeof *e->peak_bytes);
+    e->windows = calloc(n, sizeof *e->windows);
+    if (!e->loss || !e->ppl || !e->loss_by_pos || !e->peak_bytes || !e->windows) return PB_NOMEM;
+    for (size_t i = 0; i < n; i++) e->peak_bytes[i] = NAN;
+    if (c->stride > 0) {
+        e->loss_slide = nan_floats(S * n);
+        e->ppl_slide = nan_floats(S * n);
+        if (!e->loss_slide || !e->ppl_slide) return PB_NOMEM;
     }
     return PB_OK;
+}
+
+static PbStatus alloc_result(GenEncResult *e, const GenConfig *c, int is_task) {
+    PbStatus st = alloc_run_arrays(e, c);
+    if (st) return st;
+    return is_task ? alloc_task_arrays(e, c) : alloc_corpus_arrays(e, c);
 }
 
 static void free_result(GenEncResult *e) {
@@ -329,73 +419,94 @@ static void note(char *dst, size_t cap, const char *msg) {
     dst[n] = 0;
 }
 
+/* A length past an encoding's table is noted and left NaN, not an error. */
+static PbStatus skip_not_applicable(GenEncResult *e, PbStatus st) {
+    if (st != PB_LENGTH) return st;
+    note(e->not_applicable, sizeof e->not_applicable, pb_errmsg());
+    return PB_OK;
+}
+
+/* Evaluates the task model of seed index s at eval_lens[i] into e. */
+static PbStatus eval_task_at(const GenConfig *c, const GenResults *r, GenEncResult *e, Trainer *t, int s, int i,
+                             int *cut) {
+    const size_t si = (size_t)s * c->n_lens + i;
+    double acc = NAN, tok = NAN;
+    PbStatus st = eval_task_len(c, &t->model, (TaskKind)r->task, c->eval_lens[i], c->base_seed + (uint64_t)s, &acc,
+                                &tok, &e->input_len[i]);
+    if (!st && interrupt_requested()) { /* cut inside this length */
+        *cut = 1;
+        return PB_OK;
+    }
+    if (st == PB_LENGTH) return skip_not_applicable(e, st);
+    if (!st) e->accuracy[si] = (float)acc, e->token_accuracy[si] = (float)tok;
+    return st;
+}
+
+/* Per-position-bin loss sums of one evaluation length. */
+typedef struct {
+    double *sum;
+    long *n;
+} Bins;
+
+/* Evaluates the corpus model of seed index s at eval_lens[i] into e; a loss
+ * that is not finite marks the run diverged (*diverged). */
+static PbStatus eval_corpus_at(const GenConfig *c, GenEncResult *e, Trainer *t, int s, int i, const int32_t *val,
+                               size_t n_val, Bins bins, int *cut, int *diverged) {
+    const int nb = c->bins;
+    const size_t si = (size_t)s * c->n_lens + i;
+    LenEval le = {.bin_sum = bins.sum, .bin_n = bins.n};
+    memset(bins.sum, 0, (size_t)nb * sizeof *bins.sum);
+    memset(bins.n, 0, (size_t)nb * sizeof *bins.n);
+    PbStatus st = eval_corpus_len(c, &t->model, val, n_val, c->eval_lens[i], &le);
+    if (!st && interrupt_requested()) { /* cut inside this length */
+        *cut = 1;
+        return PB_OK;
+    }
+    if (st) return skip_not_applicable(e, st);
+    e->windows[i] = le.windows;
+    e->peak_bytes[i] = le.peak;
+    if (!isfinite(le.loss)) {
+        e->diverged[s] = 1;
+        note(e->diverged_reason, sizeof e->diverged_reason, "evaluation loss not finite");
+        *diverged = 1;
+        return PB_OK;
+    }
+    e->loss[si] = (float)le.loss;
+    e->ppl[si] = (float)exp(le.loss);
+    if (e->loss_slide) e->loss_slide[si] = (float)le.loss_slide, e->ppl_slide[si] = (float)exp(le.loss_slide);
+    for (int b = 0; b < nb; b++) e->loss_by_pos[si * nb + b] = bins.n[b] ? (float)(bins.sum[b] / bins.n[b]) : NAN;
+    return PB_OK;
+}
+
 /* Evaluates one trained model (seed index s) into e. */
 static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Trainer *t, int s, const int32_t *val,
                          size_t n_val, int *cut) {
-    const int n = c->n_lens, bins = c->bins;
-    const uint64_t seed = c->base_seed + (uint64_t)s;
-    double *bin_sum = r->is_task ? NULL : malloc((size_t)bins * sizeof *bin_sum);
-    long *bin_n = r->is_task ? NULL : malloc((size_t)bins * sizeof *bin_n);
-    if (!r->is_task && (!bin_sum || !bin_n)) return free(bin_sum), free(bin_n), PB_NOMEM;
+    Bins bins = {NULL, NULL};
+    if (!r->is_task) {
+        bins.sum = malloc((size_t)c->bins * sizeof *bins.sum);
+        bins.n = malloc((size_t)c->bins * sizeof *bins.n);
+        if (!bins.sum || !bins.n) return free(bins.sum), free(bins.n), PB_NOMEM;
+    }
     PbStatus st = PB_OK;
+    int diverged = 0;
     *cut = 0;
-    for (int i = 0; !st && i < n; i++) {
+    for (int i = 0; !st && !*cut && !diverged && i < c->n_lens; i++) {
         if (interrupt_requested()) { /* a safe point: the caller drops this run */
             *cut = 1;
             break;
         }
-        const int T = c->eval_lens[i];
-        const size_t si = (size_t)s * n + i;
-        eval_progress(c, e->name, T);
-        if (r->is_task) {
-            double acc = NAN, tok = NAN;
-            st = eval_task_len(c, &t->model, (TaskKind)r->task, T, seed, &acc, &tok, &e->input_len[i]);
-            if (!st && interrupt_requested()) { /* cut inside this length */
-                *cut = 1;
-                break;
-            }
-            if (st == PB_LENGTH) {
-                note(e->not_applicable, sizeof e->not_applicable, pb_errmsg());
-                st = PB_OK;
-                continue;
-            }
-            if (!st) e->accuracy[si] = (float)acc, e->token_accuracy[si] = (float)tok;
-            continue;
-        }
-        LenEval le = {.bin_sum = bin_sum, .bin_n = bin_n};
-        memset(bin_sum, 0, (size_t)bins * sizeof *bin_sum);
-        memset(bin_n, 0, (size_t)bins * sizeof *bin_n);
-        st = eval_corpus_len(c, &t->model, val, n_val, T, &le);
-        if (!st && interrupt_requested()) { /* cut inside this length */
-            *cut = 1;
-            break;
-        }
-        if (st == PB_LENGTH) {
-            note(e->not_applicable, sizeof e->not_applicable, pb_errmsg());
-            st = PB_OK;
-            continue;
-        }
-        if (st) break;
-        e->windows[i] = le.windows;
-        e->peak_bytes[i] = le.peak;
-        if (!isfinite(le.loss)) {
-            e->diverged[s] = 1;
-            note(e->diverged_reason, sizeof e->diverged_reason, "evaluation loss not finite");
-            break;
-        }
-        e->loss[si] = (float)le.loss;
-        e->ppl[si] = (float)exp(le.loss);
-        if (e->loss_slide) e->loss_slide[si] = (float)le.loss_slide, e->ppl_slide[si] = (float)exp(le.loss_slide);
-        for (int b = 0; b < bins; b++) e->loss_by_pos[si * bins + b] = bin_n[b] ? (float)(bin_sum[b] / bin_n[b]) : NAN;
+        eval_progress(c, e->name, c->eval_lens[i]);
+        st = r->is_task ? eval_task_at(c, r, e, t, s, i, cut)
+                        : eval_corpus_at(c, e, t, s, i, val, n_val, bins, cut, &diverged);
     }
     if (c->log && c->tty) fprintf(c->log, "\r\033[K"), fflush(c->log);
-    free(bin_sum), free(bin_n);
+    free(bins.sum), free(bins.n);
     return st;
 }
 
-PbStatus gen_prepare(const GenConfig *c, GenResults *r) {
-    *r = (GenResults){.cfg = *c};
-    r->is_task = gen_is_task(c, &r->task);
+/* ---- preparing the data ------------------------------------------------- */
+
+static PbStatus check_config(const GenConfig *c, const GenResults *r) {
     if (r->is_task && r->task < 0)
         return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c->data, task_names_list());
     if (c->n_encodings < 1 || c->seeds < 1 || c->n_lens < 1)
@@ -405,55 +516,84 @@ PbStatus gen_prepare(const GenConfig *c, GenResults *r) {
             return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", c->encodings[i]);
     if (c->model.dim % c->model.heads)
         return pb_fail(PB_USAGE, "--heads %d must divide --dim %d", c->model.heads, c->model.dim);
+    return PB_OK;
+}
 
-    IdBuf raw = {0};
-    VocabMap vmap = {0};
-    int32_t *ids = NULL;
-    size_t n_ids = 0;
-    PbStatus st = PB_OK;
+/* Examples in a task's training stream: task_blocks, or one per window the
+ * run trains on, at least one batch. */
+static PbStatus task_stream_blocks(const GenConfig *c, TaskKind k, int *out) {
     const TrainConfig tc = c->train;
     const int L = c->train_len;
-    if (r->is_task) {
-        const TaskKind k = (TaskKind)r->task;
-        if (task_max_input(k, L) < 1)
-            return pb_fail(PB_USAGE, "--train-len %d is too short for one %s example (needs %d)", L, task_name(k),
-                           task_example_len(k, 1));
-        long long blocks = c->task_blocks > 0 ? c->task_blocks : (long long)tc.steps * tc.batch;
-        if (blocks < tc.batch) blocks = tc.batch;
-        if (blocks > INT_MAX || (unsigned long long)blocks * (unsigned long long)L >= SIZE_MAX / sizeof *ids)
-            return pb_fail(PB_USAGE,
-                           "--steps %ld x --batch %d = %lld training examples of %d tokens are too many "
-                           "to hold; use fewer steps or a smaller batch",
-                           tc.steps, tc.batch, blocks, L);
-        r->cfg.task_blocks = (int)blocks;
-        n_ids = (size_t)blocks * L + 1;
-        r->vocab = TASK_VOCAB;
-        ids = malloc(n_ids * sizeof *ids);
-        if (!ids) return pb_fail(PB_NOMEM, "no memory for %zu task tokens", n_ids);
-        /* The data identity of a task: its first run's training stream, which
-         * the task, its settings and its generator determine. An interrupt
-         * cutting this short leaves ids_sha256 "" (the caller drops r). */
-        Rng rng;
-        rng_seed(&rng, c->base_seed, TASK_TRAIN_STREAM);
-        if (task_training_stream(k, L, r->cfg.task_blocks, &rng, ids) == 0)
-            token_stream_sha256(r->ids_sha256, ids, n_ids);
-    } else {
-        TokenStreamInfo info;
-        if ((st = token_stream_load(&raw, c->data, c->tokenizer, &info))) return st;
-        token_stream_sha256(r->ids_sha256, raw.data, raw.len); /* as train's checkpoints record it */
-        size_t n_train, n_val;
-        train_split(raw.len, tc.val_fraction, &n_train, &n_val);
-        st = strcmp(c->tokenizer, "gpt2") == 0 ? vocab_map_build(&vmap, info.vocab_size, raw.data, n_train)
-                                               : vocab_map_identity(&vmap, info.vocab_size);
-        n_ids = raw.len;
-        ids = st ? NULL : malloc((n_ids ? n_ids : 1) * sizeof *ids);
-        if (!st && !ids) st = pb_fail(PB_NOMEM, "no memory for %zu tokens", n_ids);
-        if (!st) st = vocab_map_apply(&vmap, ids, raw.data, raw.len, NULL);
-        r->vocab = st ? 0 : vocab_map_size(&vmap);
-        idbuf_free(&raw);
-        vocab_map_free(&vmap);
-        if (st) return free(ids), st;
-    }
+    if (task_max_input(k, L) < 1)
+        return pb_fail(PB_USAGE, "--train-len %d is too short for one %s example (needs %d)", L, task_name(k),
+                       task_example_len(k, 1));
+    long long blocks = c->task_blocks > 0 ? c->task_blocks : (long long)tc.steps * tc.batch;
+    if (blocks < tc.batch) blocks = tc.batch;
+    if (blocks > INT_MAX || (unsigned long long)blocks * (unsigned long long)L >= SIZE_MAX / sizeof(int32_t))
+        return pb_fail(PB_USAGE,
+                       "--steps %ld x --batch %d = %lld training examples of %d tokens are too many "
+                       "to hold; use fewer steps or a smaller batch",
+                       tc.steps, tc.batch, blocks, L);
+    *out = (int)blocks;
+    return PB_OK;
+}
+
+static PbStatus prepare_task_ids(const GenConfig *c, GenResults *r, int32_t **ids_out, size_t *n_out) {
+    const TaskKind k = (TaskKind)r->task;
+    PbStatus st = task_stream_blocks(c, k, &r->cfg.task_blocks);
+    if (st) return st;
+    const size_t n_ids = (size_t)r->cfg.task_blocks * c->train_len + 1;
+    r->vocab = TASK_VOCAB;
+    int32_t *ids = malloc(n_ids * sizeof *ids);
+    if (!ids) return pb_fail(PB_NOMEM, "no memory for %zu task tokens", n_ids);
+    /* The data identity of a task: its first run's training stream, which
+     * the task, its settings and its generator determine. An interrupt
+     * cutting this short leaves ids_sha256 "" (the caller drops r). */
+    Rng rng;
+    rng_seed(&rng, c->base_seed, TASK_TRAIN_STREAM);
+    if (task_training_stream(k, c->train_len, r->cfg.task_blocks, &rng, ids) == 0)
+        token_stream_sha256(r->ids_sha256, ids, n_ids);
+    *ids_out = ids, *n_out = n_ids;
+    return PB_OK;
+}
+
+/* The model's vocabulary: gpt2, the ids the training split uses; else all. */
+static PbStatus build_vocab_map(const GenConfig *c, VocabMap *vmap, int vocab_size, const IdBuf *raw) {
+    size_t n_train, n_val;
+    train_split(raw->len, c->train.val_fraction, &n_train, &n_val);
+    return strcmp(c->tokenizer, "gpt2") == 0 ? vocab_map_build(vmap, vocab_size, raw->data, n_train)
+                                             : vocab_map_identity(vmap, vocab_size);
+}
+
+static PbStatus prepare_corpus_ids(const GenConfig *c, GenResults *r, int32_t **ids_out, size_t *n_out) {
+    IdBuf raw = {0};
+    VocabMap vmap = {0};
+    TokenStreamInfo info;
+    PbStatus st = token_stream_load(&raw, c->data, c->tokenizer, &info);
+    if (st) return st;
+    token_stream_sha256(r->ids_sha256, raw.data, raw.len); /* as train's checkpoints record it */
+    st = build_vocab_map(c, &vmap, info.vocab_size, &raw);
+    const size_t n_ids = raw.len;
+    int32_t *ids = st ? NULL : malloc((n_ids ? n_ids : 1) * sizeof *ids);
+    if (!st && !ids) st = pb_fail(PB_NOMEM, "no memory for %zu tokens", n_ids);
+    if (!st) st = vocab_map_apply(&vmap, ids, raw.data, raw.len, NULL);
+    r->vocab = st ? 0 : vocab_map_size(&vmap);
+    idbuf_free(&raw);
+    vocab_map_free(&vmap);
+    if (st) return free(ids), st;
+    *ids_out = ids, *n_out = n_ids;
+    return PB_OK;
+}
+
+PbStatus gen_prepare(const GenConfig *c, GenResults *r) {
+    *r = (GenResults){.cfg = *c};
+    r->is_task = gen_is_task(c, &r->task);
+    PbStatus st = check_config(c, r);
+    if (st) return st;
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    st = r->is_task ? prepare_task_ids(c, r, &ids, &n_ids) : prepare_corpus_ids(c, r, &ids, &n_ids);
+    if (st) return st;
     r->ids = ids;
     r->n_tokens = n_ids;
     r->enc = calloc((size_t)c->n_encodings, sizeof *r->enc);
@@ -465,6 +605,8 @@ PbStatus gen_prepare(const GenConfig *c, GenResults *r) {
     if (st) gen_results_free(r);
     return st;
 }
+
+/* ---- one run ------------------------------------------------------------ */
 
 /* The step (1-based) whose training loss first turned non-finite, or 0. */
 static long first_bad_step(const float *loss, long steps) {
@@ -493,37 +635,91 @@ void gen_log_cell(const GenResults *r, int e, int s, double seconds, const char 
     say(c, "%s%s seed %d: %s\n", er->name, (int)(c->base_seed + (uint64_t)s), tail);
 }
 
+/* A task run trains on its own seed's stream (gen_prepare made the first
+ * run's); 1 if an interrupt cut the stream short. */
+static int regenerate_task_stream(GenResults *r, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed, TASK_TRAIN_STREAM);
+    return task_training_stream((TaskKind)r->task, r->cfg.train_len, r->cfg.task_blocks, &rng, r->ids) == 1;
+}
+
+/* Records seed index s as diverged at bad_step (or the step after the last
+ * one done), its training loss NaN from there; logged, and the sweep goes on. */
+static void record_divergence(const GenConfig *c, GenEncResult *er, int s, PbStatus st, long bad_step, long done) {
+    const long steps = c->train.steps;
+    char why[512], msg[1024];
+    const char *m = st ? pb_errmsg() : "the training loss is not finite";
+    if (strncmp(m, "train: ", 7) == 0) m += 7;
+    snprintf(why, sizeof why, "%s", m);
+    if (!bad_step) bad_step = done + 1;
+    snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)(c->base_seed + (uint64_t)s),
+             bad_step, steps, why);
+    er->diverged[s] = 1;
+    note(er->diverged_reason, sizeof er->diverged_reason, msg);
+    for (long i = bad_step - 1; i < steps; i++) er->train_loss[(size_t)s * steps + i] = NAN;
+    if (c->log) fprintf(c->log, "%s%s; recorded as diverged, the sweep goes on\n", c->label, msg);
+}
+
+/* Keeps what training of seed index s measured (st: how it ended), then
+ * evaluates the model, or records the divergence. */
+static PbStatus record_training(GenResults *r, GenEncResult *er, int s, Trainer *t, const TrainConfig *tc, PbStatus st,
+                                int *cut) {
+    memcpy(er->train_loss + (size_t)s * tc->steps, t->loss_history, (size_t)t->step * sizeof(float));
+    er->train_tps[s] = (float)trainer_tokens_per_second(t);
+    long bad_step = first_bad_step(t->loss_history, t->step);
+    if (st == PB_DATA || bad_step) {
+        record_divergence(&r->cfg, er, s, st, bad_step, t->step);
+        return PB_OK;
+    }
+    if (st) return st;
+    size_t n_train, n_val;
+    train_split(r->n_tokens, tc->val_fraction, &n_train, &n_val);
+    return evaluate(&r->cfg, r, er, t, s, r->ids + n_train, n_val, cut);
+}
+
+/* Marks run (e, s) measured here and logs its line. */
+static void mark_measured(GenResults *r, int e, int s, double t0) {
+    GenEncResult *er = &r->enc[e];
+    er->measured[s] = 1;
+    er->rank[s] = r->rank;
+    gen_hostname(er->host[s], sizeof er->host[s]);
+    gen_log_cell(r, e, s, now_seconds() - t0, NULL);
+}
+
+/* A run's training settings: its seed; a task trains on every window of its
+ * stream (one example each) and keeps no validation split. */
+static TrainConfig cell_train_config(const GenResults *r, uint64_t seed) {
+    TrainConfig tc = r->cfg.train;
+    if (r->is_task) tc.val_fraction = 0, tc.stride = r->cfg.train_len;
+    tc.seed = seed;
+    return tc;
+}
+
+static ModelConfig cell_model_config(const GenResults *r, const char *encoding) {
+    ModelConfig mc = r->cfg.model;
+    mc.context = r->cfg.train_len;
+    mc.vocab = r->vocab;
+    snprintf(mc.encoding, sizeof mc.encoding, "%s", encoding);
+    return mc;
+}
+
 PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
     const GenConfig *c = &r->cfg;
-    const int L = c->train_len;
-    const size_t n_ids = r->n_tokens;
-    int32_t *ids = r->ids;
-    TrainConfig tc = c->train;
-    if (r->is_task) tc.val_fraction = 0, tc.stride = L;
-    const int runs = c->n_encodings * c->seeds;
     GenEncResult *er = &r->enc[e];
-    ModelConfig mc = c->model;
-    mc.context = L;
-    mc.vocab = r->vocab;
-    snprintf(mc.encoding, sizeof mc.encoding, "%s", er->name);
-    *cut_out = 0;
     const uint64_t seed = c->base_seed + (uint64_t)s;
-    if (r->is_task) {
-        Rng rng;
-        rng_seed(&rng, seed, TASK_TRAIN_STREAM);
-        if (task_training_stream((TaskKind)r->task, L, c->task_blocks, &rng, ids) == 1) {
-            *cut_out = 1; /* interrupted: nothing of this run was measured */
-            return PB_OK;
-        }
+    TrainConfig tc = cell_train_config(r, seed);
+    ModelConfig mc = cell_model_config(r, er->name);
+    *cut_out = 0;
+    if (r->is_task && regenerate_task_stream(r, seed)) {
+        *cut_out = 1; /* interrupted: nothing of this run was measured */
+        return PB_OK;
     }
-    tc.seed = seed;
-    Trainer t;
     char head[256];
-    snprintf(head, sizeof head, "(run %d/%d)", e * c->seeds + s + 1, runs);
+    snprintf(head, sizeof head, "(run %d/%d)", e * c->seeds + s + 1, c->n_encodings * c->seeds);
     if (c->tty) say(c, "%s%s seed %d: training %s\n", er->name, (int)seed, head);
     double t0 = now_seconds();
-    int cut = 0;
-    PbStatus st = trainer_init(&t, &mc, &tc, ids, n_ids);
+    Trainer t;
+    PbStatus st = trainer_init(&t, &mc, &tc, r->ids, r->n_tokens);
     if (st) return st;
     if (r->is_task) t.mask_targets = task_mask_targets; /* answer-only loss */
     TrainProgress progress = {.out = c->tty ? c->log : NULL, .tty = c->tty};
@@ -533,41 +729,16 @@ PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
         *cut_out = 1;
         return PB_OK;
     }
-    memcpy(er->train_loss + (size_t)s * tc.steps, t.loss_history, (size_t)t.step * sizeof(float));
-    er->train_tps[s] = (float)trainer_tokens_per_second(&t);
-    long bad_step = first_bad_step(t.loss_history, t.step);
-    int diverged = st == PB_DATA || bad_step;
-    if (diverged) {
-        /* Recorded, named, and the sweep goes on. */
-        char why[512], msg[1024];
-        const char *m = st ? pb_errmsg() : "the training loss is not finite";
-        if (strncmp(m, "train: ", 7) == 0) m += 7;
-        snprintf(why, sizeof why, "%s", m);
-        if (!bad_step) bad_step = t.step + 1;
-        snprintf(msg, sizeof msg, "%s seed %d diverged at step %ld of %ld: %s", er->name, (int)seed, bad_step, tc.steps,
-                 why);
-        er->diverged[s] = 1;
-        note(er->diverged_reason, sizeof er->diverged_reason, msg);
-        for (long i = bad_step - 1; i < tc.steps; i++) er->train_loss[(size_t)s * tc.steps + i] = NAN;
-        if (c->log) fprintf(c->log, "%s%s; recorded as diverged, the sweep goes on\n", c->label, msg);
-        st = PB_OK;
-    } else if (!st) {
-        size_t n_train, n_val;
-        train_split(n_ids, tc.val_fraction, &n_train, &n_val);
-        st = evaluate(c, r, er, &t, s, ids + n_train, n_val, &cut);
-    }
+    int cut = 0;
+    st = record_training(r, er, s, &t, &tc, st, &cut);
     trainer_free(&t);
     if (!st && cut) { /* evaluation cut short by an interrupt */
         clear_seed(er, c, s, r->is_task);
         *cut_out = 1;
         return PB_OK;
     }
-    if (st) return st;
-    er->measured[s] = 1;
-    er->rank[s] = r->rank;
-    gen_hostname(er->host[s], sizeof er->host[s]);
-    gen_log_cell(r, e, s, now_seconds() - t0, NULL);
-    return PB_OK;
+    if (!st) mark_measured(r, e, s, t0);
+    return st;
 }
 
 PbStatus gen_sweep(GenResults *r) {
