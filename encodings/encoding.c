@@ -172,3 +172,7 @@ PbStatus encoding_export(const Encoding *e, int T, TensorSink *sink) {
     }
     return m->inspect ? m->inspect(e, T, sink) : PB_OK;
 }
+
+void encoding_project(Encoding *e) {
+    if (e->module->project && e->params) e->module->project(e);
+}

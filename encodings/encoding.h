@@ -20,6 +20,8 @@
  * encoding declares how many floats it needs and receives slices (params,
  * dparams) as llm.c does. Backward hooks ADD into dparams (and into dq/dk for
  * rotate_qk, which is linear and acts in place); the owner zeroes gradients.
+ * An encoding whose parameters are constrained projects them back after each
+ * optimizer step (project).
  *
  * Adding a variant: copy encodings/template.c, follow its numbered steps, add
  * one line to encodings/registry.c. Nothing else needs to change.
@@ -115,6 +117,10 @@ struct EncodingModule {
     void (*bias_forward)(const Encoding *e, float *logits, int h, int i, int j0, int j1);
     void (*bias_backward)(Encoding *e, const float *dlogits, int h, int i, int j0, int j1);
 
+    /* project: after each optimizer step, puts the parameters back into the
+     * set the formula allows (KERPLE's r >= 0.01). Optional. */
+    void (*project)(Encoding *e);
+
     /* inspect: the tensors that define this encoding beyond what the core
      * derives from the hooks (pos_embedding [T,C] from embed, bias [H,T,T]
      * from attn_bias), e.g. ALiBi's slopes or RoPE's angles. Optional. */
@@ -151,6 +157,9 @@ int encoding_table_row(int p, int table_rows);
  * missing hook is a no-op. */
 PbStatus encoding_embed_forward(const Encoding *e, float *x, int B, int T, int pos0);
 PbStatus encoding_embed_backward(Encoding *e, const float *dx, int B, int T, int pos0);
+
+/* The module's project hook, if it has one and parameters are bound. */
+void encoding_project(Encoding *e);
 
 /* Emits every defining tensor of e for positions 0..T-1: pos_embedding
  * [T,C] when it has an embed hook, bias [H,T,T] when it has an attn_bias

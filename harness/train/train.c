@@ -115,6 +115,7 @@ PbStatus trainer_step(Trainer *t, float *loss) {
                           tt->count, &ac, t->step + 1, tt->decay);
     }
     if (st) return st;
+    encoding_project(&m->enc);
     t->loss_history[t->step] = (float)m->loss;
     t->step++;
     t->last_lr = lr;

@@ -119,8 +119,11 @@ def randn32(gen, *shape, std=1.0):
 # absolute positions:
 #   embed(params, pos [T])            -> PE [T,C]              added to x
 #   rotate(params, x [..,T,H,D], pos) -> x rotated             queries and keys
+#     (rotate_q / rotate_k where the two differ, as xPos scales them apart)
 #   bias(params, qpos [T], kpos [K])  -> [H,T,K]               added to logits
 #   defined(qpos, kpos)               -> bool [T,K]            where bias is defined
+#   project(params)                   -> in place, after every optimizer step
+#     (constrained parameters, as KERPLE's clamps)
 
 
 class Encoding:
@@ -146,6 +149,15 @@ class Encoding:
 
     def defined(self, qpos, kpos):
         return torch.ones(len(qpos), len(kpos), dtype=torch.bool)
+
+    def rotate_q(self, params, x, pos):
+        return self.rotate(params, x, pos)
+
+    def rotate_k(self, params, x, pos):
+        return self.rotate(params, x, pos)
+
+    def project(self, params):
+        pass
 
 
 class LearnedAbsolute(Encoding):
@@ -397,7 +409,7 @@ def hook_case(grp, cls, case, gen):
         q = randn32(gen, B, T, H, C // H).requires_grad_(True)
         k = randn32(gen, B, T, H, C // H).requires_grad_(True)
         dq_out, dk_out = randn32(gen, B, T, H, C // H), randn32(gen, B, T, H, C // H)
-        q_out, k_out = enc.rotate(params, q, pos), enc.rotate(params, k, pos)
+        q_out, k_out = enc.rotate_q(params, q, pos), enc.rotate_k(params, k, pos)
         loss = loss + (q_out * dq_out).sum() + (k_out * dk_out).sum()
         for name, t in (("q", q), ("k", k), ("dq_out", dq_out), ("dk_out", dk_out)):
             put(grp, name, t.detach(), np.float32)
@@ -491,7 +503,7 @@ def model_forward(p, enc, inputs, targets, scored, H, tied, scale):
         qkv = h @ p["qkv_weight"][l].T + p["qkv_bias"][l]
         q, k, v = (t.reshape(B, T, H, D) for t in qkv.split(C, dim=-1))
         if "rotate" in enc.hooks:
-            q, k = enc.rotate(p.get("encoding"), q, pos), enc.rotate(p.get("encoding"), k, pos)
+            q, k = enc.rotate_q(p.get("encoding"), q, pos), enc.rotate_k(p.get("encoding"), k, pos)
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))           # [B,H,T,D]
         s = q @ k.transpose(-1, -2) / math.sqrt(D) + bias
         s = s.masked_fill(~causal, -math.inf)
@@ -574,6 +586,9 @@ def model_case(grp, cls, mcase, gen):
         for g in opt.param_groups:
             g["lr"] = lr
         opt.step()
+        if "encoding" in p:
+            with torch.no_grad():
+                enc.project(p["encoding"])
     put(grp, "train_losses", torch.tensor(history), np.float64)
     put(grp, "grad_norms", torch.tensor(norms), np.float64)  # for the reader: clipping active?
 
