@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,60 @@ void encoding_bind(Encoding *e, float *params, float *dparams) {
 
 void encoding_init_params(Encoding *e, Rng *rng) {
     if (e->module->init_params && e->n_params) e->module->init_params(e, rng);
+}
+
+/* v as %g with the fewest significant digits, at least 6, that read back as v. */
+static void exact_number(char *out, size_t cap, double v) {
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(out, cap, "%.*g", digits, v);
+        if (strtod(out, NULL) == v) return;
+    }
+}
+
+/* spec->canonical and spec->settings from a resolved instance's values. */
+static PbStatus spec_canonical(const Encoding *e, EncodingSpec *spec) {
+    const EncodingModule *m = e->module;
+    size_t n = (size_t)snprintf(spec->canonical, sizeof spec->canonical, "%s", m->name), k = 0;
+    if (e->variant)
+        n += (size_t)snprintf(spec->canonical + n, sizeof spec->canonical - n, ":%s", m->variants[e->variant]);
+    spec->variant[0] = spec->settings[0] = 0;
+    if (e->variant) snprintf(spec->variant, sizeof spec->variant, "%s", m->variants[e->variant]);
+    for (int i = 0; m->knobs && m->knobs[i].name && n < sizeof spec->canonical; i++) {
+        if (e->knob[i] == m->knobs[i].default_value) continue;
+        char value[32];
+        exact_number(value, sizeof value, e->knob[i]);
+        n += (size_t)snprintf(spec->canonical + n, sizeof spec->canonical - n, "@%s=%s", m->knobs[i].name, value);
+        k += (size_t)snprintf(spec->settings + k, sizeof spec->settings - k, "%s%s=%s", k ? "," : "", m->knobs[i].name,
+                              value);
+    }
+    if (n >= sizeof spec->canonical || k >= sizeof spec->settings)
+        return pb_fail(PB_USAGE, "encoding spec '%.80s' is longer than %d characters", spec->canonical,
+                       ENCODING_SPEC_MAX - 1);
+    return PB_OK;
+}
+
+PbStatus encoding_spec_parse(const char *text, EncodingSpec *spec) {
+    memset(spec, 0, sizeof *spec);
+    char buf[256], knobs[256] = "";
+    if (strlen(text) >= sizeof buf) return pb_fail(PB_USAGE, "encoding spec '%.40s...' is too long", text);
+    snprintf(buf, sizeof buf, "%s", text);
+    /* buf becomes the name; the variant and each knob point past it */
+    char *at = strchr(buf, '@'), *colon = strchr(buf, ':');
+    if (at) *at = 0;
+    if (colon && (!at || colon < at)) *colon = 0;
+    else colon = NULL;
+    for (char *k = at ? at + 1 : NULL; k; k = strchr(k, '@') ? strchr(k, '@') + 1 : NULL) {
+        size_t len = strcspn(k, "@"), used = strlen(knobs);
+        if (!len) return pb_fail(PB_USAGE, "encoding spec '%s': a setting after '@' is empty", text);
+        snprintf(knobs + used, sizeof knobs - used, "%s%.*s", used ? "," : "", (int)len, k);
+    }
+    if (!(spec->module = encoding_find(buf)))
+        return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", buf);
+    if (colon && !colon[1]) return pb_fail(PB_USAGE, "encoding spec '%s': name a variant after ':'", text);
+    Encoding e = {.module = spec->module, .cfg = {.variant = colon ? colon + 1 : "", .knobs = knobs}};
+    PbStatus st = resolve_variant(&e);
+    if (!st) st = parse_knobs(&e);
+    return st ? st : spec_canonical(&e, spec);
 }
 
 const char *encoding_variant_name(const Encoding *e) {

@@ -142,6 +142,25 @@ void encoding_destroy(Encoding *e);
 void encoding_bind(Encoding *e, float *params, float *dparams);
 void encoding_init_params(Encoding *e, Rng *rng);
 
+/* An encoding spec names one configuration: NAME[:VARIANT][@KNOB=VALUE]...,
+ * e.g. "rope", "rope:half", "rope:half@base=500000", "xpos@scale_base=256".
+ * Its canonical form names the variant and knobs only where they differ
+ * from the defaults, knobs in the module's order, each value as %g with the
+ * fewest significant digits, at least 6, that reads back exactly:
+ * "rope:interleaved@base=10000" is "rope". A
+ * study keys its results by the canonical form. */
+#define ENCODING_SPEC_MAX 64
+typedef struct {
+    const EncodingModule *module;
+    char variant[32];                  /* "" for the default */
+    char settings[ENCODING_SPEC_MAX];  /* "knob=value,..." (EncodingConfig.knobs), "" for defaults */
+    char canonical[ENCODING_SPEC_MAX]; /* the spec's canonical form */
+} EncodingSpec;
+
+/* Parses and checks a spec against the registry; PB_USAGE naming the
+ * unknown encoding, variant or knob, PB_RANGE for a value out of range. */
+PbStatus encoding_spec_parse(const char *text, EncodingSpec *spec);
+
 const char *encoding_variant_name(const Encoding *e);
 int encoding_max_positions(const Encoding *e); /* 0: unbounded */
 

@@ -50,13 +50,18 @@ PbStatus gen_parse_encodings(const char *text, GenConfig *c) {
     snprintf(buf, sizeof buf, "%s", text);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         if (c->n_encodings >= GEN_MAX_ENCODINGS) return pb_fail(PB_USAGE, "--encodings: at most %d", GEN_MAX_ENCODINGS);
-        if (!encoding_find(tok)) return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", tok);
-        /* Each encoding is one group in the results file: a repeat would
-         * train twice and then fail to write. */
+        EncodingSpec spec;
+        PbStatus st = encoding_spec_parse(tok, &spec);
+        if (st) return st;
+        /* Each spec is one group in the results file: a repeat (in any
+         * spelling) would train twice and then fail to write. */
         for (int i = 0; i < c->n_encodings; i++)
-            if (strcmp(c->encodings[i], tok) == 0)
-                return pb_fail(PB_USAGE, "--encodings: '%s' is named twice (use --seeds for more runs)", tok);
-        snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", tok);
+            if (strcmp(c->encodings[i], spec.canonical) == 0)
+                return pb_fail(PB_USAGE, "--encodings: '%s'%s%s%s is named twice (use --seeds for more runs)", tok,
+                               strcmp(tok, spec.canonical) ? " (that is '" : "",
+                               strcmp(tok, spec.canonical) ? spec.canonical : "",
+                               strcmp(tok, spec.canonical) ? "')" : "");
+        snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", spec.canonical);
     }
     if (!c->n_encodings) return pb_fail(PB_USAGE, "--encodings: name at least one encoding (see posbench list)");
     return PB_OK;
@@ -162,7 +167,8 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
     GenConfig *c = &a->c;
     const ArgSpec options[] = {
         {"--encodings", NULL, ARG_STRING, &a->encodings, 0, 0, NULL, "A,B,...",
-         "encodings to compare (default: all registered)"},
+         "encoding specs to compare, NAME[:VARIANT][@KNOB=V]... (rope:half@base=500000; default: every "
+         "registered encoding)"},
         {"--data", NULL, ARG_STRING, &a->data, 0, 0, NULL, "jargon|devil|FILE|task:T",
          "corpus, or a synthetic task: task:copy, task:reverse, task:sort, task:add (default jargon)"},
         {"--tokenizer", NULL, ARG_CHOICE, &a->tok, 0, 0, tokenizer_names, "NAME",

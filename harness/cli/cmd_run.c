@@ -437,7 +437,7 @@ static PbStatus parse_args(RunOptions *o, int argc, char **argv, int *help) {
          "results file (default results/run-<UTC time>.h5; plots beside it)"},
         {"--force", NULL, ARG_FLAG, &o->force, 0, 0, NULL, NULL, "replace an existing results file and its plots"},
         {"--encodings", NULL, ARG_STRING, &o->encodings, 0, 0, NULL, "A,B,...",
-         "only these encodings in the generalization part (default all)"},
+         "only these encoding specs (NAME[:VARIANT][@KNOB=V]...) in the generalization part (default all)"},
         {"--seeds", NULL, ARG_INT, &o->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
         {"--no-bench", NULL, ARG_FLAG, &o->no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
         {"--resume", NULL, ARG_STRING, &o->resume, 0, 0, NULL, "FILE.h5",

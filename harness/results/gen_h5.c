@@ -5,9 +5,11 @@
  *
  *   /generalization            attrs: the config (data, ids_sha256, tokenizer,
  *                              model, steps, ...), all compared on resume
- *   /generalization/<enc>/     eval_len [n], loss, ppl [seeds, n],
+ *   /generalization/<spec>/    eval_len [n], loss, ppl [seeds, n],
  *                              loss_by_position [seeds, n, bins],
- *                              eval_peak_bytes [n], ...; attr train_len
+ *                              eval_peak_bytes [n], ...; attrs train_len,
+ *                              encoding, variant, settings (<spec> is the
+ *                              canonical encoding spec, encodings/encoding.h)
  *   /training/<enc>/loss       [seeds, steps]
  *   /tasks/<task>/<enc>/       eval_len [n], accuracy [seeds, n], ...
  * Group attribute `encodings` lists the encodings in sweep order.
@@ -101,12 +103,27 @@ static PbStatus create_study_groups(hid_t file, const GenResults *r, hid_t *top,
     return st;
 }
 
+/* The group's spec taken apart (schema 2): readers need not parse it. */
+static PbStatus write_spec(hid_t g, const char *name) {
+    EncodingSpec spec;
+    PbStatus st = encoding_spec_parse(name, &spec);
+    if (!st) st = h5_attr_string(g, "encoding", spec.module->name);
+    if (!st)
+        st = h5_attr_string(g, "variant",
+                            *spec.variant           ? spec.variant
+                            : spec.module->variants ? spec.module->variants[0]
+                                                    : "default");
+    if (!st) st = h5_attr_string(g, "settings", spec.settings);
+    return st;
+}
+
 /* What every run records, task or corpus: lengths, state, provenance. */
 static PbStatus write_run_state(hid_t g, const GenResults *r, const GenEncResult *e) {
     const GenConfig *c = &r->cfg;
     int d1[1] = {c->n_lens}, dseed[1] = {c->seeds};
     PbStatus st = h5_write_ints(g, "eval_len", c->eval_lens, 1, d1);
     if (!st) st = h5_attr_int(g, "train_len", c->train_len);
+    if (!st) st = write_spec(g, e->name);
     if (!st) st = h5_write_ints(g, "diverged", e->diverged, 1, dseed);
     if (!st) st = h5_write_ints(g, "measured", e->measured, 1, dseed);
     if (!st) st = h5_write_ints(g, "rank", e->rank, 1, dseed);

@@ -511,9 +511,11 @@ static PbStatus check_config(const GenConfig *c, const GenResults *r) {
         return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c->data, task_names_list());
     if (c->n_encodings < 1 || c->seeds < 1 || c->n_lens < 1)
         return pb_fail(PB_USAGE, "generalize: need at least one encoding, seed and eval length");
-    for (int i = 0; i < c->n_encodings; i++)
-        if (!encoding_find(c->encodings[i]))
-            return pb_fail(PB_USAGE, "unknown encoding '%s' (see posbench list)", c->encodings[i]);
+    EncodingSpec spec;
+    for (int i = 0; i < c->n_encodings; i++) {
+        PbStatus st = encoding_spec_parse(c->encodings[i], &spec);
+        if (st) return st;
+    }
     if (c->model.dim % c->model.heads)
         return pb_fail(PB_USAGE, "--heads %d must divide --dim %d", c->model.heads, c->model.dim);
     return PB_OK;
@@ -695,11 +697,18 @@ static TrainConfig cell_train_config(const GenResults *r, uint64_t seed) {
     return tc;
 }
 
+/* The model of one study: the encoding's module, variant and knobs from its
+ * spec (checked by check_config). */
 static ModelConfig cell_model_config(const GenResults *r, const char *encoding) {
     ModelConfig mc = r->cfg.model;
     mc.context = r->cfg.train_len;
     mc.vocab = r->vocab;
-    snprintf(mc.encoding, sizeof mc.encoding, "%s", encoding);
+    EncodingSpec spec;
+    if (encoding_spec_parse(encoding, &spec) == PB_OK) {
+        snprintf(mc.encoding, sizeof mc.encoding, "%s", spec.module->name);
+        snprintf(mc.variant, sizeof mc.variant, "%s", spec.variant);
+        snprintf(mc.settings, sizeof mc.settings, "%s", spec.settings);
+    }
     return mc;
 }
 

@@ -53,7 +53,9 @@
 #define GEN_MAX_ENCODINGS 32
 #define GEN_MAX_LENS 16
 #define GEN_NAME 64
-#define GEN_SCHEMA_VERSION 1
+/* 2: results keyed by canonical encoding spec, with encoding, variant and
+ * settings attributes (1: by encoding name; still read). */
+#define GEN_SCHEMA_VERSION 2
 #define GEN_HOST 64
 
 typedef struct {
