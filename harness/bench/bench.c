@@ -39,6 +39,7 @@ static const char *const pass_names[] = {"forward", "backward"};
 
 typedef struct {
     const EncodingModule *module;
+    int variant; /* index into module->variants */
     Scope scope;
     Pass pass;
     int B, T, C, H;
@@ -92,9 +93,12 @@ static void fill(float *p, size_t n, Rng *rng, float scale) {
     for (size_t i = 0; i < n; i++) p[i] = scale * rng_normal(rng);
 }
 
+/* The cell's variant name, "" for the default. */
+static const char *cell_variant(const Cell *c) { return c->variant ? c->module->variants[c->variant] : ""; }
+
 /* Allocates and fills the cell's buffers; forward state for backward cells. */
 static PbStatus cell_setup(Cell *c) {
-    EncodingConfig cfg = {.dim = c->C, .heads = c->H, .max_len = c->T};
+    EncodingConfig cfg = {.dim = c->C, .heads = c->H, .max_len = c->T, .variant = cell_variant(c)};
     PbStatus st = encoding_create(&c->enc, c->module, &cfg);
     if (st) return st;
     size_t btc = (size_t)c->B * c->T * c->C, np = c->enc.n_params ? c->enc.n_params : 1;
@@ -290,13 +294,20 @@ static PbStatus report(const GbRun *run, void *ctx) {
     return PB_OK;
 }
 
+/* Whether row r measured cell c's variant (a row names its variant; the
+ * default's name for the default). */
+static int variant_matches(const BenchRow *r, const Cell *c) {
+    const char *name = c->module->variants ? c->module->variants[c->variant] : "default";
+    return strcmp(r->variant, name) == 0;
+}
+
 /* The row of prior measuring the same cell, or NULL. */
 static const BenchRow *prior_row(const BenchResults *prior, const Cell *c) {
     for (size_t i = 0; prior && i < prior->n; i++) {
         const BenchRow *r = &prior->rows[i];
         if (r->batch == c->B && r->seq_len == c->T && r->dim == c->C && r->heads == c->H &&
-            strcmp(r->encoding, c->module->name) == 0 && strcmp(r->scope, scope_names[c->scope]) == 0 &&
-            strcmp(r->pass, pass_names[c->pass]) == 0)
+            strcmp(r->encoding, c->module->name) == 0 && variant_matches(r, c) &&
+            strcmp(r->scope, scope_names[c->scope]) == 0 && strcmp(r->pass, pass_names[c->pass]) == 0)
             return r;
     }
     return NULL;
@@ -377,8 +388,8 @@ static PbStatus grid_add(Grid *g, Cell *c, const BenchPlan *plan, const BenchRes
         out->n_skipped++;
         return PB_OK;
     }
-    snprintf(c->name, sizeof c->name, "%s/%s/%s/T:%d/C:%d", scope_names[c->scope], pass_names[c->pass], c->module->name,
-             c->T, c->C);
+    snprintf(c->name, sizeof c->name, "%s/%s/%s%s%s/T:%d/C:%d", scope_names[c->scope], pass_names[c->pass],
+             c->module->name, c->variant ? ":" : "", cell_variant(c), c->T, c->C);
     g->n++;
     const BenchRow *kept = prior_row(prior, c);
     if (kept) {
@@ -395,17 +406,27 @@ static PbStatus grid_add(Grid *g, Cell *c, const BenchPlan *plan, const BenchRes
     return gb_register(&spec);
 }
 
-/* Every cell of the plan, in grid order: width, length, encoding, scope, pass. */
+/* Variants measured of module m: all with plan->all_variants, else one. */
+static int variants_of(const EncodingModule *m, const BenchPlan *plan) {
+    int n = 1;
+    if (plan->all_variants && m->variants)
+        while (m->variants[n]) n++;
+    return n;
+}
+
+/* Every cell of the plan, in grid order: width, length, encoding, variant,
+ * scope, pass. */
 static PbStatus grid_build(Grid *g, const BenchPlan *plan, const BenchResults *prior, BenchResults *out,
                            size_t *registered) {
     PbStatus st = PB_OK;
     for (int d = 0; !st && d < plan->n_dims; d++)
         for (int l = 0; !st && l < plan->n_lens; l++)
             for (size_t e = 0; !st && encoding_registry[e]; e++)
-                for (int cell = 0; !st && cell < 4; cell++) {
+                for (int cell = 0; !st && cell < 4 * variants_of(encoding_registry[e], plan); cell++) {
                     Cell *c = &g->cells[g->n];
                     *c = (Cell){.module = encoding_registry[e],
-                                .scope = cell / 2,
+                                .variant = cell / 4,
+                                .scope = cell % 4 / 2,
                                 .pass = cell % 2,
                                 .B = plan->batch,
                                 .T = plan->lens[l],
@@ -448,7 +469,9 @@ static PbStatus collect_rows(const Grid *g, BenchResults *out) {
 
 PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log) {
     *out = (BenchResults){.copy_gbytes_per_s = NAN, .sgemm_gflops = NAN};
-    size_t max_cells = encoding_count() * 4 * plan->n_lens * plan->n_dims;
+    size_t max_cells = 0;
+    for (size_t e = 0; encoding_registry[e]; e++) max_cells += 4 * (size_t)variants_of(encoding_registry[e], plan);
+    max_cells *= (size_t)plan->n_lens * plan->n_dims;
     Grid grid = {calloc(max_cells, sizeof(Cell)), 0, 0, log};
     if (!grid.cells) return pb_fail(PB_NOMEM, "no memory for the benchmark grid");
     PbStatus st = gb_clear();
@@ -464,6 +487,12 @@ PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResult
     out->complete = !interrupt_requested();
     if (!out->complete) out->copy_gbytes_per_s = out->sgemm_gflops = NAN;
     return st;
+}
+
+void bench_row_spec(const BenchRow *r, char *out, size_t cap) {
+    const EncodingModule *m = encoding_find(r->encoding);
+    int is_default = !m || !m->variants || strcmp(r->variant, m->variants[0]) == 0 || !*r->variant;
+    snprintf(out, cap, "%s%s%s", r->encoding, is_default ? "" : ":", is_default ? "" : r->variant);
 }
 
 void bench_results_free(BenchResults *r) {

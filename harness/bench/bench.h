@@ -1,8 +1,10 @@
 /* bench.h: throughput and memory of every registered encoding, measured with
  * Google Benchmark (harness/bench/gbench.h) over a grid of shapes.
  *
- * Cells: encoding (default variant) x scope x pass x sequence length T x
- * width C, batch B, heads H = 4 for C = 64 and 8 otherwise.
+ * Cells: encoding (default variant, or every variant) x scope x pass x
+ * sequence length T x width C, batch B, heads H = 4 for C = 64 and 8
+ * otherwise. A cell is named scope/pass/SPEC/T:T/C:C, SPEC the canonical
+ * encoding spec ("rope", "rope:half").
  *   scope "op"         the encoding's own work alone: embed on x [B,T,C],
  *                      rotate_qk on q, k [B,T,C], attn_bias on every causal
  *                      row segment of B x H x T rows (none: an empty pass)
@@ -34,6 +36,7 @@ typedef struct {
     int n_dims, dims[BENCH_MAX_DIMS];
     size_t max_cell_bytes;       /* memory budget of one cell's buffers */
     const char *profile;         /* "quick" or "full" */
+    int all_variants;            /* 1: every variant of each encoding; 0: the default */
     const char *benchmark_flags; /* the --benchmark_* flags in effect, as one
                                     string (recorded; a resume must match) */
 } BenchPlan;
@@ -86,6 +89,10 @@ typedef struct {
  * per pass, so tests can check that a comparison flags a slowed cell. */
 PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log);
 void bench_results_free(BenchResults *r);
+
+/* Row r's encoding as a spec (encodings/encoding.h): its name, with
+ * ":variant" when the variant is not the module's default. */
+void bench_row_spec(const BenchRow *r, char *out, size_t cap);
 
 /* Measures the physical references (also used by bench_run). */
 void bench_reference(double *copy_gbytes_per_s, double *sgemm_gflops);

@@ -62,7 +62,7 @@ static PbStatus read_prior(const char *path, const BenchPlan *plan, BenchResults
 typedef struct {
     char **ours, **gb; /* our words; Google Benchmark's (after "posbench") */
     int n_ours, n_gb;
-    int quick, force;
+    int quick, force, variants;
     const char *out, *resume;
 } BenchArgs;
 
@@ -87,6 +87,8 @@ static PbStatus parse_args(BenchArgs *a, int *help) {
     const ArgSpec options[] = {
         {"--quick", NULL, ARG_FLAG, &a->quick, 0, 0, NULL, NULL,
          "the quick profile (about a minute): T 64/256/1024, C 64"},
+        {"--variants", NULL, ARG_FLAG, &a->variants, 0, 0, NULL, NULL,
+         "every variant of each encoding (rope:half, alibi:symmetric, ...), not only the default"},
         {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5",
          "results file (default results/bench-<UTC time>.h5)"},
         {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing results file"},
@@ -95,7 +97,7 @@ static PbStatus parse_args(BenchArgs *a, int *help) {
         {NULL},
     };
     const ArgCommand cmd = {"bench",
-                            "[--quick] [-o FILE.h5] [--force] [--resume FILE.h5] [--benchmark_*=...]",
+                            "[--quick] [--variants] [-o FILE.h5] [--force] [--resume FILE.h5] [--benchmark_*=...]",
                             "Measures every registered encoding's throughput and memory (its own hooks, and one\n"
                             "causal attention layer with it in place), forward and backward, over sequence\n"
                             "lengths and widths, with Google Benchmark; writes HDF5. Google Benchmark's own\n"
@@ -171,6 +173,7 @@ static PbStatus bench(BenchArgs *a) {
     BenchResults results = {0};
     bench_plan_init(&plan, a->quick);
     plan.benchmark_flags = flags;
+    plan.all_variants = a->variants;
     int done = 0;
     st = measure(a, &plan, &results, &done);
     if (!st && !done) st = write_bench(a->out, a->force, &plan, &results);

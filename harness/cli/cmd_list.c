@@ -15,6 +15,15 @@ static void print_hooks(const EncodingModule *m) {
     printf("%s\n", *sep ? "" : "none (the model runs unchanged)");
 }
 
+/* The specs that name m's configurations (encodings/encoding.h): one per
+ * variant, and the form a knob takes. */
+static void print_specs(const EncodingModule *m) {
+    printf("  specs:     %s", m->name);
+    for (int v = 1; m->variants && m->variants[v]; v++) printf(", %s:%s", m->name, m->variants[v]);
+    if (m->knobs && m->knobs[0].name) printf(", %s@%s=V", m->name, m->knobs[0].name);
+    printf("\n");
+}
+
 PbStatus cmd_list(int argc, char **argv) {
     int dim = 256, heads = 8, len = 1024;
     const ArgSpec options[] = {
@@ -50,8 +59,7 @@ PbStatus cmd_list(int argc, char **argv) {
         printf("  params:    %zu floats\n", e.n_params);
         int known = encoding_max_positions(&e);
         if (known)
-            printf("  length:    positions 0..%d (table); longer is an error unless --length-fallback clamp\n",
-                   known - 1);
+            printf("  length:    positions 0..%d; longer is an error unless --length-fallback clamp\n", known - 1);
         else printf("  length:    unbounded\n");
         if (m->variants) {
             printf("  variants: ");
@@ -61,6 +69,7 @@ PbStatus cmd_list(int argc, char **argv) {
         for (int k = 0; m->knobs && m->knobs[k].name; k++)
             printf("  --set %s=%g  %s [%g..%g]\n", m->knobs[k].name, m->knobs[k].default_value, m->knobs[k].help,
                    m->knobs[k].min, m->knobs[k].max);
+        print_specs(m);
         encoding_destroy(&e);
     }
     return finish_stdout();

@@ -7,12 +7,10 @@
 #include "../results/bench_h5.h"
 #include "compare.h"
 
-/* "attention/forward/rope/T:64/C:64/H:4"; a variant in brackets after the
- * encoding when the row names one. */
+/* "attention/forward/rope:half/T:64/C:64/H:4": the encoding as a spec. */
 static void cell_name(char *out, size_t cap, const BenchRow *r) {
     char enc[2 * BENCH_NAME + 4];
-    if (*r->variant) snprintf(enc, sizeof enc, "%s[%s]", r->encoding, r->variant);
-    else snprintf(enc, sizeof enc, "%s", r->encoding);
+    bench_row_spec(r, enc, sizeof enc);
     snprintf(out, cap, "%s/%s/%s/T:%d/C:%d/H:%d", r->scope, r->pass, enc, r->seq_len, r->dim, r->heads);
 }
 

@@ -48,13 +48,15 @@ static double relative_to_none(const BenchRow *r, const BenchResults *all) {
     return NAN;
 }
 
-/* Distinct encoding names in file order. */
+/* Distinct encoding specs (name, or name:variant) in file order. */
 static int encodings_in(const BenchResults *r, char names[][BENCH_NAME], int cap) {
     int n = 0;
     for (size_t i = 0; i < r->n; i++) {
         int seen = 0;
-        for (int k = 0; k < n; k++) seen |= strcmp(names[k], r->rows[i].encoding) == 0;
-        if (!seen && n < cap) snprintf(names[n++], BENCH_NAME, "%s", r->rows[i].encoding);
+        char spec[2 * BENCH_NAME];
+        bench_row_spec(&r->rows[i], spec, sizeof spec);
+        for (int k = 0; k < n; k++) seen |= strcmp(names[k], spec) == 0;
+        if (!seen && n < cap) snprintf(names[n++], BENCH_NAME, "%.*s", BENCH_NAME - 1, spec);
     }
     return n;
 }
@@ -69,8 +71,9 @@ typedef struct {
 } Select;
 
 static int selected(const BenchRow *row, const Select *s) {
-    return !strcmp(row->encoding, s->enc) && !strcmp(row->scope, s->scope) && !strcmp(row->pass, s->pass) &&
-           row->dim == s->dim;
+    char spec[2 * BENCH_NAME];
+    bench_row_spec(row, spec, sizeof spec);
+    return !strcmp(spec, s->enc) && !strcmp(row->scope, s->scope) && !strcmp(row->pass, s->pass) && row->dim == s->dim;
 }
 
 /* Why a series has no point: its rows report no work (rates NaN, as the

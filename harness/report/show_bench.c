@@ -19,12 +19,14 @@ PbStatus show_bench(hid_t file, const char *path, FILE *out) {
         fprintf(out, "INCOMPLETE: interrupted; the cells not measured are missing (continue with --resume %s)\n\n",
                 path);
     fprintf(out, "references: copy %.1f GB/s, sgemm %.1f GFLOP/s\n\n", r.copy_gbytes_per_s, r.sgemm_gflops);
-    fprintf(out, "%-9s %-8s %-17s %5s %4s %2s %11s %6s %10s %8s %8s %10s %10s\n", "scope", "pass", "encoding", "T", "C",
+    fprintf(out, "%-9s %-8s %-24s %5s %4s %2s %11s %6s %10s %8s %8s %10s %10s\n", "scope", "pass", "encoding", "T", "C",
             "H", "median ms", "cv %", "ktok/s", "GB/s", "GFLOP/s", "act MiB", "heap MiB");
     for (size_t i = 0; i < r.n; i++) {
         const BenchRow *w = &r.rows[i];
-        fprintf(out, "%-9s %-8s %-17s %5d %4d %2d %11.4f %6.1f %10.2f %8.2f %8.2f %10.1f %10.1f\n", w->scope, w->pass,
-                w->encoding, w->seq_len, w->dim, w->heads, w->ns_median / 1e6, 100 * w->cv, w->tokens_per_s / 1e3,
+        char spec[2 * BENCH_NAME];
+        bench_row_spec(w, spec, sizeof spec);
+        fprintf(out, "%-9s %-8s %-24s %5d %4d %2d %11.4f %6.1f %10.2f %8.2f %8.2f %10.1f %10.1f\n", w->scope, w->pass,
+                spec, w->seq_len, w->dim, w->heads, w->ns_median / 1e6, 100 * w->cv, w->tokens_per_s / 1e3,
                 w->gbytes_per_s, w->gflops_per_s, w->activation_bytes / 1048576.0, w->peak_heap_bytes / 1048576.0);
     }
     bench_results_free(&r);

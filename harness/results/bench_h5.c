@@ -121,6 +121,7 @@ static PbStatus write_bench_group(hid_t file, const BenchPlan *plan, const Bench
     if (!st) st = h5_attr_double(bench, "memory_budget_bytes", (double)plan->max_cell_bytes);
     if (!st && plan->benchmark_flags) st = h5_attr_string(bench, "benchmark_flags", plan->benchmark_flags);
     if (!st) st = h5_attr_int(bench, "cells_planned", (long long)r->n_cells);
+    if (!st) st = h5_attr_int(bench, "variants", plan->all_variants);
     if (!st) st = write_table(bench, "throughput", throughput_fields, r->rows, r->n);
     if (!st) st = write_table(bench, "memory", memory_fields, r->rows, r->n);
     if (!st) st = write_repetitions(bench, r->rows, r->n);
@@ -322,6 +323,11 @@ PbStatus bench_h5_check_resume(hid_t file, const char *path, const BenchPlan *pl
         char fb[64];
         snprintf(fb, sizeof fb, "%.0f", budget), snprintf(ours, sizeof ours, "%.0f", (double)plan->max_cell_bytes);
         if (!st) st = same(path, "memory budget (bytes)", fb, ours, command);
+    }
+    if (!st) {
+        long long variants = 0; /* absent in files written before --variants */
+        h5_read_attr_int(g, "variants", &variants);
+        st = same(path, "--variants", variants ? "on" : "off", plan->all_variants ? "on" : "off", command);
     }
     if (!st) {
         /* The file's flags come back sanitized (h5_read_attr_string): ours too. */
