@@ -28,11 +28,25 @@
  *        embed_forward/backward    x[b,t,:] += p(pos0 + t)   (learned_absolute.c)
  *        rotate_forward/backward   q, k rotated in place      (rope.c)
  *        bias_forward/backward     logits[h,i,j] += b(h,i,j)  (this file)
- *      Positions are absolute, so a pass in chunks equals one full pass.
- *      Backward hooks ADD into e->dparams (the owner zeroes it). Validate the
- *      config and build derived tables in setup (e->state, freed in
- *      teardown); a table of positions also sets max_positions so the core
- *      refuses longer inputs with a clear message.
+ *      rotate_qk receives q and k apart and may treat them differently
+ *      (xPos scales q up and k down with position). Contracts the tests hold
+ *      every encoding to:
+ *        - Positions are absolute, so a pass in chunks equals one full pass.
+ *        - Backward hooks ADD into e->dparams (the owner zeroes it), and
+ *          gradients are finite everywhere (i = j and position 0 included).
+ *        - An unbounded encoding (no max_positions) stays finite at 2^20
+ *          positions: form angles and distances in double.
+ *        - A bound on positions (a table's rows, or where a formula stops
+ *          being finite in float) is declared by max_positions; the core
+ *          then refuses longer inputs, or with --length-fallback clamp
+ *          hands you positions past it and you must serve them (reuse the
+ *          last row, or clamp the exponent). Say "table" in a message only
+ *          for a table.
+ *        - Parameters with constraints (a positive rate, an exponent <= 2)
+ *          get a project hook: the trainer calls it after every optimizer
+ *          step to put them back in range (kerple.c).
+ *      Validate the config and build derived tables in setup (e->state,
+ *      freed in teardown).
  *   5. Register it: add &encoding_NAME (and its extern declaration) to
  *      encodings/registry.c. CMake builds every .c file in encodings/, so that is the
  *      only edit outside your file. This template stays out of the default
@@ -41,8 +55,11 @@
  *      new encoding up with no new test code: gradient checks, determinism,
  *      buffer sentinels, chunked passes, the length policy. The benchmarks
  *      iterate the same registry.
- *   7. Add it to the PyTorch reference script (tests/reference/), so its
- *      numbers are checked against an independent implementation.
+ *   7. Add it to the PyTorch reference script
+ *      (tests/reference/make_reference.py: a class with the formula from the
+ *      paper, its hook cases covering every variant, a model case), then
+ *      regenerate and commit its fixture (make_reference.py --only NAME): the
+ *      reference test fails for an encoding without one.
  */
 #include <stdlib.h>
 
