@@ -368,6 +368,8 @@ static void check_window(const Case *c, Instance *in, const float *qkv0, int ver
 /* ---- gradients ------------------------------------------------------------ */
 
 static const float GRAD_EPS = 1e-2f;
+/* Steps tried per element: GRAD_EPS, /4, /16 (see check_gradient). */
+enum { GRAD_STEPS = 3 };
 
 /* Training forward of qkv (as a step left it) at pos0 into p->out. */
 static void forward_of(Pass *p, Instance *in, const float *qkv, int pos0) {
@@ -385,9 +387,11 @@ static void forward_of(Pass *p, Instance *in, const float *qkv, int pos0) {
  * few dozen ulp of the values it is made from (D-term dots, the softmax, a
  * sum over keys): at most 64 u sum|w| (|out+| + |out-| + vmax) / step with
  * u = 2^-24. Attention is not linear, so the step's O(eps^2) curvature is
- * allowed as 2e-3 of the gradient plus 1e-4 of the group's largest. A wrong
- * gradient (a missed factor, a transposed head, a wrong bucket) is off by
- * O(1) of it. */
+ * allowed as 2e-3 of the gradient plus 1e-4 of the group's largest; where a
+ * parameter's curvature is large at its own scale (KERPLE's r near 0.01
+ * multiplies distances of 100^2), the step shrinks by 4 up to twice, since
+ * curvature falls as its square. A wrong gradient (a missed factor, a
+ * transposed head, a wrong bucket) is off by O(1) of it at every step. */
 static void check_gradient(const Case *c, Instance *in, const float *qkv0, const float *w, int pos0, const char *what,
                            float *var, const float *g, size_t n, size_t cap, float vmax, Rng *rng) {
     const Shape s = c->s;
@@ -398,20 +402,27 @@ static void check_gradient(const Case *c, Instance *in, const float *qkv0, const
     Worst worst = {0};
     for (size_t k = 0; k < picks; k++) {
         const size_t at = n <= cap ? k : k == 0 ? 0 : k == 1 ? n - 1 : rng_below(rng, (uint32_t)n);
-        const float saved = var[at], hi = saved + GRAD_EPS, lo = saved - GRAD_EPS;
-        var[at] = hi;
-        forward_of(&up, in, qkv0, pos0);
-        var[at] = lo;
-        forward_of(&down, in, qkv0, pos0);
-        var[at] = saved;
-        double dL = 0, size = 0;
-        for (size_t j = 0; j < up.nout; j++) {
-            if (up.out[j] == down.out[j]) continue;
-            dL += (double)w[j] * ((double)up.out[j] - (double)down.out[j]);
-            size += fabs(w[j]) * (fabs(up.out[j]) + fabs(down.out[j]) + vmax);
+        const float saved = var[at];
+        double numeric = 0, tol = 0;
+        float eps = GRAD_EPS;
+        for (int step_k = 0; step_k < GRAD_STEPS; step_k++, eps /= 4) {
+            const float hi = saved + eps, lo = saved - eps;
+            var[at] = hi;
+            forward_of(&up, in, qkv0, pos0);
+            var[at] = lo;
+            forward_of(&down, in, qkv0, pos0);
+            var[at] = saved;
+            double dL = 0, size = 0;
+            for (size_t j = 0; j < up.nout; j++) {
+                if (up.out[j] == down.out[j]) continue;
+                dL += (double)w[j] * ((double)up.out[j] - (double)down.out[j]);
+                size += fabs(w[j]) * (fabs(up.out[j]) + fabs(down.out[j]) + vmax);
+            }
+            const double step = (double)hi - (double)lo;
+            numeric = dL / step;
+            tol = 64 * 0x1p-24 * size / step + 2e-3 * fabs(numeric) + 1e-4 * gmax + 1e-7;
+            if (fabs(numeric - g[at]) <= tol) break;
         }
-        const double step = (double)hi - (double)lo, numeric = dL / step;
-        const double tol = 64 * 0x1p-24 * size / step + 2e-3 * fabs(numeric) + 1e-4 * gmax + 1e-7;
         worst_add(&worst, at, g[at], numeric, tol);
     }
     CHECK_WORST(worst, "%s pos0 %d: gradient of %s [%zu floats] vs central differences", c->label, pos0, what, n);

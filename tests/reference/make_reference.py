@@ -315,6 +315,70 @@ class Alibi(Encoding):
         return kpos[None, :] <= qpos[:, None]
 
 
+class Sandwich(Encoding):
+    """Chi, Fan, Rudnicky and Ramadge 2023, "Dissecting Transformer Length
+    Extrapolation via the Lens of Receptive Field Analysis": the inner
+    product of two sinusoidal embeddings of the head width D, less D/2, each
+    head compressed by 8h/H (h = 1..H):
+      bias[h,i,j] = (sum_{k=1..D/2} cos((i - j) / 10000^(2k/D)) - D/2) / (8h/H)
+    (k from 1 and the compression as NVIDIA NeMo's
+    SandwichRelativePositionEmbedding). Even in i - j, so defined for every
+    key; the causal mask hides the keys after the query."""
+    name = "sandwich"
+    hooks = ("bias",)
+
+    def bias(self, params, qpos, kpos):
+        D, H = self.D, self.H
+        k = torch.arange(1, D // 2 + 1, dtype=F64)
+        inv_freq = 1.0 / 10000.0 ** (2 * k / D)
+        rel = (qpos[:, None] - kpos[None, :]).to(F64)                 # [T,K]
+        s = torch.cos(rel[..., None] * inv_freq).sum(-1) - D / 2
+        compression = 8 * torch.arange(1, H + 1, dtype=F64) / H
+        return s[None] / compression[:, None, None]
+
+
+class Kerple(Encoding):
+    """Chi, Fan, Ramadge and Rudnicky 2022 (KERPLE), with trainable
+    r1, r2 > 0 per head (params [2, H]: r1 then r2), d = i - j on keys up to
+    the query (the authors' chijames/KERPLE builds d as tril(i - j), 0 after
+    the query, which the mask hides):
+      log:   bias[h,i,j] = -r1_h log(1 + r2_h d)
+      power: bias[h,i,j] = -r1_h d^(r2_h)        (0 < r2 <= 2)
+    Initialised as the authors' code (p = 2 U(0,1), a = U(0,1); log: r1 = p,
+    r2 = a; power: r1 = a, r2 = p), drawn in float32 and clamped as project
+    clamps after every optimizer step: r >= 0.01, the power exponent <= 2."""
+    name = "kerple"
+    hooks = ("bias",)
+    variants = ("log", "power")
+    EPS = float(np.float32(0.01))  # the C side clamps at 0.01f
+
+    def param_shape(self):
+        return (2, self.H)
+
+    def init_params(self, gen, std):
+        p = torch.rand(self.H, generator=gen, dtype=torch.float32) * 2
+        a = torch.rand(self.H, generator=gen, dtype=torch.float32)
+        r = torch.stack([a, p] if self.variant == "power" else [p, a]).to(F64)
+        self.project(r)
+        return r
+
+    def project(self, params):
+        params.clamp_(min=self.EPS)
+        if self.variant == "power":
+            params[1].clamp_(max=2.0)
+
+    def bias(self, params, qpos, kpos):
+        d = (qpos[:, None] - kpos[None, :]).clamp(min=0).to(F64)[None]   # [1,T,K]
+        r1, r2 = params[0][:, None, None], params[1][:, None, None]
+        if self.variant == "log":
+            return -r1 * torch.log1p(r2 * d)
+        # torch's pow backward gives d/dr2 = 0 where the base is 0 (the diagonal)
+        return -r1 * d.pow(r2)
+
+    def defined(self, qpos, kpos):
+        return kpos[None, :] <= qpos[:, None]
+
+
 class NoPE(Encoding):
     """Kazemnejad et al. 2023: no positional information."""
     name = "none"
@@ -362,6 +426,22 @@ ENCODINGS = {
         dict(variant="half", knobs="", C=12, H=2, B=1, T=4, pos0=500),
         dict(variant="half", knobs="fraction=0.5,base=100", C=24, H=2, B=1, T=5, pos0=2),
     ], [dict(name="default", variant="", knobs="", tied=1)]),
+    "sandwich": (Sandwich, [
+        dict(variant="", knobs="", C=16, H=2, B=1, T=6, pos0=0),
+        dict(variant="", knobs="", C=64, H=8, B=1, T=3, pos0=20),
+        dict(variant="", knobs="", C=32, H=4, B=1, T=3, pos0=500),
+        dict(variant="", knobs="", C=12, H=3, B=1, T=5, pos0=7, K=20),
+        dict(variant="", knobs="", C=24, H=6, B=1, T=3, pos0=300),
+    ], [dict(name="default", variant="", knobs="", tied=1)]),
+    "kerple": (Kerple, [
+        dict(variant="log", knobs="", C=8, H=2, B=1, T=6, pos0=0),
+        dict(variant="log", knobs="", C=12, H=4, B=1, T=5, pos0=200, K=210),
+        dict(variant="log", knobs="", C=18, H=6, B=1, T=4, pos0=3),
+        dict(variant="power", knobs="", C=8, H=2, B=1, T=6, pos0=0),
+        dict(variant="power", knobs="", C=12, H=4, B=1, T=5, pos0=200, K=210),
+        dict(variant="power", knobs="", C=18, H=6, B=1, T=4, pos0=3),
+    ], [dict(name="default", variant="", knobs="", tied=1),
+        dict(name="power", variant="power", knobs="", tied=1)]),
     "none": (NoPE, [
         dict(variant="", knobs="", C=8, H=2, B=1, T=4, pos0=0),
     ], [dict(name="default", variant="", knobs="", tied=1),
