@@ -179,6 +179,12 @@ PbStatus encoding_check_positions(const Encoding *e, int pos0, int T) {
                        T);
     if (known == 0 || (long long)pos0 + T <= known) return PB_OK;
     if (e->cfg.fallback == LENGTH_FALLBACK_CLAMP) return PB_OK;
+    if (e->module->length_bound) /* a formula, not a table: say why it stops */
+        return pb_fail(PB_LENGTH,
+                       "encoding '%s' is defined for positions 0..%d only (formula bound %d: %s) but was "
+                       "asked for positions up to %lld; use a length within the bound, or choose the "
+                       "documented fallback --length-fallback clamp",
+                       e->module->name, known - 1, known, e->module->length_bound, (long long)pos0 + T - 1);
     return pb_fail(PB_LENGTH,
                    "encoding '%s' knows positions 0..%d only (table size %d) but was asked "
                    "for positions up to %lld; use a length within the table, or choose the "

@@ -39,7 +39,8 @@
 /* What an encoding with a position table does past its last row. */
 typedef enum {
     LENGTH_FALLBACK_ERROR = 0, /* refuse with PB_LENGTH (the default) */
-    LENGTH_FALLBACK_CLAMP,     /* positions past the table reuse its last row */
+    LENGTH_FALLBACK_CLAMP,     /* positions past the table (or formula bound)
+                                  reuse its last row (position) */
 } LengthFallback;
 
 /* A numeric setting of an encoding, e.g. RoPE's base; given on the command
@@ -101,6 +102,10 @@ struct EncodingModule {
     void (*init_params)(Encoding *e, Rng *rng);
     /* Positions known, 0..n-1; 0 means unbounded (NULL: unbounded). */
     int (*max_positions)(const Encoding *e);
+    /* What ends max_positions, for messages: NULL for a table of positions
+     * ("table size n"); else why a formula stops there, and messages say
+     * "formula bound n" (xPos's scales leave the float range). */
+    const char *length_bound;
 
     /* embed: x [B,T,C] += position vectors. Optional. */
     void (*embed_forward)(const Encoding *e, float *x, int B, int T, int pos0);
@@ -164,7 +169,8 @@ PbStatus encoding_spec_parse(const char *text, EncodingSpec *spec);
 const char *encoding_variant_name(const Encoding *e);
 int encoding_max_positions(const Encoding *e); /* 0: unbounded */
 
-/* PB_LENGTH, naming the encoding, the request and the table size, when
+/* PB_LENGTH, naming the encoding, the request and the table size (or the
+ * formula bound and its reason, for a module with length_bound), when
  * positions pos0..pos0+T-1 are not all known and no fallback was chosen. */
 PbStatus encoding_check_positions(const Encoding *e, int pos0, int T);
 

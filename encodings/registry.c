@@ -3,7 +3,7 @@
 #include "encoding.h"
 
 extern const EncodingModule encoding_learned_absolute, encoding_sinusoidal, encoding_relative_bias, encoding_alibi,
-    encoding_rope, encoding_sandwich, encoding_kerple, encoding_none;
+    encoding_rope, encoding_sandwich, encoding_kerple, encoding_xpos, encoding_none;
 #ifdef POSBENCH_REGISTER_TEMPLATE
 extern const EncodingModule encoding_template;
 #endif
@@ -16,6 +16,7 @@ const EncodingModule *const encoding_registry[] = {
     &encoding_rope,
     &encoding_sandwich,
     &encoding_kerple,
+    &encoding_xpos,
     &encoding_none,
 #ifdef POSBENCH_REGISTER_TEMPLATE
     /* Built only into the test that proves the template is a working recipe. */

@@ -613,7 +613,7 @@ static void check_length_policy(const EncodingModule *m) {
     if (known > 0) {
         const int pos0 = known - s.T / 2; /* the window runs past the table */
         char want[64];
-        snprintf(want, sizeof want, "table size %d", known);
+        snprintf(want, sizeof want, "%s %d", m->length_bound ? "formula bound" : "table size", known);
         memcpy(p.qkv, qkv0, p.nqkv * sizeof *qkv0);
         PbStatus st = attention_forward(p.out, p.att, p.qkv, &in.e, s.B, s.T, s.C, s.H, pos0);
         CHECK(st == PB_LENGTH, "%s: forward past the table gave %s", c.label, pb_status_name(st));

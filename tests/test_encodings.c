@@ -786,7 +786,7 @@ static void check_length_policy(const Case *c, Tally *tally) {
         /* A table: positions up to known-1, then PB_LENGTH naming the encoding
          * and the table size, before any hook sees an unknown position. */
         char want[64];
-        snprintf(want, sizeof want, "table size %d", known);
+        snprintf(want, sizeof want, "%s %d", c->m->length_bound ? "formula bound" : "table size", known);
         CHECK_OK(encoding_check_positions(&a.e, 0, known));
         PbStatus st = encoding_check_positions(&a.e, known - 2, 4);
         CHECK(st == PB_LENGTH, "%s: positions %d..%d past a table of %d accepted (%s)", L, known - 2, known + 1, known,

@@ -58,7 +58,11 @@ PbStatus cmd_list(int argc, char **argv) {
         }
         printf("  params:    %zu floats\n", e.n_params);
         int known = encoding_max_positions(&e);
-        if (known)
+        if (known && m->length_bound)
+            printf("  length:    positions 0..%d (formula bound: %s); longer is an error unless "
+                   "--length-fallback clamp\n",
+                   known - 1, m->length_bound);
+        else if (known)
             printf("  length:    positions 0..%d; longer is an error unless --length-fallback clamp\n", known - 1);
         else printf("  length:    unbounded\n");
         if (m->variants) {

@@ -302,7 +302,7 @@ static int verdict_of(char *out, size_t cap, const SummaryRow *w, double best_L,
     if (!isfinite(w->ppl_L)) snprintf(out, cap, "-"), list = NO_LIST;
     else if (w->ppl_L > GEN_UNDERTRAINED * best_L)
         snprintf(out, cap, "undertrained (ppl at L x%.2f the best)", w->ppl_L / best_L), list = UNDERTRAINED;
-    else if (!isfinite(w->ppl_long)) snprintf(out, cap, "cannot go past its table (n/a)"), list = NOT_APPLICABLE;
+    else if (!isfinite(w->ppl_long)) snprintf(out, cap, "cannot go past its positions (n/a)"), list = NOT_APPLICABLE;
     else if (ratio <= 1.10) snprintf(out, cap, "extrapolates (ppl x%.2f at %dL)", ratio, times), list = EXTRAPOLATE;
     else snprintf(out, cap, "degrades (ppl x%.2f at %dL)", ratio, times), list = DEGRADE;
     if (w->diverged) {
@@ -335,7 +335,8 @@ static void print_lists(FILE *out, char lists[N_LISTS][LIST_CHARS], long long L,
     fprintf(out, "extrapolate (perplexity at %d within 10%% of that at L = %lld): %s\n", longest, L,
             *lists[EXTRAPOLATE] ? lists[EXTRAPOLATE] : "none");
     fprintf(out, "degrade past L: %s\n", *lists[DEGRADE] ? lists[DEGRADE] : "none");
-    if (*lists[NOT_APPLICABLE]) fprintf(out, "cannot evaluate past their table: %s\n", lists[NOT_APPLICABLE]);
+    if (*lists[NOT_APPLICABLE])
+        fprintf(out, "cannot evaluate past their positions (a table or a formula bound): %s\n", lists[NOT_APPLICABLE]);
     if (*lists[UNDERTRAINED])
         fprintf(out,
                 "undertrained (perplexity at L over %.1fx the best; their length curve says "

@@ -3,7 +3,7 @@
  * over seeds with a band for its 95% confidence interval (Student t):
  *   ppl-vs-length             perplexity vs evaluation length, log-log,
  *                             the training length marked; an encoding that
- *                             cannot go past its table is keyed "n/a past X"
+ *                             cannot go past its positions is keyed "n/a past X"
  *                             (X its longest length with a value)
  *   ppl-sliding-vs-length     the same with sliding windows (if measured)
  *   loss-by-position-T<T>     loss vs position within windows of T tokens:

@@ -233,6 +233,61 @@ class Rope(Encoding):
         return torch.cat([out, keep], dim=-1)
 
 
+class XPos(Encoding):
+    """Sun et al. 2022, "A Length-Extrapolatable Transformer" (xPos), as
+    microsoft/torchscale's XPOS: RoPE's rotation by theta = p 10000^(-2i/D)
+    (fixed base) on pair i, with the pair scaled by zeta_i^(n/B) for a query
+    at position n and by zeta_i^(-m/B) for a key at position m,
+    zeta_i = (2i + 0.4 D) / (1.4 D), B = scale_base (default 512); so
+    q_n . k_m carries zeta_i^((n - m)/B).
+      interleaved (torchscale rotate_every_two): pairs (2i, 2i+1)
+      half (lucidrains' rotary-embedding-torch): pairs (i, i + D/2), both
+        halves scaled by zeta_i (torch.cat((scale, scale)))
+    torchscale centres the exponent on each call's middle position, a
+    factor that cancels in q.k; posbench's hooks take absolute positions, so
+    the exponent is the position itself. Project choice, not the paper's:
+    positions past the formula bound P (the first p with zeta_0^(p/B) below
+    2^-64; zeta_0 = 2/7 is the smallest) act as position P - 1, which is
+    what the C hooks do when the clamp fallback lets them run there."""
+    name = "xpos"
+    hooks = ("rotate",)
+    variants = ("interleaved", "half")
+    knob_defaults = {"scale_base": 512.0}
+
+    def bound(self):
+        zeta0 = 0.4 / 1.4
+        B = self.knobs["scale_base"]
+        # the largest p with (p / B) log2(1 / zeta0) <= 64, by its definition
+        p = math.floor(64.0 * B / math.log2(1.0 / zeta0))
+        while (p + 1) / B * math.log2(1.0 / zeta0) <= 64.0:
+            p += 1
+        while p / B * math.log2(1.0 / zeta0) > 64.0:
+            p -= 1
+        return p + 1
+
+    def turn(self, x, pos, sign):
+        D, B = self.D, self.knobs["scale_base"]
+        p = torch.clamp(pos, max=self.bound() - 1).to(F64)[:, None]  # [T, 1]
+        two_i = torch.arange(0, D, 2, dtype=F64)
+        theta = p * 10000.0 ** (-two_i / D)                            # [T, D/2]
+        zeta = (two_i + 0.4 * D) / (1.4 * D)
+        scale = zeta[None, :] ** (sign * p / B)                        # [T, D/2]
+        theta, scale = theta[:, None, :], scale[:, None, :]            # over heads
+        if self.variant == "interleaved":
+            z = torch.view_as_complex(x.reshape(*x.shape[:-1], D // 2, 2).contiguous())
+            return torch.view_as_real(z * torch.polar(scale, theta)).reshape(x.shape)
+        cos = torch.cat([torch.cos(theta) * scale] * 2, dim=-1)
+        sin = torch.cat([torch.sin(theta) * scale] * 2, dim=-1)
+        x1, x2 = x[..., : D // 2], x[..., D // 2:]
+        return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+
+    def rotate_q(self, params, x, pos):
+        return self.turn(x, pos, 1.0)
+
+    def rotate_k(self, params, x, pos):
+        return self.turn(x, pos, -1.0)
+
+
 def t5_relative_position_bucket(relative_position, bidirectional, num_buckets, max_distance):
     """Hugging Face T5Attention._relative_position_bucket (transformers
     4.x), the Mesh-TensorFlow bucket function of Raffel et al. 2020, verbatim
@@ -442,6 +497,18 @@ ENCODINGS = {
         dict(variant="power", knobs="", C=18, H=6, B=1, T=4, pos0=3),
     ], [dict(name="default", variant="", knobs="", tied=1),
         dict(name="power", variant="power", knobs="", tied=1)]),
+    "xpos": (XPos, [
+        dict(variant="interleaved", knobs="", C=16, H=2, B=2, T=6, pos0=0),
+        dict(variant="interleaved", knobs="", C=12, H=2, B=1, T=4, pos0=3000),
+        # the last positions below the bound of B = 128 (4533): scales near 2^-64
+        dict(variant="interleaved", knobs="scale_base=128", C=8, H=2, B=1, T=5, pos0=4528),
+        # across the bound of B = 4 (142): positions 142.. act as 141
+        dict(variant="interleaved", knobs="scale_base=4", C=8, H=2, B=1, T=8, pos0=137),
+        dict(variant="half", knobs="", C=16, H=2, B=2, T=6, pos0=0),
+        dict(variant="half", knobs="", C=12, H=2, B=1, T=4, pos0=3000),
+        dict(variant="half", knobs="scale_base=128", C=24, H=3, B=1, T=5, pos0=100),
+    ], [dict(name="default", variant="", knobs="", tied=1),
+        dict(name="half_fast_decay", variant="half", knobs="scale_base=4", tied=1)]),
     "none": (NoPE, [
         dict(variant="", knobs="", C=8, H=2, B=1, T=4, pos0=0),
     ], [dict(name="default", variant="", knobs="", tied=1),
