@@ -54,11 +54,11 @@ typedef struct {
     /* Results, filled by the reporter. */
     BenchRow row;
     int have_row;
-    int done;       /* its last report (cv, or the only run) arrived */
-    int errored;    /* a run failed or was cut short by an interrupt */
-    int prior;      /* row kept from an interrupted run; not run */
-    int called;     /* the library ran it (it matched the filter) */
-    double slow_us; /* test knob: extra microseconds per pass (bench.h) */
+    int done;           /* its last report (cv, or the only run) arrived */
+    int errored;        /* a run failed or was cut short by an interrupt */
+    int prior;          /* row kept from an interrupted run; not run */
+    int called;         /* the library ran it (it matched the filter) */
+    double slow_factor; /* test knob: each pass takes this many times as long (bench.h) */
 } Cell;
 
 static Cell *current; /* the cell whose buffers are alive */
@@ -152,9 +152,11 @@ static void op_pass(Cell *c) {
     }
 }
 
-/* The test knob's delay: a spin, so the time is wall-clock time spent. */
-static void spin_us(double us) {
-    double end = now_seconds() + us * 1e-6;
+/* The test knob's delay after a pass that began at t0: a spin to t0 plus
+ * factor times the pass's time, so the cell is that many times slower in any
+ * build (a sanitizer build's passes take tens of times longer). */
+static void spin_to_factor(double t0, double factor) {
+    double end = t0 + (now_seconds() - t0) * factor;
     while (now_seconds() < end) {}
 }
 
@@ -191,6 +193,7 @@ static void cell_kernel(GbState *state, void *ctx) {
         return;
     }
     while (gb_keep_running(state)) {
+        const double t0 = c->slow_factor > 1 ? now_seconds() : 0;
         if (c->scope == SCOPE_OP) {
             op_pass(c); /* nanoseconds: a poll here would be measured too */
         } else if (interrupt_requested()) {
@@ -202,7 +205,7 @@ static void cell_kernel(GbState *state, void *ctx) {
             gb_skip_with_error(state, pb_errmsg());
             return;
         }
-        if (c->slow_us > 0) spin_us(c->slow_us);
+        if (c->slow_factor > 1) spin_to_factor(t0, c->slow_factor);
     }
     gb_set_items_processed(state, gb_iterations(state) * (int64_t)c->B * c->T);
 }
@@ -374,9 +377,9 @@ static PbStatus push_row(BenchResults *r, const BenchRow *row) {
 }
 
 /* The test knob (bench.h): the cell it names and its delay, if set. */
-static void slow_cell_knob(char *name, size_t cap, double *us) {
+static void slow_cell_knob(char *name, size_t cap, double *factor) {
     const char *v = getenv("POSBENCH_TEST_SLOW_CELL"), *eq = v ? strrchr(v, '=') : NULL;
-    *us = eq ? atof(eq + 1) : 0;
+    *factor = eq ? atof(eq + 1) : 0;
     snprintf(name, cap, "%.*s", eq ? (int)(eq - v) : 0, eq ? v : "");
 }
 
@@ -398,9 +401,9 @@ static PbStatus grid_add(Grid *g, Cell *c, const BenchPlan *plan, const BenchRes
         return PB_OK;
     }
     char slow[96];
-    double us;
-    slow_cell_knob(slow, sizeof slow, &us);
-    if (strcmp(slow, c->name) == 0) c->slow_us = us;
+    double factor;
+    slow_cell_knob(slow, sizeof slow, &factor);
+    if (strcmp(slow, c->name) == 0) c->slow_factor = factor;
     GbSpec spec = {.name = c->name, .fn = cell_kernel, .ctx = c, .use_real_time = 1};
     (*registered)++;
     return gb_register(&spec);

@@ -84,9 +84,10 @@ typedef struct {
  * Progress: Google Benchmark's table on a terminal per `console`; log (may be
  * NULL): one line per finished cell, "[k] NAME  median ..." (k counts kept
  * cells too).
- * Testing: POSBENCH_TEST_SLOW_CELL=NAME=US in the environment makes the cell
- * named NAME ("attention/forward/rope/T:64/C:64") spin US more microseconds
- * per pass, so tests can check that a comparison flags a slowed cell. */
+ * Testing: POSBENCH_TEST_SLOW_CELL=NAME=FACTOR in the environment makes
+ * every pass of the cell named NAME ("attention/forward/rope/T:64/C:64")
+ * take FACTOR times as long (it spins the difference), so tests can check
+ * that a comparison flags a slowed cell in any build. */
 PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log);
 void bench_results_free(BenchResults *r);
 
