@@ -434,6 +434,64 @@ class Kerple(Encoding):
         return kpos[None, :] <= qpos[:, None]
 
 
+class Fire(Encoding):
+    """Li et al. 2023, "Functional Interpolation for Relative Positions
+    Improves Long Context Transformers" (FIRE), eq. 4 and the paper's
+    appendix code (as in mcleish7/arithmetic cramming/architectures/
+    embeddings.py, class FIRE):
+      bias[h,i,j] = MLP_h(psi(i - j) / (psi(max(i, L)) + eps)),
+      psi(d) = log(|c d| + 1), L = |mult L0|, eps = 1e-6,
+      MLP = Linear(1, 32), ReLU, Linear(32, H): output h is head h's bias.
+    L0 is the knob L, 0 meaning max_len (the training length). c and L stay
+    positive through abs(), as the authors' code; keys after the query take
+    |i - j| (hidden by the causal mask). Parameters, flattened in the C
+    layout (encodings/fire.c):
+      w1 [32], b1 [32], w2 [H,32], b2 [H], c, mult
+    initialised as the authors' code: torch's nn.Linear (U(-1, 1) for the
+    first layer, fan_in 1; U(-1/sqrt(32), 1/sqrt(32)) for the second), c 0.1,
+    mult 1, drawn in float32 (std is not used: the authors' init has its own
+    scale, as encodings/fire.c ignores EncodingConfig.init_std)."""
+    name = "fire"
+    hooks = ("bias",)
+    knob_defaults = {"L": 0.0}
+    WIDTH = 32
+    EPS = 1e-6
+
+    def param_shape(self):
+        W, H = self.WIDTH, self.H
+        return (2 * W + H * W + H + 2,)
+
+    def init_params(self, gen, std):
+        W, H = self.WIDTH, self.H
+
+        def uniform(n, bound):
+            return ((torch.rand(n, generator=gen, dtype=torch.float32) * 2 - 1) * bound).to(F64)
+        bound2 = float(np.float32(1 / math.sqrt(W)))
+        return torch.cat([uniform(2 * W, 1.0), uniform(H * W + H, bound2),
+                          torch.tensor([float(np.float32(0.1)), 1.0], dtype=F64)])
+
+    def unpack(self, params):
+        W, H = self.WIDTH, self.H
+        w1, b1 = params[:W], params[W:2 * W]
+        w2 = params[2 * W:2 * W + H * W].reshape(H, W)
+        b2 = params[2 * W + H * W:2 * W + H * W + H]
+        return w1, b1, w2, b2, params[-2], params[-1]
+
+    def bias(self, params, qpos, kpos):
+        w1, b1, w2, b2, c, mult = self.unpack(params)
+        L0 = self.knobs["L"] if self.knobs["L"] > 0 else float(self.max_len)
+        rel = (qpos[:, None] - kpos[None, :]).to(F64)                     # i - j, [T,K]
+        threshold = torch.abs(mult * L0)
+        normalizer = torch.max(qpos.to(F64), threshold)[:, None]          # max(i, L)
+        psi_norm = torch.log(torch.abs(c * normalizer) + 1) + self.EPS
+        x = torch.log(torch.abs(c * rel) + 1) / psi_norm                   # [T,K]
+        hidden = torch.relu(x[..., None] * w1 + b1)                        # [T,K,32]
+        return (hidden @ w2.T + b2).permute(2, 0, 1)                       # [H,T,K]
+
+    def defined(self, qpos, kpos):
+        return kpos[None, :] <= qpos[:, None]
+
+
 class NoPE(Encoding):
     """Kazemnejad et al. 2023: no positional information."""
     name = "none"
@@ -442,6 +500,8 @@ class NoPE(Encoding):
 # ---- the cases ----------------------------------------------------------------
 #
 # hook case: variant, knobs, dim C, heads H, B, T, pos0, K (default pos0 + T)
+#            set ({index: value}: parameters overridden after init_params, as
+#            float32; e.g. FIRE's c and multiplier off their initial values)
 # model case: name, variant, knobs, tied, scale (embed_scale; "sqrt": sqrt(C)),
 #             unscored (targets at t < unscored are not scored)
 
@@ -513,6 +573,22 @@ ENCODINGS = {
         dict(variant="", knobs="", C=8, H=2, B=1, T=4, pos0=0),
     ], [dict(name="default", variant="", knobs="", tied=1),
         dict(name="untied", variant="", knobs="", tied=0)]),
+    "fire": (Fire, [
+        # L = max_len 16 above every query (i < L), the authors' c and mult
+        dict(variant="", knobs="", C=8, H=2, B=1, T=6, pos0=0, max_len=16),
+        # queries 9..13 past L = 0.9 * 8 (i > L), keys after them too
+        dict(variant="", knobs="", C=12, H=3, B=1, T=5, pos0=9, K=16, max_len=8,
+             set={-2: 0.3, -1: 0.9}),
+        # L = 1.3 * 5 from the knob: queries on both sides; negative c and mult (abs)
+        dict(variant="", knobs="L=5", C=8, H=2, B=1, T=10, pos0=0, max_len=32,
+             set={-2: -0.2, -1: -1.3}),
+        # a tie i = L = 3 (torch.maximum splits the gradient half and half)
+        dict(variant="", knobs="L=3", C=4, H=1, B=1, T=6, pos0=0, max_len=8),
+        # far positions: queries 1000..1003 past L = 1.2 * 512 from the knob
+        dict(variant="", knobs="L=512", C=16, H=4, B=1, T=4, pos0=1000, max_len=64,
+             set={-2: 0.05, -1: 1.2}),
+    ], [dict(name="default", variant="", knobs="", tied=1),
+        dict(name="threshold", variant="", knobs="L=3", tied=1)]),
 }
 
 # The probe model and trainer of every model case (small: fixtures stay tiny).
@@ -540,6 +616,8 @@ def hook_case(grp, cls, case, gen):
                  ("pos0", pos0), ("K", K)):
         grp.attrs[k] = np.int64(v)
     params = enc.init_params(gen, 0.5)
+    for at, v in case.get("set", {}).items():
+        params[at] = float(np.float32(v))
     grp.attrs["n_params"] = np.int64(0 if params is None else params.numel())
     if params is not None:
         put(grp, "params", params, np.float32)
