@@ -906,6 +906,44 @@ static void check_module_table(const EncodingModule *m, size_t index) {
     CHECK(nk <= ENCODING_MAX_KNOBS, "%s: %d knobs, at most %d", m->name, nk, ENCODING_MAX_KNOBS);
 }
 
+/* The project hook, for every variant: from wild parameters (normal draws
+ * of scale 10: negative, huge) it leaves finite values, touches nothing
+ * past the encoding's slice, and is idempotent (a projection: a second call
+ * changes nothing), and parameters it was given in range stay as they are
+ * (the module's own init is in range). */
+static void check_projection(const EncodingModule *m) {
+    if (!m->project) return;
+    for (int v = 0; !m->variants ? v < 1 : m->variants[v] != NULL; v++) {
+        Encoding e;
+        EncodingConfig cfg = {.dim = 8, .heads = 2, .max_len = 16, .variant = m->variants ? m->variants[v] : NULL};
+        if (encoding_create(&e, m, &cfg) != PB_OK || !e.n_params) {
+            encoding_destroy(&e);
+            continue;
+        }
+        float *p = guarded(e.n_params), *g = guarded(e.n_params), *once = guarded(e.n_params);
+        encoding_bind(&e, p, g);
+        Rng rng;
+        rng_seed(&rng, 7, (uint64_t)v);
+        encoding_init_params(&e, &rng);
+        memcpy(once, p, e.n_params * sizeof *p);
+        encoding_project(&e);
+        CHECK(memcmp(once, p, e.n_params * sizeof *p) == 0, "%s:%s: project changed the module's own init", m->name,
+              encoding_variant_name(&e));
+        for (size_t i = 0; i < e.n_params; i++) p[i] = 10.0f * rng_normal(&rng);
+        encoding_project(&e);
+        int finite = 1;
+        for (size_t i = 0; i < e.n_params; i++) finite &= isfinite(p[i]) != 0;
+        CHECK(finite, "%s:%s: project left a non-finite parameter", m->name, encoding_variant_name(&e));
+        memcpy(once, p, e.n_params * sizeof *p);
+        encoding_project(&e);
+        CHECK(memcmp(once, p, e.n_params * sizeof *p) == 0, "%s:%s: project is not idempotent", m->name,
+              encoding_variant_name(&e));
+        CHECK(guards_intact(p, e.n_params), "%s: project wrote outside its parameters", m->name);
+        release(p), release(g), release(once);
+        encoding_destroy(&e);
+    }
+}
+
 static void check_bad_configs(const EncodingModule *m) {
     Encoding e;
     EncodingConfig cfg = {.dim = 6, .heads = 4, .max_len = 4};
@@ -954,6 +992,7 @@ int main(int argc, char **argv) {
             check_length_policy(&c, &tally);
         }
         check_bad_configs(m);
+        check_projection(m);
         printf("checked %-17s hooks:%s%s%s%s  %d settings, %d cases (%d refused), %d checks, %d "
                "failed\n",
                m->name, m->embed_forward ? " embed" : "", m->rotate_forward ? " rotate_qk" : "",
