@@ -24,8 +24,8 @@ static const char *const dashes[] = {"1", "(16,5)", "(9,4)", "(9,3,2,3)", "(9,3,
 #define N_DASHES (sizeof dashes / sizeof dashes[0])
 enum { SOLID, LONG_DASH, DASH, DASH_DOT, DASH_DOT_DOT, DOT };
 
-/* The registry's encodings (encodings/registry.c): an open point type and
- * a pattern each; the control `none` is the solid black line. */
+/* The registry's encodings (encodings/registry.c): a colour, point type and
+ * pattern each, no two alike; the control `none` is the solid black line. */
 static const struct {
     const char *name;
     PaletteStyle style;
@@ -36,12 +36,19 @@ static const struct {
     {"alibi", {ORANGE, 10, "(2,3)", DOT}},                         /* open triangle down */
     {"rope", {REDDISH_PURPLE, 12, "(9,3,2,3,2,3)", DASH_DOT_DOT}}, /* open diamond */
     {"none", {BLACK, 14, "1", SOLID}},                             /* open pentagon */
+    /* the later family: filled points, and a colour or pattern apart from
+     * its relative (xpos beside rope, kerple and sandwich beside alibi) */
+    {"sandwich", {SKY_BLUE, 7, "(9,4)", DASH}},               /* filled circle */
+    {"kerple", {SKY_BLUE, 9, "(9,3,2,3,2,3)", DASH_DOT_DOT}}, /* filled triangle */
+    {"xpos", {BLUE, 13, "(16,5)", LONG_DASH}},                /* filled diamond */
+    {"fire", {VERMILLION, 11, "(2,3)", DOT}},                 /* filled triangle down */
 };
 #define N_FIXED (sizeof fixed / sizeof fixed[0])
 
-/* Filled point types (square, circle, triangles, diamond, pentagon) and the
- * star: none of them used by a fixed slot. */
-static const int hashed_points[] = {5, 7, 9, 11, 13, 15, 3};
+/* Point types for names without a slot (a spec such as rope:half, an
+ * encoding added since): the filled square and pentagon and the star, which
+ * no fixed slot uses. */
+static const int hashed_points[] = {5, 15, 3};
 #define N_HASHED_POINTS (sizeof hashed_points / sizeof hashed_points[0])
 
 /* FNV-1a, 32 bits: the same on every machine. */
