@@ -13,6 +13,10 @@
 #include "../results/h5io.h"
 #include "show.h"
 
+/* Width of the encoding column: 16, or the longest spec of the file being
+ * shown (gen_show sets it; show runs on one thread). */
+static int name_width = 16;
+
 /* A name read raw from a file, as one printable line (core/text.h). */
 static const char *shown(char buf[GEN_NAME], const char *name) { return text_sanitize_copy(buf, GEN_NAME, name); }
 
@@ -109,7 +113,7 @@ static int table_header(hid_t top, const char *first, const char *title, FILE *o
     if (h5_read_ints(top, path, lens, &rank, d)) return 1;
     *nl = d[0];
     fprintf(out, "%s (trained at L = %lld; mean ± 95%% CI over seeds, t-distribution)\n", title, L);
-    fprintf(out, "%-16s", "encoding");
+    fprintf(out, "%-*s", name_width, "encoding");
     for (int i = 0; i < *nl; i++) {
         char h[32];
         snprintf(h, sizeof h, "T=%d", (*lens)[i]);
@@ -122,8 +126,9 @@ static int table_header(hid_t top, const char *first, const char *title, FILE *o
 /* Why an encoding lacks values or diverged, as its group records it. */
 static void print_group_notes(hid_t g, FILE *out) {
     char why[512];
-    if (!h5_read_attr_string(g, "not_applicable", why, sizeof why)) fprintf(out, "%16s n/a: %s\n", "", why);
-    if (!h5_read_attr_string(g, "diverged_reason", why, sizeof why)) fprintf(out, "%16s diverged: %s\n", "", why);
+    if (!h5_read_attr_string(g, "not_applicable", why, sizeof why)) fprintf(out, "%*s n/a: %s\n", name_width, "", why);
+    if (!h5_read_attr_string(g, "diverged_reason", why, sizeof why))
+        fprintf(out, "%*s diverged: %s\n", name_width, "", why);
 }
 
 /* A table: what the rows show and, for a table the summary reads (sum and
@@ -140,7 +145,7 @@ static void show_encoding(hid_t g, const char *enc, const Table *t, int nl, FILE
     int S, cols;
     if (gen_read_matrix(g, t->value, &v, &S, &cols)) return;
     char name[GEN_NAME];
-    fprintf(out, "%-16s", shown(name, enc));
+    fprintf(out, "%-*s", name_width, shown(name, enc));
     for (int i = 0; i < nl && i < cols; i++) {
         char b[64];
         fmt_ci(b, sizeof b, v + i, S, cols, t->fmt);
@@ -326,8 +331,8 @@ static void print_summary_row(FILE *out, const SummaryRow *w, double bench, cons
     num(c1, sizeof c1, "%.0f", w->train_tps), num(c2, sizeof c2, "%.0f", bench);
     num(c3, sizeof c3, "%.3f", w->loss_L), num(c4, sizeof c4, "%.3f", w->loss_long);
     num(c5, sizeof c5, "%.2f", w->task_acc_L), num(c6, sizeof c6, "%.2f", w->task_acc_long);
-    fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", shown(name, w->name), c1, c2, mem, c3, c4, c5, c6,
-            verdict);
+    fprintf(out, "%-*s %12s %12s %9s %10s %10s %9s %9s  %s\n", name_width, shown(name, w->name), c1, c2, mem, c3, c4,
+            c5, c6, verdict);
 }
 
 /* The encodings of each verdict, one line per list. */
@@ -353,8 +358,8 @@ static void show_summary(hid_t file, const char *path, FILE *out, const Summary 
     int has_bench = h5_exists(file, "bench") && !bench_h5_read(file, path, &bench);
     BenchLength bench_T = {0, 0};
     fprintf(out, "summary per encoding\n");
-    fprintf(out, "%-16s %12s %12s %9s %10s %10s %9s %9s  %s\n", "encoding", "train tok/s", "bench tok/s", "eval mem",
-            "loss@L", "loss@long", "task@min", "task@max", "verdict");
+    fprintf(out, "%-*s %12s %12s %9s %10s %10s %9s %9s  %s\n", name_width, "encoding", "train tok/s", "bench tok/s",
+            "eval mem", "loss@L", "loss@long", "task@min", "task@max", "verdict");
     char lists[N_LISTS][LIST_CHARS] = {""}, name[GEN_NAME], verdict[128];
     double best_L = INFINITY;
     for (int i = 0; i < sum->n; i++)
@@ -411,8 +416,28 @@ int gen_verdicts(hid_t file, GenVerdict *v, int cap) {
     return k;
 }
 
+/* The longest encoding spec of group `group` of file, or 16. */
+static int widest_name(hid_t file, const char *group, int width) {
+    if (!h5_exists(file, group)) return width;
+    hid_t g = H5Gopen2(file, group, H5P_DEFAULT);
+    char names[GEN_MAX_ENCODINGS][GEN_NAME], shown_name[GEN_NAME];
+    int n = g < 0 ? 0 : gen_read_encodings(g, names, GEN_MAX_ENCODINGS);
+    for (int i = 0; i < n; i++) {
+        int len = (int)strlen(shown(shown_name, names[i]));
+        if (len > width) width = len;
+    }
+    if (g >= 0) H5Gclose(g);
+    return width;
+}
+
 PbStatus gen_show(hid_t file, const char *path, FILE *out) {
     Summary sum = {.n = 0};
+    name_width = widest_name(file, "generalization", 16);
+    for (int k = 0; k < TASK_COUNT; k++) {
+        char group[64];
+        snprintf(group, sizeof group, "tasks/%s", task_name((TaskKind)k));
+        name_width = widest_name(file, group, name_width);
+    }
     long long complete = 1;
     if (!h5_read_attr_int(file, "complete", &complete) && !complete)
         fprintf(out, "INCOMPLETE: interrupted; runs not measured are NaN (continue with --resume %s)\n\n", path);
