@@ -6,6 +6,7 @@
  *   embed      x[b,t,:] += p(pos0 + t)                 learned, sinusoidal
  *   rotate_qk  q, k rotated by position, in place      RoPE, xPos
  *   attn_bias  logits[h,i,j] += b(h, i, j)             T5 bias, ALiBi
+ *   score      logits[b,h,i,j] += s(q_i, k_j, i, j)    Shaw et al. 2018
  *
  * Shapes: B batch, T positions, C channels (model width), H heads, D = C / H.
  * Positions are absolute: a hook working on positions pos0 .. pos0+T-1 gives
@@ -15,11 +16,14 @@
  * fits both a packed [B,T,C] buffer and a fused [B,T,3C] qkv buffer.
  * attn_bias works on one row segment at a time (head h, query i, keys
  * j0..j1-1), so long evaluations need memory linear in T, never H x T x T.
+ * The score hook, whose term also reads the row's query (and may read the
+ * keys), works on one row segment of one batch row the same way.
  *
  * Parameters live in the owner's single parameter and gradient buffers: an
  * encoding declares how many floats it needs and receives slices (params,
  * dparams) as llm.c does. Backward hooks ADD into dparams (and into dq/dk for
- * rotate_qk, which is linear and acts in place); the owner zeroes gradients.
+ * rotate_qk, which is linear and acts in place, and for score); the owner
+ * zeroes gradients.
  * An encoding whose parameters are constrained projects them back after each
  * optimizer step (project).
  *
@@ -121,6 +125,26 @@ struct EncodingModule {
      * i, head h (all absolute positions). Optional. */
     void (*bias_forward)(const Encoding *e, float *logits, int h, int i, int j0, int j1);
     void (*bias_backward)(Encoding *e, const float *dlogits, int h, int i, int j0, int j1);
+
+    /* score: a content-aware term of the logits, for one row segment of one
+     * batch row: logits[j - j0] += s(q_i, k_j, h, i, j) for keys
+     * j0 <= j < j1 of query i, head h (absolute positions). q_i is the
+     * query's head-h slice (D floats, already rotated when the encoding also
+     * rotates); key j's head-h slice is k + (j - j0) * ld + h * D, so k
+     * points at key j0's row (the caller's row stride ld, e.g. 3C in a fused
+     * qkv buffer). The term is added as it is, after attention's 1/sqrt(D)
+     * scale of q.k (logits = bias + q.k / sqrt(D) + s): an encoding that
+     * wants its term scaled scales it itself. Optional; the two come
+     * together.
+     * score_backward, given dlogits [j1 - j0] of that segment, ADDS into
+     * dq_i (D floats, head h), into dk (key j's head-h slice at dk +
+     * (j - j0) * ldk + h * D) and into e->dparams. Called from several
+     * threads at once with distinct dq_i/dk slices and (with parameters)
+     * distinct dparams copies; score_forward is const. */
+    void (*score_forward)(const Encoding *e, float *logits, const float *q_i, const float *k, int ld, int h, int i,
+                          int j0, int j1);
+    void (*score_backward)(Encoding *e, const float *dlogits, const float *q_i, const float *k, int ld, float *dq_i,
+                           float *dk, int ldk, int h, int i, int j0, int j1);
 
     /* project: after each optimizer step, puts the parameters back into the
      * set the formula allows (KERPLE's r >= 0.01). Optional. */

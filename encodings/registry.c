@@ -5,6 +5,7 @@
 extern const EncodingModule encoding_learned_absolute, encoding_sinusoidal, encoding_relative_bias, encoding_alibi,
     encoding_rope, encoding_sandwich, encoding_kerple, encoding_xpos, encoding_none;
 extern const EncodingModule encoding_fire;
+extern const EncodingModule encoding_shaw;
 #ifdef POSBENCH_REGISTER_TEMPLATE
 extern const EncodingModule encoding_template;
 #endif
@@ -20,6 +21,7 @@ const EncodingModule *const encoding_registry[] = {
     &encoding_xpos,
     &encoding_none,
     &encoding_fire,
+    &encoding_shaw,
 #ifdef POSBENCH_REGISTER_TEMPLATE
     /* Built only into the test that proves the template is a working recipe. */
     &encoding_template,

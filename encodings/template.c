@@ -28,6 +28,7 @@
  *        embed_forward/backward    x[b,t,:] += p(pos0 + t)   (learned_absolute.c)
  *        rotate_forward/backward   q, k rotated in place      (rope.c)
  *        bias_forward/backward     logits[h,i,j] += b(h,i,j)  (this file)
+ *        score_forward/backward    logits[b,h,i,j] += s(q_i, k_j, i, j)  (shaw.c)
  *      rotate_qk receives q and k apart and may treat them differently
  *      (xPos scales q up and k down with position). Contracts the tests hold
  *      every encoding to:

@@ -4,13 +4,16 @@
  *   - forward equals a naive reference in double (plain loops here, the
  *     encoding's math reached only through its public hooks on copies: the
  *     rotation by rotate_forward on a copy of qkv, each bias row by
- *     bias_forward on a zero row), for pos0 = 0 and pos0 > 0; att holds the
- *     reference probabilities and exact zeros above the diagonal
+ *     bias_forward on a zero row, each score row by score_forward on a zero
+ *     row with the rotated query and keys), for pos0 = 0 and pos0 > 0; att
+ *     holds the reference probabilities and exact zeros above the diagonal
  *   - the rows path (attention_forward_rows) equals the training path bit
  *     for bit, as attention.h promises
  *   - gradients of every qkv input (all of them, or a dense sample of the
  *     large shapes) and every encoding parameter by central differences,
  *     loss L = sum(w * out) in double; backward adds into dqkv and dparams
+ *     (for a score hook this covers its dq, dk and parameter gradients: the
+ *     differences go through attention_forward, which calls it)
  *   - determinism: two passes, and passes with 1 and 3 OpenMP threads, agree
  *     bit for bit (forward, att, dqkv, dparams)
  *   - causality: changing q, k, v at position t leaves earlier outputs
@@ -231,7 +234,7 @@ static PbStatus pass_rows(Pass *p, Instance *in, const float *qkv0, int pos0) {
 
 /* out [B,T,C] and prob [B,H,T,T] in double by plain loops. The encoding is
  * reached only through its hooks, on copies: rotate_forward on a copy of
- * qkv, bias_forward on a zero row per (h, i). */
+ * qkv, bias_forward and score_forward on a zero row per (b, h, i). */
 static void reference(double *out, double *prob, const float *qkv, const Encoding *e, const Shape *s, int pos0) {
     const int B = s->B, T = s->T, C = s->C, H = s->H, D = C / H, ld = 3 * C;
     const size_t n = (size_t)B * T * ld;
@@ -245,6 +248,9 @@ static void reference(double *out, double *prob, const float *qkv, const Encodin
                 const float *q = rot + ((size_t)b * T + i) * ld + h * D;
                 for (int j = 0; j <= i; j++) row[j] = 0.0f;
                 if (e->module->bias_forward) e->module->bias_forward(e, row, h, pos0 + i, pos0, pos0 + i + 1);
+                if (e->module->score_forward)
+                    e->module->score_forward(e, row, q, rot + (size_t)b * T * ld + C, ld, h, pos0 + i, pos0,
+                                             pos0 + i + 1);
                 double mx = -INFINITY;
                 for (int j = 0; j <= i; j++) {
                     const float *k = rot + ((size_t)b * T + j) * ld + C + h * D;
@@ -310,8 +316,8 @@ static void check_reference(const Case *c, Instance *in, const float *qkv0, int 
  *  - the mask lives inside the window, so the first k rows of a window of T
  *    positions equal a window of k positions at the same pos0 (attention is
  *    causal and the hooks are pure functions of the absolute positions);
- *  - attention calls only rotate_qk and attn_bias: an encoding with neither
- *    cannot make the output depend on pos0, bit for bit.
+ *  - attention calls only rotate_qk, attn_bias and score: an encoding with
+ *    none of them cannot make the output depend on pos0, bit for bit.
  * It does not guarantee that rotate_qk or attn_bias depend on positions only
  * through differences: ALiBi, RoPE and T5's bias do (so their windows agree
  * across offsets up to rounding), but an absolute rotation or bias would be
@@ -348,10 +354,10 @@ static void check_window(const Case *c, Instance *in, const float *qkv0, int ver
         pass_free(&part, c->label);
     }
 
-    const int positional = c->m->rotate_forward || c->m->bias_forward;
+    const int positional = c->m->rotate_forward || c->m->bias_forward || c->m->score_forward;
     if (!positional) {
         CHECK_SAME(full.out, at0.out, full.nout,
-                   "%s: no rotate_qk or attn_bias, yet the output "
+                   "%s: no rotate_qk, attn_bias or score, yet the output "
                    "depends on pos0 (%d vs 0)",
                    c->label, POS0);
     } else if (verbose) {

@@ -7,21 +7,24 @@
  *   - gradients by central differences: every parameter (a dense random
  *     sample of big tables) and every input: x for embed, q and k for
  *     rotate_qk (rotate_backward of the upstream gradient), the logits for
- *     attn_bias (an additive input); loss L = sum(w * output), w random
+ *     attn_bias (an additive input), and for score the queries, keys and
+ *     logits it reads and adds to (score_backward's dq, dk); loss
+ *     L = sum(w * output), w random
  *   - backward hooks add into dparams (twice the pass, twice the gradient)
  *   - determinism: two instances from one seed agree bit for bit
  *   - sentinels: nothing written outside output buffers; bias row segments
  *     written only inside [j0, j1); rotate_qk on a fused qkv buffer
  *     (ld = 3C + pad) touches q and k only, never v or the padding
  *   - chunks: embed and rotate_qk split at several k with pos0 = k, and
- *     attn_bias rows pieced from segments, computed in any order, equal one
- *     full pass bit for bit
+ *     attn_bias and score rows pieced from segments, computed in any order,
+ *     equal one full pass bit for bit (score_backward over segments equals
+ *     it over rows up to the order of float sums)
  *   - length policy: a table refuses past its size with PB_LENGTH naming the
  *     encoding and size, before any hook writes, and the clamp fallback
  *     reuses the last row; unbounded encodings accept positions up to 2^20
  *     in every hook (a pass at 2^20 equals the tail of one started earlier;
- *     bias rows with keys 2^20 away from the query are finite and piece
- *     together from segments)
+ *     bias and score rows with keys 2^20 away from the query are finite and
+ *     piece together from segments)
  *   - encoding_export emits exactly what the hooks imply (pos_embedding iff
  *     embed, bias iff attn_bias) with the right dims and the hooks' values
  * Shapes: B batch, T positions, C channels, H heads, D = C/H head dim.
@@ -196,33 +199,43 @@ static void unmake(Instance *in, const char *label) {
 
 /* ---- the model: every hook of the encoding at once --------------------- */
 
-/* Inputs u = [x | q | k | logits] and outputs Y share one layout:
- *   Y = [x + pe (embed), R q, R k (rotate_qk, ld = C), logits + bias]
+/* Inputs u = [x | q | k | logits | sq | sk | slogits] and outputs Y share
+ * one layout:
+ *   Y = [x + pe (embed), R q, R k (rotate_qk, ld = C), logits + bias,
+ *        sq, sk, slogits + score(sq, sk) (score, ld = C, per batch row)]
  * over positions 0..T-1; absent hooks have no part. L = w . Y, so dL/dY = w
- * and dL/du = [w_x, R^T w_q, R^T w_k, w_logits]. */
+ * and dL/du = [w_x, R^T w_q, R^T w_k, w_logits, w_sq + dq, w_sk + dk,
+ * w_slogits] with dq, dk what score_backward adds for dlogits w_slogits. */
 typedef struct {
     Shape s;
-    int embed, rotate, bias;
-    size_t nx, nq, nb, ny; /* B*T*C, B*T*C (each of q, k), H*T*T, total */
-    float *u, *w;          /* [ny] inputs, upstream weights */
+    int embed, rotate, bias, score;
+    size_t nx, nq, nb, ns, ny; /* B*T*C, B*T*C (each of q, k, sq, sk), H*T*T, B*H*T*T, total */
+    float *u, *w;              /* [ny] inputs, upstream weights */
 } Model;
 
 static float *part_x(const Model *md, float *v) { return (void)md, v; }
 static float *part_q(const Model *md, float *v) { return v + md->nx; }
 static float *part_k(const Model *md, float *v) { return v + md->nx + md->nq; }
 static float *part_logits(const Model *md, float *v) { return v + md->nx + 2 * md->nq; }
+static size_t score_at(const Model *md) { return md->nx + 2 * md->nq + md->nb; }
+static size_t score_qn(const Model *md) { return md->score ? (size_t)md->s.B * md->s.T * md->s.C : 0; }
+static float *part_sq(const Model *md, float *v) { return v + score_at(md); }
+static float *part_sk(const Model *md, float *v) { return v + score_at(md) + score_qn(md); }
+static float *part_slogits(const Model *md, float *v) { return v + score_at(md) + 2 * score_qn(md); }
 
 static Model model_new(const Case *c, Rng *rng) {
     const Shape s = c->s;
     Model md = {.s = s,
                 .embed = c->m->embed_forward != NULL,
                 .rotate = c->m->rotate_forward != NULL,
-                .bias = c->m->bias_forward != NULL};
+                .bias = c->m->bias_forward != NULL,
+                .score = c->m->score_forward != NULL};
     size_t btc = (size_t)s.B * s.T * s.C;
     md.nx = md.embed ? btc : 0;
     md.nq = md.rotate ? btc : 0;
     md.nb = md.bias ? (size_t)s.H * s.T * s.T : 0;
-    md.ny = md.nx + 2 * md.nq + md.nb;
+    md.ns = md.score ? (size_t)s.B * s.H * s.T * s.T : 0;
+    md.ny = md.nx + 2 * md.nq + md.nb + 2 * score_qn(&md) + md.ns;
     md.u = guarded(md.ny);
     md.w = guarded(md.ny);
     fill_normal(md.u, md.ny, rng);
@@ -244,12 +257,39 @@ static void bias_rows(const Encoding *e, float *logits, int H, int T, const int 
     }
 }
 
+/* slogits[b,h,i,:] += score(sq, sk; h, i, keys 0..T-1) of every batch row,
+ * rows in the given order (numbered (b*H + h)*T + i; NULL: ascending). */
+static void score_rows(const Model *md, const Encoding *e, float *slogits, const float *sq, const float *sk,
+                       const int *order) {
+    const int B = md->s.B, T = md->s.T, C = md->s.C, H = md->s.H, D = C / H;
+    for (int r = 0; r < B * H * T; r++) {
+        const int row = order ? order[r] : r, b = row / (H * T), h = row / T % H, i = row % T;
+        e->module->score_forward(e, slogits + (size_t)row * T, sq + ((size_t)b * T + i) * C + (size_t)h * D,
+                                 sk + (size_t)b * T * C, C, h, i, 0, T);
+    }
+}
+
+/* score_backward of every row for dlogits w_slogits, into d's sq, sk parts. */
+static void score_rows_backward(const Model *md, Encoding *e, float *d) {
+    const int B = md->s.B, T = md->s.T, C = md->s.C, H = md->s.H, D = C / H;
+    const float *sq = part_sq(md, md->u), *sk = part_sk(md, md->u), *w = part_slogits(md, md->w);
+    float *dq = part_sq(md, d), *dk = part_sk(md, d);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                const size_t qi = ((size_t)b * T + i) * C + (size_t)h * D;
+                e->module->score_backward(e, w + (((size_t)b * H + h) * T + i) * T, sq + qi, sk + (size_t)b * T * C, C,
+                                          dq + qi, dk + (size_t)b * T * C, C, h, i, 0, T);
+            }
+}
+
 static void model_forward(const Model *md, const Encoding *e, float *y) {
     const Shape s = md->s;
     memcpy(y, md->u, md->ny * sizeof *y);
     if (md->embed) e->module->embed_forward(e, part_x(md, y), s.B, s.T, 0);
     if (md->rotate) e->module->rotate_forward(e, part_q(md, y), part_k(md, y), s.C, s.B, s.T, 0);
     if (md->bias) bias_rows(e, part_logits(md, y), s.H, s.T, NULL);
+    if (md->score) score_rows(md, e, part_slogits(md, y), part_sq(md, y), part_sk(md, y), NULL);
 }
 
 /* d = dL/du; dL/dparams is added into e->dparams. */
@@ -263,6 +303,7 @@ static void model_backward(const Model *md, Encoding *e, float *d) {
         for (int h = 0; h < s.H; h++)
             for (int i = 0; i < s.T; i++) e->module->bias_backward(e, dl + ((size_t)h * s.T + i) * s.T, h, i, 0, s.T);
     }
+    if (md->score) score_rows_backward(md, e, d);
 }
 
 /* ---- gradients --------------------------------------------------------- */
@@ -344,6 +385,15 @@ static void check_gradients(const Case *c, const Model *md, Instance *in, Rng *r
     if (md->bias)
         check_gradient(md, in, L, "the logits (attn_bias input)", part_logits(md, md->u), part_logits(md, d), md->nb,
                        MAX_GRAD_INPUTS, rng);
+    if (md->score) {
+        const size_t n = score_qn(md);
+        check_gradient(md, in, L, "the queries (score_backward's dq)", part_sq(md, md->u), part_sq(md, d), n,
+                       MAX_GRAD_INPUTS, rng);
+        check_gradient(md, in, L, "the keys (score_backward's dk)", part_sk(md, md->u), part_sk(md, d), n,
+                       MAX_GRAD_INPUTS, rng);
+        check_gradient(md, in, L, "the logits (score input)", part_slogits(md, md->u), part_slogits(md, d), md->ns,
+                       MAX_GRAD_INPUTS, rng);
+    }
 
     /* Backward hooks add into dparams: a second pass doubles the gradient
      * (up to the order of float sums, hence the tolerance). */
@@ -620,6 +670,78 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
     free(order);
 }
 
+/* score rows: segments [j0, j1) written only inside and pieced together
+ * equal the full row, bit for bit; rows in random order give the same
+ * logits; score_backward over two segments per row, rows in random order,
+ * equals it over whole rows (dq, dk and dparams, up to the order of sums). */
+static void check_score_segments(const Case *c, const Model *md, Instance *in, Rng *rng) {
+    const Shape s = c->s;
+    const int T = s.T, H = s.H, C = s.C, D = C / H, R = s.B * H * T;
+    const size_t ns = md->ns, nq = score_qn(md), np = in->e.n_params;
+    const char *L = c->label;
+    const float *sq = part_sq(md, md->u), *sk = part_sk(md, md->u), *w = part_slogits(md, md->w);
+    float *rows = guarded(ns), *lg = guarded(ns);
+    memset(rows, 0, ns * sizeof(float));
+    score_rows(md, &in->e, rows, sq, sk, NULL);
+    size_t mismatched = 0, overruns = 0;
+    for (int row = 0; row < R; row++) {
+        const int b = row / (H * T), h = row / T % H, i = row % T;
+        const int split = (int)rng_below(rng, (uint32_t)T + 1);
+        int cuts[4] = {0, split < i ? split : i, split < i ? i : split, T};
+        for (int sgm = 0; sgm < 3; sgm++) {
+            const int j0 = cuts[sgm], j1 = cuts[sgm + 1];
+            const size_t len = j1 > j0 ? (size_t)(j1 - j0) : 0; /* sorted: j1 >= j0 */
+            float *seg = guarded(len);
+            memset(seg, 0, len * sizeof *seg);
+            in->e.module->score_forward(&in->e, seg, sq + ((size_t)b * T + i) * C + (size_t)h * D,
+                                        sk + ((size_t)b * T + j0) * C, C, h, i, j0, j1);
+            mismatched += first_diff(seg, rows + (size_t)row * T + j0, len) >= 0;
+            overruns += !guards_intact(seg, len);
+            release(seg);
+        }
+    }
+    CHECK(mismatched == 0, "%s: %zu score row segments [j0,j1) differ from the full row", L, mismatched);
+    CHECK(overruns == 0, "%s: %zu score row segments written outside [j0,j1)", L, overruns);
+
+    int *order = malloc((size_t)R * sizeof *order);
+    for (int r = 0; r < R; r++) order[r] = r;
+    for (int r = R - 1; r > 0; r--) { /* Fisher-Yates */
+        int o = (int)rng_below(rng, (uint32_t)r + 1), t = order[r];
+        order[r] = order[o];
+        order[o] = t;
+    }
+    memset(lg, 0, ns * sizeof(float));
+    score_rows(md, &in->e, lg, sq, sk, order);
+    CHECK_SAME(lg, rows, ns, "%s: score rows in random order differ", L);
+
+    /* Backward: whole rows in order, then two segments per row in random order. */
+    const size_t ng = 2 * nq + np;
+    float *g_rows = calloc(ng + 1, sizeof *g_rows), *g_segs = calloc(ng + 1, sizeof *g_segs);
+    for (int pass = 0; pass < 2; pass++) {
+        float *g = pass ? g_segs : g_rows;
+        memset(in->dparams, 0, np * sizeof(float));
+        for (int r = 0; r < R; r++) {
+            const int row = pass ? order[r] : r, b = row / (H * T), h = row / T % H, i = row % T;
+            const int split = pass ? (int)rng_below(rng, (uint32_t)T + 1) : T;
+            const float *q_i = sq + ((size_t)b * T + i) * C + (size_t)h * D, *kb = sk + (size_t)b * T * C;
+            float *dq_i = g + ((size_t)b * T + i) * C + (size_t)h * D, *dkb = g + nq + (size_t)b * T * C;
+            const float *wr = w + (size_t)row * T;
+            in->e.module->score_backward(&in->e, wr + split, q_i, kb + (size_t)split * C, C, dq_i,
+                                         dkb + (size_t)split * C, C, h, i, split, T);
+            in->e.module->score_backward(&in->e, wr, q_i, kb, C, dq_i, dkb, C, h, i, 0, split);
+        }
+        memcpy(g + 2 * nq, in->dparams, np * sizeof(float));
+    }
+    double gmax = 0;
+    for (size_t k = 0; k < ng; k++) gmax = fmax(gmax, fabs(g_rows[k]));
+    Worst worst = {0};
+    for (size_t k = 0; k < ng; k++) worst_add(&worst, k, g_segs[k], g_rows[k], 1e-5 * (fabs(g_rows[k]) + gmax) + 1e-30);
+    CHECK_WORST(worst, "%s: score_backward over segments in random row order differs (dq, dk, dparams)", L);
+    CHECK(guards_intact(rows, ns) && guards_intact(lg, ns), "%s: score rows overran", L);
+    release(rows), release(lg);
+    free(order), free(g_rows), free(g_segs);
+}
+
 /* ---- export ------------------------------------------------------------ */
 
 /* The capturing TensorSink: capture_sink.h. */
@@ -728,6 +850,7 @@ static void run_case(const Case *c, Tally *tally) {
         check_rotate_chunks(c, &md, &a);
     }
     if (md.bias) check_bias_segments(c, &md, &a, &rng);
+    if (md.score) check_score_segments(c, &md, &a, &rng);
     check_export(c, &md, &a, &b);
     CHECK(guards_intact(md.u, md.ny) && guards_intact(md.w, md.ny), "%s: input buffer overrun", c->label);
     model_free(&md);
@@ -739,13 +862,15 @@ static void run_case(const Case *c, Tally *tally) {
 
 /* Every hook the encoding has, on positions pos0..pos0+T-1 (B = 1), into
  * out: x [T,C] (embed), q [T,C] and k [T,C] (rotate_qk), then bias rows of
- * head H-1 for queries pos0..pos0+T-1 over keys pos0-2..pos0+T+1 ([T, T+4]).
+ * head H-1 for queries pos0..pos0+T-1 over keys pos0-2..pos0+T+1 ([T, T+4]),
+ * then score rows of the same head, queries and keys ([T, T+4]).
  * Inputs are those of positions in0.., so passes over overlapping ranges
  * (in0 = pos0) or at clamped positions (same in0) can be compared. */
 static size_t hook_outputs_len(const Encoding *e, int T) {
     const EncodingModule *m = e->module;
     const size_t tc = (size_t)T * e->cfg.dim;
-    return (m->embed_forward ? tc : 0) + (m->rotate_forward ? 2 * tc : 0) + (m->bias_forward ? (size_t)T * (T + 4) : 0);
+    return (m->embed_forward ? tc : 0) + (m->rotate_forward ? 2 * tc : 0) +
+           (m->bias_forward ? (size_t)T * (T + 4) : 0) + (m->score_forward ? (size_t)T * (T + 4) : 0);
 }
 
 static float input_at(long long p, int c) { return (float)((p * 7 + c * 3) % 13) * 0.25f - 1.5f; }
@@ -770,9 +895,23 @@ static void hook_outputs(const Encoding *e, int T, int pos0, int in0, float *out
         m->rotate_forward(e, out, out + tc, C, 1, T, pos0);
         out += 2 * tc;
     }
-    if (m->bias_forward)
+    if (m->bias_forward) {
         for (int i = 0; i < T; i++)
             m->bias_forward(e, out + (size_t)i * (T + 4), e->cfg.heads - 1, pos0 + i, pos0 - 2, pos0 + T + 2);
+        out += (size_t)T * (T + 4);
+    }
+    if (m->score_forward) {
+        const int h = e->cfg.heads - 1, D = e->head_dim;
+        float *q = malloc(tc * sizeof *q), *k = malloc((size_t)(T + 4) * C * sizeof *k);
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < C; c++) q[(size_t)t * C + c] = input_at(in0 + t, c);
+        for (int t = 0; t < T + 4; t++)
+            for (int c = 0; c < C; c++) k[(size_t)t * C + c] = input_at((long long)in0 - 2 + t, c + 1);
+        for (int i = 0; i < T; i++)
+            m->score_forward(e, out + (size_t)i * (T + 4), q + (size_t)i * C + (size_t)h * D, k, C, h, pos0 + i,
+                             pos0 - 2, pos0 + T + 2);
+        free(q), free(k);
+    }
 }
 
 static void check_length_policy(const Case *c, Tally *tally) {
@@ -811,7 +950,7 @@ static void check_length_policy(const Case *c, Tally *tally) {
         hook_outputs(&a.e, 1, known - 1, 0, last);
         /* Same inputs for both, so embed and rotate_qk outputs must agree; a
          * bias row (last 5 floats) has no single "last row": finite only. */
-        const size_t nrow = n - (c->m->bias_forward ? 5 : 0);
+        const size_t nrow = n - (c->m->bias_forward ? 5 : 0) - (c->m->score_forward ? 5 : 0);
         CHECK_SAME(far, last, nrow, "%s: clamp fallback differs from the table's last row", L);
         CHECK(all_finite(far, n), "%s: non-finite output past the table with clamp", L);
         CHECK(guards_intact(far, n) && guards_intact(last, n), "%s: overrun", L);
@@ -851,11 +990,17 @@ static void check_length_policy(const Case *c, Tally *tally) {
             CHECK_SAME(pt + tc, pl + t3c + skip, tc, "%s: rotate k at pos0 2^20 vs 2^20-3", L);
             pt += 2 * tc, pl += 2 * t3c;
         }
-        if (c->m->bias_forward) /* query P + i, keys P-2.. : row i of tail is row i+3 of longer,
-                                   from key P-2 on */
+        if (c->m->bias_forward) { /* query P + i, keys P-2.. : row i of tail is row i+3 of longer,
+                                     from key P-2 on */
             for (int i = 0; i < T; i++)
                 CHECK_SAME(pt + (size_t)i * (T + 4), pl + (size_t)(i + 3) * (T + 7) + 3, (size_t)T + 4,
                            "%s: bias row of query 2^20+%d differs between passes", L, i);
+            pt += (size_t)T * (T + 4), pl += (size_t)(T + 3) * (T + 7);
+        }
+        if (c->m->score_forward) /* as bias rows; the inputs follow the positions */
+            for (int i = 0; i < T; i++)
+                CHECK_SAME(pt + (size_t)i * (T + 4), pl + (size_t)(i + 3) * (T + 7) + 3, (size_t)T + 4,
+                           "%s: score row of query 2^20+%d differs between passes", L, i);
         CHECK(guards_intact(tail, n) && guards_intact(longer, n3), "%s: overrun near 2^20", L);
         release(tail);
         release(longer);
@@ -879,6 +1024,25 @@ static void check_length_policy(const Case *c, Tally *tally) {
             release(row);
             release(pieces);
         }
+        for (size_t f = 0; c->m->score_forward && f < sizeof far / sizeof far[0]; f++) {
+            const int C = c->s.C, h = c->s.H - 1, D = C / c->s.H, i = far[f].i, j0 = far[f].j0;
+            float *row = guarded(KEYS), *pieces = guarded(KEYS), *q = malloc((size_t)C * sizeof *q);
+            float *k = malloc((size_t)KEYS * C * sizeof *k);
+            for (int ch = 0; ch < C; ch++) q[ch] = input_at(i, ch);
+            for (int t = 0; t < KEYS; t++)
+                for (int ch = 0; ch < C; ch++) k[(size_t)t * C + ch] = input_at((long long)j0 + t, ch + 1);
+            memset(row, 0, KEYS * sizeof *row);
+            memset(pieces, 0, KEYS * sizeof *pieces);
+            c->m->score_forward(&a.e, row, q + (size_t)h * D, k, C, h, i, j0, j0 + KEYS);
+            c->m->score_forward(&a.e, pieces, q + (size_t)h * D, k, C, h, i, j0, j0 + CUT);
+            c->m->score_forward(&a.e, pieces + CUT, q + (size_t)h * D, k + (size_t)CUT * C, C, h, i, j0 + CUT,
+                                j0 + KEYS);
+            CHECK(all_finite(row, KEYS), "%s: non-finite score for query %d, keys %d..", L, i, j0);
+            CHECK_SAME(row, pieces, KEYS, "%s: score for query %d, keys %d.. in two segments", L, i, j0);
+            CHECK(guards_intact(row, KEYS) && guards_intact(pieces, KEYS),
+                  "%s: score for query %d, keys %d.. written outside its segment", L, i, j0);
+            release(row), release(pieces), free(q), free(k);
+        }
     }
     capture_free(&cap);
     unmake(&a, L);
@@ -891,6 +1055,7 @@ static void check_module_table(const EncodingModule *m, size_t index) {
     CHECK((m->embed_forward == NULL) == (m->embed_backward == NULL), "%s: embed hook without its twin", m->name);
     CHECK((m->rotate_forward == NULL) == (m->rotate_backward == NULL), "%s: rotate hook without its twin", m->name);
     CHECK((m->bias_forward == NULL) == (m->bias_backward == NULL), "%s: bias hook without its twin", m->name);
+    CHECK((m->score_forward == NULL) == (m->score_backward == NULL), "%s: score hook without its twin", m->name);
     CHECK(encoding_find(m->name) == m, "%s: not found by name (registered twice?)", m->name);
     for (int v = 0; m->variants && m->variants[v]; v++)
         for (int u = 0; u < v; u++)
@@ -993,12 +1158,12 @@ int main(int argc, char **argv) {
         }
         check_bad_configs(m);
         check_projection(m);
-        printf("checked %-17s hooks:%s%s%s%s  %d settings, %d cases (%d refused), %d checks, %d "
+        printf("checked %-17s hooks:%s%s%s%s%s  %d settings, %d cases (%d refused), %d checks, %d "
                "failed\n",
                m->name, m->embed_forward ? " embed" : "", m->rotate_forward ? " rotate_qk" : "",
-               m->bias_forward ? " attn_bias" : "",
-               m->embed_forward || m->rotate_forward || m->bias_forward ? "" : " none", ns, tally.cases, tally.refused,
-               check_count - checks_before, check_failures - failures_before);
+               m->bias_forward ? " attn_bias" : "", m->score_forward ? " score" : "",
+               m->embed_forward || m->rotate_forward || m->bias_forward || m->score_forward ? "" : " none", ns,
+               tally.cases, tally.refused, check_count - checks_before, check_failures - failures_before);
     }
     for (int i = 0; i < n_expect; i++) {
         const EncodingModule *m = encoding_find(expect[i]);
@@ -1006,7 +1171,7 @@ int main(int argc, char **argv) {
               "expected encoding '%s' is not registered (the template test builds "
               "encodings/registry.c with -DPOSBENCH_REGISTER_TEMPLATE)",
               expect[i]);
-        CHECK(!m || m->embed_forward || m->rotate_forward || m->bias_forward,
+        CHECK(!m || m->embed_forward || m->rotate_forward || m->bias_forward || m->score_forward,
               "expected encoding '%s' has no hooks: nothing of it was tested", expect[i]);
     }
     printf("%zu elements compared against tolerances\n", elements_compared);

@@ -142,6 +142,12 @@ static void op_pass(Cell *c) {
             for (int b = 0; b < B; b++)
                 for (int h = 0; h < H; h++)
                     for (int i = 0; i < T; i++) m->bias_forward(e, c->out, h, i, 0, i + 1);
+        if (m->score_forward)
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++)
+                    for (int i = 0; i < T; i++)
+                        m->score_forward(e, c->out, c->x + ((size_t)b * T + i) * C + (size_t)h * (C / H),
+                                         c->k + (size_t)b * T * C, C, h, i, 0, i + 1);
     } else {
         if (m->embed_backward) m->embed_backward(e, c->dx, B, T, 0);
         if (m->rotate_backward) m->rotate_backward(e, c->dx, c->dk, C, B, T, 0);
@@ -149,6 +155,14 @@ static void op_pass(Cell *c) {
             for (int b = 0; b < B; b++)
                 for (int h = 0; h < H; h++)
                     for (int i = 0; i < T; i++) m->bias_backward(e, c->dx, h, i, 0, i + 1);
+        if (m->score_backward) /* dlogits: any T floats of the inputs (k's) */
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++)
+                    for (int i = 0; i < T; i++) {
+                        const size_t qi = ((size_t)b * T + i) * C + (size_t)h * (C / H), k0 = (size_t)b * T * C;
+                        m->score_backward(e, c->k + k0, c->x + qi, c->k + k0, C, c->dx + qi, c->dk + k0, C, h, i, 0,
+                                          i + 1);
+                    }
     }
 }
 
@@ -222,10 +236,11 @@ static void work_model(const Cell *c, double *flops, double *bytes) {
         if (m->embed_forward && (fwd || learned)) *flops += btc, *bytes += 2 * btc * 4 + (double)c->T * c->C * 4;
         if (m->rotate_forward) *flops += 6 * btc, *bytes += 4 * btc * 4;
         if (m->bias_forward && (fwd || learned)) *flops += E, *bytes += 2 * E * 4;
+        if (m->score_forward) *flops += E, *bytes += 2 * E * 4; /* its adds; the dots depend on the module */
         return;
     }
     double att = (double)c->B * c->H * c->T * c->T;
-    *flops = 2.0 * c->B * c->T * ((double)c->T + 1) * c->C + (m->bias_forward ? E : 0);
+    *flops = 2.0 * c->B * c->T * ((double)c->T + 1) * c->C + (m->bias_forward ? E : 0) + (m->score_forward ? E : 0);
     *bytes = (3 * btc + att + btc) * 4;
     if (c->pass == PASS_BACKWARD) *flops *= 2, *bytes = (3 * btc + att + btc + 3 * btc) * 4;
 }

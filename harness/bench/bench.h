@@ -6,8 +6,9 @@
  * otherwise. A cell is named scope/pass/SPEC/T:T/C:C, SPEC the canonical
  * encoding spec ("rope", "rope:half").
  *   scope "op"         the encoding's own work alone: embed on x [B,T,C],
- *                      rotate_qk on q, k [B,T,C], attn_bias on every causal
- *                      row segment of B x H x T rows (none: an empty pass)
+ *                      rotate_qk on q, k [B,T,C], attn_bias and score on
+ *                      every causal row segment of B x H x T rows (none: an
+ *                      empty pass)
  *   scope "attention"  one causal self-attention layer with the encoding in
  *                      place (harness/model/attention.h), training path
  * A cell whose buffers would exceed the plan's memory budget is not run

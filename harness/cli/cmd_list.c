@@ -12,6 +12,7 @@ static void print_hooks(const EncodingModule *m) {
     if (m->embed_forward) printf("%sembed", sep), sep = ", ";
     if (m->rotate_forward) printf("%srotate_qk", sep), sep = ", ";
     if (m->bias_forward) printf("%sattn_bias", sep), sep = ", ";
+    if (m->score_forward) printf("%sscore", sep), sep = ", ";
     printf("%s\n", *sep ? "" : "none (the model runs unchanged)");
 }
 

@@ -10,6 +10,14 @@
  *   dQ[i0:i1] = scale * dS K,   dK[0:i1] += scale * dS^T Q
  * and dS, the gradient of the logits, is what bias_backward receives.
  *
+ * A score hook (a logit term reading the query, e.g. Shaw's relative key
+ * embeddings) depends on the batch row, so it is never shared: forward calls
+ * score_forward per (b, h, i) once the product has landed in the row and
+ * before its softmax; backward calls score_backward per (b, h, i) with the
+ * row of dS, after the dQ product (which may write, not add: beta_q), so the
+ * hook's dq adds onto it; its dk adds like the product's. Its parameter
+ * gradients go to the task's private dparams copy, as the bias's do.
+ *
  * The bias does not depend on the batch row, so, as PyTorch's T5 computes
  * position_bias once per forward and broadcasts it, a task covers a group of
  * batch rows: forward calls bias_forward once per (group, h, i) and reuses
@@ -209,7 +217,8 @@ static void bias_tile(const Attn *a, float *bias, int h, int i0, int m) {
 /* Tile of query rows i0..i0+m-1 of head h, batch row b. p [m, T]: logits,
  * then probabilities over keys 0..i, zero from i+1 to column zero_to. bias:
  * the tile's bias rows (may be p itself) or NULL. Writes the tile's rows of
- * out. With a bias the product lands on it (beta = 1), saving a pass. */
+ * out. With a bias the product lands on it (beta = 1), saving a pass; a
+ * score hook then adds its term to each row before the softmax. */
 static void tile_forward(const Attn *a, float *out, float *p, const float *bias, int zero_to, const float *qkv, int b,
                          int h, int i0, int m) {
     const int i1 = i0 + m, D = a->D, ld = a->ld, T = a->T;
@@ -218,9 +227,13 @@ static void tile_forward(const Attn *a, float *out, float *p, const float *bias,
     if (bias && bias != p)
         for (int r = 0; r < m; r++) memcpy(p + (size_t)r * T, bias + (size_t)r * T, (size_t)i1 * sizeof *p);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, a->scale, q, ld, k, ld, bias ? 1.0f : 0.0f, p, T);
+    const EncodingModule *mod = a->enc->module;
     for (int r = 0; r < m; r++) {
         float *row = p + (size_t)r * T;
         const int i = i0 + r;
+        if (mod->score_forward)
+            mod->score_forward(a->enc, row, q + (size_t)r * ld, k - (size_t)h * D, ld, h, a->pos0 + i, a->pos0,
+                               a->pos0 + i + 1);
         softmax_row(row, i + 1);
         memset(row + i + 1, 0, (size_t)(zero_to - i - 1) * sizeof *row);
     }
@@ -312,6 +325,7 @@ static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int 
     const EncodingModule *m = enc->module;
     BackwardPlan p = {.groups = B > 0 ? B : 1};
     const int bias_params = m->bias_backward && enc->n_params;
+    const int hook_params = enc->n_params && (m->bias_backward || m->score_backward);
     if (bias_params) {
         const int want = (BACKWARD_MIN_TASKS + H - 1) / H;
         p.groups = want < B ? want : (B > 0 ? B : 1);
@@ -321,7 +335,7 @@ static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int 
     p.sum = m->bias_backward && p.G > 1;
     p.tiles = (size_t)(threads > 0 ? threads : 1) * (p.sum ? 2 : 1) * tile_floats(T);
     if (m->rotate_backward) p.dqk = round_lines((size_t)B * T * 2 * (size_t)C);
-    if (bias_params) p.priv = (size_t)H * p.groups * enc->n_params;
+    if (hook_params) p.priv = (size_t)H * p.groups * enc->n_params;
     return p;
 }
 
@@ -341,9 +355,22 @@ typedef struct {
     int zero_dk; /* dk lives in scratch: zero it before accumulating */
 } Grads;
 
+/* score_backward for the tile's rows of batch row b: dS rows in tile, dq and
+ * dk (head h's slices of batch row b's rows, dk from key 0) at stride ldq. */
+static void score_tile_backward(const Attn *a, Encoding *enc, const float *tile, const float *q, const float *k,
+                                float *dq, float *dk, int ldq, int h, int i0, int m) {
+    for (int r = 0; r < m; r++) {
+        const int i = i0 + r;
+        enc->module->score_backward(enc, tile + (size_t)r * a->T, q + (size_t)i * a->ld, k - (size_t)h * a->D, a->ld,
+                                    dq + (size_t)i * ldq, dk - (size_t)h * a->D, ldq, h, a->pos0 + i, a->pos0,
+                                    a->pos0 + i + 1);
+    }
+}
+
 /* One task: head h, batch rows [b0, b1). tile, sum: per-thread [TILE, T]
  * buffers (sum only when summing dS over the rows). enc_bias: where
- * bias_backward adds (the task's private dparams copy, if any). */
+ * bias_backward and score_backward add (the task's private dparams copy, if
+ * any). */
 static void task_backward(const Attn *a, const Grads *gr, const float *dout, const float *qkv, const float *att,
                           float *tile, float *sum, Encoding *enc_bias, int h, int b0, int b1) {
     const int T = a->T, C = a->C, D = a->D, ld = a->ld;
@@ -378,6 +405,7 @@ static void task_backward(const Attn *a, const Grads *gr, const float *dout, con
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, i1, a->scale, tile, T, k, ld, gr->beta_q,
                         dq + (size_t)i0 * gr->ldq, gr->ldq);
+            if (mod->score_backward) score_tile_backward(a, enc_bias, tile, q, k, dq, dk, gr->ldq, h, i0, m);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, a->scale, tile, T, q + (size_t)i0 * ld, ld,
                         1.0f, dk, gr->ldq);
         }
@@ -412,9 +440,10 @@ static Grads grads_of(float *dqkv, float *dqk, int C) {
                    .zero_dk = dqk != NULL};
 }
 
-/* The encoding task `task`'s bias_backward adds into: enc itself, or (np > 0)
- * a copy in *local with its own zeroed gradient slice of priv, so that no two
- * tasks add into one float and the sum over tasks is ordered. */
+/* The encoding task `task`'s bias_backward and score_backward add into: enc
+ * itself, or (np > 0) a copy in *local with its own zeroed gradient slice of
+ * priv, so that no two tasks add into one float and the sum over tasks is
+ * ordered. */
 static inline Encoding *task_encoding(Encoding *enc, Encoding *local, float *priv, size_t np, long task) {
     if (!np) return enc;
     *local = *enc;

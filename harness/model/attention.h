@@ -1,11 +1,12 @@
 /* attention.h: causal multi-head self-attention of the probe transformer
  * (GPT-2 style decoder), with the positional encoding's hooks in place.
  *
- * The model knows no encoding by name: it calls the rotate_qk hooks and the
- * attn_bias hooks when the module has them (encodings/encoding.h).
+ * The model knows no encoding by name: it calls the rotate_qk, attn_bias
+ * and score hooks when the module has them (encodings/encoding.h).
  *
  *   q, k     rotated in place by rotate_forward(q, k, ld = 3C, pos0)   if any
  *   s[h,i,j] = (q_i . k_j) / sqrt(D) + bias(h, pos0+i, pos0+j)         j <= i
+ *              + score(q_i, k_j, h, pos0+i, pos0+j)     (q, k rotated)
  *   p[h,i,:] = softmax_j s[h,i,j]  over keys j <= i (the causal mask)
  *   out_i    = sum_j p[h,i,j] v_j           (heads concatenated)
  *
@@ -50,6 +51,9 @@
  * Hooks are called from several threads at once: bias_forward (const) and
  * bias_backward (for an encoding with parameters, each task passes its own
  * copy of the Encoding whose dparams points at its private gradient slice).
+ * score_forward (const) is called per batch row and query row; score_backward
+ * likewise, each task adding into its own (head, batch rows) slices of dq and
+ * dk and, with parameters, into its own dparams copy as bias_backward does.
  * rotate_forward and rotate_backward are called once per call, from the
  * calling thread.
  *

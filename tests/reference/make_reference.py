@@ -20,8 +20,9 @@ script_version, torch_version, encoding, kind = "posbench-reference"):
 
   /hooks/<case>   one hook test: attributes variant, knobs, dim, heads,
                   max_len, B, T (queries / positions), pos0 (first
-                  position), K (attn_bias: keys 0..K-1), hooks (the hooks
-                  the formula acts through: "embed", "rotate", "bias"),
+                  position), K (attn_bias, score: keys 0..K-1), hooks (the
+                  hooks the formula acts through: "embed", "rotate", "bias",
+                  "score"),
                   n_params; datasets (f32 inputs, f64 results):
       params [n]                 the encoding's parameters (if any)
       embed:  x [B,T,C], dout [B,T,C]; out [B,T,C] = x + PE
@@ -53,7 +54,7 @@ harness/model/model.c, adamw.c, train.c; where they are project choices and
 not a paper's, the comment says so):
   - GPT-2 (Radford et al. 2019) pre-LayerNorm decoder; LayerNorm eps 1e-5,
     biased variance; GELU tanh approximation; attention logits
-    q.k / sqrt(D) + bias, causal; tied LM head without bias; mean
+    q.k / sqrt(D) + bias + score(q, k), causal (q, k rotated); tied LM head without bias; mean
     cross-entropy over the scored tokens.
   - embed_scale s: x0 = s wte[ids] + PE (Vaswani et al. 2017 sec. 3.4
     multiply the embedding by sqrt(d_model)); the tied head uses wte unscaled.
@@ -121,7 +122,10 @@ def randn32(gen, *shape, std=1.0):
 #   rotate(params, x [..,T,H,D], pos) -> x rotated             queries and keys
 #     (rotate_q / rotate_k where the two differ, as xPos scales them apart)
 #   bias(params, qpos [T], kpos [K])  -> [H,T,K]               added to logits
-#   defined(qpos, kpos)               -> bool [T,K]            where bias is defined
+#   score(params, q [B,T,H,D], k [B,K,H,D], qpos [T], kpos [K])
+#                                     -> [B,H,T,K]             added to the scaled
+#     logits: a term reading the (rotated) queries and keys; None: no score
+#   defined(qpos, kpos)               -> bool [T,K]            where bias/score is defined
 #   project(params)                   -> in place, after every optimizer step
 #     (constrained parameters, as KERPLE's clamps)
 
@@ -152,6 +156,9 @@ class Encoding:
 
     def rotate_q(self, params, x, pos):
         return self.rotate(params, x, pos)
+
+    def score(self, params, q, k, qpos, kpos):
+        return None
 
     def rotate_k(self, params, x, pos):
         return self.rotate(params, x, pos)
@@ -492,6 +499,38 @@ class Fire(Encoding):
         return kpos[None, :] <= qpos[:, None]
 
 
+class Shaw(Encoding):
+    """Shaw, Uszkoreit and Vaswani 2018, "Self-Attention with Relative
+    Position Representations", eq. 4 to 5 (key-side embeddings a^K):
+      score[b,h,i,j] = q[b,i,h] . a[clip(j - i, -K, K) + K] / sqrt(D),
+    a [2K+1, D] shared by every head (as the paper) and, as every encoding
+    here, every layer. Init as tensor2tensor's default initializer
+    (uniform_unit_scaling, gain 1: variance scaling fan_avg, uniform):
+    U(-l, l), l = sqrt(6 / (2K+1 + D)), drawn in float32 (std not used, as
+    encodings/shaw.c ignores EncodingConfig.init_std)."""
+    name = "shaw"
+    hooks = ("score",)
+    knob_defaults = {"max_distance": 16.0}
+
+    def K(self):
+        return int(self.knobs["max_distance"])
+
+    def param_shape(self):
+        return (2 * self.K() + 1, self.D)
+
+    def init_params(self, gen, std):
+        rows, D = self.param_shape()
+        limit = float(np.float32(math.sqrt(3.0 / (0.5 * (rows + D)))))
+        u = torch.rand(rows, D, generator=gen, dtype=torch.float32)
+        return ((2 * u - 1) * np.float32(limit)).to(F64)
+
+    def score(self, params, q, k, qpos, kpos):
+        K = self.K()
+        rel = (kpos[None, :] - qpos[:, None]).clamp(-K, K) + K            # [T,K]
+        a = params.reshape(2 * K + 1, self.D)[rel]                        # [T,K,D]
+        return torch.einsum("bthd,tkd->bhtk", q, a) / math.sqrt(self.D)
+
+
 class NoPE(Encoding):
     """Kazemnejad et al. 2023: no positional information."""
     name = "none"
@@ -589,6 +628,16 @@ ENCODINGS = {
              set={-2: 0.05, -1: 1.2}),
     ], [dict(name="default", variant="", knobs="", tied=1),
         dict(name="threshold", variant="", knobs="L=3", tied=1)]),
+    "shaw": (Shaw, [
+        # queries 0..7, all within K = 16: one row per distance
+        dict(variant="", knobs="", C=8, H=2, B=2, T=8, pos0=0),
+        # queries 40..45 over keys 0..47: distances past K (clipped to -16) and keys
+        # after the query (+1, +2: rows K+1, K+2)
+        dict(variant="", knobs="", C=12, H=3, B=1, T=6, pos0=40, K=48),
+        # K = 3: most keys clipped, on both sides of the query
+        dict(variant="", knobs="max_distance=3", C=8, H=2, B=2, T=5, pos0=6, K=16),
+    ], [dict(name="default", variant="", knobs="", tied=1),
+        dict(name="short", variant="", knobs="max_distance=2", tied=1)]),
 }
 
 # The probe model and trainer of every model case (small: fixtures stay tiny).
@@ -648,14 +697,28 @@ def hook_case(grp, cls, case, gen):
         loss = loss + (bias * dbias).sum()
         put(grp, "dbias", dbias, np.float32)
         put(grp, "bias", torch.where(defined, bias.detach(), torch.tensor(math.nan)), np.float64)
-    wrt = ([params] if params is not None else []) + ([q, k] if "rotate" in enc.hooks else [])
-    grads = torch.autograd.grad(loss, wrt, allow_unused=True) if wrt else []
+    if "score" in enc.hooks:
+        D, kpos = C // H, torch.arange(K)
+        sq = randn32(gen, B, T, H, D).requires_grad_(True)
+        sk = randn32(gen, B, K, H, D).requires_grad_(True)
+        score = enc.score(params, sq, sk, pos, kpos)
+        defined = enc.defined(pos, kpos)[None, None].expand_as(score)
+        dscore = randn32(gen, B, H, T, K) * defined
+        loss = loss + (score * dscore).sum()
+        put(grp, "score_q", sq.detach(), np.float32)
+        put(grp, "score_k", sk.detach(), np.float32)
+        put(grp, "dscore", dscore, np.float32)
+        put(grp, "score", torch.where(defined, score.detach(), torch.tensor(math.nan)), np.float64)
+    wrt = {}
     if params is not None:
-        put(grp, "dparams", grads[0] if grads[0] is not None else torch.zeros_like(params),
-            np.float64)
+        wrt["dparams"] = params
     if "rotate" in enc.hooks:
-        put(grp, "dq", grads[-2], np.float64)
-        put(grp, "dk", grads[-1], np.float64)
+        wrt["dq"], wrt["dk"] = q, k
+    if "score" in enc.hooks:
+        wrt["score_dq"], wrt["score_dk"] = sq, sk
+    grads = torch.autograd.grad(loss, list(wrt.values()), allow_unused=True) if wrt else []
+    for (name, t), g in zip(wrt.items(), grads):
+        put(grp, name, g if g is not None else torch.zeros_like(t), np.float64)
 
 
 def sattr(obj, name, value):
@@ -729,8 +792,9 @@ def model_forward(p, enc, inputs, targets, scored, H, tied, scale):
         q, k, v = (t.reshape(B, T, H, D) for t in qkv.split(C, dim=-1))
         if "rotate" in enc.hooks:
             q, k = enc.rotate_q(p.get("encoding"), q, pos), enc.rotate_k(p.get("encoding"), k, pos)
+        score = enc.score(p.get("encoding"), q, k, pos, pos) if "score" in enc.hooks else 0.0
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))           # [B,H,T,D]
-        s = q @ k.transpose(-1, -2) / math.sqrt(D) + bias
+        s = q @ k.transpose(-1, -2) / math.sqrt(D) + bias + score
         s = s.masked_fill(~causal, -math.inf)
         y = (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
         x = x + y @ p["proj_weight"][l].T + p["proj_bias"][l]

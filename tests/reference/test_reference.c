@@ -8,7 +8,9 @@
  *   hooks  for each case: the C module must act through exactly the hooks
  *          the formula does; then embed's output, rotate_qk's outputs and
  *          input gradients, attn_bias's rows (queries pos0..pos0+T-1, keys
- *          0..K-1) and the parameters' gradient of the scalar loss
+ *          0..K-1), score's rows (the same positions, per batch row, with
+ *          the fixture's queries and keys) and its gradients w.r.t. them,
+ *          and the parameters' gradient of the scalar loss
  *          sum(out * dout) + ... against the reference.
  *   model  for each configuration (including the model's options: untied
  *          head, embed_scale, targets left unscored by the trainer's
@@ -228,6 +230,42 @@ static int lists(const char *csv, const char *word) {
     return 0;
 }
 
+/* The score hook of a case: rows of every batch row b, head h, query
+ * pos0+r over keys 0..K-1 (the fixture's queries [B,T,H,D] and keys
+ * [B,K,H,D], ld = C), with score_backward of dscore into dq, dk and
+ * e->dparams. */
+static void run_score(const EncodingModule *m, Encoding *e, hid_t g, const char *what, int B, int T, int K, int pos0) {
+    const int C = e->cfg.dim, H = e->cfg.heads, D = C / H;
+    const size_t nq = (size_t)B * T * C, nk = (size_t)B * K * C, n = (size_t)B * H * T * K;
+    Shape s, sq, sk;
+    float *q = read_f32(g, what, "score_q", nq, &sq), *k = read_f32(g, what, "score_k", nk, &sk);
+    float *dscore = read_f32(g, what, "dscore", n, NULL);
+    double *ref = read_f64(g, what, "score", n, &s);
+    double *dq_ref = read_f64(g, what, "score_dq", nq, NULL), *dk_ref = read_f64(g, what, "score_dk", nk, NULL);
+    float *row = guarded((size_t)K), *score = malloc(n * sizeof *score);
+    float *dq = guarded(nq), *dk = guarded(nk);
+    if (q && k && dscore && ref && dq_ref && dk_ref && score) {
+        memset(dq, 0, nq * sizeof *dq), memset(dk, 0, nk * sizeof *dk);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int r = 0; r < T; r++) {
+                    const size_t at = (((size_t)b * H + h) * T + r) * K, qi = ((size_t)b * T + r) * C + (size_t)h * D;
+                    memset(row, 0, (size_t)K * sizeof *row);
+                    m->score_forward(e, row, q + qi, k + (size_t)b * K * C, C, h, pos0 + r, 0, K);
+                    memcpy(score + at, row, (size_t)K * sizeof *row);
+                    m->score_backward(e, dscore + at, q + qi, k + (size_t)b * K * C, C, dq + qi, dk + (size_t)b * K * C,
+                                      C, h, pos0 + r, 0, K);
+                }
+        compare_f(HOOK_OUT, what, "score", score, ref, n, s.rank, s.dims);
+        compare_f(HOOK_GRAD, what, "score dq", dq, dq_ref, nq, sq.rank, sq.dims);
+        compare_f(HOOK_GRAD, what, "score dk", dk, dk_ref, nk, sk.rank, sk.dims);
+    }
+    CHECK(guards_intact(row, (size_t)K), "%s: score wrote outside its row", what);
+    CHECK(guards_intact(dq, nq) && guards_intact(dk, nk), "%s: score_backward wrote outside dq or dk", what);
+    release(row), release(dq), release(dk), free(score);
+    free(q), free(k), free(dscore), free(ref), free(dq_ref), free(dk_ref);
+}
+
 /* Runs one hook case; returns the variant index it covered (-1 if none). */
 static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
     char variant[64], knobs[256], hooks[64];
@@ -244,10 +282,11 @@ static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
     PbStatus st = encoding_create(&e, m, &cfg);
     CHECK(!st, "%s: encoding_create: %s", what, pb_errmsg());
     if (st) return -1;
-    const int want[3] = {lists(hooks, "embed"), lists(hooks, "rotate"), lists(hooks, "bias")};
-    const int have[3] = {m->embed_forward != NULL, m->rotate_forward != NULL, m->bias_forward != NULL};
-    static const char *const hook_name[3] = {"embed", "rotate_qk", "attn_bias"};
-    for (int k = 0; k < 3; k++)
+    const int want[4] = {lists(hooks, "embed"), lists(hooks, "rotate"), lists(hooks, "bias"), lists(hooks, "score")};
+    const int have[4] = {m->embed_forward != NULL, m->rotate_forward != NULL, m->bias_forward != NULL,
+                         m->score_forward != NULL};
+    static const char *const hook_name[4] = {"embed", "rotate_qk", "attn_bias", "score"};
+    for (int k = 0; k < 4; k++)
         CHECK(want[k] == have[k], "%s: the C module %s the %s hook, but the reference formula %s", what,
               have[k] ? "has" : "lacks", hook_name[k], want[k] ? "acts there" : "does not");
     CHECK(e.n_params == n_params, "%s: %zu parameters in C, %zu in the reference", what, e.n_params, n_params);
@@ -314,6 +353,7 @@ static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
         CHECK(guards_intact(row, (size_t)K), "%s: attn_bias wrote outside its row", what);
         release(row), free(bias), free(dbias), free(bias_ref);
     }
+    if (want[3] && have[3]) run_score(m, &e, g, what, B, T, K, pos0);
     if (np) {
         double *dref = read_f64(g, what, "dparams", np, NULL);
         if (dref) compare_f(HOOK_GRAD, what, "dparams", dparams, dref, np, 1, (int[]){(int)np});
