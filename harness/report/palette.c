@@ -42,13 +42,14 @@ static const struct {
     {"kerple", {SKY_BLUE, 9, "(9,3,2,3,2,3)", DASH_DOT_DOT}}, /* filled triangle */
     {"xpos", {BLUE, 13, "(16,5)", LONG_DASH}},                /* filled diamond */
     {"fire", {VERMILLION, 11, "(2,3)", DOT}},                 /* filled triangle down */
+    {"shaw", {BLUISH_GREEN, 5, "(9,3,2,3)", DASH_DOT}},       /* filled square */
 };
 #define N_FIXED (sizeof fixed / sizeof fixed[0])
 
 /* Point types for names without a slot (a spec such as rope:half, an
- * encoding added since): the filled square and pentagon and the star, which
- * no fixed slot uses. */
-static const int hashed_points[] = {5, 15, 3};
+ * encoding added since): the filled pentagon and the star, which no fixed
+ * slot uses. */
+static const int hashed_points[] = {15, 3};
 #define N_HASHED_POINTS (sizeof hashed_points / sizeof hashed_points[0])
 
 /* FNV-1a, 32 bits: the same on every machine. */
