@@ -145,6 +145,11 @@ struct EncodingModule {
                           int j0, int j1);
     void (*score_backward)(Encoding *e, const float *dlogits, const float *q_i, const float *k, int ld, float *dq_i,
                            float *dk, int ldk, int h, int i, int j0, int j1);
+    /* 1: the score hooks need, in one call, every key from j0 up to the
+     * query (j1 > i), since a key's term depends on the keys between it and
+     * the query (CoPE counts their gates); attention always calls them so.
+     * 0: any segment works, and segments piece together into the row. */
+    int score_keys_to_query;
 
     /* project: after each optimizer step, puts the parameters back into the
      * set the formula allows (KERPLE's r >= 0.01). Optional. */

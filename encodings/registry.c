@@ -6,6 +6,7 @@ extern const EncodingModule encoding_learned_absolute, encoding_sinusoidal, enco
     encoding_rope, encoding_sandwich, encoding_kerple, encoding_xpos, encoding_none;
 extern const EncodingModule encoding_fire;
 extern const EncodingModule encoding_shaw;
+extern const EncodingModule encoding_cope;
 #ifdef POSBENCH_REGISTER_TEMPLATE
 extern const EncodingModule encoding_template;
 #endif
@@ -22,6 +23,7 @@ const EncodingModule *const encoding_registry[] = {
     &encoding_none,
     &encoding_fire,
     &encoding_shaw,
+    &encoding_cope,
 #ifdef POSBENCH_REGISTER_TEMPLATE
     /* Built only into the test that proves the template is a working recipe. */
     &encoding_template,

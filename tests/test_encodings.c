@@ -673,7 +673,10 @@ static void check_bias_segments(const Case *c, const Model *md, Instance *in, Rn
 /* score rows: segments [j0, j1) written only inside and pieced together
  * equal the full row, bit for bit; rows in random order give the same
  * logits; score_backward over two segments per row, rows in random order,
- * equals it over whole rows (dq, dk and dparams, up to the order of sums). */
+ * equals it over whole rows (dq, dk and dparams, up to the order of sums).
+ * A module whose hooks need every key up to the query in one call
+ * (score_keys_to_query) gets segments that run on past the query: [j0, T)
+ * forward, and one whole row per call backward, rows in random order. */
 static void check_score_segments(const Case *c, const Model *md, Instance *in, Rng *rng) {
     const Shape s = c->s;
     const int T = s.T, H = s.H, C = s.C, D = C / H, R = s.B * H * T;
@@ -688,7 +691,9 @@ static void check_score_segments(const Case *c, const Model *md, Instance *in, R
         const int b = row / (H * T), h = row / T % H, i = row % T;
         const int split = (int)rng_below(rng, (uint32_t)T + 1);
         int cuts[4] = {0, split < i ? split : i, split < i ? i : split, T};
-        for (int sgm = 0; sgm < 3; sgm++) {
+        const int to_query = in->e.module->score_keys_to_query;
+        if (to_query) cuts[2] = T; /* [0, j0) would stop short of the query: skipped */
+        for (int sgm = to_query; sgm < (to_query ? 2 : 3); sgm++) {
             const int j0 = cuts[sgm], j1 = cuts[sgm + 1];
             const size_t len = j1 > j0 ? (size_t)(j1 - j0) : 0; /* sorted: j1 >= j0 */
             float *seg = guarded(len);
@@ -722,7 +727,7 @@ static void check_score_segments(const Case *c, const Model *md, Instance *in, R
         memset(in->dparams, 0, np * sizeof(float));
         for (int r = 0; r < R; r++) {
             const int row = pass ? order[r] : r, b = row / (H * T), h = row / T % H, i = row % T;
-            const int split = pass ? (int)rng_below(rng, (uint32_t)T + 1) : T;
+            const int split = pass && !in->e.module->score_keys_to_query ? (int)rng_below(rng, (uint32_t)T + 1) : T;
             const float *q_i = sq + ((size_t)b * T + i) * C + (size_t)h * D, *kb = sk + (size_t)b * T * C;
             float *dq_i = g + ((size_t)b * T + i) * C + (size_t)h * D, *dkb = g + nq + (size_t)b * T * C;
             const float *wr = w + (size_t)row * T;
@@ -1034,9 +1039,13 @@ static void check_length_policy(const Case *c, Tally *tally) {
             memset(row, 0, KEYS * sizeof *row);
             memset(pieces, 0, KEYS * sizeof *pieces);
             c->m->score_forward(&a.e, row, q + (size_t)h * D, k, C, h, i, j0, j0 + KEYS);
-            c->m->score_forward(&a.e, pieces, q + (size_t)h * D, k, C, h, i, j0, j0 + CUT);
-            c->m->score_forward(&a.e, pieces + CUT, q + (size_t)h * D, k + (size_t)CUT * C, C, h, i, j0 + CUT,
-                                j0 + KEYS);
+            if (c->m->score_keys_to_query) { /* no pieces: the same call again, bit for bit */
+                c->m->score_forward(&a.e, pieces, q + (size_t)h * D, k, C, h, i, j0, j0 + KEYS);
+            } else {
+                c->m->score_forward(&a.e, pieces, q + (size_t)h * D, k, C, h, i, j0, j0 + CUT);
+                c->m->score_forward(&a.e, pieces + CUT, q + (size_t)h * D, k + (size_t)CUT * C, C, h, i, j0 + CUT,
+                                    j0 + KEYS);
+            }
             CHECK(all_finite(row, KEYS), "%s: non-finite score for query %d, keys %d..", L, i, j0);
             CHECK_SAME(row, pieces, KEYS, "%s: score for query %d, keys %d.. in two segments", L, i, j0);
             CHECK(guards_intact(row, KEYS) && guards_intact(pieces, KEYS),

@@ -43,12 +43,14 @@ static const struct {
     {"xpos", {BLUE, 13, "(16,5)", LONG_DASH}},                /* filled diamond */
     {"fire", {VERMILLION, 11, "(2,3)", DOT}},                 /* filled triangle down */
     {"shaw", {BLUISH_GREEN, 5, "(9,3,2,3)", DASH_DOT}},       /* filled square */
+    {"cope", {ORANGE, 15, "(9,3,2,3)", DASH_DOT}},            /* filled pentagon */
 };
 #define N_FIXED (sizeof fixed / sizeof fixed[0])
 
 /* Point types for names without a slot (a spec such as rope:half, an
- * encoding added since): the filled pentagon and the star, which no fixed
- * slot uses. */
+ * encoding added since): the filled pentagon and the star. cope's slot has
+ * the pentagon too, but a hashed name never takes its (colour, pattern)
+ * pair (taken() below). */
 static const int hashed_points[] = {15, 3};
 #define N_HASHED_POINTS (sizeof hashed_points / sizeof hashed_points[0])
 

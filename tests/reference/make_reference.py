@@ -531,6 +531,44 @@ class Shaw(Encoding):
         return torch.einsum("bthd,tkd->bhtk", q, a) / math.sqrt(self.D)
 
 
+class Cope(Encoding):
+    """Golovneva, Wang, Weston and Sukhbaatar 2024, "Contextual Position
+    Encoding: Learning to Count What's Important", sec. 3, causal, as
+    x-transformers' CoPE (lucidrains/x-transformers, x_transformers.py; gates
+    of the scaled logits, as there and in the paper's appendix code):
+      g[b,h,i,j] = sigmoid(q_i . k_j / sqrt(D))  for j <= i (0 after the query,
+                   as the masked logits there)
+      p[b,h,i,j] = min(sum_{t=j..i} g[b,h,i,t], P - 1)
+      z[b,h,i,p] = q_i . e[p]                      (the unscaled query)
+      score      = (1 - w) z[floor(p)] + w z[ceil(p)], w = p - floor(p)
+    e [P, D] shared by every head and layer; P = knob positions (16). The
+    authors and x-transformers zero-initialise e; the cases here draw it at
+    random (randn * std) so that the term is not 0."""
+    name = "cope"
+    hooks = ("score",)
+    knob_defaults = {"positions": 16.0}
+
+    def P(self):
+        return int(self.knobs["positions"])
+
+    def param_shape(self):
+        return (self.P(), self.D)
+
+    def defined(self, qpos, kpos):
+        return kpos[None, :] <= qpos[:, None]
+
+    def score(self, params, q, k, qpos, kpos):
+        P, D = self.P(), self.D
+        causal = self.defined(qpos, kpos)                                 # [T,K]
+        logits = torch.einsum("bthd,bkhd->bhtk", q, k) / math.sqrt(D)
+        gates = torch.sigmoid(logits) * causal                            # 0 after the query
+        pos = gates.flip(-1).cumsum(-1).flip(-1).clamp(max=P - 1)          # suffix sums
+        z = torch.einsum("bthd,pd->bhtp", q, params.reshape(P, D))
+        lo, hi = pos.floor().long(), pos.ceil().long()
+        w = pos - lo
+        return z.gather(-1, hi) * w + z.gather(-1, lo) * (1 - w)
+
+
 class NoPE(Encoding):
     """Kazemnejad et al. 2023: no positional information."""
     name = "none"
@@ -638,6 +676,16 @@ ENCODINGS = {
         dict(variant="", knobs="max_distance=3", C=8, H=2, B=2, T=5, pos0=6, K=16),
     ], [dict(name="default", variant="", knobs="", tied=1),
         dict(name="short", variant="", knobs="max_distance=2", tied=1)]),
+    "cope": (Cope, [
+        # queries 0..7 over keys 0..7: suffix sums below P - 1 = 15
+        dict(variant="", knobs="", C=8, H=2, B=2, T=8, pos0=0),
+        # queries 40..45 over keys 0..47: long rows hit the clamp at 15; keys
+        # after the query (46, 47) get nothing
+        dict(variant="", knobs="", C=12, H=3, B=1, T=6, pos0=40, K=48),
+        # P = 4: clamped after a few keys; queries from pos0 = 6
+        dict(variant="", knobs="positions=4", C=8, H=2, B=2, T=5, pos0=6, K=12),
+    ], [dict(name="default", variant="", knobs="", tied=1),
+        dict(name="short", variant="", knobs="positions=3", tied=1)]),
 }
 
 # The probe model and trainer of every model case (small: fixtures stay tiny).
