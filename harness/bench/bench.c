@@ -130,40 +130,38 @@ static PbStatus cell_setup(Cell *c) {
     return PB_OK;
 }
 
+/* Every causal row segment of the cell (B x H x T rows, keys 0..i) through
+ * the encoding's row hooks: bias and score, forward or backward. For the
+ * score backward, dlogits are any T floats of the inputs (k's). */
+static void op_rows(Cell *c, int forward) {
+    const EncodingModule *m = c->module;
+    Encoding *e = &c->enc;
+    const int B = c->B, T = c->T, C = c->C, H = c->H, D = C / H;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                const size_t qi = ((size_t)b * T + i) * C + (size_t)h * D, k0 = (size_t)b * T * C;
+                if (forward && m->bias_forward) m->bias_forward(e, c->out, h, i, 0, i + 1);
+                if (forward && m->score_forward) m->score_forward(e, c->out, c->x + qi, c->k + k0, C, h, i, 0, i + 1);
+                if (!forward && m->bias_backward) m->bias_backward(e, c->dx, h, i, 0, i + 1);
+                if (!forward && m->score_backward)
+                    m->score_backward(e, c->k + k0, c->x + qi, c->k + k0, C, c->dx + qi, c->dk + k0, C, h, i, 0, i + 1);
+            }
+}
+
 /* The encoding's own work for one pass over the cell's inputs. */
 static void op_pass(Cell *c) {
     const EncodingModule *m = c->module;
     Encoding *e = &c->enc;
-    const int B = c->B, T = c->T, C = c->C, H = c->H;
+    const int B = c->B, T = c->T, C = c->C;
     if (c->pass == PASS_FORWARD) {
         if (m->embed_forward) m->embed_forward(e, c->x, B, T, 0);
         if (m->rotate_forward) m->rotate_forward(e, c->x, c->k, C, B, T, 0);
-        if (m->bias_forward)
-            for (int b = 0; b < B; b++)
-                for (int h = 0; h < H; h++)
-                    for (int i = 0; i < T; i++) m->bias_forward(e, c->out, h, i, 0, i + 1);
-        if (m->score_forward)
-            for (int b = 0; b < B; b++)
-                for (int h = 0; h < H; h++)
-                    for (int i = 0; i < T; i++)
-                        m->score_forward(e, c->out, c->x + ((size_t)b * T + i) * C + (size_t)h * (C / H),
-                                         c->k + (size_t)b * T * C, C, h, i, 0, i + 1);
     } else {
         if (m->embed_backward) m->embed_backward(e, c->dx, B, T, 0);
         if (m->rotate_backward) m->rotate_backward(e, c->dx, c->dk, C, B, T, 0);
-        if (m->bias_backward)
-            for (int b = 0; b < B; b++)
-                for (int h = 0; h < H; h++)
-                    for (int i = 0; i < T; i++) m->bias_backward(e, c->dx, h, i, 0, i + 1);
-        if (m->score_backward) /* dlogits: any T floats of the inputs (k's) */
-            for (int b = 0; b < B; b++)
-                for (int h = 0; h < H; h++)
-                    for (int i = 0; i < T; i++) {
-                        const size_t qi = ((size_t)b * T + i) * C + (size_t)h * (C / H), k0 = (size_t)b * T * C;
-                        m->score_backward(e, c->k + k0, c->x + qi, c->k + k0, C, c->dx + qi, c->dk + k0, C, h, i, 0,
-                                          i + 1);
-                    }
     }
+    if (m->bias_forward || m->score_forward) op_rows(c, c->pass == PASS_FORWARD);
 }
 
 /* The test knob's delay after a pass that began at t0: a spin to t0 plus
