@@ -3,7 +3,8 @@
 # becomes gnuplot code (harness/report/gnuplot.h). Every string that `plot` or
 # `show` displays gets each payload: the corpus name (through a real file
 # name and through the attribute), encoding names in generalize, task and
-# bench files (a newline in a group name included), an export's encoding and
+# bench files (a newline in a group name included), a bench row's variant
+# (shown in its spec by show, plot and compare), an export's encoding and
 # variant, and the plot directory's own name. Each payload tries to run
 # `touch CANARY` or to move gnuplot's output; plot must draw (names are shown
 # sanitised, not refused), show must print one clean line per name, and no
@@ -126,6 +127,9 @@ for i in "${!payloads[@]}"; do
   if [ -f "$bench_ref" ]; then
     cp "$bench_ref" "bench$i.h5" && "$H5EDIT" "bench$i.h5" bench-str /bench/throughput 0 encoding "payload$i" &&
       plots_ok "bench encoding name, payload $i" "bench$i.h5" && compare_ok "bench encoding name, payload $i" "bench$i.h5"
+    # a row's variant (shown in its spec beside a registered encoding's name)
+    cp "$bench_ref" "benchv$i.h5" && "$H5EDIT" "benchv$i.h5" bench-str /bench/throughput 0 variant "payload$i" &&
+      plots_ok "bench variant, payload $i" "benchv$i.h5" && compare_ok "bench variant, payload $i" "benchv$i.h5"
   fi
 done
 [ -f name0.h5 ] && { plots_ok "drawn literally" name0.h5; shown "encoding name drawn" name0.h5 "x'.system('touch CANARY1').'y"; }
