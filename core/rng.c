@@ -46,3 +46,9 @@ float rng_normal(Rng *r) {
     r->has_spare = 1;
     return (float)(radius * cos(angle));
 }
+
+void rng_sorted_sample(Rng *r, int n, int N, int *out) {
+    int taken = 0;
+    for (int i = 0; i < N && taken < n; i++)
+        if ((int)rng_below(r, (uint32_t)(N - i)) < n - taken) out[taken++] = i;
+}

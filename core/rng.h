@@ -30,5 +30,10 @@ uint32_t rng_below(Rng *r, uint32_t bound);
 float rng_uniform(Rng *r);
 /* Standard normal N(0, 1). */
 float rng_normal(Rng *r);
+/* n distinct integers of [0, N), in increasing order, every n-subset equally
+ * likely: Knuth's selection sampling (TAOCP vol. 2, 3.4.2, Algorithm S),
+ * which takes i with probability (n - taken) / (N - i); one rng_below per i
+ * until n are taken. 0 <= n <= N. */
+void rng_sorted_sample(Rng *r, int n, int N, int *out);
 
 #endif

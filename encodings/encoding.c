@@ -198,15 +198,11 @@ int encoding_table_row(int p, int table_rows) {
 }
 
 PbStatus encoding_embed_forward(const Encoding *e, float *x, int B, int T, int pos0) {
-    PbStatus st = encoding_check_positions(e, pos0, T);
-    if (!st && e->module->embed_forward) e->module->embed_forward(e, x, B, T, pos0);
-    return st;
+    return encoding_embed_forward_at(e, x, B, T, positions_from(pos0));
 }
 
 PbStatus encoding_embed_backward(Encoding *e, const float *dx, int B, int T, int pos0) {
-    PbStatus st = encoding_check_positions(e, pos0, T);
-    if (!st && e->module->embed_backward) e->module->embed_backward(e, dx, B, T, pos0);
-    return st;
+    return encoding_embed_backward_at(e, dx, B, T, positions_from(pos0));
 }
 
 PbStatus encoding_export(const Encoding *e, int T, TensorSink *sink) {

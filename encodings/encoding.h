@@ -212,6 +212,50 @@ int encoding_table_row(int p, int table_rows);
 PbStatus encoding_embed_forward(const Encoding *e, float *x, int B, int T, int pos0);
 PbStatus encoding_embed_backward(Encoding *e, const float *dx, int B, int T, int pos0);
 
+/* ---- positions as a map --------------------------------------------------
+ * Where the tokens of B windows of T tokens sit: token t of window b at
+ * map[b*T + t] when map is set, else at pos0 + t in every window. A map's
+ * windows are strictly increasing (randomized positions, Ruoss et al. 2023:
+ * a sorted sample of [0, LMAX) per training window); evaluation, chunks and
+ * caches use pos0. Hooks keep seeing a start: the calls below cut a window's
+ * map into runs of consecutive positions and call each hook once per run,
+ * so every hook written for a start serves a map unchanged, and a map of
+ * consecutive positions costs what pos0 costs. A score hook with
+ * score_keys_to_query reads no token position (CoPE counts its own from the
+ * gates): it is called once per row, with window indices as positions. */
+typedef struct {
+    int pos0;
+    const int *map; /* NULL, or [B*T] */
+} Positions;
+
+static inline Positions positions_from(int pos0) { return (Positions){pos0, NULL}; }
+/* The positions of window b alone (T tokens). */
+static inline Positions positions_window(Positions p, int b, int T) {
+    return p.map ? (Positions){0, p.map + (size_t)b * T} : p;
+}
+/* Position of token t of a window. */
+static inline int positions_at(Positions w, int t) { return w.map ? w.map[t] : w.pos0 + t; }
+
+/* encoding_check_positions for every window of p; a map that is negative or
+ * not strictly increasing is PB_RANGE naming the window and the token. */
+PbStatus encoding_check_map(const Encoding *e, Positions p, int B, int T);
+
+/* The hooks at positions p (checked with encoding_check_map; a missing hook
+ * is a no-op). Rotations: q, k [B,T,..] at row stride ld. */
+PbStatus encoding_embed_forward_at(const Encoding *e, float *x, int B, int T, Positions p);
+PbStatus encoding_embed_backward_at(Encoding *e, const float *dx, int B, int T, Positions p);
+PbStatus encoding_rotate_forward_at(const Encoding *e, float *q, float *k, int ld, int B, int T, Positions p);
+PbStatus encoding_rotate_backward_at(Encoding *e, float *dq, float *dk, int ld, int B, int T, Positions p);
+/* One row segment of one window w (positions_window; unchecked, as the
+ * hooks): query index i, key indices j0..j1-1, logits[j - j0]. The bias and
+ * score hooks at the tokens' positions; NULL hooks do nothing. */
+void encoding_bias_keys(const Encoding *e, float *logits, int h, Positions w, int i, int j0, int j1);
+void encoding_bias_keys_backward(Encoding *e, const float *dlogits, int h, Positions w, int i, int j0, int j1);
+void encoding_score_keys(const Encoding *e, float *logits, const float *q_i, const float *k, int ld, int h,
+                         Positions w, int i, int j0, int j1);
+void encoding_score_keys_backward(Encoding *e, const float *dlogits, const float *q_i, const float *k, int ld,
+                                  float *dq_i, float *dk, int ldk, int h, Positions w, int i, int j0, int j1);
+
 /* The module's project hook, if it has one and parameters are bound. */
 void encoding_project(Encoding *e);
 

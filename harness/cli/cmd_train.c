@@ -107,6 +107,9 @@ static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
          FROM_CHECKPOINT, .lo = 0, .hi = ARG_UNBOUNDED},
         {"--seed", NULL, ARG_U64, &a->seed, 0, 0, NULL, "K", "parameters and window order (default 0)",
          FROM_CHECKPOINT},
+        {"--randomize-positions", NULL, ARG_INT, &a->tc.randomize_positions, 1, 1 << 24, NULL, "LMAX",
+         "each window at sorted random positions of [0, LMAX), Ruoss et al. 2023 (default: 0..T-1)",
+         FROM_CHECKPOINT},
         {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5", "checkpoint to write"},
         {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing checkpoint"},
         {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5",
@@ -122,7 +125,7 @@ static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
         "train",
         "--encoding E [--variant V] [--set K=V] [--data jargon|devil|FILE] [--tokenizer gpt2|bytes] "
         "[--context T] [--layers N --dim C --heads H] [--steps N] [--batch B] [--lr X] [--seed K] "
-        "[-o CHECKPOINT.h5] [--force] [--resume CHECKPOINT.h5]",
+        "[--randomize-positions LMAX] [-o CHECKPOINT.h5] [--force] [--resume CHECKPOINT.h5]",
         "Trains the probe transformer with one positional encoding; prints the final train and\n"
         "validation loss and tokens/s. The last 10% of the token stream is validation.",
         options,
@@ -219,6 +222,9 @@ static PbStatus prepare(TrainArgs *a, TrainRun *r) {
             mc->encoding, *mc->variant ? "/" : "", mc->variant, mc->layers, mc->dim, mc->heads, mc->context, mc->vocab,
             model_num_params(&r->t.model), a->tc.batch, a->tc.steps, r->t.n_train, r->t.n_val,
             a->resume ? " (resumed)" : "");
+    if (r->t.cfg.randomize_positions)
+        fprintf(stderr, "randomized positions: each training window at sorted random positions of [0, %d)\n",
+                r->t.cfg.randomize_positions);
     if (a->resume) fprintf(stderr, "resuming at step %ld\n", r->t.step);
     return PB_OK;
 }

@@ -157,18 +157,19 @@ ROW_KERNEL static void softmax_backward_row(float *d, const float *p, int n) {
 
 typedef struct {
     const Encoding *enc;
-    int T, C, H, D, pos0;
-    int ld; /* 3C: floats between consecutive positions of qkv */
+    int T, C, H, D;
+    Positions pos; /* of the B windows; positions_window gives one's */
+    int ld;        /* 3C: floats between consecutive positions of qkv */
     float scale;
 } Attn;
 
-static Attn attn_of(const Encoding *enc, int T, int C, int H, int pos0) {
+static Attn attn_of(const Encoding *enc, int T, int C, int H, Positions pos) {
     const int D = C / H;
     return (Attn){
-        .enc = enc, .T = T, .C = C, .H = H, .D = D, .pos0 = pos0, .ld = 3 * C, .scale = (float)(1.0 / sqrt((double)D))};
+        .enc = enc, .T = T, .C = C, .H = H, .D = D, .pos = pos, .ld = 3 * C, .scale = (float)(1.0 / sqrt((double)D))};
 }
 
-static PbStatus check_call(const char *fn, const Encoding *enc, int B, int T, int C, int H, int pos0) {
+static PbStatus check_call(const char *fn, const Encoding *enc, int B, int T, int C, int H, Positions pos) {
     if (!enc || !enc->module)
         return pb_fail(PB_USAGE,
                        "%s: no encoding given; pass the 'none' encoding for a model "
@@ -191,9 +192,9 @@ static PbStatus check_call(const char *fn, const Encoding *enc, int B, int T, in
                        "%s: encoding '%s' has %zu parameters but no buffer; call "
                        "encoding_bind first",
                        fn, enc->module->name, enc->n_params);
-    if (pos0 >= 0 && (long long)pos0 + T > INT_MAX)
-        return pb_fail(PB_RANGE, "%s: positions %d..%lld do not fit an int", fn, pos0, (long long)pos0 + T - 1);
-    return encoding_check_positions(enc, pos0, T);
+    if (!pos.map && pos.pos0 >= 0 && (long long)pos.pos0 + T > INT_MAX)
+        return pb_fail(PB_RANGE, "%s: positions %d..%lld do not fit an int", fn, pos.pos0, (long long)pos.pos0 + T - 1);
+    return encoding_check_map(enc, pos, B, T);
 }
 
 /* ---- forward -------------------------------------------------------------- */
@@ -202,15 +203,17 @@ static PbStatus check_call(const char *fn, const Encoding *enc, int B, int T, in
 static int group_begin(int g, int G) { return g * G; }
 static int group_end(int g, int G, int B) { return (g + 1) * G < B ? (g + 1) * G : B; }
 
-/* Bias rows of a tile: bias [m, T], row r = bias(h, pos0+i0+r, pos0+j) for
- * keys j <= i0+r (bias_forward on a zero row), zero on to column i1. */
-static void bias_tile(const Attn *a, float *bias, int h, int i0, int m) {
+/* Bias rows of a tile of batch row b: bias [m, T], row r = bias(h, p(i0+r),
+ * p(j)) for keys j <= i0+r (bias_forward on a zero row), zero on to column
+ * i1. */
+static void bias_tile(const Attn *a, float *bias, int b, int h, int i0, int m) {
     const int i1 = i0 + m;
+    const Positions w = positions_window(a->pos, b, a->T);
     for (int r = 0; r < m; r++) {
         float *row = bias + (size_t)r * a->T;
         const int i = i0 + r;
         memset(row, 0, (size_t)i1 * sizeof *row);
-        a->enc->module->bias_forward(a->enc, row, h, a->pos0 + i, a->pos0, a->pos0 + i + 1);
+        encoding_bias_keys(a->enc, row, h, w, i, 0, i + 1);
     }
 }
 
@@ -227,13 +230,11 @@ static void tile_forward(const Attn *a, float *out, float *p, const float *bias,
     if (bias && bias != p)
         for (int r = 0; r < m; r++) memcpy(p + (size_t)r * T, bias + (size_t)r * T, (size_t)i1 * sizeof *p);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, a->scale, q, ld, k, ld, bias ? 1.0f : 0.0f, p, T);
-    const EncodingModule *mod = a->enc->module;
+    const Positions w = positions_window(a->pos, b, T);
     for (int r = 0; r < m; r++) {
         float *row = p + (size_t)r * T;
         const int i = i0 + r;
-        if (mod->score_forward)
-            mod->score_forward(a->enc, row, q + (size_t)r * ld, k - (size_t)h * D, ld, h, a->pos0 + i, a->pos0,
-                               a->pos0 + i + 1);
+        encoding_score_keys(a->enc, row, q + (size_t)r * ld, k - (size_t)h * D, ld, h, w, i, 0, i + 1);
         softmax_row(row, i + 1);
         memset(row + i + 1, 0, (size_t)(zero_to - i - 1) * sizeof *row);
     }
@@ -245,8 +246,8 @@ static void tile_forward(const Attn *a, float *out, float *p, const float *bias,
  * in the group's first row's tile until its turn comes last; else logits
  * and bias in two per-thread tiles of scratch (evaluation). */
 static PbStatus forward(const char *fn, float *out, float *att, float *qkv, const Encoding *enc, float *scratch, int B,
-                        int T, int C, int H, int pos0) {
-    PbStatus st = check_call(fn, enc, B, T, C, H, pos0);
+                        int T, int C, int H, Positions pos) {
+    PbStatus st = check_call(fn, enc, B, T, C, H, pos);
     if (st) return st;
     if (!att && !scratch)
         return pb_fail(PB_USAGE,
@@ -254,15 +255,16 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
                        "attention_rows_scratch_floats(T, threads) floats once",
                        fn);
     if (B == 0 || T == 0) return PB_OK;
-    if (enc->module->rotate_forward) enc->module->rotate_forward(enc, qkv, qkv + C, 3 * C, B, T, pos0);
+    (void)encoding_rotate_forward_at(enc, qkv, qkv + C, 3 * C, B, T, pos);
 
-    const Attn a = attn_of(enc, T, C, H, pos0);
+    const Attn a = attn_of(enc, T, C, H, pos);
     const int biased = enc->module->bias_forward != NULL, threads = pb_max_threads();
     const int tiles = (T + TILE - 1) / TILE;
     /* Without a bias every batch row is its own task; with one, as few
-     * groups as keep 4 tasks per thread (any grouping gives the same bits). */
+     * groups as keep 4 tasks per thread (any grouping gives the same bits);
+     * windows of their own positions (a map) have their own bias rows. */
     int groups = B;
-    if (biased) {
+    if (biased && !pos.map) {
         const long want = ((long)4 * threads + (long)H * tiles - 1) / ((long)H * tiles);
         groups = want < B ? (int)want : B;
     }
@@ -285,7 +287,7 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
         float *mine = scratch ? scratch + (size_t)thread_id() * 2 * per_thread : NULL;
 #define ATT_TILE(b) (att + (((size_t)(b)*H + h) * T + i0) * T)
         float *bias = !biased ? NULL : att ? ATT_TILE(b0) : mine + per_thread;
-        if (bias) bias_tile(&a, bias, h, i0, m);
+        if (bias) bias_tile(&a, bias, b0, h, i0, m);
         for (int b = b1 - 1; b >= b0; b--) /* b0 last: its tile may hold the bias */
             tile_forward(&a, out, att ? ATT_TILE(b) : mine, bias, att ? T : i0 + m, qkv, b, h, i0, m);
 #undef ATT_TILE
@@ -294,12 +296,17 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
     return PB_OK;
 }
 
-PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
-                           int pos0) {
+PbStatus attention_forward_at(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
+                              Positions pos) {
     if (!att)
         return pb_fail(PB_USAGE, "attention_forward: att is NULL; training keeps the "
                                  "probabilities for backward (use attention_forward_rows to evaluate)");
-    return forward("attention_forward", out, att, qkv, enc, NULL, B, T, C, H, pos0);
+    return forward("attention_forward", out, att, qkv, enc, NULL, B, T, C, H, pos);
+}
+
+PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
+                           int pos0) {
+    return attention_forward_at(out, att, qkv, enc, B, T, C, H, positions_from(pos0));
 }
 
 size_t attention_rows_scratch_floats(int T, int threads) {
@@ -308,7 +315,7 @@ size_t attention_rows_scratch_floats(int T, int threads) {
 
 PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch, int B, int T, int C, int H,
                                 int pos0) {
-    return forward("attention_forward_rows", out, NULL, qkv, enc, scratch, B, T, C, H, pos0);
+    return forward("attention_forward_rows", out, NULL, qkv, enc, scratch, B, T, C, H, positions_from(pos0));
 }
 
 /* ---- backward ------------------------------------------------------------- */
@@ -321,10 +328,11 @@ typedef struct {
     size_t tiles, dqk, priv; /* scratch: per-thread tiles, dq/dk, dparams copies */
 } BackwardPlan;
 
-static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int H, int threads) {
+static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int H, int threads, int mapped) {
     const EncodingModule *m = enc->module;
     BackwardPlan p = {.groups = B > 0 ? B : 1};
-    const int bias_params = m->bias_backward && enc->n_params;
+    /* Windows with a map of their own positions have their own bias rows. */
+    const int bias_params = m->bias_backward && enc->n_params && !mapped;
     const int hook_params = enc->n_params && (m->bias_backward || m->score_backward);
     if (bias_params) {
         const int want = (BACKWARD_MIN_TASKS + H - 1) / H;
@@ -332,7 +340,7 @@ static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int 
     }
     p.G = B > 0 ? (B + p.groups - 1) / p.groups : 1;
     p.groups = B > 0 ? (B + p.G - 1) / p.G : 1;
-    p.sum = m->bias_backward && p.G > 1;
+    p.sum = m->bias_backward && p.G > 1 && !mapped;
     p.tiles = (size_t)(threads > 0 ? threads : 1) * (p.sum ? 2 : 1) * tile_floats(T);
     if (m->rotate_backward) p.dqk = round_lines((size_t)B * T * 2 * (size_t)C);
     if (hook_params) p.priv = (size_t)H * p.groups * enc->n_params;
@@ -341,8 +349,10 @@ static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int 
 
 size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads) {
     if (!enc || !enc->module || B < 0 || T < 0 || H <= 0) return 0;
-    BackwardPlan p = backward_plan(enc, B, T, C, H, threads);
-    return p.tiles + p.dqk + p.priv;
+    /* Enough for either plan: with or without a map of positions. */
+    BackwardPlan p = backward_plan(enc, B, T, C, H, threads, 0), q = backward_plan(enc, B, T, C, H, threads, 1);
+    const size_t np = p.tiles + p.dqk + p.priv, nq = q.tiles + q.dqk + q.priv;
+    return np > nq ? np : nq;
 }
 
 /* Where one task's gradients go: dq, dk of batch row 0 at row stride ldq
@@ -358,12 +368,12 @@ typedef struct {
 /* score_backward for the tile's rows of batch row b: dS rows in tile, dq and
  * dk (head h's slices of batch row b's rows, dk from key 0) at stride ldq. */
 static void score_tile_backward(const Attn *a, Encoding *enc, const float *tile, const float *q, const float *k,
-                                float *dq, float *dk, int ldq, int h, int i0, int m) {
+                                float *dq, float *dk, int ldq, int b, int h, int i0, int m) {
+    const Positions w = positions_window(a->pos, b, a->T);
     for (int r = 0; r < m; r++) {
         const int i = i0 + r;
-        enc->module->score_backward(enc, tile + (size_t)r * a->T, q + (size_t)i * a->ld, k - (size_t)h * a->D, a->ld,
-                                    dq + (size_t)i * ldq, dk - (size_t)h * a->D, ldq, h, a->pos0 + i, a->pos0,
-                                    a->pos0 + i + 1);
+        encoding_score_keys_backward(enc, tile + (size_t)r * a->T, q + (size_t)i * a->ld, k - (size_t)h * a->D, a->ld,
+                                     dq + (size_t)i * ldq, dk - (size_t)h * a->D, ldq, h, w, i, 0, i + 1);
     }
 }
 
@@ -400,23 +410,24 @@ static void task_backward(const Attn *a, const Grads *gr, const float *dout, con
                     float *acc = sum + (size_t)r * T;
                     for (int j = 0; j <= i; j++) acc[j] += ds[j];
                 } else if (mod->bias_backward) {
-                    mod->bias_backward(enc_bias, ds, h, a->pos0 + i, a->pos0, a->pos0 + i + 1);
+                    encoding_bias_keys_backward(enc_bias, ds, h, positions_window(a->pos, b, T), i, 0, i + 1);
                 }
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, i1, a->scale, tile, T, k, ld, gr->beta_q,
                         dq + (size_t)i0 * gr->ldq, gr->ldq);
-            if (mod->score_backward) score_tile_backward(a, enc_bias, tile, q, k, dq, dk, gr->ldq, h, i0, m);
+            if (mod->score_backward) score_tile_backward(a, enc_bias, tile, q, k, dq, dk, gr->ldq, b, h, i0, m);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, D, m, a->scale, tile, T, q + (size_t)i0 * ld, ld,
                         1.0f, dk, gr->ldq);
         }
         if (sum)
             for (int r = 0; r < m; r++)
-                mod->bias_backward(enc_bias, sum + (size_t)r * T, h, a->pos0 + i0 + r, a->pos0, a->pos0 + i0 + r + 1);
+                encoding_bias_keys_backward(enc_bias, sum + (size_t)r * T, h, a->pos, i0 + r, 0, i0 + r + 1);
     }
 }
 
-static PbStatus check_backward_call(const Encoding *enc, const float *scratch, int B, int T, int C, int H, int pos0) {
-    PbStatus st = check_call("attention_backward", enc, B, T, C, H, pos0);
+static PbStatus check_backward_call(const Encoding *enc, const float *scratch, int B, int T, int C, int H,
+                                    Positions pos) {
+    PbStatus st = check_call("attention_backward", enc, B, T, C, H, pos);
     if (st) return st;
     if (!scratch)
         return pb_fail(PB_USAGE, "attention_backward: scratch is NULL; allocate "
@@ -453,8 +464,8 @@ static inline Encoding *task_encoding(Encoding *enc, Encoding *local, float *pri
 }
 
 /* dqkv's dq and dk += rotate_backward of the scratch gradients dqk [B, T, 2C]. */
-static void add_rotated_dqk(float *dqkv, float *dqk, Encoding *enc, int B, int T, int C, int pos0, int parallel) {
-    enc->module->rotate_backward(enc, dqk, dqk + C, 2 * C, B, T, pos0);
+static void add_rotated_dqk(float *dqkv, float *dqk, Encoding *enc, int B, int T, int C, Positions pos, int parallel) {
+    (void)encoding_rotate_backward_at(enc, dqk, dqk + C, 2 * C, B, T, pos);
     const long rows = (long)B * T;
 #pragma omp parallel for schedule(static) if (parallel)
     for (long r = 0; r < rows; r++) {
@@ -475,14 +486,14 @@ static void add_task_dparams(Encoding *enc, const float *priv, size_t np, long t
     }
 }
 
-PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
-                            float *scratch, int B, int T, int C, int H, int pos0) {
-    PbStatus st = check_backward_call(enc, scratch, B, T, C, H, pos0);
+PbStatus attention_backward_at(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
+                               float *scratch, int B, int T, int C, int H, Positions pos) {
+    PbStatus st = check_backward_call(enc, scratch, B, T, C, H, pos);
     if (st) return st;
     if (B == 0 || T == 0) return PB_OK;
 
-    const Attn a = attn_of(enc, T, C, H, pos0);
-    const BackwardPlan plan = backward_plan(enc, B, T, C, H, pb_max_threads());
+    const Attn a = attn_of(enc, T, C, H, pos);
+    const BackwardPlan plan = backward_plan(enc, B, T, C, H, pb_max_threads(), pos.map != NULL);
     const size_t per_thread = (plan.sum ? 2 : 1) * tile_floats(T);
     const size_t np = plan.priv ? enc->n_params : 0;
     float *dqk = plan.dqk ? scratch + plan.tiles : NULL;
@@ -503,7 +514,12 @@ PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, co
     }
     blas_single_end(blas);
 
-    if (dqk) add_rotated_dqk(dqkv, dqk, enc, B, T, C, pos0, parallel);
+    if (dqk) add_rotated_dqk(dqkv, dqk, enc, B, T, C, pos, parallel);
     if (np) add_task_dparams(enc, priv, np, tasks, parallel);
     return PB_OK;
+}
+
+PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
+                            float *scratch, int B, int T, int C, int H, int pos0) {
+    return attention_backward_at(dqkv, dout, qkv, att, enc, scratch, B, T, C, H, positions_from(pos0));
 }

@@ -11,7 +11,10 @@
  *   out_i    = sum_j p[h,i,j] v_j           (heads concatenated)
  *
  * pos0 is the absolute position of t = 0: hooks see pos0 + t, while the mask
- * lives inside the window (key t' <= query t). Attention never calls embed,
+ * lives inside the window (key t' <= query t). The _at forms take the
+ * positions as encoding.h's Positions: a map gives each window its own
+ * (randomized positions in training), and each window then its own bias
+ * rows; hooks see a map's runs (encoding.h). Attention never calls embed,
  * so an encoding with neither rotate_qk nor attn_bias leaves it unchanged.
  *
  * Shapes: B batch, T positions, C channels, H heads, D = C / H.
@@ -72,6 +75,8 @@
  * left for backward). */
 PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
                            int pos0);
+PbStatus attention_forward_at(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
+                              Positions pos);
 
 /* Floats of scratch attention_backward needs for `threads` OpenMP threads:
  * one [64, T] tile per thread (two when attn_bias has parameters and batch
@@ -79,7 +84,7 @@ PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *e
  * dq, dk when the encoding rotates (so the rotation's backward acts on this
  * call's gradient only, and dqkv still accumulates), and a private copy of
  * dparams per task (H * groups, at most H * B) when attn_bias has
- * parameters. */
+ * parameters. Enough for positions with or without a map. */
 size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads);
 
 /* dqkv [B,T,3C] += gradient of the loss w.r.t. the unrotated qkv, given dout
@@ -89,6 +94,9 @@ size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int 
  * back by rotate_backward. scratch: attention_backward_scratch_floats floats. */
 PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
                             float *scratch, int B, int T, int C, int H, int pos0);
+/* The same at the positions attention_forward_at was given. */
+PbStatus attention_backward_at(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
+                               float *scratch, int B, int T, int C, int H, Positions pos);
 
 /* Floats of scratch attention_forward_rows needs: two [64, T] tiles per
  * thread (logits and bias rows), linear in T. */

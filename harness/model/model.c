@@ -251,6 +251,11 @@ PbStatus model_create(Model *m, const ModelConfig *cfg) {
     if (c->dim < 1 || c->heads < 1 || c->dim % c->heads)
         return pb_fail(PB_RANGE, "model: --heads %d must divide --dim %d", c->heads, c->dim);
     if (c->context < 1) return pb_fail(PB_RANGE, "model: --context %d must be positive", c->context);
+    if (c->positions && c->positions < c->context)
+        return pb_fail(PB_RANGE,
+                       "model: positions %d must be 0 (the context) or at least the context %d: a window "
+                       "of %d tokens needs that many distinct positions",
+                       c->positions, c->context, c->context);
     if (!(c->init_std > 0 && isfinite(c->init_std)))
         return pb_fail(PB_RANGE, "model: init_std %g must be positive", c->init_std);
     if (!(c->embed_scale > 0 && isfinite(c->embed_scale)))
@@ -260,7 +265,7 @@ PbStatus model_create(Model *m, const ModelConfig *cfg) {
     EncodingConfig ec = {.variant = m->cfg.variant,
                          .dim = c->dim,
                          .heads = c->heads,
-                         .max_len = c->context,
+                         .max_len = c->positions ? c->positions : c->context,
                          .fallback = c->fallback,
                          .knobs = m->cfg.settings,
                          .init_std = c->init_std};
@@ -285,6 +290,7 @@ void model_free(Model *m) {
     pb_free_large(m->params);
     pb_free_large(m->grads);
     pb_free_large(m->acts_mem);
+    free(m->pos_map);
     *m = (Model){0};
 }
 
@@ -386,10 +392,12 @@ PbStatus model_alloc_train(Model *m, int B, int T) {
     PbStatus st = encoding_check_positions(&m->enc, 0, T);
     if (st) return st;
     pb_free_large(m->acts_mem);
+    free(m->pos_map);
     m->acts_mem = NULL;
     m->n_acts = acts_layout(m, &m->a, NULL, B, T);
     m->acts_mem = pb_alloc_floats(m->n_acts, "the training activations");
-    if (!m->acts_mem) return PB_NOMEM;
+    m->pos_map = pb_calloc((size_t)B * T, sizeof *m->pos_map, "the training positions");
+    if (!m->acts_mem || !m->pos_map) return PB_NOMEM;
     acts_layout(m, &m->a, m->acts_mem, B, T);
     m->max_B = B;
     m->max_T = T;
@@ -438,7 +446,7 @@ typedef struct {
 
 static float *slice_grad(const Model *m, const Slice *s, ModelTensorId id) { return s->grads + m->tensors[id].offset; }
 
-static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
+static PbStatus forward_slice(Model *m, const Slice *s, int T, Positions pos) {
     const int B = s->b1 - s->b0, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
     const size_t BT = (size_t)B * T, C_ = (size_t)C, r0 = (size_t)s->b0 * T;
     const size_t lBT = (size_t)m->max_B * m->max_T; /* per-layer stride */
@@ -448,7 +456,7 @@ static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
     float *x0 = a->encoded + r0 * C_;
     PbStatus st = embedding_forward(x0, a->inputs + r0, model_param(m, MT_WTE), B, T, C, V);
     if (!st) scale_floats(x0, BT * C_, m->cfg.embed_scale);
-    if (!st) st = encoding_embed_forward(s->enc, x0, B, T, pos0);
+    if (!st) st = encoding_embed_forward_at(s->enc, x0, B, T, pos);
     const float *res = x0;
     for (int l = 0; !st && l < m->cfg.layers; l++) {
         const size_t rl = l * lBT + r0;
@@ -462,7 +470,7 @@ static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
                           (int)BT, C);
         mm_forward(m, s->team, qkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
                    model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
-        st = attention_forward(atty, att, qkv, s->enc, B, T, C, H, pos0);
+        st = attention_forward_at(atty, att, qkv, s->enc, B, T, C, H, pos);
         if (st) break;
         mm_forward(m, s->team, res2, atty, model_param(m, MT_PROJW) + l * C_ * C_, model_param(m, MT_PROJB) + l * C_,
                    (int)BT, C, C);
@@ -488,14 +496,15 @@ static PbStatus forward_slice(Model *m, const Slice *s, int T, int pos0) {
 
 /* Runs fn on every slice of a B-row batch: on the calling thread as one
  * team slice, or one slice per thread. The first failing slice's status. */
-typedef PbStatus (*SliceFn)(Model *m, const Slice *s, int T, int pos0);
+typedef PbStatus (*SliceFn)(Model *m, const Slice *s, int T, Positions pos);
 
-static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, int pos0, int zero_private) {
+/* pos: of the whole batch; each slice gets its rows' windows. */
+static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, Positions pos, int zero_private) {
     const int P = slice_count(m, B);
     ModelActs *a = &m->a;
     if (P == 1) {
         const Slice s = {.b0 = 0, .b1 = B, .team = 1, .grads = m->grads, .enc = &m->enc, .att_scratch = a->att_scratch};
-        return fn(m, &s, T, pos0);
+        return fn(m, &s, T, pos);
     }
     PbStatus st[MODEL_MAX_SLICES];
     const int blas = openblas_get_num_threads();
@@ -518,7 +527,7 @@ static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, int pos0, int zer
             s.enc = &enc;
             if (zero_private) memset(s.grads, 0, m->n_params * sizeof(float));
         }
-        st[t] = fn(m, &s, T, pos0);
+        st[t] = fn(m, &s, T, positions_window(pos, b0, T));
     }
     if (blas > 1) openblas_set_num_threads(blas);
     for (int t = 0; t < P; t++)
@@ -527,6 +536,10 @@ static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, int pos0, int zer
 }
 
 PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int pos0) {
+    return model_forward_at(m, inputs, targets, B, T, positions_from(pos0));
+}
+
+PbStatus model_forward_at(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T, Positions pos) {
     if (!m->acts_mem) return pb_fail(PB_USAGE, "model_forward: call model_alloc_train first");
     if (B < 1 || T < 1 || B > m->max_B || T > m->max_T)
         return pb_fail(PB_RANGE,
@@ -536,15 +549,19 @@ PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, 
     const int V = m->cfg.vocab;
     const size_t BT = (size_t)B * T;
     ModelActs *a = &m->a;
-    PbStatus st = encoding_check_positions(&m->enc, pos0, T);
+    PbStatus st = encoding_check_map(&m->enc, pos, B, T);
     size_t scored = 0;
     if (!st) st = check_ids(inputs, BT, V, "input", 0, NULL);
     if (!st) st = check_ids(targets, BT, V, "target", 1, &scored);
     if (st) return st;
     memcpy(a->inputs, inputs, BT * sizeof *inputs);
     memcpy(a->targets, targets, BT * sizeof *targets);
-    m->B = B, m->T = T, m->pos0 = pos0;
-    if ((st = run_slices(m, forward_slice, B, T, pos0, 0))) return st;
+    m->B = B, m->T = T, m->pos = pos;
+    if (pos.map) { /* kept for backward: the caller's map may change */
+        memcpy(m->pos_map, pos.map, BT * sizeof *m->pos_map);
+        m->pos.map = m->pos_map;
+    }
+    if ((st = run_slices(m, forward_slice, B, T, m->pos, 0))) return st;
     double sum = 0.0;
     for (size_t i = 0; i < BT; i++)
         if (a->targets[i] != MODEL_UNSCORED) sum += a->losses[i];
@@ -557,7 +574,7 @@ void model_zero_grad(Model *m) { memset(m->grads, 0, m->n_params * sizeof(float)
 
 /* Buffers only one layer feeds are stored (GRAD_STORE), not zeroed and added
  * to; dres, which both branches of a residual feed, adds. */
-static PbStatus backward_slice(Model *m, const Slice *s, int T, int pos0) {
+static PbStatus backward_slice(Model *m, const Slice *s, int T, Positions pos) {
     const int B = s->b1 - s->b0, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
     const size_t BT = (size_t)B * T, C_ = (size_t)C, r0 = (size_t)s->b0 * T;
     const size_t lBT = (size_t)m->max_B * m->max_T;
@@ -599,21 +616,21 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, int pos0) {
         mm_backward(m, team, datty, slice_grad(m, s, MT_PROJW) + l * C_ * C_, slice_grad(m, s, MT_PROJB) + l * C_, dres,
                     atty, model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C, GRAD_STORE);
         memset(dqkv, 0, BT * 3 * C_ * sizeof(float)); /* attention_backward adds */
-        st = attention_backward(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos0);
+        st = attention_backward_at(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos);
         if (st) break;
         mm_backward(m, team, dln, slice_grad(m, s, MT_QKVW) + l * 3 * C_ * C_, slice_grad(m, s, MT_QKVB) + l * 3 * C_,
                     dqkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C, GRAD_STORE);
         layernorm_backward(dres, slice_grad(m, s, MT_LN1W) + l * C_, slice_grad(m, s, MT_LN1B) + l * C_, dln, res,
                            model_param(m, MT_LN1W) + l * C_, ln1m, ln1r, (int)BT, C);
     }
-    if (!st) st = encoding_embed_backward(s->enc, dres, B, T, pos0);
+    if (!st) st = encoding_embed_backward_at(s->enc, dres, B, T, pos);
     if (!st) scale_floats(dres, BT * C_, m->cfg.embed_scale); /* d(wte rows) = s d(x0) */
     if (!st) embedding_backward(slice_grad(m, s, MT_WTE), dres, a->inputs + r0, B, T, C);
     return st;
 }
 PbStatus model_backward(Model *m) {
     if (!m->B) return pb_fail(PB_USAGE, "model_backward: no forward pass to differentiate");
-    PbStatus st = run_slices(m, backward_slice, m->B, m->T, m->pos0, 1);
+    PbStatus st = run_slices(m, backward_slice, m->B, m->T, m->pos, 1);
     const int P = slice_count(m, m->B);
     if (st || P == 1) return st;
     /* The other slices' gradients, added in slice order. */

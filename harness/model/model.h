@@ -16,7 +16,7 @@
  *            question tokens, whose next token is random)
  *
  * The model knows no encoding by name: it creates the Encoding from
- * EncodingConfig{dim C, heads H, max_len = context, init_std, variant,
+ * EncodingConfig{dim C, heads H, max_len = positions or context, init_std, variant,
  * knobs, fallback} and binds it slices of its parameter and gradient buffers.
  *
  * Shapes: B batch, T positions, C channels, H heads, L layers, V vocabulary
@@ -64,7 +64,10 @@
 
 typedef struct {
     int vocab;         /* V */
-    int context;       /* training length T; learned tables hold this many rows */
+    int context;       /* training length T */
+    int positions;     /* positions training reaches, 0..positions-1, and the rows
+                          of learned tables: 0 means the context; randomized
+                          positions (train.h) set their LMAX */
     int layers;        /* L */
     int dim;           /* C */
     int heads;         /* H, divides C */
@@ -142,7 +145,9 @@ typedef struct {
     float *acts_mem;
     size_t n_acts; /* floats in acts_mem */
     ModelActs a;
-    int B, T, pos0;  /* the last forward's shape, for backward */
+    int B, T;        /* the last forward's shape, for backward */
+    Positions pos;   /* and its positions (a map copied to pos_map) */
+    int *pos_map;    /* [max_B * max_T] */
     double loss;     /* the last forward's mean loss over scored targets */
     size_t n_scored; /* targets it scored (not MODEL_UNSCORED) */
 } Model;
@@ -170,6 +175,8 @@ size_t model_train_bytes(const Model *m, int B, int T);
  * m->n_scored. PB_DATA for an input outside 0..V-1 or a target outside
  * 0..V-1 and not MODEL_UNSCORED, PB_LENGTH past the encoding's table. */
 PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int pos0);
+/* The same at positions pos (encoding.h), e.g. a map of each window's own. */
+PbStatus model_forward_at(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T, Positions pos);
 void model_zero_grad(Model *m);
 /* Gradient of the last forward's mean loss, ADDED into m->grads. */
 PbStatus model_backward(Model *m);

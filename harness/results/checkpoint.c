@@ -110,6 +110,8 @@ static const ConfigField MODEL_FIELDS[] = {
     CONFIG_FIELD(ModelConfig, init_std, 0),
     /* Checkpoints from before embed_scale existed were trained with 1. */
     CONFIG_FIELD(ModelConfig, embed_scale, 1),
+    /* Checkpoints from before randomized positions: the context. */
+    CONFIG_FIELD(ModelConfig, positions, 1),
 };
 
 static const ConfigField TRAIN_FIELDS[] = {
@@ -119,7 +121,7 @@ static const ConfigField TRAIN_FIELDS[] = {
     CONFIG_FIELD(TrainConfig, weight_decay, 0), CONFIG_FIELD(TrainConfig, beta1, 0),
     CONFIG_FIELD(TrainConfig, beta2, 0),        CONFIG_FIELD(TrainConfig, eps, 0),
     CONFIG_FIELD(TrainConfig, grad_clip, 0),    CONFIG_FIELD(TrainConfig, seed, 0),
-    CONFIG_FIELD(TrainConfig, val_fraction, 0),
+    CONFIG_FIELD(TrainConfig, val_fraction, 0), CONFIG_FIELD(TrainConfig, randomize_positions, 1),
 };
 
 #define N_FIELDS(table) (sizeof(table) / sizeof(table)[0])

@@ -38,9 +38,42 @@ static long warmup_steps(const TrainConfig *c) {
     return w < 100 ? w : 100;
 }
 
-PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg, const int32_t *ids, size_t n) {
+void train_sample_positions(uint64_t seed, long step, int b, int T, int LMAX, int *out) {
+    /* One stream per (step, window): a resumed run needs no saved state. */
+    const uint64_t mix = ((uint64_t)step * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)b * 0xC2B2AE3D27D4EB4FULL);
+    Rng r;
+    rng_seed(&r, seed ^ mix, TRAIN_POSITIONS_STREAM);
+    rng_sorted_sample(&r, T, LMAX, out);
+}
+
+/* The model's config under cfg: learned tables of LMAX rows when positions
+ * are randomized. */
+static PbStatus model_config_for(const ModelConfig *mc, const TrainConfig *cfg, ModelConfig *out) {
+    *out = *mc;
+    const int lmax = cfg->randomize_positions;
+    if (!lmax) return PB_OK;
+    if (lmax < mc->context)
+        return pb_fail(PB_RANGE,
+                       "train: --randomize-positions %d is shorter than the context %d: a window of %d tokens "
+                       "needs that many distinct positions",
+                       lmax, mc->context, mc->context);
+    if (mc->positions && mc->positions != lmax)
+        return pb_fail(PB_USAGE, "train: the model reaches positions 0..%d, but --randomize-positions asks for %d",
+                       mc->positions - 1, lmax);
+    out->positions = lmax;
+    return PB_OK;
+}
+
+PbStatus trainer_init(Trainer *t, const ModelConfig *mc_in, const TrainConfig *cfg, const int32_t *ids, size_t n) {
     *t = (Trainer){.cfg = *cfg, .ids = ids};
     if (cfg->steps < 1) return pb_fail(PB_RANGE, "train: --steps %ld must be positive", cfg->steps);
+    if (cfg->randomize_positions < 0)
+        return pb_fail(PB_RANGE, "train: --randomize-positions %d must be positive (or 0: off)",
+                       cfg->randomize_positions);
+    ModelConfig mc_local;
+    PbStatus st = model_config_for(mc_in, cfg, &mc_local);
+    if (st) return st;
+    const ModelConfig *mc = &mc_local;
     if (!(cfg->lr > 0 && isfinite(cfg->lr)))
         return pb_fail(PB_RANGE, "train: learning rate %g must be positive", cfg->lr);
     if (!(cfg->val_fraction >= 0 && cfg->val_fraction < 1))
@@ -53,7 +86,7 @@ PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg,
                        .shuffle = 1,
                        .seed = cfg->seed,
                        .drop_last = 1};
-    PbStatus st = loader_init(&t->loader, ids, t->n_train, lc);
+    st = loader_init(&t->loader, ids, t->n_train, lc);
     if (st) {
         char why[512];
         snprintf(why, sizeof why, "%s", pb_errmsg());
@@ -68,7 +101,9 @@ PbStatus trainer_init(Trainer *t, const ModelConfig *mc, const TrainConfig *cfg,
     t->inputs = pb_calloc((size_t)B * T, sizeof *t->inputs, "a batch");
     t->targets = pb_calloc((size_t)B * T, sizeof *t->targets, "a batch");
     t->loss_history = pb_calloc((size_t)cfg->steps, sizeof *t->loss_history, "the loss history");
-    if (!t->opt_mem || !t->inputs || !t->targets || !t->loss_history) return trainer_free(t), PB_NOMEM;
+    if (cfg->randomize_positions) t->positions = pb_calloc((size_t)B * T, sizeof *t->positions, "the positions");
+    if (!t->opt_mem || !t->inputs || !t->targets || !t->loss_history || (cfg->randomize_positions && !t->positions))
+        return trainer_free(t), PB_NOMEM;
     t->opt_m = t->opt_mem;
     t->opt_v = t->opt_mem + np;
     return PB_OK;
@@ -81,6 +116,7 @@ void trainer_free(Trainer *t) {
     free(t->inputs);
     free(t->targets);
     free(t->loss_history);
+    free(t->positions);
     *t = (Trainer){0};
 }
 
@@ -96,7 +132,14 @@ PbStatus trainer_step(Trainer *t, float *loss) {
         rows = loader_next(&t->loader, t->inputs, t->targets);
     }
     if (t->mask_targets) t->mask_targets(t->inputs, t->targets, rows, m->cfg.context, MODEL_UNSCORED);
-    PbStatus st = model_forward(m, t->inputs, t->targets, rows, m->cfg.context, 0);
+    const int T = m->cfg.context;
+    Positions pos = positions_from(0);
+    if (t->positions) {
+        for (int b = 0; b < rows; b++)
+            train_sample_positions(c->seed, t->step, b, T, c->randomize_positions, t->positions + (size_t)b * T);
+        pos.map = t->positions;
+    }
+    PbStatus st = model_forward_at(m, t->inputs, t->targets, rows, T, pos);
     if (st) return st;
     model_zero_grad(m);
     if ((st = model_backward(m))) return st;

@@ -35,7 +35,20 @@ typedef struct {
     float grad_clip;     /* global L2 norm; 0: off */
     uint64_t seed;       /* parameters (stream MODEL_INIT_STREAM) and window order */
     double val_fraction; /* tail of the token stream held out */
+    /* Randomized positions (Ruoss et al. 2023): LMAX > 0 places each training
+     * window's T tokens at a sorted sample of T distinct positions of
+     * [0, LMAX) (rng_sorted_sample), drawn at step s from PCG32 (seed mixed
+     * with s, stream TRAIN_POSITIONS_STREAM), so a resumed run draws the same;
+     * the model's learned tables then hold LMAX rows (ModelConfig.positions).
+     * Validation and evaluation use 0..T-1. 0: off. */
+    int randomize_positions;
 } TrainConfig;
+
+#define TRAIN_POSITIONS_STREAM 0x706f73ULL /* "pos" */
+
+/* Window b's positions at step `step` (0-based) under randomize_positions
+ * LMAX: T sorted distinct values of [0, LMAX) into out[T]. */
+void train_sample_positions(uint64_t seed, long step, int b, int T, int LMAX, int *out);
 
 /* steps 1000, batch 8, lr 1e-3, min ratio 0.1, warmup auto, weight decay 0.1,
  * betas 0.9 0.95, eps 1e-8, clip 1.0, seed 0, val 0.1. */
@@ -54,6 +67,7 @@ typedef struct {
     const int32_t *ids; /* borrowed, model ids [n_train + n_val] */
     size_t n_train, n_val;
     int32_t *inputs, *targets; /* [B,T] */
+    int *positions;            /* [B,T] with randomize_positions, else NULL */
     /* Optional: called on each training batch before the forward, to mark
      * targets MODEL_UNSCORED (a task's answer-only loss: tasks.h). NULL: all
      * targets scored. Not saved in checkpoints. */
