@@ -170,6 +170,10 @@ const char *encoding_variant_name(const Encoding *e) {
     return v ? v[e->variant] : "default";
 }
 
+int encoding_reads_positions(const EncodingModule *m) {
+    return m->embed_forward || m->rotate_forward || m->bias_forward || (m->score_forward && !m->score_keys_to_query);
+}
+
 int encoding_max_positions(const Encoding *e) { return e->module->max_positions ? e->module->max_positions(e) : 0; }
 
 PbStatus encoding_check_positions(const Encoding *e, int pos0, int T) {

@@ -196,6 +196,10 @@ typedef struct {
 PbStatus encoding_spec_parse(const char *text, EncodingSpec *spec);
 
 const char *encoding_variant_name(const Encoding *e);
+/* 1 if the module's numbers depend on token positions: it embeds, rotates,
+ * biases, or scores by position (a score_keys_to_query hook counts its own:
+ * CoPE). 'none' and cope do not, so randomized positions change nothing. */
+int encoding_reads_positions(const EncodingModule *m);
 int encoding_max_positions(const Encoding *e); /* 0: unbounded */
 
 /* PB_LENGTH, naming the encoding, the request and the table size (or the

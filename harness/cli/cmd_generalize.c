@@ -51,19 +51,36 @@ PbStatus gen_parse_encodings(const char *text, GenConfig *c) {
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         if (c->n_encodings >= GEN_MAX_ENCODINGS) return pb_fail(PB_USAGE, "--encodings: at most %d", GEN_MAX_ENCODINGS);
         EncodingSpec spec;
-        PbStatus st = encoding_spec_parse(tok, &spec);
+        int randomized;
+        PbStatus st = gen_key_parse(tok, &spec, &randomized);
         if (st) return st;
-        /* Each spec is one group in the results file: a repeat (in any
+        char key[GEN_NAME + 16];
+        snprintf(key, sizeof key, "%s%s", spec.canonical, randomized ? GEN_RANDOMIZED : "");
+        if (strlen(key) >= GEN_NAME) return pb_fail(PB_USAGE, "--encodings: '%s' is too long a key", tok);
+        /* Each key is one group in the results file: a repeat (in any
          * spelling) would train twice and then fail to write. */
         for (int i = 0; i < c->n_encodings; i++)
-            if (strcmp(c->encodings[i], spec.canonical) == 0)
+            if (strcmp(c->encodings[i], key) == 0)
                 return pb_fail(PB_USAGE, "--encodings: '%s'%s%s%s is named twice (use --seeds for more runs)", tok,
-                               strcmp(tok, spec.canonical) ? " (that is '" : "",
-                               strcmp(tok, spec.canonical) ? spec.canonical : "",
-                               strcmp(tok, spec.canonical) ? "')" : "");
-        snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", spec.canonical);
+                               strcmp(tok, key) ? " (that is '" : "", strcmp(tok, key) ? key : "",
+                               strcmp(tok, key) ? "')" : "");
+        snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", key);
     }
     if (!c->n_encodings) return pb_fail(PB_USAGE, "--encodings: name at least one encoding (see posbench list)");
+    return PB_OK;
+}
+
+PbStatus gen_randomize_all(GenConfig *c) {
+    for (int i = 0; i < c->n_encodings; i++)
+        if (strstr(c->encodings[i], GEN_RANDOMIZED)) return PB_OK; /* the keys say which */
+    for (int i = 0; i < c->n_encodings; i++) {
+        EncodingSpec spec;
+        int randomized;
+        if (gen_key_parse(c->encodings[i], &spec, &randomized) || !encoding_reads_positions(spec.module)) continue;
+        if (strlen(c->encodings[i]) + strlen(GEN_RANDOMIZED) >= GEN_NAME)
+            return pb_fail(PB_USAGE, "--encodings: '%s' is too long a key", c->encodings[i]);
+        strcat(c->encodings[i], GEN_RANDOMIZED);
+    }
     return PB_OK;
 }
 
@@ -181,6 +198,9 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         {"--steps", NULL, ARG_INT, &a->steps, 1, 1 << 30, NULL, "N", "optimizer steps per run (default 300)"},
         {"--seeds", NULL, ARG_INT, &c->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
         {"--seed", NULL, ARG_U64, &a->seed, 0, 0, NULL, "S", "first seed (runs use S, S+1, ...; default 0)"},
+        {"--randomize-positions", NULL, ARG_INT, &c->train.randomize_positions, 1, 1 << 24, NULL, "LMAX",
+         "train at sorted random positions of [0, LMAX) (Ruoss et al. 2023): keys NAME+randpos, or every "
+         "encoding that reads positions"},
         {"--layers", NULL, ARG_INT, &c->model.layers, 1, 64, NULL, "N", "transformer blocks (default 2)"},
         {"--dim", NULL, ARG_INT, &c->model.dim, 1, 1 << 14, NULL, "C", "model width (default 64)"},
         {"--heads", NULL, ARG_INT, &c->model.heads, 1, 256, NULL, "H", "attention heads, divide C (default 4)"},
@@ -206,7 +226,7 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         "generalize",
         "[--encodings A,B] [--data jargon|devil|FILE|task:copy|task:reverse|task:sort|task:add] "
         "[--train-len L] [--eval-lens T,...] [--stride S] [--steps N] [--seeds K] [--layers N --dim C --heads H] "
-        "[-o FILE.h5] [--force] [--resume FILE.h5]",
+        "[--randomize-positions LMAX] [-o FILE.h5] [--force] [--resume FILE.h5]",
         "Trains the probe transformer with each encoding on windows of L tokens and evaluates it on\n"
         "longer ones (per-token loss, perplexity, loss by position, evaluation memory), or measures\n"
         "exact-match accuracy on a synthetic task; several seeds each; writes HDF5 and prints the\n"
@@ -224,6 +244,7 @@ static PbStatus configure(GenArgs *a) {
     GenConfig *c = &a->c;
     PbStatus st;
     if (a->encodings && (st = gen_parse_encodings(a->encodings, c))) return st;
+    if (c->train.randomize_positions && (st = gen_randomize_all(c))) return st;
     if ((st = model_parse_embed_scale(a->escale, c->model.dim, &c->model.embed_scale))) return st;
     if (a->data) snprintf(c->data, sizeof c->data, "%s", a->data);
     snprintf(c->tokenizer, sizeof c->tokenizer, "%s", a->tok);

@@ -3,7 +3,9 @@
  * task, all plots, and a summary table naming which encodings extrapolate;
  * one HDF5 file (kind "run") with the plots beside it.
  *
- * Profiles (every registered encoding, 3 seeds each):
+ * Profiles (every registered encoding, 3 seeds each; the corpus study also
+ * trains learned_absolute, sinusoidal and rope at randomized positions of
+ * [0, longest evaluation length), as NAME+randpos):
  *   quick  bench --quick; jargon (bytes), L 64, eval 64..1024, 2 layers,
  *          dim 64, 4 heads, 600 steps of 16 windows; task copy, L 16, eval
  *          16..64, 1500 steps. About 4 minutes on 2 quiet cores, 10 on
@@ -176,6 +178,27 @@ static PbStatus run_bench(const BenchPlan *plan, const char *const *gb_flags, in
     return st;
 }
 
+/* The encodings the corpus study also trains at randomized positions
+ * (Ruoss et al. 2023), of [0, longest evaluation length): a table, a fixed
+ * formula and a rotation, the three the paper's claim is about. */
+static const char *const randomized_extra[] = {"learned_absolute", "sinusoidal", "rope"};
+
+static int has_key(const GenConfig *gc, const char *key) {
+    for (int i = 0; i < gc->n_encodings; i++)
+        if (strcmp(gc->encodings[i], key) == 0) return 1;
+    return 0;
+}
+
+static void add_randomized(GenConfig *gc) {
+    for (size_t k = 0; k < sizeof randomized_extra / sizeof *randomized_extra; k++) {
+        char key[GEN_NAME];
+        snprintf(key, sizeof key, "%s%s", randomized_extra[k], GEN_RANDOMIZED);
+        if (has_key(gc, randomized_extra[k]) && !has_key(gc, key) && gc->n_encodings < GEN_MAX_ENCODINGS)
+            snprintf(gc->encodings[gc->n_encodings++], GEN_NAME, "%s", key);
+    }
+    gc->train.randomize_positions = gc->eval_lens[gc->n_lens - 1];
+}
+
 /* The two studies' configurations from the profile. */
 static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, int seeds, int tty, GenConfig *gc,
                           GenConfig *tc) {
@@ -187,6 +210,7 @@ static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, 
     *tc = *gc;
     apply_profile(tc, p, 1);
     if (seeds) tc->seeds = seeds;
+    if (!st) add_randomized(gc);
     return st;
 }
 

@@ -8,7 +8,11 @@
 #include "../train/generalize.h"
 
 PbStatus gen_parse_int_list(const char *opt, const char *text, int *out, int cap, int *n);
+/* --encodings: specs, each optionally with GEN_RANDOMIZED, as study keys. */
 PbStatus gen_parse_encodings(const char *text, GenConfig *c);
+/* --randomize-positions without a NAME+randpos key: every key whose
+ * encoding reads positions becomes NAME+randpos (none and cope stay). */
+PbStatus gen_randomize_all(GenConfig *c);
 void gen_default_lens(GenConfig *c);
 void gen_default_output(char *buf, size_t cap, const char *prefix);
 

@@ -68,10 +68,28 @@ static int taken(unsigned rgb, int layer) {
     return 0;
 }
 
+/* A study trained at randomized positions, NAME+randpos (generalize.h):
+ * NAME's colour, so the pair reads together, with the star, which no fixed
+ * slot has, and the pattern three layers on. */
+#define RANDOMIZED_SUFFIX "+randpos"
+static int randomized_style(const char *name, PaletteStyle *out) {
+    const size_t n = strlen(name), k = strlen(RANDOMIZED_SUFFIX);
+    if (n <= k || strcmp(name + n - k, RANDOMIZED_SUFFIX) != 0) return 0;
+    for (size_t i = 0; i < N_FIXED; i++)
+        if (strlen(fixed[i].name) == n - k && strncmp(fixed[i].name, name, n - k) == 0) {
+            const int layer = (fixed[i].style.layer + 3) % (int)N_DASHES;
+            *out = (PaletteStyle){fixed[i].style.rgb, 3, dashes[layer], layer};
+            return 1;
+        }
+    return 0;
+}
+
 PaletteStyle palette_style(const char *name) {
     if (!name) name = "";
     for (size_t i = 0; i < N_FIXED; i++)
         if (strcmp(fixed[i].name, name) == 0) return fixed[i].style;
+    PaletteStyle r;
+    if (randomized_style(name, &r)) return r;
     /* A (colour, pattern) pair no fixed slot has, so a hashed name differs
      * from every registered encoding in colour or in line as well as in its
      * filled point type; then the point type. */

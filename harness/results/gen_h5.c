@@ -104,9 +104,10 @@ static PbStatus create_study_groups(hid_t file, const GenResults *r, hid_t *top,
 }
 
 /* The group's spec taken apart (schema 2): readers need not parse it. */
-static PbStatus write_spec(hid_t g, const char *name) {
+static PbStatus write_spec(hid_t g, const GenConfig *c, const char *name) {
     EncodingSpec spec;
-    PbStatus st = encoding_spec_parse(name, &spec);
+    int randomized;
+    PbStatus st = gen_key_parse(name, &spec, &randomized);
     if (!st) st = h5_attr_string(g, "encoding", spec.module->name);
     if (!st)
         st = h5_attr_string(g, "variant",
@@ -114,6 +115,8 @@ static PbStatus write_spec(hid_t g, const char *name) {
                             : spec.module->variants ? spec.module->variants[0]
                                                     : "default");
     if (!st) st = h5_attr_string(g, "settings", spec.settings);
+    /* LMAX of the positions it trained at; 0: 0..L-1 */
+    if (!st) st = h5_attr_int(g, "randomize_positions", randomized ? c->train.randomize_positions : 0);
     return st;
 }
 
@@ -123,7 +126,7 @@ static PbStatus write_run_state(hid_t g, const GenResults *r, const GenEncResult
     int d1[1] = {c->n_lens}, dseed[1] = {c->seeds};
     PbStatus st = h5_write_ints(g, "eval_len", c->eval_lens, 1, d1);
     if (!st) st = h5_attr_int(g, "train_len", c->train_len);
-    if (!st) st = write_spec(g, e->name);
+    if (!st) st = write_spec(g, c, e->name);
     if (!st) st = h5_write_ints(g, "diverged", e->diverged, 1, dseed);
     if (!st) st = h5_write_ints(g, "measured", e->measured, 1, dseed);
     if (!st) st = h5_write_ints(g, "rank", e->rank, 1, dseed);

@@ -81,6 +81,8 @@ void gen_h5_config_table(ConfigTable *t, const GenResults *r) {
     item_s(t, "eval_lens", t->lens);
     model_and_training_items(t, c);
     item_i(t, "eval_batch", c->eval_batch);
+    /* Written only when used: files from before it resume as they were. */
+    if (c->train.randomize_positions) item_i(t, "randomize_positions", c->train.randomize_positions);
     item_i(t, "seeds", c->seeds);
     item_s(t, "seed_values", t->seeds);
     if (r->is_task) task_items(t, r);

@@ -506,6 +506,32 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
 
 /* ---- preparing the data ------------------------------------------------- */
 
+PbStatus gen_key_parse(const char *key, EncodingSpec *spec, int *randomized) {
+    const size_t n = strlen(key), k = strlen(GEN_RANDOMIZED);
+    *randomized = n > k && strcmp(key + n - k, GEN_RANDOMIZED) == 0;
+    if (!*randomized) return encoding_spec_parse(key, spec);
+    char buf[GEN_NAME];
+    snprintf(buf, sizeof buf, "%.*s", (int)(n - k), key);
+    PbStatus st = encoding_spec_parse(buf, spec);
+    if (!st && !encoding_reads_positions(spec->module))
+        st = pb_fail(PB_USAGE, "'%s': encoding '%s' reads no token positions, so randomized positions do not apply",
+                     key, spec->module->name);
+    return st;
+}
+
+/* Randomized keys need an LMAX that holds a training window. */
+static PbStatus check_randomized(const GenConfig *c, const char *key) {
+    const int lmax = c->train.randomize_positions;
+    if (lmax <= 0)
+        return pb_fail(PB_USAGE, "'%s' trains at randomized positions: give --randomize-positions LMAX", key);
+    if (lmax < c->train_len)
+        return pb_fail(PB_USAGE,
+                       "--randomize-positions %d is shorter than the training length %d: a window needs "
+                       "that many distinct positions",
+                       lmax, c->train_len);
+    return PB_OK;
+}
+
 static PbStatus check_config(const GenConfig *c, const GenResults *r) {
     if (r->is_task && r->task < 0)
         return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c->data, task_names_list());
@@ -513,7 +539,9 @@ static PbStatus check_config(const GenConfig *c, const GenResults *r) {
         return pb_fail(PB_USAGE, "generalize: need at least one encoding, seed and eval length");
     EncodingSpec spec;
     for (int i = 0; i < c->n_encodings; i++) {
-        PbStatus st = encoding_spec_parse(c->encodings[i], &spec);
+        int randomized;
+        PbStatus st = gen_key_parse(c->encodings[i], &spec, &randomized);
+        if (!st && randomized) st = check_randomized(c, c->encodings[i]);
         if (st) return st;
     }
     if (c->model.dim % c->model.heads)
@@ -690,10 +718,13 @@ static void mark_measured(GenResults *r, int e, int s, double t0) {
 
 /* A run's training settings: its seed; a task trains on every window of its
  * stream (one example each) and keeps no validation split. */
-static TrainConfig cell_train_config(const GenResults *r, uint64_t seed) {
+static TrainConfig cell_train_config(const GenResults *r, const char *key, uint64_t seed) {
     TrainConfig tc = r->cfg.train;
     if (r->is_task) tc.val_fraction = 0, tc.stride = r->cfg.train_len;
     tc.seed = seed;
+    EncodingSpec spec;
+    int randomized = 0;
+    if (gen_key_parse(key, &spec, &randomized) || !randomized) tc.randomize_positions = 0;
     return tc;
 }
 
@@ -704,7 +735,8 @@ static ModelConfig cell_model_config(const GenResults *r, const char *encoding) 
     mc.context = r->cfg.train_len;
     mc.vocab = r->vocab;
     EncodingSpec spec;
-    if (encoding_spec_parse(encoding, &spec) == PB_OK) {
+    int randomized;
+    if (gen_key_parse(encoding, &spec, &randomized) == PB_OK) {
         snprintf(mc.encoding, sizeof mc.encoding, "%s", spec.module->name);
         snprintf(mc.variant, sizeof mc.variant, "%s", spec.variant);
         snprintf(mc.settings, sizeof mc.settings, "%s", spec.settings);
@@ -716,7 +748,7 @@ PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
     const GenConfig *c = &r->cfg;
     GenEncResult *er = &r->enc[e];
     const uint64_t seed = c->base_seed + (uint64_t)s;
-    TrainConfig tc = cell_train_config(r, seed);
+    TrainConfig tc = cell_train_config(r, er->name, seed);
     ModelConfig mc = cell_model_config(r, er->name);
     *cut_out = 0;
     if (r->is_task && regenerate_task_stream(r, seed)) {

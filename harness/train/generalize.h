@@ -58,8 +58,13 @@
 #define GEN_SCHEMA_VERSION 2
 #define GEN_HOST 64
 
+/* A study's key: an encoding spec's canonical form, or that followed by
+ * GEN_RANDOMIZED ("rope+randpos"): the same encoding trained at randomized
+ * positions (train.h) of [0, train.randomize_positions). */
+#define GEN_RANDOMIZED "+randpos"
+
 typedef struct {
-    char encodings[GEN_MAX_ENCODINGS][GEN_NAME];
+    char encodings[GEN_MAX_ENCODINGS][GEN_NAME]; /* study keys */
     int n_encodings;
     char data[4096];    /* corpus name or path, or "task:<name>" */
     char tokenizer[16]; /* corpus: "bytes" | "gpt2" (compact vocabulary) */
@@ -69,7 +74,9 @@ typedef struct {
     int seeds;  /* runs per encoding */
     uint64_t base_seed;
     ModelConfig model; /* layers, dim, heads, tied, init_std (context := L) */
-    TrainConfig train; /* steps, batch, lr, ... (seed set per run) */
+    TrainConfig train; /* steps, batch, lr, ... (seed set per run);
+                          randomize_positions: LMAX of the GEN_RANDOMIZED
+                          keys (the others train at 0..L-1) */
     int bins;          /* loss_by_position bins */
     long eval_tokens;  /* corpus: tokens scored per eval length */
     int eval_batch;    /* windows per evaluation call */
@@ -84,6 +91,10 @@ typedef struct {
  * 3 seeds, layers 2, dim 64, heads 4, embed_scale sqrt(64), steps 300, batch 16, lr 3e-3, bins 32,
  * eval_tokens 32768, eval_batch 4, task_examples 128, task_blocks 4096. */
 void gen_config_default(GenConfig *c);
+/* A study key taken apart: its spec (checked against the registry) and
+ * whether it trains at randomized positions. */
+PbStatus gen_key_parse(const char *key, EncodingSpec *spec, int *randomized);
+
 /* 1 if c->data names a task ("task:<name>"); *task set. */
 int gen_is_task(const GenConfig *c, int *task);
 
