@@ -5,8 +5,11 @@
  *     encoding's math reached only through its public hooks on copies: the
  *     rotation by rotate_forward on a copy of qkv, each bias row by
  *     bias_forward on a zero row, each score row by score_forward on a zero
- *     row with the rotated query and keys), for pos0 = 0 and pos0 > 0; att
- *     holds the reference probabilities and exact zeros above the diagonal
+ *     row with the rotated query and keys), for pos0 = 0 and pos0 > 0, and
+ *     for a map giving each window a sorted random sample of positions
+ *     (the reference then calls each hook at one position per call, so it
+ *     does not share attention's cutting of a map into runs); att holds the
+ *     reference probabilities and exact zeros above the diagonal
  *   - the rows path (attention_forward_rows) equals the training path bit
  *     for bit, as attention.h promises
  *   - gradients of every qkv input (all of them, or a dense sample of the
@@ -15,7 +18,7 @@
  *     (for a score hook this covers its dq, dk and parameter gradients: the
  *     differences go through attention_forward, which calls it)
  *   - determinism: two passes, and passes with 1 and 3 OpenMP threads, agree
- *     bit for bit (forward, att, dqkv, dparams)
+ *     bit for bit (forward, att, dqkv, dparams), with and without a map
  *   - causality: changing q, k, v at position t leaves earlier outputs
  *     unchanged bit for bit, and earlier losses give later positions no
  *     gradient
@@ -212,15 +215,26 @@ static void pass_free(Pass *p, const char *label) {
 
 /* Training forward of qkv0 at pos0; backward too when dout is given (dqkv
  * and dparams zeroed first). Scratch sized for the current thread count. */
-static PbStatus pass_run(Pass *p, Instance *in, const float *qkv0, const float *dout, int pos0) {
+static PbStatus pass_run_at(Pass *p, Instance *in, const float *qkv0, const float *dout, Positions pos) {
     const Shape s = p->s;
     memcpy(p->qkv, qkv0, p->nqkv * sizeof(float));
-    PbStatus st = attention_forward(p->out, p->att, p->qkv, &in->e, s.B, s.T, s.C, s.H, pos0);
+    PbStatus st = attention_forward_at(p->out, p->att, p->qkv, &in->e, s.B, s.T, s.C, s.H, pos);
     if (st || !dout) return st;
     memset(p->dqkv, 0, p->nqkv * sizeof(float));
     memset(in->dparams, 0, in->e.n_params * sizeof(float));
     pass_scratch(p, attention_backward_scratch_floats(&in->e, s.B, s.T, s.C, s.H, pb_max_threads()));
-    return attention_backward(p->dqkv, dout, p->qkv, p->att, &in->e, p->scratch, s.B, s.T, s.C, s.H, pos0);
+    return attention_backward_at(p->dqkv, dout, p->qkv, p->att, &in->e, p->scratch, s.B, s.T, s.C, s.H, pos);
+}
+
+static PbStatus pass_run(Pass *p, Instance *in, const float *qkv0, const float *dout, int pos0) {
+    return pass_run_at(p, in, qkv0, dout, positions_from(pos0));
+}
+
+/* "pos0 N", or "a map" of each window's own positions, for messages. */
+static const char *pos_label(Positions pos, char *buf, size_t cap) {
+    if (pos.map) snprintf(buf, cap, "a map of positions");
+    else snprintf(buf, cap, "pos0 %d", pos.pos0);
+    return buf;
 }
 
 static PbStatus pass_rows(Pass *p, Instance *in, const float *qkv0, int pos0) {
@@ -232,25 +246,52 @@ static PbStatus pass_rows(Pass *p, Instance *in, const float *qkv0, int pos0) {
 
 /* ---- the naive reference ------------------------------------------------ */
 
+/* The hooks at token positions, one position per call where a map gives
+ * each window its own (independent of how attention cuts a map into runs):
+ * rotate_forward per token, bias_forward and score_forward per key; a
+ * score_keys_to_query hook reads no position and takes the row at indices. */
+static void ref_rotate(const Encoding *e, float *rot, const Shape *s, Positions pos) {
+    const int C = s->C, ld = 3 * C;
+    if (!e->module->rotate_forward) return;
+    if (!pos.map) {
+        e->module->rotate_forward(e, rot, rot + C, ld, s->B, s->T, pos.pos0);
+        return;
+    }
+    for (size_t t = 0; t < (size_t)s->B * s->T; t++)
+        e->module->rotate_forward(e, rot + t * ld, rot + t * ld + C, ld, 1, 1, pos.map[t]);
+}
+
+static void ref_row(const Encoding *e, float *row, const float *q, const float *k, int ld, int h, Positions w, int i) {
+    const EncodingModule *m = e->module;
+    for (int j = 0; j <= i; j++) row[j] = 0.0f;
+    if (!w.map) {
+        if (m->bias_forward) m->bias_forward(e, row, h, w.pos0 + i, w.pos0, w.pos0 + i + 1);
+        if (m->score_forward) m->score_forward(e, row, q, k, ld, h, w.pos0 + i, w.pos0, w.pos0 + i + 1);
+        return;
+    }
+    for (int j = 0; j <= i; j++) {
+        if (m->bias_forward) m->bias_forward(e, row + j, h, w.map[i], w.map[j], w.map[j] + 1);
+        if (m->score_forward && !m->score_keys_to_query)
+            m->score_forward(e, row + j, q, k + (size_t)j * ld, ld, h, w.map[i], w.map[j], w.map[j] + 1);
+    }
+    if (m->score_forward && m->score_keys_to_query) m->score_forward(e, row, q, k, ld, h, i, 0, i + 1);
+}
+
 /* out [B,T,C] and prob [B,H,T,T] in double by plain loops. The encoding is
  * reached only through its hooks, on copies: rotate_forward on a copy of
  * qkv, bias_forward and score_forward on a zero row per (b, h, i). */
-static void reference(double *out, double *prob, const float *qkv, const Encoding *e, const Shape *s, int pos0) {
+static void reference(double *out, double *prob, const float *qkv, const Encoding *e, const Shape *s, Positions pos) {
     const int B = s->B, T = s->T, C = s->C, H = s->H, D = C / H, ld = 3 * C;
     const size_t n = (size_t)B * T * ld;
     float *rot = malloc(n * sizeof *rot), *row = malloc((size_t)T * sizeof *row);
     double *logit = malloc((size_t)T * sizeof *logit);
     memcpy(rot, qkv, n * sizeof *rot);
-    if (e->module->rotate_forward) e->module->rotate_forward(e, rot, rot + C, ld, B, T, pos0);
+    ref_rotate(e, rot, s, pos);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
             for (int i = 0; i < T; i++) {
                 const float *q = rot + ((size_t)b * T + i) * ld + h * D;
-                for (int j = 0; j <= i; j++) row[j] = 0.0f;
-                if (e->module->bias_forward) e->module->bias_forward(e, row, h, pos0 + i, pos0, pos0 + i + 1);
-                if (e->module->score_forward)
-                    e->module->score_forward(e, row, q, rot + (size_t)b * T * ld + C, ld, h, pos0 + i, pos0,
-                                             pos0 + i + 1);
+                ref_row(e, row, q, rot + (size_t)b * T * ld + C, ld, h, positions_window(pos, b, T), i);
                 double mx = -INFINITY;
                 for (int j = 0; j <= i; j++) {
                     const float *k = rot + ((size_t)b * T + j) * ld + C + h * D;
@@ -276,12 +317,14 @@ static void reference(double *out, double *prob, const float *qkv, const Encodin
 /* Forward at pos0 against the reference: out within 1e-5 (1 + |ref|),
  * probabilities within 1e-5 (1 + p) with exact zeros above the diagonal, and
  * qkv left rotated exactly as rotate_forward rotates a copy. */
-static void check_reference(const Case *c, Instance *in, const float *qkv0, int pos0) {
+static void check_reference(const Case *c, Instance *in, const float *qkv0, Positions pos) {
     const Shape s = c->s;
+    char at[64];
+    pos_label(pos, at, sizeof at);
     Pass p = pass_new(&s);
-    CHECK_OK(pass_run(&p, in, qkv0, NULL, pos0));
+    CHECK_OK(pass_run_at(&p, in, qkv0, NULL, pos));
     double *out = malloc(p.nout * sizeof *out), *prob = malloc(p.natt * sizeof *prob);
-    reference(out, prob, qkv0, &in->e, &s, pos0);
+    reference(out, prob, qkv0, &in->e, &s, pos);
     Worst wo = {0}, wp = {0};
     for (size_t i = 0; i < p.nout; i++) worst_add(&wo, i, p.out[i], out[i], 1e-5 * (1 + fabs(out[i])));
     size_t above = 0;
@@ -290,20 +333,22 @@ static void check_reference(const Case *c, Instance *in, const float *qkv0, int 
         if (j > qi) above += p.att[i] != 0.0f;
         else worst_add(&wp, i, p.att[i], prob[i], 1e-5 * (1 + prob[i]));
     }
-    CHECK_WORST(wo, "%s pos0 %d: out vs the double reference", c->label, pos0);
-    CHECK_WORST(wp, "%s pos0 %d: att vs the reference probabilities", c->label, pos0);
-    CHECK(above == 0, "%s pos0 %d: %zu entries of att above the diagonal are not 0", c->label, pos0, above);
+    CHECK_WORST(wo, "%s %s: out vs the double reference", c->label, at);
+    CHECK_WORST(wp, "%s %s: att vs the reference probabilities", c->label, at);
+    CHECK(above == 0, "%s %s: %zu entries of att above the diagonal are not 0", c->label, at, above);
     float *rot = malloc(p.nqkv * sizeof *rot);
     memcpy(rot, qkv0, p.nqkv * sizeof *rot);
-    if (c->m->rotate_forward) c->m->rotate_forward(&in->e, rot, rot + s.C, 3 * s.C, s.B, s.T, pos0);
-    CHECK_SAME(p.qkv, rot, p.nqkv, "%s pos0 %d: qkv after forward is not rotate_forward(qkv)", c->label, pos0);
+    ref_rotate(&in->e, rot, &s, pos);
+    CHECK_SAME(p.qkv, rot, p.nqkv, "%s %s: qkv after forward is not rotate_forward(qkv)", c->label, at);
 
-    /* The rows path: same arithmetic, so the same bits. */
-    Pass r = pass_new(&s);
-    CHECK_OK(pass_rows(&r, in, qkv0, pos0));
-    CHECK_SAME(r.out, p.out, p.nout, "%s pos0 %d: attention_forward_rows vs attention_forward", c->label, pos0);
-    CHECK_SAME(r.qkv, p.qkv, p.nqkv, "%s pos0 %d: qkv after the rows path", c->label, pos0);
-    pass_free(&r, c->label);
+    /* The rows path (evaluation: no map): same arithmetic, so the same bits. */
+    if (!pos.map) {
+        Pass r = pass_new(&s);
+        CHECK_OK(pass_rows(&r, in, qkv0, pos.pos0));
+        CHECK_SAME(r.out, p.out, p.nout, "%s %s: attention_forward_rows vs attention_forward", c->label, at);
+        CHECK_SAME(r.qkv, p.qkv, p.nqkv, "%s %s: qkv after the rows path", c->label, at);
+        pass_free(&r, c->label);
+    }
     free(rot), free(out), free(prob);
     pass_free(&p, c->label);
 }
@@ -378,10 +423,10 @@ static const float GRAD_EPS = 1e-2f;
 enum { GRAD_STEPS = 3 };
 
 /* Training forward of qkv (as a step left it) at pos0 into p->out. */
-static void forward_of(Pass *p, Instance *in, const float *qkv, int pos0) {
+static void forward_of(Pass *p, Instance *in, const float *qkv, Positions pos) {
     const Shape s = p->s;
     memcpy(p->qkv, qkv, p->nqkv * sizeof(float));
-    CHECK_OK(attention_forward(p->out, p->att, p->qkv, &in->e, s.B, s.T, s.C, s.H, pos0));
+    CHECK_OK(attention_forward_at(p->out, p->att, p->qkv, &in->e, s.B, s.T, s.C, s.H, pos));
 }
 
 /* Central differences of L = sum(w * out) in n floats at var (qkv inputs or
@@ -398,7 +443,7 @@ static void forward_of(Pass *p, Instance *in, const float *qkv, int pos0) {
  * multiplies distances of 100^2), the step shrinks by 4 up to twice, since
  * curvature falls as its square. A wrong gradient (a missed factor, a
  * transposed head, a wrong bucket) is off by O(1) of it at every step. */
-static void check_gradient(const Case *c, Instance *in, const float *qkv0, const float *w, int pos0, const char *what,
+static void check_gradient(const Case *c, Instance *in, const float *qkv0, const float *w, Positions pos, const char *what,
                            float *var, const float *g, size_t n, size_t cap, float vmax, Rng *rng) {
     const Shape s = c->s;
     Pass up = pass_new(&s), down = pass_new(&s);
@@ -414,9 +459,9 @@ static void check_gradient(const Case *c, Instance *in, const float *qkv0, const
         for (int step_k = 0; step_k < GRAD_STEPS; step_k++, eps /= 4) {
             const float hi = saved + eps, lo = saved - eps;
             var[at] = hi;
-            forward_of(&up, in, qkv0, pos0);
+            forward_of(&up, in, qkv0, pos);
             var[at] = lo;
-            forward_of(&down, in, qkv0, pos0);
+            forward_of(&down, in, qkv0, pos);
             var[at] = saved;
             double dL = 0, size = 0;
             for (size_t j = 0; j < up.nout; j++) {
@@ -431,15 +476,17 @@ static void check_gradient(const Case *c, Instance *in, const float *qkv0, const
         }
         worst_add(&worst, at, g[at], numeric, tol);
     }
-    CHECK_WORST(worst, "%s pos0 %d: gradient of %s [%zu floats] vs central differences", c->label, pos0, what, n);
+    char at_label[64];
+    CHECK_WORST(worst, "%s %s: gradient of %s [%zu floats] vs central differences", c->label,
+                pos_label(pos, at_label, sizeof at_label), what, n);
     pass_free(&up, c->label);
     pass_free(&down, c->label);
 }
 
-static void check_gradients(const Case *c, Instance *in, float *qkv0, const float *w, int pos0, Rng *rng) {
+static void check_gradients(const Case *c, Instance *in, float *qkv0, const float *w, Positions pos, Rng *rng) {
     const Shape s = c->s;
     Pass p = pass_new(&s);
-    CHECK_OK(pass_run(&p, in, qkv0, w, pos0));
+    CHECK_OK(pass_run_at(&p, in, qkv0, w, pos));
     const size_t np = in->e.n_params;
     float *g = malloc(p.nqkv * sizeof *g), *gp = malloc((np + 1) * sizeof *gp);
     memcpy(g, p.dqkv, p.nqkv * sizeof *g);
@@ -448,8 +495,8 @@ static void check_gradients(const Case *c, Instance *in, float *qkv0, const floa
     float vmax = 0;
     for (size_t i = 0; i < p.nqkv; i++) vmax = fmaxf(vmax, fabsf(qkv0[i]));
 
-    check_gradient(c, in, qkv0, w, pos0, "qkv", qkv0, g, p.nqkv, s.grad_cap, vmax, rng);
-    if (np) check_gradient(c, in, qkv0, w, pos0, "the encoding's parameters", in->params, gp, np, 200, vmax, rng);
+    check_gradient(c, in, qkv0, w, pos, "qkv", qkv0, g, p.nqkv, s.grad_cap, vmax, rng);
+    if (np) check_gradient(c, in, qkv0, w, pos, "the encoding's parameters", in->params, gp, np, 200, vmax, rng);
 
     /* Backward adds: onto dqkv and dparams holding G, it leaves G + the
      * gradient (with a rotation too, which must map this call's gradient
@@ -462,7 +509,7 @@ static void check_gradients(const Case *c, Instance *in, float *qkv0, const floa
     fill_normal(Gp, np, &r2);
     memcpy(p.dqkv, G, p.nqkv * sizeof *G);
     memcpy(in->dparams, Gp, np * sizeof *Gp);
-    CHECK_OK(attention_backward(p.dqkv, w, p.qkv, p.att, &in->e, p.scratch, s.B, s.T, s.C, s.H, pos0));
+    CHECK_OK(attention_backward_at(p.dqkv, w, p.qkv, p.att, &in->e, p.scratch, s.B, s.T, s.C, s.H, pos));
     Worst wq = {0}, wp = {0};
     double gmax = 0, gpmax = 0;
     for (size_t i = 0; i < p.nqkv; i++) gmax = fmax(gmax, fabs(g[i]));
@@ -502,23 +549,24 @@ static void check_same_pass(const Case *c, const Pass *p, const Instance *in, co
     CHECK_SAME(in->dparams, ref->dparams, in->e.n_params, "%s: dparams differ %s", c->label, how);
 }
 
-static void check_determinism(const Case *c, Instance *in, const float *qkv0, const float *w) {
+static void check_determinism(const Case *c, Instance *in, const float *qkv0, const float *w, Positions pos) {
     const Shape s = c->s;
     Pass p = pass_new(&s);
-    CHECK_OK(pass_run(&p, in, qkv0, w, POS0));
+    CHECK_OK(pass_run_at(&p, in, qkv0, w, pos));
     Snapshot first = snapshot(&p, in);
-    CHECK_OK(pass_run(&p, in, qkv0, w, POS0));
+    CHECK_OK(pass_run_at(&p, in, qkv0, w, pos));
     check_same_pass(c, &p, in, &first, "between two identical passes");
     const int saved = pb_max_threads();
     static const int counts[] = {1, 3};
     for (int k = 0; k < 2; k++) {
         set_threads(counts[k]);
-        CHECK_OK(pass_run(&p, in, qkv0, w, POS0));
+        CHECK_OK(pass_run_at(&p, in, qkv0, w, pos));
         char how[64];
         snprintf(how, sizeof how, "with %d OpenMP threads (vs %d)", counts[k], saved);
         check_same_pass(c, &p, in, &first, how);
+        if (pos.map) continue; /* the rows path (evaluation) takes no map */
         Pass r = pass_new(&s);
-        CHECK_OK(pass_rows(&r, in, qkv0, POS0));
+        CHECK_OK(pass_rows(&r, in, qkv0, pos.pos0));
         CHECK_SAME(r.out, first.out, r.nout, "%s: rows path %s", c->label, how);
         pass_free(&r, c->label);
     }
@@ -580,14 +628,23 @@ static void run_case(const Case *c, Tally *tally, int verbose) {
     fill_normal(qkv0, nqkv, &rng);
     fill_normal(w, nout, &rng);
 
-    check_reference(c, &in, qkv0, 0);
-    check_reference(c, &in, qkv0, POS0);
+    /* Randomized positions (training): each window its own sorted sample
+     * of [0, T + POS0), as train.h draws them. */
+    int *map = malloc((size_t)s.B * s.T * sizeof *map);
+    for (int b = 0; b < s.B; b++) rng_sorted_sample(&rng, s.T, s.T + POS0, map + (size_t)b * s.T);
+    const Positions mapped = {0, map};
+    check_reference(c, &in, qkv0, positions_from(0));
+    check_reference(c, &in, qkv0, positions_from(POS0));
+    check_reference(c, &in, qkv0, mapped);
     check_window(c, &in, qkv0, verbose);
-    /* Backward at pos0 = 0 and POS0 alternately over the shapes. */
-    const int pos0 = (s.T + s.C) % 2 ? POS0 : 0;
-    check_gradients(c, &in, qkv0, w, pos0, &rng);
-    check_determinism(c, &in, qkv0, w);
+    /* Backward and determinism at pos0 = 0, POS0 and a map in turn over
+     * the shapes. */
+    const int turn = (s.T + s.C) % 3;
+    const Positions pos = turn == 0 ? mapped : positions_from(turn == 1 ? POS0 : 0);
+    check_gradients(c, &in, qkv0, w, pos, &rng);
+    check_determinism(c, &in, qkv0, w, turn == 2 ? positions_from(POS0) : pos);
     check_causality(c, &in, qkv0, w, &rng);
+    free(map);
 
     CHECK(guards_intact(qkv0, nqkv) && guards_intact(w, nout), "%s: input buffer overrun", c->label);
     release(qkv0), release(w);
@@ -682,6 +739,10 @@ static void check_misuse(const EncodingModule *m) {
     CHECK(st == PB_USAGE, "%s: NULL att gave %s", c.label, pb_status_name(st));
     st = attention_forward(p.out, p.att, p.qkv, &in.e, s.B, s.T, s.C, s.H, -1);
     CHECK(st == PB_RANGE, "%s: pos0 -1 gave %s", c.label, pb_status_name(st));
+    int bad_map[4] = {0, 5, 5, 9}; /* a window's positions must increase */
+    st = attention_forward_at(p.out, p.att, p.qkv, &in.e, s.B, s.T, s.C, s.H, (Positions){0, bad_map});
+    CHECK(st == PB_RANGE && strstr(pb_errmsg(), "increase"), "%s: a map repeating a position gave %s: %s", c.label,
+          pb_status_name(st), pb_errmsg());
     size_t touched = 0;
     for (size_t i = 0; i < p.nout; i++) touched += p.out[i] != SENTINEL;
     for (size_t i = 0; i < p.nqkv; i++) touched += (p.qkv[i] != SENTINEL) + (p.dqkv[i] != SENTINEL);
