@@ -255,8 +255,8 @@ PbStatus encoding_rotate_backward_at(Encoding *e, float *dq, float *dk, int ld, 
  * score hooks at the tokens' positions; NULL hooks do nothing. */
 void encoding_bias_keys(const Encoding *e, float *logits, int h, Positions w, int i, int j0, int j1);
 void encoding_bias_keys_backward(Encoding *e, const float *dlogits, int h, Positions w, int i, int j0, int j1);
-void encoding_score_keys(const Encoding *e, float *logits, const float *q_i, const float *k, int ld, int h,
-                         Positions w, int i, int j0, int j1);
+void encoding_score_keys(const Encoding *e, float *logits, const float *q_i, const float *k, int ld, int h, Positions w,
+                         int i, int j0, int j1);
 void encoding_score_keys_backward(Encoding *e, const float *dlogits, const float *q_i, const float *k, int ld,
                                   float *dq_i, float *dk, int ldk, int h, Positions w, int i, int j0, int j1);
 

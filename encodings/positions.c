@@ -116,8 +116,8 @@ void encoding_bias_keys_backward(Encoding *e, const float *dlogits, int h, Posit
     }
 }
 
-void encoding_score_keys(const Encoding *e, float *logits, const float *q_i, const float *k, int ld, int h,
-                         Positions w, int i, int j0, int j1) {
+void encoding_score_keys(const Encoding *e, float *logits, const float *q_i, const float *k, int ld, int h, Positions w,
+                         int i, int j0, int j1) {
     const EncodingModule *m = e->module;
     if (!m->score_forward) return;
     if (!w.map || m->score_keys_to_query) {

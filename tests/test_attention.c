@@ -443,8 +443,8 @@ static void forward_of(Pass *p, Instance *in, const float *qkv, Positions pos) {
  * multiplies distances of 100^2), the step shrinks by 4 up to twice, since
  * curvature falls as its square. A wrong gradient (a missed factor, a
  * transposed head, a wrong bucket) is off by O(1) of it at every step. */
-static void check_gradient(const Case *c, Instance *in, const float *qkv0, const float *w, Positions pos, const char *what,
-                           float *var, const float *g, size_t n, size_t cap, float vmax, Rng *rng) {
+static void check_gradient(const Case *c, Instance *in, const float *qkv0, const float *w, Positions pos,
+                           const char *what, float *var, const float *g, size_t n, size_t cap, float vmax, Rng *rng) {
     const Shape s = c->s;
     Pass up = pass_new(&s), down = pass_new(&s);
     double gmax = 0;

@@ -13,12 +13,14 @@
  *     h^2; a wrong gradient is off at every step). The worst element of each
  *     tensor is printed on failure. Constrained encoding parameters are
  *     projected after the random perturbation, as the trainer keeps them.
+ *     Once more with each window at its own random positions (a map).
  *  2. learning: on a generated corpus where each token determines the next
  *     (a random cycle of 16 symbols), the loss falls below a quarter of its
  *     start within 100 steps.
  *  3. determinism: two runs with the same seed give identical bits.
  *  4. checkpoint round trip: N steps, save, resume, M more steps equals N+M
- *     uninterrupted steps, bit for bit (losses and parameters); the compact
+ *     uninterrupted steps, bit for bit (losses and parameters), also when
+ *     trained at randomized positions (redrawn, not saved); the compact
  *     vocabulary map survives the trip.
  *  5. evaluation: model_eval_losses equals the training forward's per-token
  *     losses bit for bit at batch B (pos0 0 and > 0), and within 1e-5 one row
@@ -57,19 +59,22 @@ static void random_ids(int32_t *ids, size_t n, int V, Rng *r) {
 
 /* ---- 1. gradient ------------------------------------------------------------ */
 
-static double loss_at(Model *m, const int32_t *in, const int32_t *tg, int B, int T) {
-    PbStatus st = model_forward(m, in, tg, B, T, 0);
+static double loss_at(Model *m, const int32_t *in, const int32_t *tg, int B, int T, Positions pos) {
+    PbStatus st = model_forward_at(m, in, tg, B, T, pos);
     if (st) return NAN;
     return m->loss;
 }
 
 /* masked: embed_scale 2.5 and every third target MODEL_UNSCORED, so the
- * scale's and the mask's gradients are checked too. */
-static void check_gradient(const EncodingModule *e, int tied, int masked) {
-    const int V = 11, T = 7, C = 8, H = 2, L = 2, B = 2;
+ * scale's and the mask's gradients are checked too. mapped: each window at
+ * its own sorted random positions of [0, 3T) (randomized positions, the
+ * learned table 3T rows). */
+static void check_gradient(const EncodingModule *e, int tied, int masked, int mapped) {
+    enum { V = 11, T = 7, C = 8, H = 2, L = 2, B = 2 };
     ModelConfig mc = tiny_config(e, V, T, C, H, L);
     mc.tied = tied;
     if (masked) mc.embed_scale = 2.5f;
+    if (mapped) mc.positions = 3 * T;
     mc.init_std = 0.3f;
     Model m;
     PbStatus st = model_create(&m, &mc);
@@ -87,8 +92,11 @@ static void check_gradient(const EncodingModule *e, int tied, int masked) {
     random_ids(tg, B * T, V, &r);
     if (masked)
         for (int i = 0; i < B * T; i += 3) tg[i] = MODEL_UNSCORED;
+    int map[B * T];
+    for (int b = 0; b < B; b++) rng_sorted_sample(&r, T, 3 * T, map + b * T);
+    const Positions pos = mapped ? (Positions){0, map} : positions_from(0);
     model_zero_grad(&m);
-    CHECK_OK(model_forward(&m, in, tg, B, T, 0));
+    CHECK_OK(model_forward_at(&m, in, tg, B, T, pos));
     const double L0 = m.loss;
     CHECK_OK(model_backward(&m));
     const float h = 1e-2f;
@@ -108,9 +116,9 @@ static void check_gradient(const EncodingModule *e, int tied, int masked) {
              * wrong gradient stays off at every step */
             for (float step = h; step >= h / 16; step /= 4) {
                 *p = keep + step;
-                double lp = loss_at(&m, in, tg, B, T);
+                double lp = loss_at(&m, in, tg, B, T, pos);
                 *p = keep - step;
-                double lm = loss_at(&m, in, tg, B, T);
+                double lm = loss_at(&m, in, tg, B, T, pos);
                 *p = keep;
                 /* the step actually taken, in float */
                 num = (lp - lm) / ((double)(keep + step) - (double)(keep - step));
@@ -122,10 +130,10 @@ static void check_gradient(const EncodingModule *e, int tied, int masked) {
             if (!(err / lim <= worst)) worst = err / lim, w_num = num, w_ana = ana, w_at = k;
         }
         CHECK(bad == 0,
-              "%s %s%s: gradient of %s: %d of 24 elements off; worst [%zu] numeric %.6g "
+              "%s %s%s%s: gradient of %s: %d of 24 elements off; worst [%zu] numeric %.6g "
               "analytic %.6g (error %.2f x tolerance)",
-              e->name, tied ? "tied" : "untied", masked ? " (scaled, masked)" : "", t->name, bad, w_at, w_num, w_ana,
-              worst);
+              e->name, tied ? "tied" : "untied", masked ? " (scaled, masked)" : "", mapped ? " (a map)" : "", t->name,
+              bad, w_at, w_num, w_ana, worst);
     }
     model_free(&m);
 }
@@ -187,13 +195,16 @@ static void check_learning(const EncodingModule *e) {
 
 static int same_bits(const void *a, const void *b, size_t bytes) { return memcmp(a, b, bytes) == 0; }
 
-static void check_determinism_and_resume(const EncodingModule *e, const char *dir) {
+/* lmax > 0: trained at randomized positions of [0, lmax), which a resumed
+ * run must draw again. */
+static void check_determinism_and_resume(const EncodingModule *e, const char *dir, int lmax) {
     const int V = 16;
     const size_t n = 3000;
     const long N = 8, M = 7;
     int32_t *ids = cycle_corpus(n, V, 2);
     ModelConfig mc = tiny_config(e, V, 32, 32, 4, 2);
     TrainConfig tc = tiny_train(N + M);
+    tc.randomize_positions = lmax;
     Trainer a, b, c;
     CHECK_OK(trainer_init(&a, &mc, &tc, ids, n));
     CHECK_OK(trainer_run(&a, N + M, NULL));
@@ -221,8 +232,10 @@ static void check_determinism_and_resume(const EncodingModule *e, const char *di
     CheckpointData d2;
     long done = -1;
     CHECK_OK(checkpoint_read_config(path, &mc2, &tc2, &d2, &done));
-    CHECK(done == N && tc2.steps == N + M && mc2.vocab == V && !strcmp(mc2.encoding, e->name),
-          "%s: checkpoint config read back wrong (step %ld)", e->name, done);
+    CHECK(done == N && tc2.steps == N + M && mc2.vocab == V && !strcmp(mc2.encoding, e->name) &&
+              tc2.randomize_positions == lmax && mc2.positions == lmax,
+          "%s: checkpoint config read back wrong (step %ld, positions %d/%d)", e->name, done, tc2.randomize_positions,
+          mc2.positions);
     CHECK_OK(trainer_init(&c, &mc2, &tc2, ids, n));
     CHECK_OK(checkpoint_restore(path, &c));
     CHECK_OK(trainer_run(&c, N + M, NULL));
@@ -230,10 +243,11 @@ static void check_determinism_and_resume(const EncodingModule *e, const char *di
     int same_params = same_bits(a.model.params, c.model.params, a.model.n_params * sizeof(float));
     int same_moments = same_bits(a.opt_mem, c.opt_mem, 2 * a.model.n_params * sizeof(float));
     CHECK(same_loss && same_params && same_moments,
-          "%s: resumed run differs from the uninterrupted one (losses %s, parameters %s, moments %s; "
+          "%s%s: resumed run differs from the uninterrupted one (losses %s, parameters %s, moments %s; "
           "last loss %.9g vs %.9g)",
-          e->name, same_loss ? "same" : "differ", same_params ? "same" : "differ", same_moments ? "same" : "differ",
-          a.loss_history[N + M - 1], c.loss_history[N + M - 1]);
+          e->name, lmax ? " (randomized positions)" : "", same_loss ? "same" : "differ",
+          same_params ? "same" : "differ", same_moments ? "same" : "differ", a.loss_history[N + M - 1],
+          c.loss_history[N + M - 1]);
     /* A model for evaluation loads the same parameters. */
     Model ev;
     CHECK_OK(checkpoint_load_model(path, &ev, NULL));
@@ -496,12 +510,14 @@ int main(void) {
     }
     for (size_t i = 0; encoding_registry[i]; i++) {
         const EncodingModule *e = encoding_registry[i];
-        check_gradient(e, 1, 0);
-        check_gradient(e, 0, 0);
-        check_gradient(e, 1, 1);
+        check_gradient(e, 1, 0, 0);
+        check_gradient(e, 0, 0, 0);
+        check_gradient(e, 1, 1, 0);
+        check_gradient(e, 1, 0, 1);
         check_mask_and_scale(e);
         check_eval(e);
-        check_determinism_and_resume(e, dir);
+        check_determinism_and_resume(e, dir, 0);
+        check_determinism_and_resume(e, dir, 96);
         check_learning(e);
         check_slices(e);
     }

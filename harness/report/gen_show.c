@@ -192,8 +192,8 @@ static void print_study(hid_t g, FILE *out) {
     h5_read_attr_int(g, "steps", &steps), h5_read_attr_int(g, "seeds", &seeds);
     h5_read_attr_int(g, "dim", &dim), h5_read_attr_int(g, "layers", &layers);
     h5_read_attr_int(g, "heads", &heads);
-    fprintf(out, "generalization: data %s (%s), %lld layers, dim %lld, %lld heads, %lld steps, %lld seeds\n", data,
-            tok, layers, dim, heads, steps, seeds);
+    fprintf(out, "generalization: data %s (%s), %lld layers, dim %lld, %lld heads, %lld steps, %lld seeds\n", data, tok,
+            layers, dim, heads, steps, seeds);
     long long lmax = 0;
     if (H5Aexists(g, "randomize_positions") > 0 && !h5_read_attr_int(g, "randomize_positions", &lmax) && lmax > 0)
         fprintf(out,
