@@ -53,6 +53,7 @@ expect_error "train: unknown encoding" "unknown encoding" train --encoding sinus
 expect_error "train: non-numeric lr" "--lr" train --encoding none --lr abc
 expect_error "train: heads not dividing dim" "divide" train --encoding none --dim 30 --heads 4
 expect_error "train: zero steps" "out of range" train --encoding none --steps 0
+expect_error "train: LMAX below the context" "shorter than the context" train --encoding rope --context 16 --randomize-positions 8 --data "$tmp/small.txt"
 expect_error "export: no output" "-o FILE.h5" export alibi
 expect_error "export: bad variant" "has no variant 'sideways'" export rope --variant sideways -o "$tmp/r.h5"
 expect_error "export: bad setting" "no setting 'bass'" export rope --set bass=3 -o "$tmp/r.h5"

@@ -63,6 +63,47 @@ done
 h5dump -a /tasks/copy/learned_absolute/accuracy/reason "$tmp/t.h5" >/dev/null 2>&1 && ok || bad "task: no reason for learned_absolute past its table"
 "$bin" generalize --data task:nope -o "$tmp/x.h5" >/dev/null 2>&1 && bad "unknown task accepted" || ok
 
+# Randomized positions (Ruoss et al. 2023): NAME+randpos keys train at sorted
+# random positions of [0, LMAX), recorded per study and per key; plain keys
+# beside them train as before.
+rargs=(generalize --encodings learned_absolute,learned_absolute+randpos,none --randomize-positions 64
+       --train-len 16 --eval-lens 16,64 --steps 15 --seeds 1 --dim 32 --heads 2 --layers 2 --batch 16
+       --eval-tokens 1024 --quiet)
+"$bin" "${rargs[@]}" -o "$tmp/r.h5" >/dev/null 2>"$tmp/err" && ok || bad "randomized generalize failed: $(tail -3 "$tmp/err")"
+"$bin" "${rargs[@]}" -o "$tmp/r2.h5" >/dev/null 2>&1 && ok || bad "second randomized generalize failed"
+[ "$(attr "$tmp/r.h5" /generalization/randomize_positions)" = "64" ] && ok || bad "study randomize_positions: $(attr "$tmp/r.h5" /generalization/randomize_positions)"
+[ "$(attr "$tmp/r.h5" /generalization/learned_absolute+randpos/randomize_positions)" = "64" ] && ok || bad "+randpos key lacks randomize_positions 64"
+[ "$(attr "$tmp/r.h5" /generalization/learned_absolute/randomize_positions)" = "0" ] && ok || bad "plain key's randomize_positions is not 0"
+[ "$(attr "$tmp/r.h5" /generalization/learned_absolute+randpos/encoding)" = '"learned_absolute"' ] && ok || bad "+randpos key's encoding attribute"
+# Its table holds LMAX rows: finite at 64 = 4L, where the plain table ends at L.
+rp=$(data "$tmp/r.h5" /generalization/learned_absolute+randpos/ppl)
+echo "$rp" | grep -qi nan && bad "learned_absolute+randpos has NaN perplexity: $rp" || ok
+data "$tmp/r.h5" /generalization/learned_absolute/ppl | grep -qi nan && ok || bad "plain learned_absolute not NaN past its table"
+[ "$(data "$tmp/r.h5" /training/learned_absolute/loss)" != "$(data "$tmp/r.h5" /training/learned_absolute+randpos/loss)" ] \
+  && ok || bad "randomized positions trained exactly as plain positions"
+for d in /generalization/learned_absolute+randpos/loss /training/learned_absolute+randpos/loss; do
+  [ "$(data "$tmp/r.h5" $d)" = "$(data "$tmp/r2.h5" $d)" ] && ok || bad "$d differs between two runs with the same seed"
+done
+"$bin" show "$tmp/r.h5" 2>&1 | grep -q "randomized positions.*\[0, 64)" && ok || bad "show does not explain +randpos"
+# Without a +randpos key, every encoding that reads positions gets one; none does not.
+"$bin" generalize --encodings rope,none --randomize-positions 32 --train-len 16 --eval-lens 16 --steps 3 --seeds 1 \
+  --dim 16 --heads 2 --layers 1 --eval-tokens 256 --quiet -o "$tmp/r3.h5" >/dev/null 2>&1 && ok || bad "--randomize-positions alone failed"
+h5dump -n "$tmp/r3.h5" 2>/dev/null | grep -q "group      /generalization/rope+randpos$" && ok || bad "rope did not become rope+randpos"
+h5dump -n "$tmp/r3.h5" 2>/dev/null | grep -q "group      /generalization/none$" && ok || bad "none did not stay none"
+# Bad input: exit 2, one line, no file.
+rbad() {
+  local what=$1 fragment=$2; shift 2
+  "$bin" generalize --train-len 16 --steps 3 --quiet "$@" -o "$tmp/rbad.h5" >/dev/null 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -ne 2 ]; then bad "$what: exit $rc, expected 2: $(cat "$tmp/err")"
+  elif [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -qF -- "$fragment" "$tmp/err"; then bad "$what: $(cat "$tmp/err")"
+  elif [ -e "$tmp/rbad.h5" ]; then bad "$what: wrote a file"
+  else ok; fi
+}
+rbad "none+randpos" "reads no token positions" --encodings none+randpos --randomize-positions 64
+rbad "+randpos without LMAX" "--randomize-positions" --encodings rope+randpos
+rbad "LMAX below L" "shorter than the training length" --encodings rope --randomize-positions 8
+
 # show and plot from the files alone.
 "$bin" show "$tmp/a.h5" >"$tmp/show" 2>&1 && ok || bad "show failed: $(cat "$tmp/show")"
 grep -q "extrapolate" "$tmp/show" && ok || bad "show lacks the verdict"
