@@ -33,6 +33,9 @@
  *      (xPos scales q up and k down with position). Contracts the tests hold
  *      every encoding to:
  *        - Positions are absolute, so a pass in chunks equals one full pass.
+ *          A call may cover any run of consecutive positions: at randomized
+ *          positions (encoding.h, "positions as a map") the core calls each
+ *          hook once per run of a window's sorted, gapped positions.
  *        - Backward hooks ADD into e->dparams (the owner zeroes it), and
  *          gradients are finite everywhere (i = j and position 0 included).
  *        - An unbounded encoding (no max_positions) stays finite at 2^20
