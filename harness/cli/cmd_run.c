@@ -189,19 +189,19 @@ static int has_key(const GenConfig *gc, const char *key) {
     return 0;
 }
 
-static void add_randomized(GenConfig *gc) {
+static void add_randomized(GenConfig *gc, int lmax) {
     for (size_t k = 0; k < sizeof randomized_extra / sizeof *randomized_extra; k++) {
         char key[GEN_NAME];
         snprintf(key, sizeof key, "%s%s", randomized_extra[k], GEN_RANDOMIZED);
         if (has_key(gc, randomized_extra[k]) && !has_key(gc, key) && gc->n_encodings < GEN_MAX_ENCODINGS)
             snprintf(gc->encodings[gc->n_encodings++], GEN_NAME, "%s", key);
     }
-    gc->train.randomize_positions = gc->eval_lens[gc->n_lens - 1];
+    gc->train.randomize_positions = lmax ? lmax : gc->eval_lens[gc->n_lens - 1];
 }
 
 /* The two studies' configurations from the profile. */
-static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, int seeds, int tty, GenConfig *gc,
-                          GenConfig *tc) {
+static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, int seeds, int lmax, int tty,
+                          GenConfig *gc, GenConfig *tc) {
     gen_config_default(gc);
     if (!st && encodings) st = gen_parse_encodings(encodings, gc);
     apply_profile(gc, p, 0);
@@ -210,7 +210,7 @@ static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, 
     *tc = *gc;
     apply_profile(tc, p, 1);
     if (seeds) tc->seeds = seeds;
-    if (!st) add_randomized(gc);
+    if (!st) add_randomized(gc, lmax);
     return st;
 }
 
@@ -245,6 +245,7 @@ typedef struct {
     int force;
     const char *encodings;
     int seeds, no_bench;
+    int randomize; /* LMAX of the +randpos studies; 0: the longest length */
     const char *resume;
     const char *const *gb_flags;
 } RunOptions;
@@ -306,7 +307,7 @@ static void print_interrupted(const RunOptions *o, const Tally *n, const char *i
 
 /* MPI: both studies, with the runs the prior file kept, on every rank. */
 static PbStatus mpi_prepare(const RunOptions *o, PbStatus st, int worker, const Prior *prior, Studies *s) {
-    st = configure(st, o->encodings, o->p, o->seeds, !worker && isatty(STDERR_FILENO), &s->gc, &s->tc);
+    st = configure(st, o->encodings, o->p, o->seeds, o->randomize, !worker && isatty(STDERR_FILENO), &s->gc, &s->tc);
     if (worker) s->gc.log = s->tc.log = NULL;
     if (!st) st = gen_prepare(&s->gc, &s->gr), s->have_gr = !st;
     if (!st) st = gen_prepare(&s->tc, &s->tr), s->have_tr = !st;
@@ -432,7 +433,7 @@ static PbStatus run_local(const RunOptions *o, const BenchPlan *plan, Prior *pri
     if (!o->no_bench) st = run_bench(plan, o->gb_flags, o->quick, o->resume ? &prior->bench : NULL, &bench, &t_bench);
     bench_results_free(&prior->bench);
     Studies s = {0};
-    st = configure(st, o->encodings, o->p, o->seeds, isatty(STDERR_FILENO), &s.gc, &s.tc);
+    st = configure(st, o->encodings, o->p, o->seeds, o->randomize, isatty(STDERR_FILENO), &s.gc, &s.tc);
     st = local_studies(st, &s, prior, o->resume, &t_gen, &t_task);
     prior_close(prior);
     const int complete =
@@ -464,13 +465,17 @@ static PbStatus parse_args(RunOptions *o, int argc, char **argv, int *help) {
          "only these encoding specs (NAME[:VARIANT][@KNOB=V]...) in the generalization part (default all)"},
         {"--seeds", NULL, ARG_INT, &o->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
         {"--no-bench", NULL, ARG_FLAG, &o->no_bench, 0, 0, NULL, NULL, "skip the throughput bench (for a quick look)"},
+        {"--randomize-positions", NULL, ARG_INT, &o->randomize, 1, 1 << 24, NULL, "LMAX",
+         "positions of the NAME+randpos studies (learned_absolute, sinusoidal, rope), [0, LMAX) (default: "
+         "the longest evaluation length)"},
         {"--resume", NULL, ARG_STRING, &o->resume, 0, 0, NULL, "FILE.h5",
          "finish an interrupted run (same options): measure what FILE lacks, rewrite FILE (or -o)"},
         {NULL},
     };
     const ArgCommand cmd = {
         "run",
-        "[--profile quick|full] [-o FILE.h5] [--force] [--resume FILE.h5]",
+        "[--profile quick|full] [--encodings SPECS] [--randomize-positions LMAX] [-o FILE.h5] [--force] "
+        "[--resume FILE.h5]",
         "The main job: the throughput and memory bench of every encoding, length generalization\n"
         "on the default corpus (trained short, evaluated up to 16x longer), a synthetic copy task,\n"
         "all plots, and a summary per encoding naming which encodings extrapolate.",
