@@ -1,6 +1,7 @@
 /* encoding.c: instance lifecycle, knob parsing and length-policy checks shared
  * by every encoding (the per-encoding files hold only their own math). */
 #include "encoding.h"
+#include "extension.h"
 
 #include <errno.h>
 #include <math.h>
@@ -91,6 +92,7 @@ PbStatus encoding_create(Encoding *e, const EncodingModule *m, const EncodingCon
     e->head_dim = cfg->dim / cfg->heads;
     PbStatus st = resolve_variant(e);
     if (!st) st = parse_knobs(e);
+    if (!st) st = extension_check(e);
     if (!st && m->setup) st = m->setup(e);
     if (st) return st;
     e->n_params = m->num_params ? m->num_params(e) : 0;

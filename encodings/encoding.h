@@ -47,6 +47,45 @@ typedef enum {
                                   reuse its last row (position) */
 } LengthFallback;
 
+/* Context extension of a rotary encoding (RoPE scaling): applied to a
+ * model trained at length L so that it reads s*L tokens, at evaluation or
+ * in a short fine-tune (encodings/extension.h has the formulas):
+ *   pi           every frequency divided by s (Chen et al. 2023)
+ *   ntk          base b -> b s^(R/(R-2)) (NTK-aware scaling; R rotated dims)
+ *   dynamic-ntk  ntk with s' = max(1, s l / L - (s - 1)), l = pos0 + T of
+ *                the call: a pass in chunks rotates each chunk as a pass
+ *                over all tokens so far would (cached keys stored unrotated)
+ *   yarn         a per-pair ramp between pi and no change, by wavelength,
+ *                and q, k times mscale = 0.1 ln s + 1 (Peng et al. 2023)
+ *   llama3       wavelengths over L/low divided by s, under L/high kept, a
+ *                smooth blend between (Meta's Llama 3.1)
+ * Only modules marked extendable accept one (encoding_create refuses it
+ * elsewhere). */
+typedef enum {
+    EXTEND_NONE = 0,
+    EXTEND_PI,
+    EXTEND_NTK,
+    EXTEND_DYNAMIC_NTK,
+    EXTEND_YARN,
+    EXTEND_LLAMA3,
+    EXTEND_COUNT
+} ExtendMethod;
+
+typedef struct {
+    ExtendMethod method;
+    double factor;                            /* s >= 1 */
+    int original;                             /* L, the trained length */
+    double beta_fast, beta_slow;              /* yarn: 32 and 1 rotations */
+    double low_freq_factor, high_freq_factor; /* llama3: 1 and 4 */
+} Extension;
+
+/* "none", "pi", "ntk", "dynamic-ntk", "yarn", "llama3". */
+const char *extend_method_name(ExtendMethod m);
+/* PB_USAGE naming the choices for an unknown name. */
+PbStatus extend_method_parse(const char *name, ExtendMethod *out);
+/* The method with factor s, trained length L and the papers' defaults. */
+Extension extension_default(ExtendMethod m, double factor, int original);
+
 /* A numeric setting of an encoding, e.g. RoPE's base; given on the command
  * line as "name=value" pairs and validated against [min, max]. */
 typedef struct {
@@ -66,6 +105,7 @@ typedef struct {
     float init_std;          /* learned parameters' init std; 0: the module's
                                 default (learned_absolute: 1, as
                                 torch.nn.Embedding; a model passes e.g. 0.02) */
+    Extension extend;        /* method EXTEND_NONE (zero): none */
 } EncodingConfig;
 
 typedef struct EncodingModule EncodingModule;
@@ -154,6 +194,9 @@ struct EncodingModule {
     /* project: after each optimizer step, puts the parameters back into the
      * set the formula allows (KERPLE's r >= 0.01). Optional. */
     void (*project)(Encoding *e);
+
+    /* 1: setup honours e->cfg.extend (a rotary encoding's scaling). */
+    int extendable;
 
     /* inspect: the tensors that define this encoding beyond what the core
      * derives from the hooks (pos_embedding [T,C] from embed, bias [H,T,T]

@@ -14,11 +14,19 @@
  * No parameters; backward turns dq, dk by -theta, since a rotation's
  * transpose is its inverse. Unbounded length: angles are computed, not looked
  * up, and formed in double so large positions keep their phase.
+ *
+ * Extendable (encoding.h, "context extension"; formulas in extension.h): a
+ * scaling method replaces base^(-2i/R) by its frequencies, and yarn scales
+ * the rotated q and k by mscale (cos and sin times mscale, so backward is
+ * still the transpose). dynamic-ntk picks its factor per call from l =
+ * pos0 + T, the length of the text so far; every other method is fixed, so
+ * a pass in chunks equals a full pass.
  */
 #include <math.h>
 #include <stdlib.h>
 
 #include "encoding.h"
+#include "extension.h"
 
 enum { VARIANT_INTERLEAVED, VARIANT_HALF };
 static const char *const rope_variants[] = {"interleaved", "half", NULL};
@@ -38,11 +46,25 @@ static const EncodingKnob rope_knobs[] = {
 /* e->state, built once in setup so the hooks never call pow(). */
 typedef struct {
     int rot;           /* R: rotated dims per head, even, 2..D */
-    double inv_freq[]; /* [R/2]: base^(-2i/R) */
+    double base;       /* b */
+    double mscale;     /* q, k multiplier (yarn), else 1 */
+    Extension ext;     /* the scaling, if any */
+    double inv_freq[]; /* [R/2]: base^(-2i/R), or the scaled frequencies */
 } RopeState;
 
+/* Frequency of pair i in a call whose text so far has length l: fixed, or
+ * dynamic-ntk's for l (log of its base in *lnb, computed once per call). */
+static double dynamic_log_base(const RopeState *st, double l) {
+    const double s = extension_dynamic_factor(&st->ext, l);
+    return log(st->base) + (double)st->rot / (st->rot - 2) * log(s);
+}
+
+static double freq(const RopeState *st, int i, double lnb) {
+    return st->ext.method == EXTEND_DYNAMIC_NTK ? exp(-2.0 * i / st->rot * lnb) : st->inv_freq[i];
+}
+
 /* The one place an angle is formed: the hooks and inspect must agree. */
-static double theta(const RopeState *st, double p, int i) { return p * st->inv_freq[i]; }
+static double theta(const RopeState *st, double p, int i, double lnb) { return p * freq(st, i, lnb); }
 
 static PbStatus rope_setup(Encoding *e) {
     const int C = e->cfg.dim, H = e->cfg.heads, D = e->head_dim;
@@ -64,7 +86,12 @@ static PbStatus rope_setup(Encoding *e) {
     RopeState *st = pb_calloc(1, sizeof *st + (size_t)pairs * sizeof st->inv_freq[0], "RoPE's inverse frequencies");
     if (!st) return PB_NOMEM;
     st->rot = R;
-    for (int i = 0; i < pairs; i++) st->inv_freq[i] = pow(e->knob[KNOB_BASE], -2.0 * i / R);
+    st->base = e->knob[KNOB_BASE];
+    st->ext = e->cfg.extend;
+    st->mscale = 1;
+    if (st->ext.method == EXTEND_NONE || st->ext.method == EXTEND_DYNAMIC_NTK)
+        for (int i = 0; i < pairs; i++) st->inv_freq[i] = pow(st->base, -2.0 * i / R);
+    else extension_frequencies(&st->ext, st->base, R, st->inv_freq, NULL, &st->mscale);
     e->state = st;
     return PB_OK;
 }
@@ -97,14 +124,15 @@ static void rope_apply(const Encoding *e, float *q, float *k, int ld, int B, int
     const RopeState *st = e->state;
     const int H = e->cfg.heads, D = e->head_dim, pairs = st->rot / 2;
     float c[PAIR_CHUNK], s[PAIR_CHUNK];
+    const double lnb = st->ext.method == EXTEND_DYNAMIC_NTK ? dynamic_log_base(st, (double)pos0 + T) : 0;
     for (int t = 0; t < T; t++) {
         const double p = (double)pos0 + t; /* pos0 + t may not fit an int */
         for (int i0 = 0; i0 < pairs; i0 += PAIR_CHUNK) {
             const int n = pairs - i0 < PAIR_CHUNK ? pairs - i0 : PAIR_CHUNK;
             for (int i = 0; i < n; i++) {
-                const double angle = theta(st, p, i0 + i);
-                const float sn = (float)sin(angle);
-                c[i] = (float)cos(angle);
+                const double angle = theta(st, p, i0 + i, lnb);
+                const float sn = (float)(st->mscale * sin(angle));
+                c[i] = (float)(st->mscale * cos(angle));
                 s[i] = direction > 0 ? sn : -sn;
             }
             for (int b = 0; b < B; b++) {
@@ -126,17 +154,41 @@ static void rope_rotate_backward(Encoding *e, float *dq, float *dk, int ld, int 
     rope_apply(e, dq, dk, ld, B, T, pos0, -1);
 }
 
-/* angle [T, R/2]: theta[p,i] for positions 0..T-1, as float. */
+/* With a scaling: mscale [1], and the share of each pair interpolated
+ * (ramp [R/2]: yarn's r_k; 1 for pi; 0 kept). */
+static PbStatus inspect_extension(const RopeState *st, int T, TensorSink *sink) {
+    const int pairs = st->rot / 2;
+    double *theta_k = pb_calloc((size_t)pairs * 2, sizeof *theta_k, "RoPE's exported ramp");
+    float *ramp = pb_calloc((size_t)pairs, sizeof *ramp, "RoPE's exported ramp");
+    PbStatus status = theta_k && ramp ? PB_OK : PB_NOMEM;
+    double mscale = 1;
+    if (!status) {
+        Extension x = st->ext;
+        if (x.method == EXTEND_DYNAMIC_NTK) x.factor = extension_dynamic_factor(&x, T);
+        extension_frequencies(&x, st->base, st->rot, theta_k, theta_k + pairs, &mscale);
+        for (int i = 0; i < pairs; i++) ramp[i] = (float)theta_k[pairs + i];
+        const float m = (float)mscale;
+        status = sink->put_float(sink, "mscale", &m, 1, (int[]){1});
+    }
+    if (!status) status = sink->put_float(sink, "ramp", ramp, 1, (int[]){pairs});
+    free(theta_k), free(ramp);
+    return status;
+}
+
+/* angle [T, R/2]: theta[p,i] for positions 0..T-1 (dynamic-ntk: in one pass
+ * of length T), as float. */
 static PbStatus rope_inspect(const Encoding *e, int T, TensorSink *sink) {
     if (T < 0) return pb_fail(PB_RANGE, "encoding 'rope': cannot export angles for %d positions", T);
     const RopeState *st = e->state;
     const int pairs = st->rot / 2;
     float *angle = pb_calloc((size_t)T * pairs, sizeof *angle, "RoPE's exported angles");
     if (!angle) return PB_NOMEM;
+    const double lnb = st->ext.method == EXTEND_DYNAMIC_NTK ? dynamic_log_base(st, T) : 0;
     for (int p = 0; p < T; p++)
-        for (int i = 0; i < pairs; i++) angle[(size_t)p * pairs + i] = (float)theta(st, p, i);
+        for (int i = 0; i < pairs; i++) angle[(size_t)p * pairs + i] = (float)theta(st, p, i, lnb);
     PbStatus status = sink->put_float(sink, "angle", angle, 2, (int[]){T, pairs});
     free(angle);
+    if (!status && st->ext.method != EXTEND_NONE) status = inspect_extension(st, T, sink);
     return status;
 }
 
@@ -149,5 +201,6 @@ const EncodingModule encoding_rope = {
     .teardown = rope_teardown,
     .rotate_forward = rope_rotate_forward,
     .rotate_backward = rope_rotate_backward,
+    .extendable = 1,
     .inspect = rope_inspect,
 };

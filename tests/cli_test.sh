@@ -53,6 +53,10 @@ expect_error "train: unknown encoding" "unknown encoding" train --encoding sinus
 expect_error "train: non-numeric lr" "--lr" train --encoding none --lr abc
 expect_error "train: heads not dividing dim" "divide" train --encoding none --dim 30 --heads 4
 expect_error "train: zero steps" "out of range" train --encoding none --steps 0
+expect_error "export: --extend on a bias encoding" "no rotation" export alibi --len 8 --extend pi --original 4 -o "$tmp/ext.h5"
+expect_error "export: extension factor below 1" "--factor" export rope --len 8 --extend pi --original 4 --factor 0.5 -o "$tmp/ext.h5"
+expect_error "export: unknown extension method" "unknown extension method" export rope --len 8 --extend yarm --original 4 -o "$tmp/ext.h5"
+[ ! -e "$tmp/ext.h5" ] && ok || bad "a refused export wrote $tmp/ext.h5"
 expect_error "train: LMAX below the context" "shorter than the context" train --encoding rope --context 16 --randomize-positions 8 --data "$tmp/small.txt"
 expect_error "export: no output" "-o FILE.h5" export alibi
 expect_error "export: bad variant" "has no variant 'sideways'" export rope --variant sideways -o "$tmp/r.h5"

@@ -34,16 +34,55 @@ static PbStatus write_export(const char *out, int force, const Encoding *e, cons
     if (!st) st = h5_attr_int(f, "C", c->dim);
     if (!st) st = h5_attr_int(f, "H", c->heads);
     if (!st) st = h5_attr_int(f, "seed", (long long)seed);
+    const Extension *x = &c->extend;
+    if (!st && x->method != EXTEND_NONE) {
+        st = h5_attr_string(f, "extend", extend_method_name(x->method));
+        if (!st) st = h5_attr_double(f, "factor", x->factor);
+        if (!st) st = h5_attr_int(f, "original", x->original);
+        if (!st && x->method == EXTEND_YARN) st = h5_attr_double(f, "beta_fast", x->beta_fast);
+        if (!st && x->method == EXTEND_YARN) st = h5_attr_double(f, "beta_slow", x->beta_slow);
+        if (!st && x->method == EXTEND_LLAMA3) st = h5_attr_double(f, "low_freq_factor", x->low_freq_factor);
+        if (!st && x->method == EXTEND_LLAMA3) st = h5_attr_double(f, "high_freq_factor", x->high_freq_factor);
+    }
     if (!st) st = encoding_export(e, c->max_len, &sink);
     if (!st) st = h5out_commit(&file);
     else h5out_abort(&file);
     return st;
 }
 
+/* --extend METHOD with its settings; the factor defaults to T / L. */
+typedef struct {
+    const char *method;
+    double factor, beta_fast, beta_slow, low, high;
+    int original;
+} ExtendArgs;
+
+static PbStatus extension_of(const ExtendArgs *a, int len, Extension *x) {
+    *x = (Extension){0};
+    if (!a->method) {
+        if (a->original || a->factor)
+            return pb_fail(PB_USAGE, "export: --original and --factor go with --extend METHOD");
+        return PB_OK;
+    }
+    ExtendMethod m;
+    PbStatus st = extend_method_parse(a->method, &m);
+    if (st) return st;
+    if (m != EXTEND_NONE && !a->original)
+        return pb_fail(PB_USAGE, "export: --extend %s needs --original L, the length the model was trained at",
+                       a->method);
+    *x = extension_default(m, a->factor ? a->factor : (double)len / (a->original ? a->original : len), a->original);
+    if (a->beta_fast) x->beta_fast = a->beta_fast;
+    if (a->beta_slow) x->beta_slow = a->beta_slow;
+    if (a->low) x->low_freq_factor = a->low;
+    if (a->high) x->high_freq_factor = a->high;
+    return PB_OK;
+}
+
 PbStatus cmd_export(int argc, char **argv) {
     int len = 64, dim = 64, heads = 4, force = 0;
     uint64_t seed = 0;
     const char *variant = NULL, *knobs = NULL, *out = NULL;
+    ExtendArgs xa = {0};
     const ArgSpec options[] = {
         {"--len", NULL, ARG_INT, &len, 1, 4096, NULL, "T", "positions (default 64)"},
         {"--dim", NULL, ARG_INT, &dim, 1, 4096, NULL, "C", "model width (default 64)"},
@@ -51,13 +90,27 @@ PbStatus cmd_export(int argc, char **argv) {
         {"--variant", NULL, ARG_STRING, &variant, 0, 0, NULL, "V", "variant (see posbench list)"},
         {"--set", NULL, ARG_STRING, &knobs, 0, 0, NULL, "K=V,...", "encoding settings (see posbench list)"},
         {"--seed", NULL, ARG_U64, &seed, 0, 0, NULL, "K", "seed for learned parameters (default 0)"},
+        {"--extend", NULL, ARG_STRING, &xa.method, 0, 0, NULL, "METHOD",
+         "context extension of rope: pi, ntk, dynamic-ntk, yarn, llama3"},
+        {"--original", NULL, ARG_INT, &xa.original, 1, 1 << 24, NULL, "L", "with --extend: the trained length"},
+        {"--factor", NULL, ARG_DOUBLE, &xa.factor, 0, 0, NULL, "S", "with --extend: the scale factor (default T/L)",
+         .lo = 1, .hi = ARG_UNBOUNDED},
+        {"--beta-fast", NULL, ARG_DOUBLE, &xa.beta_fast, 0, 0, NULL, "X", "yarn: rotations over L kept (default 32)",
+         .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
+        {"--beta-slow", NULL, ARG_DOUBLE, &xa.beta_slow, 0, 0, NULL, "X",
+         "yarn: rotations over L interpolated (default 1)", .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
+        {"--low-freq-factor", NULL, ARG_DOUBLE, &xa.low, 0, 0, NULL, "X", "llama3 (default 1)", .flags = ARG_ABOVE_LO,
+         .lo = 0, .hi = ARG_UNBOUNDED},
+        {"--high-freq-factor", NULL, ARG_DOUBLE, &xa.high, 0, 0, NULL, "X", "llama3 (default 4)", .flags = ARG_ABOVE_LO,
+         .lo = 0, .hi = ARG_UNBOUNDED},
         {"--output", "-o", ARG_STRING, &out, 0, 0, NULL, "FILE.h5", "output file (required)"},
         {"--force", NULL, ARG_FLAG, &force, 0, 0, NULL, NULL, "replace an existing output file"},
         {NULL},
     };
     const ArgCommand cmd = {
         "export",
-        "ENCODING --len T --dim C --heads H [--variant V] [--set K=V] [--seed K] -o FILE.h5 [--force]",
+        "ENCODING --len T --dim C --heads H [--variant V] [--set K=V] [--seed K] [--extend METHOD --original L "
+        "[--factor S]] -o FILE.h5 [--force]",
         "Writes the encoding's defining tensors (position embeddings, attention biases,\n"
         "buckets, slopes, rotation angles) to an HDF5 file; posbench show lists them,\n"
         "posbench plot draws them.",
@@ -77,6 +130,7 @@ PbStatus cmd_export(int argc, char **argv) {
 
     Encoding e;
     EncodingConfig cfg = {.variant = variant, .dim = dim, .heads = heads, .max_len = len, .knobs = knobs};
+    if ((st = extension_of(&xa, len, &cfg.extend))) return st;
     if ((st = encoding_create(&e, m, &cfg))) return st;
     float *params = pb_calloc(e.n_params ? e.n_params : 1, sizeof *params, "encoding parameters");
     if (!params) return encoding_destroy(&e), PB_NOMEM;

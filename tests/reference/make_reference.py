@@ -221,10 +221,19 @@ class Rope(Encoding):
     variants = ("interleaved", "half")
     knob_defaults = {"base": 10000.0, "fraction": 1.0}
 
+    ext = None  # a context extension: dict(method, factor, original, ...)
+
+    def R(self):
+        return 2 * int(math.floor(self.knobs["fraction"] * self.D / 2))
+
+    def frequencies(self, length):
+        """theta_k of the pairs, the q/k multiplier and the share of each pair
+        interpolated, for a pass over a text of `length` tokens so far."""
+        return rope_scaling(self.ext, self.knobs["base"], self.R(), length)
+
     def rotate(self, params, x, pos):
-        D = self.D
-        R = 2 * int(math.floor(self.knobs["fraction"] * D / 2))
-        inv_freq = 1.0 / self.knobs["base"] ** (torch.arange(0, R, 2, dtype=F64) / R)
+        R = self.R()
+        inv_freq, mscale, _ = self.frequencies(int(pos[-1]) + 1)
         theta = pos.to(F64)[:, None] * inv_freq[None, :]          # [T, R/2]
         theta = theta[:, None, :]                                  # over heads
         rot, keep = x[..., :R], x[..., R:]
@@ -237,7 +246,58 @@ class Rope(Encoding):
             sin = torch.cat([torch.sin(theta)] * 2, dim=-1)
             x1, x2 = rot[..., : R // 2], rot[..., R // 2:]
             out = rot * cos + torch.cat([-x2, x1], dim=-1) * sin
-        return torch.cat([out, keep], dim=-1)
+        return torch.cat([out * mscale, keep], dim=-1)
+
+
+def rope_scaling(ext, base, R, length):
+    """RoPE's frequencies theta_k = base^(-2k/R), k < R/2, under a context
+    extension (None: unchanged), the multiplier of the rotated q and k, and
+    r_k, the share of pair k moved to theta_k / s:
+      pi (Chen et al. 2023, eq. 3: positions m -> m / s): every pair, r = 1.
+      ntk (bloc97's NTK-aware scaling, YaRN sec. 3.1): base -> base s^(R/(R-2)).
+      dynamic-ntk (YaRN sec. 3.3): ntk with s' = max(1, s l / L - (s - 1)) at
+        the current length l (Hugging Face's dynamic rule; s = 1 gives the
+        paper's s' = max(1, l / L)).
+      yarn (Peng et al. 2023, sec. 3.2 and 3.4; jquesnelle/yarn's ramp): the
+        pairs whose wavelength 2 pi / theta_k fits beta_fast = 32 times or
+        more into L keep theta_k, those fitting beta_slow = 1 time or less
+        take theta_k / s, linearly in the pair index between (the bounds
+        floor and ceil of the index where the wavelength fits n times,
+        R ln(L / (2 pi n)) / (2 ln base)); attention temperature
+        sqrt(1/t) = 0.1 ln s + 1 on both q and k.
+      llama3 (Meta's Llama 3.1 apply_scaling): wavelengths above L / low
+        divided by s, below L / high kept, in between smoothed by
+        (L / wavelength - low) / (high - low)."""
+    k = torch.arange(0, R, 2, dtype=F64)
+    theta = base ** (-k / R)
+    pairs = R // 2
+    if ext is None or ext["method"] == "none":
+        return theta, 1.0, torch.zeros(pairs, dtype=F64)
+    m, s, L = ext["method"], float(ext["factor"]), float(ext["original"])
+    if m == "pi":
+        return theta / s, 1.0, torch.ones(pairs, dtype=F64)
+    if m in ("ntk", "dynamic-ntk"):
+        if m == "dynamic-ntk":
+            s = max(1.0, s * length / L - (s - 1))
+        return (base * s ** (R / (R - 2))) ** (-k / R), 1.0, torch.zeros(pairs, dtype=F64)
+    if m == "yarn":
+        def index_fitting(n):  # the pair whose wavelength fits n times into L
+            return R * math.log(L / (n * 2 * math.pi)) / (2 * math.log(base))
+        lo = max(math.floor(index_fitting(ext.get("beta_fast", 32.0))), 0)
+        hi = min(math.ceil(index_fitting(ext.get("beta_slow", 1.0))), R - 1)
+        if lo == hi:
+            hi += 0.001
+        r = ((torch.arange(pairs, dtype=F64) - lo) / (hi - lo)).clamp(0, 1)
+        mscale = 0.1 * math.log(s) + 1 if s > 1 else 1.0
+        return theta / s * r + theta * (1 - r), mscale, r
+    if m == "llama3":
+        low, high = ext.get("low_freq_factor", 1.0), ext.get("high_freq_factor", 4.0)
+        wavelen = 2 * math.pi / theta
+        smooth = ((L / wavelen - low) / (high - low))
+        r = torch.where(wavelen > L / low, torch.ones_like(theta),
+                        torch.where(wavelen < L / high, torch.zeros_like(theta), 1 - smooth))
+        return theta / s * r + theta * (1 - r), 1.0, r
+    raise ValueError(m)
 
 
 class XPos(Encoding):
@@ -617,6 +677,28 @@ ENCODINGS = {
         dict(variant="half", knobs="", C=16, H=2, B=2, T=6, pos0=0),
         dict(variant="half", knobs="", C=12, H=2, B=1, T=4, pos0=500),
         dict(variant="half", knobs="fraction=0.5,base=100", C=24, H=2, B=1, T=5, pos0=2),
+        # context extension (encoding.h): every method past the trained L = 16,
+        # positions near 4L; export_len: the angles `posbench export` gives
+        dict(variant="interleaved", knobs="", C=32, H=2, B=1, T=4, pos0=60,
+             ext=dict(method="pi", factor=4.0, original=16, export_len=64)),
+        dict(variant="half", knobs="", C=32, H=2, B=1, T=4, pos0=60,
+             ext=dict(method="ntk", factor=4.0, original=16, export_len=64)),
+        # dynamic: the calls' length is pos0 + T = 40, s' = 2.5 * 40 / 16 - 1.5
+        dict(variant="interleaved", knobs="", C=32, H=2, B=1, T=4, pos0=36,
+             ext=dict(method="dynamic-ntk", factor=2.5, original=16, export_len=48)),
+        dict(variant="half", knobs="", C=64, H=2, B=1, T=3, pos0=200,
+             ext=dict(method="yarn", factor=8.0, original=64, beta_fast=32.0, beta_slow=1.0,
+                      export_len=256)),
+        # partial rotation, another base, knobs of yarn and llama3 off their defaults
+        dict(variant="interleaved", knobs="fraction=0.5,base=500", C=96, H=2, B=1, T=3, pos0=90,
+             ext=dict(method="yarn", factor=3.0, original=32, beta_fast=16.0, beta_slow=2.0,
+                      export_len=96)),
+        dict(variant="half", knobs="", C=128, H=2, B=1, T=3, pos0=500,
+             ext=dict(method="llama3", factor=8.0, original=128, low_freq_factor=1.0,
+                      high_freq_factor=4.0, export_len=512)),
+        dict(variant="interleaved", knobs="base=500", C=64, H=2, B=1, T=3, pos0=90,
+             ext=dict(method="llama3", factor=4.0, original=32, low_freq_factor=2.0,
+                      high_freq_factor=8.0, export_len=128)),
     ], [dict(name="default", variant="", knobs="", tied=1)]),
     "sandwich": (Sandwich, [
         dict(variant="", knobs="", C=16, H=2, B=1, T=6, pos0=0),
@@ -695,8 +777,11 @@ TRAIN = dict(steps=10, lr=1e-2, warmup=3, min_lr_ratio=0.1, weight_decay=0.1, be
 
 
 def make_encoding(cls, case, max_len=None):
-    return cls(case["variant"], case["knobs"], case["C"], case["H"],
-               max_len if max_len is not None else case.get("max_len", 0))
+    enc = cls(case["variant"], case["knobs"], case["C"], case["H"],
+              max_len if max_len is not None else case.get("max_len", 0))
+    if "ext" in case:
+        enc.ext = case["ext"]
+    return enc
 
 
 # ---- hook fixtures --------------------------------------------------------------
@@ -712,6 +797,20 @@ def hook_case(grp, cls, case, gen):
     for k, v in (("dim", C), ("heads", H), ("max_len", enc.max_len), ("B", B), ("T", T),
                  ("pos0", pos0), ("K", K)):
         grp.attrs[k] = np.int64(v)
+    ext = case.get("ext")
+    if ext:
+        # the extension, and what `posbench export --len N` gives for it
+        sattr(grp, "extend", ext["method"])
+        for k in ("factor", "beta_fast", "beta_slow", "low_freq_factor", "high_freq_factor"):
+            if k in ext:
+                grp.attrs[k] = np.float64(ext[k])
+        grp.attrs["original"] = np.int64(ext["original"])
+        N = ext["export_len"]
+        grp.attrs["export_len"] = np.int64(N)
+        inv_freq, mscale, ramp = enc.frequencies(N)
+        put(grp, "angle", torch.arange(N, dtype=F64)[:, None] * inv_freq[None, :], np.float64)
+        put(grp, "mscale", torch.tensor([mscale], dtype=F64), np.float64)
+        put(grp, "ramp", ramp, np.float64)
     params = enc.init_params(gen, 0.5)
     for at, v in case.get("set", {}).items():
         params[at] = float(np.float32(v))

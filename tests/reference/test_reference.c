@@ -58,6 +58,7 @@
 #include "../../harness/model/model.h"
 #include "../../harness/train/train.h"
 #include "../buffers.h"
+#include "../capture_sink.h"
 #include "../check.h"
 
 #define FLOOR 1e-2
@@ -266,6 +267,40 @@ static void run_score(const EncodingModule *m, Encoding *e, hid_t g, const char 
     free(q), free(k), free(dscore), free(ref), free(dq_ref), free(dk_ref);
 }
 
+/* A case's context extension (attribute extend, absent: none). */
+static void read_extension(hid_t g, const char *what, Extension *x) {
+    char method[32] = "none";
+    *x = (Extension){0};
+    if (H5Aexists(g, "extend") <= 0) return;
+    attr_string(g, what, "extend", method, sizeof method);
+    ExtendMethod m = EXTEND_NONE;
+    CHECK_OK(extend_method_parse(method, &m));
+    *x = extension_default(m, attr_double(g, what, "factor"), (int)attr_int(g, what, "original"));
+    if (H5Aexists(g, "beta_fast") > 0) x->beta_fast = attr_double(g, what, "beta_fast");
+    if (H5Aexists(g, "beta_slow") > 0) x->beta_slow = attr_double(g, what, "beta_slow");
+    if (H5Aexists(g, "low_freq_factor") > 0) x->low_freq_factor = attr_double(g, what, "low_freq_factor");
+    if (H5Aexists(g, "high_freq_factor") > 0) x->high_freq_factor = attr_double(g, what, "high_freq_factor");
+}
+
+/* What `posbench export --len N` writes for an extension (angle [N, R/2],
+ * mscale [1], ramp [R/2]) against the reference's float64 values. */
+static void run_export(Encoding *e, hid_t g, const char *what) {
+    const int N = (int)attr_int(g, what, "export_len");
+    Capture cap;
+    capture_init(&cap);
+    CHECK_OK(encoding_export(e, N, &cap.sink));
+    static const char *const names[] = {"angle", "mscale", "ramp"};
+    for (int k = 0; k < 3; k++) {
+        const Captured *t = capture_get(&cap, names[k]);
+        Shape s;
+        double *ref = read_f64(g, what, names[k], t ? t->count : 0, &s);
+        CHECK(t && ref, "%s: export has no %s of the reference's shape", what, names[k]);
+        if (t && ref) compare_f(HOOK_OUT, what, names[k], t->f, ref, t->count, s.rank, s.dims);
+        free(ref);
+    }
+    capture_free(&cap);
+}
+
 /* Runs one hook case; returns the variant index it covered (-1 if none). */
 static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
     char variant[64], knobs[256], hooks[64];
@@ -278,6 +313,7 @@ static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
     const size_t n_params = (size_t)attr_int(g, what, "n_params");
     EncodingConfig cfg = {
         .variant = variant, .dim = C, .heads = H, .max_len = (int)attr_int(g, what, "max_len"), .knobs = knobs};
+    read_extension(g, what, &cfg.extend);
     Encoding e;
     PbStatus st = encoding_create(&e, m, &cfg);
     CHECK(!st, "%s: encoding_create: %s", what, pb_errmsg());
@@ -354,6 +390,7 @@ static int run_hook_case(const EncodingModule *m, hid_t g, const char *what) {
         release(row), free(bias), free(dbias), free(bias_ref);
     }
     if (want[3] && have[3]) run_score(m, &e, g, what, B, T, K, pos0);
+    if (cfg.extend.method != EXTEND_NONE) run_export(&e, g, what);
     if (np) {
         double *dref = read_f64(g, what, "dparams", np, NULL);
         if (dref) compare_f(HOOK_GRAD, what, "dparams", dparams, dref, np, 1, (int[]){(int)np});
