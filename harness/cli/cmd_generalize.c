@@ -52,6 +52,9 @@ PbStatus gen_parse_encodings(const char *text, GenConfig *c) {
         if (c->n_encodings >= GEN_MAX_ENCODINGS) return pb_fail(PB_USAGE, "--encodings: at most %d", GEN_MAX_ENCODINGS);
         EncodingSpec spec;
         int randomized;
+        if (gen_key_is_derived(tok))
+            return pb_fail(PB_USAGE, "--encodings: '%s' is a context extension of a trained model; give --extend %s",
+                           tok, strrchr(tok, '+') + 1);
         PbStatus st = gen_key_parse(tok, &spec, &randomized);
         if (st) return st;
         char key[GEN_NAME + 16];
@@ -67,6 +70,24 @@ PbStatus gen_parse_encodings(const char *text, GenConfig *c) {
         snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", key);
     }
     if (!c->n_encodings) return pb_fail(PB_USAGE, "--encodings: name at least one encoding (see posbench list)");
+    return PB_OK;
+}
+
+PbStatus gen_parse_extend(const char *text, GenConfig *c) {
+    c->n_extend = 0;
+    if (strcmp(text, "all") == 0) text = "pi,ntk,dynamic-ntk,yarn,llama3";
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        ExtendMethod m;
+        PbStatus st = extend_method_parse(tok, &m);
+        if (st) return st;
+        if (m == EXTEND_NONE) continue; /* the trained model is the baseline already */
+        for (int k = 0; k < c->n_extend; k++)
+            if (c->extend[k] == m) return pb_fail(PB_USAGE, "--extend: '%s' is named twice", tok);
+        c->extend[c->n_extend++] = m;
+    }
+    if (!c->n_extend) return pb_fail(PB_USAGE, "--extend: name a method (pi, ntk, dynamic-ntk, yarn, llama3 or all)");
     return PB_OK;
 }
 
@@ -174,7 +195,7 @@ static PbStatus sweep_mpi(GenResults *r, const char *out, int force) {
 /* The options; c holds the defaults until configure applies the rest. */
 typedef struct {
     GenConfig c;
-    const char *encodings, *data, *tok, *lens, *out, *escale, *resume;
+    const char *encodings, *data, *tok, *lens, *out, *escale, *resume, *extend;
     double lr;
     int steps, force, quiet;
     uint64_t seed;
@@ -198,6 +219,16 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         {"--steps", NULL, ARG_INT, &a->steps, 1, 1 << 30, NULL, "N", "optimizer steps per run (default 300)"},
         {"--seeds", NULL, ARG_INT, &c->seeds, 1, 100, NULL, "K", "runs per encoding (default 3)"},
         {"--seed", NULL, ARG_U64, &a->seed, 0, 0, NULL, "S", "first seed (runs use S, S+1, ...; default 0)"},
+        {"--extend", NULL, ARG_STRING, &a->extend, 0, 0, NULL, "M,M,...",
+         "evaluate each rope study's trained model also under these context extensions: pi, ntk, "
+         "dynamic-ntk, yarn, llama3 (or all); studies SPEC+METHOD"},
+        {"--extend-factor", NULL, ARG_DOUBLE, &c->extend_factor, 0, 0, NULL, "S",
+         "the static extensions' scale factor (default T/L at each length; dynamic-ntk: l/L per pass)", .lo = 1,
+         .hi = ARG_UNBOUNDED},
+        {"--beta-fast", NULL, ARG_DOUBLE, &c->beta_fast, 0, 0, NULL, "X", "yarn: rotations over L kept (default 32)",
+         .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
+        {"--beta-slow", NULL, ARG_DOUBLE, &c->beta_slow, 0, 0, NULL, "X",
+         "yarn: rotations over L interpolated (default 1)", .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
         {"--randomize-positions", NULL, ARG_INT, &c->train.randomize_positions, 1, 1 << 24, NULL, "LMAX",
          "train at sorted random positions of [0, LMAX) (Ruoss et al. 2023): keys NAME+randpos, or every "
          "encoding that reads positions"},
@@ -226,7 +257,8 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         "generalize",
         "[--encodings A,B] [--data jargon|devil|FILE|task:copy|task:reverse|task:sort|task:add] "
         "[--train-len L] [--eval-lens T,...] [--stride S] [--steps N] [--seeds K] [--layers N --dim C --heads H] "
-        "[--randomize-positions LMAX] [-o FILE.h5] [--force] [--resume FILE.h5]",
+        "[--randomize-positions LMAX] [--extend METHODS [--extend-factor S]] [-o FILE.h5] [--force] "
+        "[--resume FILE.h5]",
         "Trains the probe transformer with each encoding on windows of L tokens and evaluates it on\n"
         "longer ones (per-token loss, perplexity, loss by position, evaluation memory), or measures\n"
         "exact-match accuracy on a synthetic task; several seeds each; writes HDF5 and prints the\n"
@@ -245,6 +277,7 @@ static PbStatus configure(GenArgs *a) {
     PbStatus st;
     if (a->encodings && (st = gen_parse_encodings(a->encodings, c))) return st;
     if (c->train.randomize_positions && (st = gen_randomize_all(c))) return st;
+    if (a->extend && ((st = gen_parse_extend(a->extend, c)) || (st = gen_add_extensions(c)))) return st;
     if ((st = model_parse_embed_scale(a->escale, c->model.dim, &c->model.embed_scale))) return st;
     if (a->data) snprintf(c->data, sizeof c->data, "%s", a->data);
     snprintf(c->tokenizer, sizeof c->tokenizer, "%s", a->tok);

@@ -13,6 +13,8 @@ PbStatus gen_parse_encodings(const char *text, GenConfig *c);
 /* --randomize-positions without a NAME+randpos key: every key whose
  * encoding reads positions becomes NAME+randpos (none and cope stay). */
 PbStatus gen_randomize_all(GenConfig *c);
+/* --extend M,M,... (or all) into c->extend. */
+PbStatus gen_parse_extend(const char *text, GenConfig *c);
 void gen_default_lens(GenConfig *c);
 void gen_default_output(char *buf, size_t cap, const char *prefix);
 

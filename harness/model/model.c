@@ -285,6 +285,23 @@ PbStatus model_create(Model *m, const ModelConfig *cfg) {
     return PB_OK;
 }
 
+PbStatus model_set_extension(Model *m, const Extension *x) {
+    EncodingConfig cfg = m->enc.cfg;
+    cfg.extend = *x;
+    Encoding e;
+    PbStatus st = encoding_create(&e, m->enc.module, &cfg);
+    if (st) return st;
+    if (e.n_params != m->enc.n_params) {
+        encoding_destroy(&e);
+        return pb_fail(PB_INTERNAL, "model: the extended encoding has %zu parameters, the model's %zu", e.n_params,
+                       m->enc.n_params);
+    }
+    encoding_bind(&e, m->enc.params, m->enc.dparams);
+    encoding_destroy(&m->enc);
+    m->enc = e;
+    return PB_OK;
+}
+
 void model_free(Model *m) {
     if (m->enc.module) encoding_destroy(&m->enc);
     pb_free_large(m->params);

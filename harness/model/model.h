@@ -156,6 +156,11 @@ typedef struct {
  * encoding and allocates params and grads (zeroed). */
 PbStatus model_create(Model *m, const ModelConfig *cfg);
 void model_free(Model *m);
+/* Rebuilds the encoding with context extension x (encoding.h; method
+ * EXTEND_NONE: as created), on the same parameter slices: a trained model
+ * evaluated, or fine-tuned, under RoPE scaling. PB_USAGE for an encoding
+ * that cannot take it (the model keeps its encoding). */
+PbStatus model_set_extension(Model *m, const Extension *x);
 /* GPT-2 init from PCG32 (seed, MODEL_INIT_STREAM). */
 void model_init_params(Model *m, uint64_t seed);
 float *model_param(const Model *m, ModelTensorId id); /* start of a tensor in params */

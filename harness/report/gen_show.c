@@ -308,20 +308,46 @@ static void study_lengths(hid_t file, long long *L, int *longest) {
  * that did not learn has a flat curve for the wrong reason: an encoding
  * whose perplexity at L is over GEN_UNDERTRAINED times the best one's
  * (best_L) is named undertrained, not extrapolating. */
-static int verdict_of(char *out, size_t cap, const SummaryRow *w, double best_L, long long L, int longest) {
-    double ratio = w->ppl_long / w->ppl_L;
+static int verdict_of(char *out, size_t cap, const SummaryRow *w, double best_L, long long L, int longest,
+                      double model_L) {
+    /* a context extension is judged against its trained model at L */
+    const int extension = !isnan(model_L);
+    double ratio = w->ppl_long / (extension ? model_L : w->ppl_L);
     int times = L ? (int)(longest / L) : 0, list;
     if (!isfinite(w->ppl_L)) snprintf(out, cap, "-"), list = NO_LIST;
-    else if (w->ppl_L > GEN_UNDERTRAINED * best_L)
+    else if (!extension && w->ppl_L > GEN_UNDERTRAINED * best_L)
         snprintf(out, cap, "undertrained (ppl at L x%.2f the best)", w->ppl_L / best_L), list = UNDERTRAINED;
     else if (!isfinite(w->ppl_long)) snprintf(out, cap, "cannot go past its positions (n/a)"), list = NOT_APPLICABLE;
     else if (ratio <= 1.10) snprintf(out, cap, "extrapolates (ppl x%.2f at %dL)", ratio, times), list = EXTRAPOLATE;
     else snprintf(out, cap, "degrades (ppl x%.2f at %dL)", ratio, times), list = DEGRADE;
+    if (extension) { /* and what scaling costs at L */
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, "; x%.2f at L; of its model's ppl at L", w->ppl_L / model_L);
+    }
     if (w->diverged) {
         size_t n = strlen(out);
         snprintf(out + n, cap - n, "; %d run(s) diverged", w->diverged);
     }
     return list;
+}
+
+/* The best perplexity at L of the models trained (extensions left out). */
+static double best_trained_L(const Summary *sum) {
+    double best = INFINITY;
+    for (int i = 0; i < sum->n; i++)
+        if (isfinite(sum->rows[i].ppl_L) && sum->rows[i].ppl_L < best && !gen_key_is_derived(sum->rows[i].name))
+            best = sum->rows[i].ppl_L;
+    return best;
+}
+
+/* A context extension's trained model's perplexity at L (NaN for a key
+ * that trains; infinite when the model is not in the file). */
+static double extension_model_L(const Summary *sum, const SummaryRow *w) {
+    char parent[GEN_NAME];
+    if (gen_key_method(w->name, parent, sizeof parent) == EXTEND_NONE) return NAN;
+    for (int i = 0; i < sum->n; i++)
+        if (strcmp(sum->rows[i].name, parent) == 0) return sum->rows[i].ppl_L;
+    return INFINITY;
 }
 
 /* A number, or "-" when it is not finite (not measured / not applicable). */
@@ -368,15 +394,13 @@ static void show_summary(hid_t file, const char *path, FILE *out, const Summary 
     fprintf(out, "%-*s %12s %12s %9s %10s %10s %9s %9s  %s\n", name_width, "encoding", "train tok/s", "bench tok/s",
             "eval mem", "loss@L", "loss@long", "task@min", "task@max", "verdict");
     char lists[N_LISTS][LIST_CHARS] = {""}, name[GEN_NAME], verdict[128];
-    double best_L = INFINITY;
-    for (int i = 0; i < sum->n; i++)
-        if (isfinite(sum->rows[i].ppl_L) && sum->rows[i].ppl_L < best_L) best_L = sum->rows[i].ppl_L;
+    const double best_L = best_trained_L(sum);
     for (int i = 0; i < sum->n; i++) {
         const SummaryRow *w = &sum->rows[i];
         int T = 0;
         double tps = has_bench ? bench_tps(&bench, w->name, &T) : NAN;
         bench_length_add(&bench_T, tps, T);
-        int list = verdict_of(verdict, sizeof verdict, w, best_L, L, longest);
+        int list = verdict_of(verdict, sizeof verdict, w, best_L, L, longest, extension_model_L(sum, w));
         if (list != NO_LIST) {
             size_t n = strlen(lists[list]);
             snprintf(lists[list] + n, LIST_CHARS - n, "%s%.63s", n ? ", " : "", shown(name, w->name));
@@ -413,12 +437,11 @@ int gen_verdicts(hid_t file, GenVerdict *v, int cap) {
     long long L = 0;
     int longest = 0, k = 0;
     study_lengths(file, &L, &longest);
-    double best_L = INFINITY;
-    for (int i = 0; i < sum.n; i++)
-        if (isfinite(sum.rows[i].ppl_L) && sum.rows[i].ppl_L < best_L) best_L = sum.rows[i].ppl_L;
+    const double best_L = best_trained_L(&sum);
     for (int i = 0; i < sum.n && k < cap; i++, k++) {
         snprintf(v[k].name, sizeof v[k].name, "%s", sum.rows[i].name);
-        v[k].list = verdict_of(v[k].verdict, sizeof v[k].verdict, &sum.rows[i], best_L, L, longest);
+        v[k].list = verdict_of(v[k].verdict, sizeof v[k].verdict, &sum.rows[i], best_L, L, longest,
+                               extension_model_L(&sum, &sum.rows[i]));
     }
     return k;
 }

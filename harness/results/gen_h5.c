@@ -117,6 +117,17 @@ static PbStatus write_spec(hid_t g, const GenConfig *c, const char *name) {
     if (!st) st = h5_attr_string(g, "settings", spec.settings);
     /* LMAX of the positions it trained at; 0: 0..L-1 */
     if (!st) st = h5_attr_int(g, "randomize_positions", randomized ? c->train.randomize_positions : 0);
+    char parent[GEN_NAME];
+    const ExtendMethod m = gen_key_method(name, parent, sizeof parent);
+    if (!st && m != EXTEND_NONE) { /* a context extension of parent's model */
+        st = h5_attr_string(g, "extend", extend_method_name(m));
+        if (!st) st = h5_attr_string(g, "parent", parent);
+        if (!st) st = h5_attr_double(g, "extend_factor", c->extend_factor);
+        float ramp[4096];
+        int pairs = 0;
+        if (!st) st = gen_key_ramp(c, name, ramp, 4096, &pairs);
+        if (!st && pairs) st = h5_write_floats(g, "ramp", ramp, 1, (int[]){pairs});
+    }
     return st;
 }
 

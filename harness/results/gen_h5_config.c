@@ -59,6 +59,18 @@ static void task_items(ConfigTable *t, const GenResults *r) {
            "of all answer tokens (argmax given the true prefix)");
 }
 
+/* The context extensions: written only when used, as randomize_positions. */
+static void extend_items(ConfigTable *t, const GenConfig *c) {
+    size_t n = 0;
+    t->methods[0] = 0;
+    for (int k = 0; k < c->n_extend; k++)
+        n += snprintf(t->methods + n, sizeof t->methods - n, "%s%s", k ? "," : "", extend_method_name(c->extend[k]));
+    item_s(t, "extend", t->methods);
+    item_d(t, "extend_factor", c->extend_factor);
+    item_d(t, "beta_fast", c->beta_fast > 0 ? c->beta_fast : 32);
+    item_d(t, "beta_slow", c->beta_slow > 0 ? c->beta_slow : 1);
+}
+
 static void corpus_items(ConfigTable *t, const GenConfig *c) {
     item_d(t, "val_fraction", c->train.val_fraction);
     item_i(t, "bins", c->bins);
@@ -83,6 +95,7 @@ void gen_h5_config_table(ConfigTable *t, const GenResults *r) {
     item_i(t, "eval_batch", c->eval_batch);
     /* Written only when used: files from before it resume as they were. */
     if (c->train.randomize_positions) item_i(t, "randomize_positions", c->train.randomize_positions);
+    if (c->n_extend) extend_items(t, c);
     item_i(t, "seeds", c->seeds);
     item_s(t, "seed_values", t->seeds);
     if (r->is_task) task_items(t, r);

@@ -20,7 +20,7 @@ typedef struct {
 
 typedef struct {
     /* the joined lists the string items point into */
-    char list[GEN_MAX_ENCODINGS * (GEN_NAME + 1)], seeds[1024], lens[512];
+    char list[GEN_MAX_ENCODINGS * (GEN_NAME + 1)], seeds[1024], lens[512], methods[128];
     ConfigItem item[CONFIG_ITEMS];
     int n;
 } ConfigTable;

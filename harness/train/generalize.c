@@ -478,9 +478,23 @@ static PbStatus eval_corpus_at(const GenConfig *c, GenEncResult *e, Trainer *t, 
     return PB_OK;
 }
 
-/* Evaluates one trained model (seed index s) into e. */
+/* The extension of method m for an evaluation at length T of the model
+ * trained at L: factor --extend-factor, else T / L; dynamic-ntk always 1, so
+ * its factor is max(1, l / L) for a pass of length l (the YaRN paper's rule;
+ * a larger s in s l / L - (s - 1) overshoots l / L). */
+static Extension extension_at(const GenConfig *c, ExtendMethod m, int T) {
+    const double L = c->train_len, s = T > L ? T / L : 1;
+    const double factor = m == EXTEND_DYNAMIC_NTK ? 1 : c->extend_factor > 0 ? c->extend_factor : s;
+    Extension x = extension_default(m, factor, c->train_len);
+    if (c->beta_fast > 0) x.beta_fast = c->beta_fast;
+    if (c->beta_slow > 0) x.beta_slow = c->beta_slow;
+    return x;
+}
+
+/* Evaluates one trained model (seed index s) into e, under the context
+ * extension `method` (EXTEND_NONE: as trained). */
 static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Trainer *t, int s, const int32_t *val,
-                         size_t n_val, int *cut) {
+                         size_t n_val, int *cut, ExtendMethod method) {
     Bins bins = {NULL, NULL};
     if (!r->is_task) {
         bins.sum = malloc((size_t)c->bins * sizeof *bins.sum);
@@ -496,17 +510,116 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
             break;
         }
         eval_progress(c, e->name, c->eval_lens[i]);
+        if (method != EXTEND_NONE) {
+            const Extension x = extension_at(c, method, c->eval_lens[i]);
+            if ((st = model_set_extension(&t->model, &x))) break;
+        }
         st = r->is_task ? eval_task_at(c, r, e, t, s, i, cut)
                         : eval_corpus_at(c, e, t, s, i, val, n_val, bins, cut, &diverged);
     }
     if (c->log && c->tty) fprintf(c->log, "\r\033[K"), fflush(c->log);
     free(bins.sum), free(bins.n);
+    if (method != EXTEND_NONE) { /* the model as trained again */
+        const Extension none = {0};
+        PbStatus back = model_set_extension(&t->model, &none);
+        if (!st) st = back;
+    }
     return st;
 }
 
 /* ---- preparing the data ------------------------------------------------- */
 
+/* Keeps the exported "ramp" of an encoding. */
+typedef struct {
+    float *ramp;
+    int cap, n;
+} RampSink;
+
+static PbStatus ramp_put(TensorSink *s, const char *name, const float *data, int rank, const int *dims) {
+    RampSink *r = s->ctx;
+    if (strcmp(name, "ramp") == 0 && rank == 1)
+        for (r->n = 0; r->n < dims[0] && r->n < r->cap; r->n++) r->ramp[r->n] = data[r->n];
+    return PB_OK;
+}
+
+static PbStatus ramp_put_int(TensorSink *s, const char *name, const int *data, int rank, const int *dims) {
+    (void)s, (void)name, (void)data, (void)rank, (void)dims;
+    return PB_OK;
+}
+
+PbStatus gen_key_ramp(const GenConfig *c, const char *key, float *ramp, int cap, int *pairs) {
+    char parent[GEN_NAME];
+    const ExtendMethod m = gen_key_method(key, parent, sizeof parent);
+    EncodingSpec spec;
+    int randomized;
+    *pairs = 0;
+    PbStatus st = m == EXTEND_NONE ? pb_fail(PB_USAGE, "'%s' is not an extension", key)
+                                   : gen_key_parse(parent, &spec, &randomized);
+    if (st) return st;
+    const int T = c->eval_lens[c->n_lens - 1];
+    EncodingConfig cfg = {.variant = spec.variant,
+                          .dim = c->model.dim,
+                          .heads = c->model.heads,
+                          .max_len = T,
+                          .knobs = spec.settings,
+                          .extend = extension_at(c, m, T)};
+    Encoding e;
+    if ((st = encoding_create(&e, spec.module, &cfg))) return st;
+    RampSink rs = {ramp, cap, 0};
+    TensorSink sink = {ramp_put, ramp_put_int, &rs};
+    /* inspect alone: the angles it also gives are not needed */
+    if (spec.module->inspect) st = spec.module->inspect(&e, 1, &sink);
+    encoding_destroy(&e);
+    *pairs = rs.n;
+    return st;
+}
+
+int gen_key_is_derived(const char *key) {
+    char parent[GEN_NAME];
+    return gen_key_method(key, parent, sizeof parent) != EXTEND_NONE;
+}
+
+ExtendMethod gen_key_method(const char *key, char *parent, size_t cap) {
+    const char *plus = strrchr(key, '+');
+    if (!plus) return EXTEND_NONE;
+    for (int m = EXTEND_PI; m < EXTEND_COUNT; m++)
+        if (strcmp(plus + 1, extend_method_name((ExtendMethod)m)) == 0) {
+            snprintf(parent, cap, "%.*s", (int)(plus - key), key);
+            return (ExtendMethod)m;
+        }
+    return EXTEND_NONE;
+}
+
+PbStatus gen_add_extensions(GenConfig *c) {
+    const int n = c->n_encodings;
+    int added = 0;
+    for (int i = 0; i < n; i++) {
+        EncodingSpec spec;
+        int randomized;
+        char parent[GEN_NAME];
+        if (gen_key_method(c->encodings[i], parent, sizeof parent) != EXTEND_NONE) continue;
+        if (gen_key_parse(c->encodings[i], &spec, &randomized) || randomized || !spec.module->extendable) continue;
+        for (int k = 0; k < c->n_extend; k++) {
+            if (c->n_encodings >= GEN_MAX_ENCODINGS)
+                return pb_fail(PB_USAGE, "--extend: more than %d studies in all", GEN_MAX_ENCODINGS);
+            char key[GEN_NAME + 16];
+            snprintf(key, sizeof key, "%s+%s", c->encodings[i], extend_method_name(c->extend[k]));
+            if (strlen(key) >= GEN_NAME) return pb_fail(PB_USAGE, "--extend: '%s' is too long a key", key);
+            snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", key);
+            added++;
+        }
+    }
+    if (c->n_extend && !added)
+        return pb_fail(PB_USAGE,
+                       "--extend: no study can take it: the methods scale a rotation, and none of the encodings "
+                       "(%s%s) rotates (rope does)",
+                       c->encodings[0], n > 1 ? ", ..." : "");
+    return PB_OK;
+}
+
 PbStatus gen_key_parse(const char *key, EncodingSpec *spec, int *randomized) {
+    char parent[GEN_NAME];
+    if (gen_key_method(key, parent, sizeof parent) != EXTEND_NONE) return gen_key_parse(parent, spec, randomized);
     const size_t n = strlen(key), k = strlen(GEN_RANDOMIZED);
     *randomized = n > k && strcmp(key + n - k, GEN_RANDOMIZED) == 0;
     if (!*randomized) return encoding_spec_parse(key, spec);
@@ -704,7 +817,42 @@ static PbStatus record_training(GenResults *r, GenEncResult *er, int s, Trainer 
     if (st) return st;
     size_t n_train, n_val;
     train_split(r->n_tokens, tc->val_fraction, &n_train, &n_val);
-    return evaluate(&r->cfg, r, er, t, s, r->ids + n_train, n_val, cut);
+    return evaluate(&r->cfg, r, er, t, s, r->ids + n_train, n_val, cut, EXTEND_NONE);
+}
+
+/* The keys derived from key e (its trained model under each extension):
+ * their training as e's, then their evaluations. *cut as evaluate's. */
+static PbStatus evaluate_derived(GenResults *r, int e, int s, Trainer *t, int *cut) {
+    const GenConfig *c = &r->cfg;
+    const GenEncResult *pe = &r->enc[e];
+    const size_t steps = (size_t)c->train.steps;
+    size_t n_train, n_val;
+    train_split(r->n_tokens, r->is_task ? 0 : c->train.val_fraction, &n_train, &n_val);
+    PbStatus st = PB_OK;
+    for (int d = 0; !st && !*cut && d < c->n_encodings; d++) {
+        char parent[GEN_NAME];
+        const ExtendMethod m = gen_key_method(c->encodings[d], parent, sizeof parent);
+        if (m == EXTEND_NONE || strcmp(parent, pe->name) != 0) continue;
+        GenEncResult *de = &r->enc[d];
+        memcpy(de->train_loss + (size_t)s * steps, pe->train_loss + (size_t)s * steps, steps * sizeof(float));
+        de->train_tps[s] = pe->train_tps[s];
+        de->diverged[s] = pe->diverged[s];
+        if (pe->diverged[s]) note(de->diverged_reason, sizeof de->diverged_reason, pe->diverged_reason);
+        else st = evaluate(c, r, de, t, s, r->ids + n_train, n_val, cut, m);
+    }
+    return st;
+}
+
+static void mark_measured(GenResults *r, int e, int s, double t0);
+
+/* Marks the keys derived from key e measured for seed index s. */
+static void mark_derived(GenResults *r, int e, int s, double t0) {
+    for (int d = 0; d < r->cfg.n_encodings; d++) {
+        char parent[GEN_NAME];
+        if (gen_key_method(r->cfg.encodings[d], parent, sizeof parent) != EXTEND_NONE &&
+            strcmp(parent, r->enc[e].name) == 0)
+            mark_measured(r, d, s, t0);
+    }
 }
 
 /* Marks run (e, s) measured here and logs its line. */
@@ -772,13 +920,19 @@ PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
     }
     int cut = 0;
     st = record_training(r, er, s, &t, &tc, st, &cut);
+    if (!st && !cut) st = evaluate_derived(r, e, s, &t, &cut);
     trainer_free(&t);
-    if (!st && cut) { /* evaluation cut short by an interrupt */
-        clear_seed(er, c, s, r->is_task);
+    if (!st && cut) { /* evaluation cut short by an interrupt: the run and its derived keys */
+        for (int d = 0; d < c->n_encodings; d++) {
+            char parent[GEN_NAME];
+            if (d == e || (gen_key_method(c->encodings[d], parent, sizeof parent) != EXTEND_NONE &&
+                           strcmp(parent, er->name) == 0))
+                clear_seed(&r->enc[d], c, s, r->is_task);
+        }
         *cut_out = 1;
         return PB_OK;
     }
-    if (!st) mark_measured(r, e, s, t0);
+    if (!st) mark_measured(r, e, s, t0), mark_derived(r, e, s, t0);
     return st;
 }
 
@@ -788,8 +942,8 @@ PbStatus gen_sweep(GenResults *r) {
     int cut = 0;
     for (int e = 0; !st && !cut && e < c->n_encodings && !interrupt_requested(); e++)
         for (int s = 0; !st && !cut && s < c->seeds && !interrupt_requested(); s++)
-            if (!r->enc[e].measured[s]) /* else kept from an interrupted run (resume) */
-                st = gen_run_cell(r, e, s, &cut);
+            /* measured: kept from an interrupted run (resume); derived: its parent's run measures it */
+            if (!r->enc[e].measured[s] && !gen_key_is_derived(c->encodings[e])) st = gen_run_cell(r, e, s, &cut);
     int total;
     r->complete = !st && gen_count_measured(r, &total) == total;
     return st;

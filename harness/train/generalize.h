@@ -74,6 +74,10 @@ typedef struct {
     int seeds;  /* runs per encoding */
     uint64_t base_seed;
     ModelConfig model; /* layers, dim, heads, tied, init_std (context := L) */
+    int n_extend; /* context extension (encoding.h): methods evaluated */
+    ExtendMethod extend[EXTEND_COUNT];
+    double extend_factor;        /* s; 0: T / L at each evaluation length */
+    double beta_fast, beta_slow; /* yarn's (0: the paper's 32 and 1) */
     TrainConfig train; /* steps, batch, lr, ... (seed set per run);
                           randomize_positions: LMAX of the GEN_RANDOMIZED
                           keys (the others train at 0..L-1) */
@@ -92,8 +96,21 @@ typedef struct {
  * eval_tokens 32768, eval_batch 4, task_examples 128, task_blocks 4096. */
 void gen_config_default(GenConfig *c);
 /* A study key taken apart: its spec (checked against the registry) and
- * whether it trains at randomized positions. */
+ * whether it trains at randomized positions. A derived key's spec is its
+ * parent's. */
 PbStatus gen_key_parse(const char *key, EncodingSpec *spec, int *randomized);
+/* A derived key "<parent>+<method>" (context extension: the parent's
+ * trained model evaluated under the method, not trained again): the method,
+ * the parent key in parent[cap]; EXTEND_NONE for a key that trains. */
+ExtendMethod gen_key_method(const char *key, char *parent, size_t cap);
+int gen_key_is_derived(const char *key);
+/* A derived key's ramp [*pairs] (share of each frequency pair moved to
+ * theta / s, encodings/extension.h) for the model of c at the longest
+ * evaluation length, into ramp[cap]. */
+PbStatus gen_key_ramp(const GenConfig *c, const char *key, float *ramp, int cap, int *pairs);
+/* Appends "<key>+<method>" for every extendable, trained key (not
+ * +randpos) and each of c->extend[]; PB_USAGE when no key can take them. */
+PbStatus gen_add_extensions(GenConfig *c);
 
 /* 1 if c->data names a task ("task:<name>"); *task set. */
 int gen_is_task(const GenConfig *c, int *task);
