@@ -365,7 +365,11 @@ PbStatus cmd_generalize(int argc, char **argv) {
     /* Under MPI (harness/sweep/mpi_sweep.h) every rank parses the same options and
      * loads the data; only rank 0 reads --resume and writes. */
     const int mpi = pbmpi_active(), worker = pbmpi_rank() > 0;
-    if (!worker) st = safe_target_check(a.out, a.force);
+    /* An extension is measured inside its model's run, which MPI's cell
+     * messages do not carry yet. */
+    if (mpi && a.c.n_extend)
+        st = pb_fail(PB_USAGE, "--extend runs in one process: start it without mpirun (the other studies share out)");
+    if (!st && !worker) st = safe_target_check(a.out, a.force);
     if (!mpi && st) return st;
     GenConfig *c = &a.c;
     c->log = a.quiet || worker ? NULL : stderr;

@@ -199,6 +199,23 @@ static void add_randomized(GenConfig *gc, int lmax) {
     gc->train.randomize_positions = lmax ? lmax : gc->eval_lens[gc->n_lens - 1];
 }
 
+/* The zero-shot context extension of each rope study (encoding.h): every
+ * method at the factor of the longest length, so the table also shows what
+ * scaling costs at L (dynamic-ntk: l / L per pass). In one process only (the
+ * MPI sweep does not carry them yet). */
+static PbStatus add_extensions(GenConfig *gc) {
+    for (int m = EXTEND_PI; m < EXTEND_COUNT; m++) gc->extend[gc->n_extend++] = (ExtendMethod)m;
+    gc->extend_factor = (double)gc->eval_lens[gc->n_lens - 1] / gc->train_len;
+    const int before = gc->n_encodings;
+    PbStatus st = gen_add_extensions(gc);
+    if (st && gc->n_encodings == before) { /* no rope study: nothing to extend */
+        gc->n_extend = 0;
+        gc->extend_factor = 0;
+        return PB_OK;
+    }
+    return st;
+}
+
 /* The two studies' configurations from the profile. */
 static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, int seeds, int lmax, int tty,
                           GenConfig *gc, GenConfig *tc) {
@@ -211,6 +228,7 @@ static PbStatus configure(PbStatus st, const char *encodings, const Profile *p, 
     apply_profile(tc, p, 1);
     if (seeds) tc->seeds = seeds;
     if (!st) add_randomized(gc, lmax);
+    if (!st && !pbmpi_active()) st = add_extensions(gc);
     return st;
 }
 

@@ -84,12 +84,35 @@ static int randomized_style(const char *name, PaletteStyle *out) {
     return 0;
 }
 
+/* Context extensions, SPEC+METHOD (generalize --extend): drawn beside
+ * their model (rope: reddish purple, open diamond), a colour, point and
+ * pattern per method, the points filled. */
+static const struct {
+    const char *suffix;
+    PaletteStyle style;
+} methods[] = {
+    {"+pi", {VERMILLION, 5, "(9,4)", DASH}},                    /* filled square */
+    {"+ntk", {BLUE, 7, "(16,5)", LONG_DASH}},                   /* filled circle */
+    {"+dynamic-ntk", {BLUISH_GREEN, 9, "1", SOLID}},            /* filled triangle */
+    {"+yarn", {ORANGE, 11, "(9,3,2,3)", DASH_DOT}},             /* filled triangle down */
+    {"+llama3", {SKY_BLUE, 13, "(9,3,2,3,2,3)", DASH_DOT_DOT}}, /* filled diamond */
+};
+
+static int extension_style(const char *name, PaletteStyle *out) {
+    const size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        const size_t k = strlen(methods[i].suffix);
+        if (n > k && strcmp(name + n - k, methods[i].suffix) == 0) return *out = methods[i].style, 1;
+    }
+    return 0;
+}
+
 PaletteStyle palette_style(const char *name) {
     if (!name) name = "";
     for (size_t i = 0; i < N_FIXED; i++)
         if (strcmp(fixed[i].name, name) == 0) return fixed[i].style;
     PaletteStyle r;
-    if (randomized_style(name, &r)) return r;
+    if (randomized_style(name, &r) || extension_style(name, &r)) return r;
     /* A (colour, pattern) pair no fixed slot has, so a hashed name differs
      * from every registered encoding in colour or in line as well as in its
      * filled point type; then the point type. */

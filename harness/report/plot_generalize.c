@@ -10,6 +10,13 @@
  *                             where extrapolation breaks
  *   training-loss             training loss vs step (moving average)
  *   eval-memory               peak evaluation heap vs length (log-log)
+ *   extend-ppl-vs-length      a context-extended model (SPEC+METHOD keys,
+ *                             generalize --extend): the trained model and
+ *                             each method; the other figures leave them out
+ *   extend-loss-by-position   the same at the longest length
+ *   extend-ramp               each method's share of every frequency pair
+ *                             moved to theta / s (yarn's ramp)
+ *                             (a second extended model: the same names, -2)
  *   task-<task>-accuracy      exact-match accuracy vs sequence length
  *   task-<task>-training-loss
  * Every title names the study the same way (data, training length, steps,
@@ -22,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/text.h"
 #include "../../datasets/tasks.h"
 #include "../train/generalize.h"
 #include "gnuplot.h"
@@ -48,6 +56,15 @@ typedef struct {
     int bytes;         /* y in bytes: shown in KiB, MiB or GiB */
     double xlo, xhi;   /* always within the x range (a window's 0 and T); NaN: none */
 } FigOpts;
+
+/* Which keys a figure draws: family NULL, the trained ones; else the key
+ * family and the extensions of it. */
+static int in_family(const char *key, const char *family) {
+    char parent[GEN_NAME];
+    const int derived = gen_key_method(key, parent, sizeof parent) != EXTEND_NONE;
+    if (!family) return !derived;
+    return strcmp(key, family) == 0 || (derived && strcmp(parent, family) == 0);
+}
 
 /* Options with nothing fixed: linear axes, no marker, ranges from the data. */
 static FigOpts fig_opts(const char *xlabel, const char *ylabel) {
@@ -305,14 +322,14 @@ static double *eval_x(hid_t top, const char *enc, int *n) {
 }
 
 static void length_figure(Gnuplot *g, hid_t top, const char *base, const char *title, const char *dataset,
-                          const FigOpts *o) {
+                          const FigOpts *o, const char *family) {
     Loaded l;
     if (!load_all(top, dataset, &l)) return free_loaded(&l);
     Series s[GEN_MAX_ENCODINGS];
     double *xs[GEN_MAX_ENCODINGS] = {0};
     int n = 0;
     for (int e = 0; e < l.n; e++) {
-        if (!l.data[e]) continue;
+        if (!l.data[e] || !in_family(l.names[e], family)) continue;
         int nx;
         xs[e] = eval_x(top, l.names[e], &nx);
         if (!xs[e]) continue;
@@ -359,7 +376,7 @@ static void training_figure(Gnuplot *g, hid_t top, const char *dataset, const ch
     double *xs[GEN_MAX_ENCODINGS] = {0};
     int n = 0;
     for (int e = 0; e < l.n; e++) {
-        if (!l.data[e]) continue;
+        if (!l.data[e] || !in_family(l.names[e], NULL)) continue; /* an extension trained as its model */
         int npts = smooth(l.data[e], l.rows[e], l.cols[e], &sm[e], &xs[e]);
         if (!npts) continue;
         s[n] = (Series){.v = sm[e], .seeds = l.rows[e], .row_stride = npts, .n = npts, .x = xs[e]};
@@ -431,14 +448,16 @@ static Series position_series(hid_t top, const Loaded *l, int e, int T, double *
 
 /* loss-by-position-T<T>: a series per encoding with data; the training
  * length L marked when T is past it. */
-static void position_figure(Gnuplot *g, hid_t top, const Loaded *l, int T, long long L, const char *study) {
+static void position_figure(Gnuplot *g, hid_t top, const Loaded *l, int T, long long L, const char *study,
+                            const char *family, const char *base_in) {
     Series s[GEN_MAX_ENCODINGS];
     double *x[GEN_MAX_ENCODINGS] = {0};
     int n = 0;
     for (int e = 0; e < l->n; e++)
-        if (l->data[e]) s[n] = position_series(top, l, e, T, &x[n]), n++;
+        if (l->data[e] && in_family(l->names[e], family)) s[n] = position_series(top, l, e, T, &x[n]), n++;
     char base[64], title[512];
-    snprintf(base, sizeof base, "loss-by-position-T%d", T);
+    if (base_in) snprintf(base, sizeof base, "%s", base_in);
+    else snprintf(base, sizeof base, "loss-by-position-T%d", T);
     snprintf(title, sizeof title, "loss by position in windows of %d tokens%s", T, study);
     FigOpts o = fig_opts("position in the window (bin centre)", "loss (nats)");
     o.vline = L > 0 && T > L ? (double)L : 0, o.xlo = 0, o.xhi = T;
@@ -453,8 +472,67 @@ static void position_figures(Gnuplot *g, hid_t top, const char *study) {
     long long L = 0;
     h5_read_attr_int(top, "train_len", &L);
     int lens[64], n_lens = all_lengths(top, &l, lens, 64);
-    for (int i = 0; i < n_lens; i++) position_figure(g, top, &l, lens[i], L, study);
+    for (int i = 0; i < n_lens; i++) position_figure(g, top, &l, lens[i], L, study, NULL, NULL);
     free_loaded(&l);
+}
+
+/* extend-ramp: per method of family, the share of each pair interpolated. */
+static void ramp_figure(Gnuplot *g, hid_t top, const char *family, const char *base, const char *study) {
+    Loaded l;
+    if (!load_all(top, "ramp", &l)) return free_loaded(&l);
+    Series s[GEN_MAX_ENCODINGS];
+    double *x[GEN_MAX_ENCODINGS] = {0};
+    int n = 0;
+    for (int e = 0; e < l.n; e++) {
+        char parent[GEN_NAME];
+        const ExtendMethod m = gen_key_method(l.names[e], parent, sizeof parent);
+        /* ntk's change is to the base, not a share of each pair */
+        if (m == EXTEND_NONE || m == EXTEND_NTK || m == EXTEND_DYNAMIC_NTK || !l.data[e] || strcmp(parent, family))
+            continue;
+        x[n] = malloc((size_t)l.cols[e] * sizeof *x[n]);
+        if (!x[n]) continue;
+        for (int k = 0; k < l.cols[e]; k++) x[n][k] = k;
+        s[n] = (Series){.v = l.data[e], .seeds = 1, .row_stride = l.cols[e], .n = l.cols[e], .x = x[n]};
+        snprintf(s[n].name, GEN_NAME, "%s", l.names[e]);
+        n++;
+    }
+    char title[512];
+    snprintf(title, sizeof title, "share of each frequency pair interpolated (theta/s), fastest first%s", study);
+    FigOpts o = fig_opts("frequency pair k (theta_k = base^(-2k/R))", "share moved to theta_k / s");
+    o.ymin = -0.02, o.ymax = 1.02;
+    figure(g, base, title, &o, s, n);
+    for (int e = 0; e < n; e++) free(x[e]);
+    free_loaded(&l);
+}
+
+/* The figures of each extended model (a key with SPEC+METHOD keys). */
+static void extension_figures(Gnuplot *g, hid_t top, const char *study, const FigOpts *ppl_opts) {
+    char names[GEN_MAX_ENCODINGS][GEN_NAME], parent[GEN_NAME];
+    const int n = gen_read_encodings(top, names, GEN_MAX_ENCODINGS);
+    int k = 0;
+    for (int e = 0; e < n; e++) {
+        int has = 0;
+        for (int d = 0; d < n && !has; d++)
+            has = gen_key_method(names[d], parent, sizeof parent) != EXTEND_NONE && strcmp(parent, names[e]) == 0;
+        if (!has) continue;
+        char suffix[16] = "", base[64], title[640], shown[GEN_NAME];
+        if (k++) snprintf(suffix, sizeof suffix, "-%d", k);
+        snprintf(base, sizeof base, "extend-ppl-vs-length%s", suffix);
+        snprintf(title, sizeof title, "%s extended past L: perplexity vs length%s",
+                 text_sanitize_copy(shown, sizeof shown, names[e]), study);
+        length_figure(g, top, base, title, "ppl", ppl_opts, names[e]);
+        Loaded l;
+        if (load_all(top, "loss_by_position", &l)) {
+            long long L = 0;
+            h5_read_attr_int(top, "train_len", &L);
+            int lens[64], n_lens = all_lengths(top, &l, lens, 64);
+            snprintf(base, sizeof base, "extend-loss-by-position%s", suffix);
+            if (n_lens) position_figure(g, top, &l, lens[n_lens - 1], L, study, names[e], base);
+        }
+        free_loaded(&l);
+        snprintf(base, sizeof base, "extend-ramp%s", suffix);
+        ramp_figure(g, top, names[e], base, study);
+    }
 }
 
 /* The words every title of a study ends with, from what the file records:
@@ -496,13 +574,14 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
         snprintf(title, sizeof title, "perplexity vs length%s", study);
         FigOpts o = length_opts("perplexity", L);
         o.logy = 1, o.floor = 1.0;
-        length_figure(&g, top, "ppl-vs-length", title, "ppl", &o);
+        length_figure(&g, top, "ppl-vs-length", title, "ppl", &o, NULL);
+        extension_figures(&g, top, study, &o);
         snprintf(title, sizeof title, "perplexity vs length, sliding windows%s", study);
-        length_figure(&g, top, "ppl-sliding-vs-length", title, "ppl_sliding", &o);
+        length_figure(&g, top, "ppl-sliding-vs-length", title, "ppl_sliding", &o, NULL);
         FigOpts m = length_opts("peak evaluation heap", L);
         m.xlabel = "evaluation length (tokens; log-log, slope 1 = linear)", m.logy = 1, m.bytes = 1;
         snprintf(title, sizeof title, "evaluation memory vs length%s", study);
-        length_figure(&g, top, "eval-memory", title, "eval_peak_bytes", &m);
+        length_figure(&g, top, "eval-memory", title, "eval_peak_bytes", &m, NULL);
         position_figures(&g, top, study);
         H5Gclose(top);
         if (h5_exists(file, "training")) {
@@ -527,7 +606,7 @@ PbStatus plot_generalize(hid_t file, const char *path, const char *dir) {
             snprintf(title, sizeof title, "task %s: exact-match accuracy vs length%s", name, study);
             FigOpts o = length_opts("exact-match accuracy", L);
             o.xlabel = "sequence length (tokens)", o.floor = 0.0, o.ymin = -0.02, o.ymax = 1.02;
-            length_figure(&g, top, base, title, "accuracy", &o);
+            length_figure(&g, top, base, title, "accuracy", &o, NULL);
             snprintf(base, sizeof base, "task-%s-training-loss", name);
             snprintf(title, sizeof title, "task %s: training loss on answer tokens%s", name, study);
             training_figure(&g, top, "train_loss", base, title);
