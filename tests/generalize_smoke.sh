@@ -104,6 +104,45 @@ rbad "none+randpos" "reads no token positions" --encodings none+randpos --random
 rbad "+randpos without LMAX" "--randomize-positions" --encodings rope+randpos
 rbad "LMAX below L" "shorter than the training length" --encodings rope --randomize-positions 8
 
+# Context extension (--extend): SPEC+METHOD keys evaluate the rope model as
+# trained, under each method; at L the default factor T/L is 1, so every
+# static method equals the model there, bit for bit.
+xargs_=(generalize --encodings rope,alibi --extend all --train-len 16 --eval-lens 16,64 --steps 15 --seeds 2
+        --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --quiet)
+"$bin" "${xargs_[@]}" -o "$tmp/x.h5" >/dev/null 2>"$tmp/err" && ok || bad "generalize --extend failed: $(tail -3 "$tmp/err")"
+for m in pi ntk dynamic-ntk yarn llama3; do
+  g=/generalization/rope+$m
+  [ "$(attr "$tmp/x.h5" $g/extend)" = "\"$m\"" ] && ok || bad "$g/extend is $(attr "$tmp/x.h5" $g/extend)"
+  [ "$(attr "$tmp/x.h5" $g/parent)" = '"rope"' ] && ok || bad "$g/parent is $(attr "$tmp/x.h5" $g/parent)"
+  [ "$(data "$tmp/x.h5" /training/rope+$m/loss)" = "$(data "$tmp/x.h5" /training/rope/loss)" ] && ok || bad "$g was trained again"
+  l16=$(data "$tmp/x.h5" $g/loss | tr -s ' ,' '\n' | grep -E '^[-0-9.e]+$' | sed -n '1p;3p' | tr '\n' ' ')
+  r16=$(data "$tmp/x.h5" /generalization/rope/loss | tr -s ' ,' '\n' | grep -E '^[-0-9.e]+$' | sed -n '1p;3p' | tr '\n' ' ')
+  [ -n "$l16" ] && [ "$l16" = "$r16" ] && ok || bad "$g at L: '$l16', the model's '$r16'"
+done
+h5dump -n "$tmp/x.h5" | grep -q "alibi+" && bad "alibi got an extension" || ok
+[ "$(attr "$tmp/x.h5" /generalization/extend)" = '"pi,ntk,dynamic-ntk,yarn,llama3"' ] && ok || bad "study extend attribute"
+"$bin" show "$tmp/x.h5" 2>&1 | grep -q "rope+yarn .*of its model's ppl at L" && ok || bad "show lacks the extension verdicts"
+if command -v gnuplot >/dev/null; then
+  "$bin" plot "$tmp/x.h5" -o "$tmp/xplots" >/dev/null 2>"$tmp/err" && ok || bad "plot of extensions failed: $(cat "$tmp/err")"
+  for f in extend-ppl-vs-length extend-loss-by-position extend-ramp; do
+    [ -s "$tmp/xplots/$f.svg" ] && ok || bad "plot $f missing"
+  done
+  grep -q "rope+pi" "$tmp/xplots/ppl-vs-length.svg" && bad "ppl-vs-length draws the extensions" || ok
+fi
+xbad() {
+  local what=$1 fragment=$2; shift 2
+  "$bin" generalize --train-len 16 --steps 3 --quiet "$@" -o "$tmp/xbad.h5" >/dev/null 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -ne 2 ]; then bad "$what: exit $rc, expected 2: $(cat "$tmp/err")"
+  elif [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -qF -- "$fragment" "$tmp/err"; then bad "$what: $(cat "$tmp/err")"
+  elif [ -e "$tmp/xbad.h5" ]; then bad "$what: wrote a file"
+  else ok; fi
+}
+xbad "--extend without rope" "none of the encodings" --encodings alibi,none --extend yarn
+xbad "--extend-factor below 1" "--extend-factor" --encodings rope --extend pi --extend-factor 0.5
+xbad "unknown method" "unknown extension method" --encodings rope --extend yarm
+xbad "a derived key in --encodings" "--extend yarn" --encodings rope+yarn
+
 # show and plot from the files alone.
 "$bin" show "$tmp/a.h5" >"$tmp/show" 2>&1 && ok || bad "show failed: $(cat "$tmp/show")"
 grep -q "extrapolate" "$tmp/show" && ok || bad "show lacks the verdict"
