@@ -74,21 +74,21 @@ typedef struct {
     int seeds;  /* runs per encoding */
     uint64_t base_seed;
     ModelConfig model; /* layers, dim, heads, tied, init_std (context := L) */
-    int n_extend; /* context extension (encoding.h): methods evaluated */
+    int n_extend;      /* context extension (encoding.h): methods evaluated */
     ExtendMethod extend[EXTEND_COUNT];
     double extend_factor;        /* s; 0: T / L at each evaluation length */
     double beta_fast, beta_slow; /* yarn's (0: the paper's 32 and 1) */
-    TrainConfig train; /* steps, batch, lr, ... (seed set per run);
+    TrainConfig train;           /* steps, batch, lr, ... (seed set per run);
                           randomize_positions: LMAX of the GEN_RANDOMIZED
                           keys (the others train at 0..L-1) */
-    int bins;          /* loss_by_position bins */
-    long eval_tokens;  /* corpus: tokens scored per eval length */
-    int eval_batch;    /* windows per evaluation call */
-    int task_examples; /* tasks: test examples per length */
-    int task_blocks;   /* tasks: training examples in the stream */
-    FILE *log;         /* progress (NULL: silent) */
-    int tty;           /* log is a terminal: one line rewritten */
-    const char *label; /* prefix of progress lines ("" ok) */
+    int bins;                    /* loss_by_position bins */
+    long eval_tokens;            /* corpus: tokens scored per eval length */
+    int eval_batch;              /* windows per evaluation call */
+    int task_examples;           /* tasks: test examples per length */
+    int task_blocks;             /* tasks: training examples in the stream */
+    FILE *log;                   /* progress (NULL: silent) */
+    int tty;                     /* log is a terminal: one line rewritten */
+    const char *label;           /* prefix of progress lines ("" ok) */
 } GenConfig;
 
 /* Defaults: all registered encodings, jargon, bytes, L 64, eval L..16L,
