@@ -30,18 +30,30 @@ PbStatus encoding_check_map(const Encoding *e, Positions p, int B, int T) {
     return encoding_check_positions(e, 0, last + 1);
 }
 
+/* Walks the runs of every window of a map in order: each call gives the
+ * next run's first token (its row b*T + t0 of the batch), length and start
+ * position; 0 when none is left. */
+typedef struct {
+    int b, t0;
+} RunCursor;
+
+static int next_run(Positions p, int B, int T, RunCursor *c, size_t *row, int *n, int *start) {
+    if (c->t0 >= T) c->b++, c->t0 = 0;
+    if (c->b >= B || T <= 0) return 0;
+    const int *w = p.map + (size_t)c->b * T, t1 = run_end(w, c->t0, T);
+    *row = (size_t)c->b * T + c->t0, *n = t1 - c->t0, *start = w[c->t0];
+    c->t0 = t1;
+    return 1;
+}
+
 PbStatus encoding_embed_forward_at(const Encoding *e, float *x, int B, int T, Positions p) {
     PbStatus st = encoding_check_map(e, p, B, T);
     if (st || !e->module->embed_forward) return st;
     if (!p.map) return e->module->embed_forward(e, x, B, T, p.pos0), PB_OK;
-    const size_t C = (size_t)e->cfg.dim;
-    for (int b = 0; b < B; b++) {
-        const int *w = p.map + (size_t)b * T;
-        for (int t0 = 0, t1; t0 < T; t0 = t1) {
-            t1 = run_end(w, t0, T);
-            e->module->embed_forward(e, x + ((size_t)b * T + t0) * C, 1, t1 - t0, w[t0]);
-        }
-    }
+    size_t row;
+    int n, start;
+    for (RunCursor c = {0, 0}; next_run(p, B, T, &c, &row, &n, &start);)
+        e->module->embed_forward(e, x + row * (size_t)e->cfg.dim, 1, n, start);
     return PB_OK;
 }
 
@@ -49,14 +61,10 @@ PbStatus encoding_embed_backward_at(Encoding *e, const float *dx, int B, int T, 
     PbStatus st = encoding_check_map(e, p, B, T);
     if (st || !e->module->embed_backward) return st;
     if (!p.map) return e->module->embed_backward(e, dx, B, T, p.pos0), PB_OK;
-    const size_t C = (size_t)e->cfg.dim;
-    for (int b = 0; b < B; b++) {
-        const int *w = p.map + (size_t)b * T;
-        for (int t0 = 0, t1; t0 < T; t0 = t1) {
-            t1 = run_end(w, t0, T);
-            e->module->embed_backward(e, dx + ((size_t)b * T + t0) * C, 1, t1 - t0, w[t0]);
-        }
-    }
+    size_t row;
+    int n, start;
+    for (RunCursor c = {0, 0}; next_run(p, B, T, &c, &row, &n, &start);)
+        e->module->embed_backward(e, dx + row * (size_t)e->cfg.dim, 1, n, start);
     return PB_OK;
 }
 
@@ -64,14 +72,10 @@ PbStatus encoding_rotate_forward_at(const Encoding *e, float *q, float *k, int l
     PbStatus st = encoding_check_map(e, p, B, T);
     if (st || !e->module->rotate_forward) return st;
     if (!p.map) return e->module->rotate_forward(e, q, k, ld, B, T, p.pos0), PB_OK;
-    for (int b = 0; b < B; b++) {
-        const int *w = p.map + (size_t)b * T;
-        for (int t0 = 0, t1; t0 < T; t0 = t1) {
-            t1 = run_end(w, t0, T);
-            const size_t at = ((size_t)b * T + t0) * (size_t)ld;
-            e->module->rotate_forward(e, q + at, k + at, ld, 1, t1 - t0, w[t0]);
-        }
-    }
+    size_t row;
+    int n, start;
+    for (RunCursor c = {0, 0}; next_run(p, B, T, &c, &row, &n, &start);)
+        e->module->rotate_forward(e, q + row * (size_t)ld, k + row * (size_t)ld, ld, 1, n, start);
     return PB_OK;
 }
 
@@ -79,14 +83,10 @@ PbStatus encoding_rotate_backward_at(Encoding *e, float *dq, float *dk, int ld, 
     PbStatus st = encoding_check_map(e, p, B, T);
     if (st || !e->module->rotate_backward) return st;
     if (!p.map) return e->module->rotate_backward(e, dq, dk, ld, B, T, p.pos0), PB_OK;
-    for (int b = 0; b < B; b++) {
-        const int *w = p.map + (size_t)b * T;
-        for (int t0 = 0, t1; t0 < T; t0 = t1) {
-            t1 = run_end(w, t0, T);
-            const size_t at = ((size_t)b * T + t0) * (size_t)ld;
-            e->module->rotate_backward(e, dq + at, dk + at, ld, 1, t1 - t0, w[t0]);
-        }
-    }
+    size_t row;
+    int n, start;
+    for (RunCursor c = {0, 0}; next_run(p, B, T, &c, &row, &n, &start);)
+        e->module->rotate_backward(e, dq + row * (size_t)ld, dk + row * (size_t)ld, ld, 1, n, start);
     return PB_OK;
 }
 

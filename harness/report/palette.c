@@ -72,11 +72,17 @@ static int taken(unsigned rgb, int layer) {
  * NAME's colour, so the pair reads together, with the star, which no fixed
  * slot has, and the pattern three layers on. */
 #define RANDOMIZED_SUFFIX "+randpos"
+/* Length of name before suffix, or 0 when name does not end with it. */
+static size_t stem(const char *name, const char *suffix) {
+    const size_t n = strlen(name), k = strlen(suffix);
+    return n > k && strcmp(name + n - k, suffix) == 0 ? n - k : 0;
+}
+
 static int randomized_style(const char *name, PaletteStyle *out) {
-    const size_t n = strlen(name), k = strlen(RANDOMIZED_SUFFIX);
-    if (n <= k || strcmp(name + n - k, RANDOMIZED_SUFFIX) != 0) return 0;
+    const size_t k = stem(name, RANDOMIZED_SUFFIX);
+    if (!k) return 0;
     for (size_t i = 0; i < N_FIXED; i++)
-        if (strlen(fixed[i].name) == n - k && strncmp(fixed[i].name, name, n - k) == 0) {
+        if (strlen(fixed[i].name) == k && strncmp(fixed[i].name, name, k) == 0) {
             const int layer = (fixed[i].style.layer + 3) % (int)N_DASHES;
             *out = (PaletteStyle){fixed[i].style.rgb, 3, dashes[layer], layer};
             return 1;
@@ -99,11 +105,8 @@ static const struct {
 };
 
 static int extension_style(const char *name, PaletteStyle *out) {
-    const size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        const size_t k = strlen(methods[i].suffix);
-        if (n > k && strcmp(name + n - k, methods[i].suffix) == 0) return *out = methods[i].style, 1;
-    }
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (stem(name, methods[i].suffix)) return *out = methods[i].style, 1;
     return 0;
 }
 

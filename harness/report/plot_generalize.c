@@ -60,10 +60,8 @@ typedef struct {
 /* Which keys a figure draws: family NULL, the trained ones; else the key
  * family and the extensions of it. */
 static int in_family(const char *key, const char *family) {
-    char parent[GEN_NAME];
-    const int derived = gen_key_method(key, parent, sizeof parent) != EXTEND_NONE;
-    if (!family) return !derived;
-    return strcmp(key, family) == 0 || (derived && strcmp(parent, family) == 0);
+    if (!family) return !gen_key_is_derived(key);
+    return strcmp(key, family) == 0 || gen_key_derived_from(key, family);
 }
 
 /* Options with nothing fixed: linear axes, no marker, ranges from the data. */
@@ -507,13 +505,12 @@ static void ramp_figure(Gnuplot *g, hid_t top, const char *family, const char *b
 
 /* The figures of each extended model (a key with SPEC+METHOD keys). */
 static void extension_figures(Gnuplot *g, hid_t top, const char *study, const FigOpts *ppl_opts) {
-    char names[GEN_MAX_ENCODINGS][GEN_NAME], parent[GEN_NAME];
+    char names[GEN_MAX_ENCODINGS][GEN_NAME];
     const int n = gen_read_encodings(top, names, GEN_MAX_ENCODINGS);
     int k = 0;
     for (int e = 0; e < n; e++) {
         int has = 0;
-        for (int d = 0; d < n && !has; d++)
-            has = gen_key_method(names[d], parent, sizeof parent) != EXTEND_NONE && strcmp(parent, names[e]) == 0;
+        for (int d = 0; d < n && !has; d++) has = gen_key_derived_from(names[d], names[e]);
         if (!has) continue;
         char suffix[16] = "", base[64], title[640], shown[GEN_NAME];
         if (k++) snprintf(suffix, sizeof suffix, "-%d", k);

@@ -574,6 +574,11 @@ PbStatus gen_key_ramp(const GenConfig *c, const char *key, float *ramp, int cap,
     return st;
 }
 
+int gen_key_derived_from(const char *key, const char *parent_key) {
+    char parent[GEN_NAME];
+    return gen_key_method(key, parent, sizeof parent) != EXTEND_NONE && strcmp(parent, parent_key) == 0;
+}
+
 int gen_key_is_derived(const char *key) {
     char parent[GEN_NAME];
     return gen_key_method(key, parent, sizeof parent) != EXTEND_NONE;
@@ -847,12 +852,8 @@ static void mark_measured(GenResults *r, int e, int s, double t0);
 
 /* Marks the keys derived from key e measured for seed index s. */
 static void mark_derived(GenResults *r, int e, int s, double t0) {
-    for (int d = 0; d < r->cfg.n_encodings; d++) {
-        char parent[GEN_NAME];
-        if (gen_key_method(r->cfg.encodings[d], parent, sizeof parent) != EXTEND_NONE &&
-            strcmp(parent, r->enc[e].name) == 0)
-            mark_measured(r, d, s, t0);
-    }
+    for (int d = 0; d < r->cfg.n_encodings; d++)
+        if (gen_key_derived_from(r->cfg.encodings[d], r->enc[e].name)) mark_measured(r, d, s, t0);
 }
 
 /* Marks run (e, s) measured here and logs its line. */
@@ -923,12 +924,8 @@ PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {
     if (!st && !cut) st = evaluate_derived(r, e, s, &t, &cut);
     trainer_free(&t);
     if (!st && cut) { /* evaluation cut short by an interrupt: the run and its derived keys */
-        for (int d = 0; d < c->n_encodings; d++) {
-            char parent[GEN_NAME];
-            if (d == e || (gen_key_method(c->encodings[d], parent, sizeof parent) != EXTEND_NONE &&
-                           strcmp(parent, er->name) == 0))
-                clear_seed(&r->enc[d], c, s, r->is_task);
-        }
+        for (int d = 0; d < c->n_encodings; d++)
+            if (d == e || gen_key_derived_from(c->encodings[d], er->name)) clear_seed(&r->enc[d], c, s, r->is_task);
         *cut_out = 1;
         return PB_OK;
     }

@@ -104,6 +104,8 @@ PbStatus gen_key_parse(const char *key, EncodingSpec *spec, int *randomized);
  * the parent key in parent[cap]; EXTEND_NONE for a key that trains. */
 ExtendMethod gen_key_method(const char *key, char *parent, size_t cap);
 int gen_key_is_derived(const char *key);
+/* 1 if key is "<parent_key>+<method>". */
+int gen_key_derived_from(const char *key, const char *parent_key);
 /* A derived key's ramp [*pairs] (share of each frequency pair moved to
  * theta / s, encodings/extension.h) for the model of c at the longest
  * evaluation length, into ramp[cap]. */
