@@ -130,6 +130,37 @@ if command -v gnuplot >/dev/null; then
   done
   grep -q "rope+pi" "$tmp/xplots/ppl-vs-length.svg" && bad "ppl-vs-length draws the extensions" || ok
 fi
+# Fine-tuned extensions (--extend-finetune): SPEC+METHOD+ft keys continue
+# the trained model at --extend-len under the method, at the factor it was
+# tuned at (64 / 16 = 4) at every length, where the zero-shot key takes T/L.
+# A learning rate of 1e-12 leaves the weights where they were, so each tuned
+# model must read as the zero-shot one at 64 (and, for pi, not at 16); a
+# real one must move away from it and, at the tuned length, below it.
+fargs=(generalize --encodings rope --extend pi,yarn,dynamic-ntk --train-len 16 --eval-lens 16,64
+       --steps 15 --seeds 1 --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --quiet
+       --extend-finetune 10 --extend-len 64)
+"$bin" "${fargs[@]}" --extend-lr 1e-12 -o "$tmp/f0.h5" >/dev/null 2>"$tmp/err" && ok || bad "fine-tune at lr 1e-12 failed: $(tail -3 "$tmp/err")"
+"$bin" "${fargs[@]}" -o "$tmp/f1.h5" >/dev/null 2>"$tmp/err" && ok || bad "fine-tune failed: $(tail -3 "$tmp/err")"
+at64() { values "$1" "$2" | sed -n 2p | awk '{ printf "%.5g", $1 }'; }
+for m in pi yarn dynamic-ntk; do
+  g=/generalization/rope+$m+ft
+  [ "$(attr "$tmp/f1.h5" $g/extend)" = "\"$m\"" ] && ok || bad "$g/extend is $(attr "$tmp/f1.h5" $g/extend)"
+  [ "$(attr "$tmp/f1.h5" $g/finetune_steps)" = "10" ] && ok || bad "$g/finetune_steps"
+  [ "$(attr "$tmp/f1.h5" $g/finetune_len)" = "64" ] && ok || bad "$g/finetune_len"
+  zero=$(at64 "$tmp/f0.h5" /generalization/rope+$m/loss)
+  [ -n "$zero" ] && [ "$(at64 "$tmp/f0.h5" $g/loss)" = "$zero" ] && ok ||
+    bad "$g at lr 1e-12: $(at64 "$tmp/f0.h5" $g/loss) at 64, zero-shot $zero"
+  tuned=$(values "$tmp/f1.h5" $g/loss | sed -n 2p) shot=$(values "$tmp/f1.h5" /generalization/rope+$m/loss | sed -n 2p)
+  awk -v a="$tuned" -v b="$shot" 'BEGIN { exit !(a < b) }' && ok || bad "$g at 64: loss $tuned, zero-shot $shot"
+done
+[ "$(values "$tmp/f0.h5" /generalization/rope+pi+ft/loss | sed -n 1p)" != "$(values "$tmp/f0.h5" /generalization/rope+pi/loss | sed -n 1p)" ] &&
+  ok || bad "rope+pi+ft at L reads as the zero-shot factor 1, not the tuned 4"
+[ "$(attr "$tmp/f1.h5" /generalization/rope+none+ft/extend)" = '"none"' ] && ok || bad "plain fine-tune rope+none+ft missing"
+[ "$(attr "$tmp/f1.h5" /generalization/extend_finetune)" = "10" ] && ok || bad "study extend_finetune attribute"
+rbad "--extend-finetune without --extend" "go with --extend" --encodings rope --extend-finetune 5
+rbad "--extend-len without a fine-tune" "--extend-finetune N" --encodings rope --extend pi --extend-len 64
+rbad "--extend-len not past L" "must exceed the training length" --encodings rope --extend pi --extend-finetune 5 --extend-len 16
+rbad "a fine-tune on a task" "corpus studies only" --data task:copy --encodings rope --extend pi --extend-finetune 5
 rbad "--extend without rope" "none of the encodings" --encodings alibi,none --extend yarn
 rbad "--extend-factor below 1" "--extend-factor" --encodings rope --extend pi --extend-factor 0.5
 rbad "unknown method" "unknown extension method" --encodings rope --extend yarm

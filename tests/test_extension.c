@@ -87,6 +87,33 @@ static void check_method(const EncodingModule *m, const char *variant, const cha
     encoding_destroy(&e);
 }
 
+/* A fine-tune (generalize --extend-finetune) trains through the extended
+ * rotation: backward must be forward's transpose, mscale included, so
+ * <F x, y> = <x, B y> for every method (double sums of float products). */
+static void check_adjoint(const EncodingModule *m, const char *variant, const char *knobs, ExtendMethod method) {
+    Encoding e;
+    if (!make(&e, m, variant, knobs, extension_default(method, 4.0, L))) return;
+    Rng r;
+    rng_seed(&r, 11, 3);
+    const size_t n = (size_t)N * LD;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *fx = malloc(n * sizeof *fx),
+          *by = malloc(n * sizeof *by);
+    for (size_t i = 0; i < n; i++) x[i] = rng_normal(&r), y[i] = rng_normal(&r);
+    memcpy(fx, x, n * sizeof *x), memcpy(by, y, n * sizeof *y);
+    rotate_rows(&e, fx, 0, N, 0);
+    e.module->rotate_backward(&e, by, by + C, LD, 1, N, 0);
+    double fxy = 0, xby = 0, scale = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i % LD < 2 * C)
+            fxy += (double)fx[i] * y[i], xby += (double)x[i] * by[i], scale += fabs((double)fx[i] * y[i]);
+    CHECK(fabs(fxy - xby) < 1e-5 * scale,
+          "%s[%s %s] %s: <F x, y> = %.9g but <x, B y> = %.9g: backward is not the "
+          "transpose",
+          m->name, variant, knobs, extend_method_name(method), fxy, xby);
+    free(x), free(y), free(fx), free(by);
+    encoding_destroy(&e);
+}
+
 static void check_pairs(void) {
     /* yarn's split covers every pair, and at small D and L most pairs are
      * interpolated or ramped; other methods keep all. */
@@ -138,6 +165,7 @@ int main(void) {
             for (int method = EXTEND_PI; method < EXTEND_COUNT; method++) {
                 check_method(m, variant ? variant : "", "", (ExtendMethod)method);
                 check_method(m, variant ? variant : "", "fraction=0.5", (ExtendMethod)method);
+                check_adjoint(m, variant ? variant : "", "fraction=0.5", (ExtendMethod)method);
             }
         }
     }

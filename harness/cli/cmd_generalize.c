@@ -112,6 +112,17 @@ void gen_default_lens(GenConfig *c) {
     for (int i = 0; i < c->n_lens; i++) c->eval_lens[i] = task ? c->train_len * (i + 1) : c->train_len << i;
 }
 
+PbStatus gen_default_extend_len(GenConfig *c) {
+    if (c->extend_finetune <= 0) return PB_OK;
+    if (gen_is_task(c, NULL))
+        return pb_fail(PB_USAGE, "--extend-finetune: corpus studies only (a task's examples are fixed to L)");
+    if (!c->extend_len) c->extend_len = c->eval_lens[c->n_lens - 1];
+    if (c->extend_len <= c->train_len)
+        return pb_fail(PB_USAGE, "--extend-len %d: the fine-tune's length must exceed the training length %d",
+                       c->extend_len, c->train_len);
+    return PB_OK;
+}
+
 void gen_default_output(char *buf, size_t cap, const char *prefix) {
     char stamp[32];
     time_t now = time(NULL);
@@ -196,8 +207,8 @@ static PbStatus sweep_mpi(GenResults *r, const char *out, int force) {
 typedef struct {
     GenConfig c;
     const char *encodings, *data, *tok, *lens, *out, *escale, *resume, *extend;
-    double lr;
-    int steps, force, quiet;
+    double lr, extend_lr;
+    int steps, force, quiet, finetune;
     uint64_t seed;
 } GenArgs;
 
@@ -225,6 +236,13 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         {"--extend-factor", NULL, ARG_DOUBLE, &c->extend_factor, 0, 0, NULL, "S",
          "the static extensions' scale factor (default T/L at each length; dynamic-ntk: l/L per pass)", .lo = 1,
          .hi = ARG_UNBOUNDED},
+        {"--extend-finetune", NULL, ARG_INT, &a->finetune, 1, 1 << 30, NULL, "N",
+         "also fine-tune each extended model N steps at --extend-len under its method (studies "
+         "SPEC+METHOD+ft; SPEC+none+ft: plain fine-tuning)"},
+        {"--extend-len", NULL, ARG_INT, &c->extend_len, 4, 1 << 16, NULL, "T",
+         "the fine-tune's length (default the longest evaluation length)"},
+        {"--extend-lr", NULL, ARG_DOUBLE, &a->extend_lr, 0, 0, NULL, "X",
+         "the fine-tune's peak learning rate (default --lr)", .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
         {"--beta-fast", NULL, ARG_DOUBLE, &c->beta_fast, 0, 0, NULL, "X", "yarn: rotations over L kept (default 32)",
          .flags = ARG_ABOVE_LO, .lo = 0, .hi = ARG_UNBOUNDED},
         {"--beta-slow", NULL, ARG_DOUBLE, &c->beta_slow, 0, 0, NULL, "X",
@@ -257,7 +275,8 @@ static PbStatus parse_args(GenArgs *a, int argc, char **argv, int *help) {
         "generalize",
         "[--encodings A,B] [--data jargon|devil|FILE|task:copy|task:reverse|task:sort|task:add] "
         "[--train-len L] [--eval-lens T,...] [--stride S] [--steps N] [--seeds K] [--layers N --dim C --heads H] "
-        "[--randomize-positions LMAX] [--extend METHODS [--extend-factor S]] [-o FILE.h5] [--force] "
+        "[--randomize-positions LMAX] [--extend METHODS [--extend-factor S] [--extend-finetune N [--extend-len T]]] "
+        "[-o FILE.h5] [--force] "
         "[--resume FILE.h5]",
         "Trains the probe transformer with each encoding on windows of L tokens and evaluates it on\n"
         "longer ones (per-token loss, perplexity, loss by position, evaluation memory), or measures\n"
@@ -277,6 +296,12 @@ static PbStatus configure(GenArgs *a) {
     PbStatus st;
     if (a->encodings && (st = gen_parse_encodings(a->encodings, c))) return st;
     if (c->train.randomize_positions && (st = gen_randomize_all(c))) return st;
+    c->extend_finetune = a->finetune;
+    c->extend_lr = (float)a->extend_lr;
+    if ((a->finetune || c->extend_len || a->extend_lr > 0) && !a->extend)
+        return pb_fail(PB_USAGE, "--extend-finetune, --extend-len and --extend-lr go with --extend METHODS");
+    if (c->extend_len && !a->finetune)
+        return pb_fail(PB_USAGE, "--extend-len is the fine-tune's length: give --extend-finetune N too");
     if (a->extend && ((st = gen_parse_extend(a->extend, c)) || (st = gen_add_extensions(c)))) return st;
     if ((st = model_parse_embed_scale(a->escale, c->model.dim, &c->model.embed_scale))) return st;
     if (a->data) snprintf(c->data, sizeof c->data, "%s", a->data);
@@ -286,6 +311,7 @@ static PbStatus configure(GenArgs *a) {
         return pb_fail(PB_USAGE, "--data %s: unknown task (tasks: %s)", c->data, task_names_list());
     if (a->lens && (st = gen_parse_int_list("--eval-lens", a->lens, c->eval_lens, GEN_MAX_LENS, &c->n_lens))) return st;
     if (!a->lens) gen_default_lens(c);
+    if ((st = gen_default_extend_len(c))) return st;
     c->train.lr = (float)a->lr;
     c->train.steps = a->steps;
     c->base_seed = a->seed;

@@ -16,6 +16,9 @@ PbStatus gen_randomize_all(GenConfig *c);
 /* --extend M,M,... (or all) into c->extend. */
 PbStatus gen_parse_extend(const char *text, GenConfig *c);
 void gen_default_lens(GenConfig *c);
+/* The fine-tune's length (--extend-finetune): --extend-len, else the
+ * longest evaluation length; PB_USAGE on a task or a length not past L. */
+PbStatus gen_default_extend_len(GenConfig *c);
 void gen_default_output(char *buf, size_t cap, const char *prefix);
 
 #endif

@@ -343,10 +343,10 @@ static double best_trained_L(const Summary *sum) {
 /* A context extension's trained model's perplexity at L (NaN for a key
  * that trains; infinite when the model is not in the file). */
 static double extension_model_L(const Summary *sum, const SummaryRow *w) {
-    char parent[GEN_NAME];
-    if (gen_key_method(w->name, parent, sizeof parent) == EXTEND_NONE) return NAN;
+    GenDerived how;
+    if (!gen_key_derived(w->name, &how)) return NAN;
     for (int i = 0; i < sum->n; i++)
-        if (strcmp(sum->rows[i].name, parent) == 0) return sum->rows[i].ppl_L;
+        if (strcmp(sum->rows[i].name, how.parent) == 0) return sum->rows[i].ppl_L;
     return INFINITY;
 }
 

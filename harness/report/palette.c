@@ -110,12 +110,34 @@ static int extension_style(const char *name, PaletteStyle *out) {
     return 0;
 }
 
+/* A fine-tuned extension, SPEC+METHOD+ft: its zero-shot method's colour
+ * with the point left open and a solid line; SPEC+none+ft (plain
+ * fine-tuning) takes SPEC's colour with the star. */
+#define FINETUNED_SUFFIX "+ft"
+#define NONE_FINETUNED_SUFFIX "+none+ft"
+
+static int finetuned_style(const char *name, PaletteStyle *out) {
+    const size_t k = stem(name, FINETUNED_SUFFIX);
+    char zero_shot[256];
+    if (!k || k >= sizeof zero_shot) return 0;
+    const size_t bare = stem(name, NONE_FINETUNED_SUFFIX);
+    snprintf(zero_shot, sizeof zero_shot, "%.*s", (int)(bare ? bare : k), name);
+    if (bare) {
+        *out = palette_style(zero_shot);
+        out->pt = 3, out->dt = dashes[SOLID], out->layer = SOLID;
+        return 1;
+    }
+    if (!extension_style(zero_shot, out)) return 0;
+    out->pt -= 1, out->dt = dashes[SOLID], out->layer = SOLID; /* gnuplot: open = filled - 1 */
+    return 1;
+}
+
 PaletteStyle palette_style(const char *name) {
     if (!name) name = "";
     for (size_t i = 0; i < N_FIXED; i++)
         if (strcmp(fixed[i].name, name) == 0) return fixed[i].style;
     PaletteStyle r;
-    if (randomized_style(name, &r) || extension_style(name, &r)) return r;
+    if (randomized_style(name, &r) || extension_style(name, &r) || finetuned_style(name, &r)) return r;
     /* A (colour, pattern) pair no fixed slot has, so a hashed name differs
      * from every registered encoding in colour or in line as well as in its
      * filled point type; then the point type. */

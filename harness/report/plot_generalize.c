@@ -482,10 +482,11 @@ static void ramp_figure(Gnuplot *g, hid_t top, const char *family, const char *b
     double *x[GEN_MAX_ENCODINGS] = {0};
     int n = 0;
     for (int e = 0; e < l.n; e++) {
-        char parent[GEN_NAME];
-        const ExtendMethod m = gen_key_method(l.names[e], parent, sizeof parent);
-        /* ntk's change is to the base, not a share of each pair */
-        if (m == EXTEND_NONE || m == EXTEND_NTK || m == EXTEND_DYNAMIC_NTK || !l.data[e] || strcmp(parent, family))
+        GenDerived how;
+        /* ntk's change is to the base, not a share of each pair; a
+         * fine-tuned model's ramp is its zero-shot one at extend_len */
+        if (!gen_key_derived(l.names[e], &how) || how.finetuned || how.method == EXTEND_NTK ||
+            how.method == EXTEND_DYNAMIC_NTK || !l.data[e] || strcmp(how.parent, family))
             continue;
         x[n] = malloc((size_t)l.cols[e] * sizeof *x[n]);
         if (!x[n]) continue;

@@ -117,12 +117,16 @@ static PbStatus write_spec(hid_t g, const GenConfig *c, const char *name) {
     if (!st) st = h5_attr_string(g, "settings", spec.settings);
     /* LMAX of the positions it trained at; 0: 0..L-1 */
     if (!st) st = h5_attr_int(g, "randomize_positions", randomized ? c->train.randomize_positions : 0);
-    char parent[GEN_NAME];
-    const ExtendMethod m = gen_key_method(name, parent, sizeof parent);
-    if (!st && m != EXTEND_NONE) { /* a context extension of parent's model */
-        st = h5_attr_string(g, "extend", extend_method_name(m));
-        if (!st) st = h5_attr_string(g, "parent", parent);
-        if (!st) st = h5_attr_double(g, "extend_factor", c->extend_factor);
+    GenDerived how;
+    if (!st && gen_key_derived(name, &how)) { /* a context extension of parent's model */
+        st = h5_attr_string(g, "extend", extend_method_name(how.method));
+        if (!st) st = h5_attr_string(g, "parent", how.parent);
+        /* fine-tuned: at the factor it was tuned at */
+        const double tuned = c->extend_factor > 0 ? c->extend_factor : (double)c->extend_len / c->train_len;
+        const double factor = how.method == EXTEND_DYNAMIC_NTK ? 1 : how.finetuned ? tuned : c->extend_factor;
+        if (!st) st = h5_attr_double(g, "extend_factor", factor);
+        if (!st && how.finetuned) st = h5_attr_int(g, "finetune_steps", c->extend_finetune);
+        if (!st && how.finetuned) st = h5_attr_int(g, "finetune_len", c->extend_len);
         float ramp[4096];
         int pairs = 0;
         if (!st) st = gen_key_ramp(c, name, ramp, 4096, &pairs);

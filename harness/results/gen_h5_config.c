@@ -69,6 +69,10 @@ static void extend_items(ConfigTable *t, const GenConfig *c) {
     item_d(t, "extend_factor", c->extend_factor);
     item_d(t, "beta_fast", c->beta_fast > 0 ? c->beta_fast : 32);
     item_d(t, "beta_slow", c->beta_slow > 0 ? c->beta_slow : 1);
+    if (c->extend_finetune <= 0) return;
+    item_i(t, "extend_finetune", c->extend_finetune);
+    item_i(t, "extend_len", c->extend_len);
+    item_d(t, "extend_lr", c->extend_lr > 0 ? c->extend_lr : c->train.lr);
 }
 
 static void corpus_items(ConfigTable *t, const GenConfig *c) {

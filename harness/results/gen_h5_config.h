@@ -16,7 +16,7 @@ typedef struct {
 } ConfigItem;
 
 /* The table's capacity; gen_h5_config_table fills at most 32 items. */
-#define CONFIG_ITEMS 40
+#define CONFIG_ITEMS 48
 
 typedef struct {
     /* the joined lists the string items point into */

@@ -478,12 +478,14 @@ static PbStatus eval_corpus_at(const GenConfig *c, GenEncResult *e, Trainer *t, 
     return PB_OK;
 }
 
-/* The extension of method m for an evaluation at length T of the model
- * trained at L: factor --extend-factor, else T / L; dynamic-ntk always 1, so
- * its factor is max(1, l / L) for a pass of length l (the YaRN paper's rule;
- * a larger s in s l / L - (s - 1) overshoots l / L). */
-static Extension extension_at(const GenConfig *c, ExtendMethod m, int T) {
-    const double L = c->train_len, s = T > L ? T / L : 1;
+/* The extension of derived key `how` for an evaluation at length T of the
+ * model trained at L: factor --extend-factor, else T / L (fine-tuned: the
+ * factor it was tuned at, extend_len / L, at every T); dynamic-ntk always
+ * 1, so its factor is max(1, l / L) for a pass of length l (the YaRN
+ * paper's rule; a larger s in s l / L - (s - 1) overshoots l / L). */
+static Extension extension_at(const GenConfig *c, const GenDerived *how, int T) {
+    const double L = c->train_len, at = how->finetuned ? c->extend_len : T, s = at > L ? at / L : 1;
+    const ExtendMethod m = how->method;
     const double factor = m == EXTEND_DYNAMIC_NTK ? 1 : c->extend_factor > 0 ? c->extend_factor : s;
     Extension x = extension_default(m, factor, c->train_len);
     if (c->beta_fast > 0) x.beta_fast = c->beta_fast;
@@ -492,9 +494,10 @@ static Extension extension_at(const GenConfig *c, ExtendMethod m, int T) {
 }
 
 /* Evaluates one trained model (seed index s) into e, under the context
- * extension `method` (EXTEND_NONE: as trained). */
+ * extension of derived key `how` (NULL: as trained). */
 static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Trainer *t, int s, const int32_t *val,
-                         size_t n_val, int *cut, ExtendMethod method) {
+                         size_t n_val, int *cut, const GenDerived *how) {
+    const int extended = how && how->method != EXTEND_NONE;
     Bins bins = {NULL, NULL};
     if (!r->is_task) {
         bins.sum = malloc((size_t)c->bins * sizeof *bins.sum);
@@ -510,8 +513,8 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
             break;
         }
         eval_progress(c, e->name, c->eval_lens[i]);
-        if (method != EXTEND_NONE) {
-            const Extension x = extension_at(c, method, c->eval_lens[i]);
+        if (extended) {
+            const Extension x = extension_at(c, how, c->eval_lens[i]);
             if ((st = model_set_extension(&t->model, &x))) break;
         }
         st = r->is_task ? eval_task_at(c, r, e, t, s, i, cut)
@@ -519,7 +522,7 @@ static PbStatus evaluate(const GenConfig *c, GenResults *r, GenEncResult *e, Tra
     }
     if (c->log && c->tty) fprintf(c->log, "\r\033[K"), fflush(c->log);
     free(bins.sum), free(bins.n);
-    if (method != EXTEND_NONE) { /* the model as trained again */
+    if (extended) { /* the model as trained again */
         const Extension none = {0};
         PbStatus back = model_set_extension(&t->model, &none);
         if (!st) st = back;
@@ -548,21 +551,20 @@ static PbStatus ramp_put_int(TensorSink *s, const char *name, const int *data, i
 }
 
 PbStatus gen_key_ramp(const GenConfig *c, const char *key, float *ramp, int cap, int *pairs) {
-    char parent[GEN_NAME];
-    const ExtendMethod m = gen_key_method(key, parent, sizeof parent);
+    GenDerived how;
     EncodingSpec spec;
     int randomized;
     *pairs = 0;
-    PbStatus st = m == EXTEND_NONE ? pb_fail(PB_USAGE, "'%s' is not an extension", key)
-                                   : gen_key_parse(parent, &spec, &randomized);
+    PbStatus st = !gen_key_derived(key, &how) ? pb_fail(PB_USAGE, "'%s' is not an extension", key)
+                                              : gen_key_parse(how.parent, &spec, &randomized);
     if (st) return st;
     const int T = c->eval_lens[c->n_lens - 1];
     EncodingConfig cfg = {.variant = spec.variant,
                           .dim = c->model.dim,
                           .heads = c->model.heads,
-                          .max_len = T,
+                          .max_len = T > c->extend_len ? T : c->extend_len,
                           .knobs = spec.settings,
-                          .extend = extension_at(c, m, T)};
+                          .extend = extension_at(c, &how, T)};
     Encoding e;
     if ((st = encoding_create(&e, spec.module, &cfg))) return st;
     RampSink rs = {ramp, cap, 0};
@@ -575,56 +577,70 @@ PbStatus gen_key_ramp(const GenConfig *c, const char *key, float *ramp, int cap,
 }
 
 int gen_key_derived_from(const char *key, const char *parent_key) {
-    char parent[GEN_NAME];
-    return gen_key_method(key, parent, sizeof parent) != EXTEND_NONE && strcmp(parent, parent_key) == 0;
+    GenDerived d;
+    return gen_key_derived(key, &d) && strcmp(d.parent, parent_key) == 0;
 }
 
-int gen_key_is_derived(const char *key) {
-    char parent[GEN_NAME];
-    return gen_key_method(key, parent, sizeof parent) != EXTEND_NONE;
-}
+int gen_key_is_derived(const char *key) { return gen_key_derived(key, NULL); }
 
-ExtendMethod gen_key_method(const char *key, char *parent, size_t cap) {
-    const char *plus = strrchr(key, '+');
-    if (!plus) return EXTEND_NONE;
-    for (int m = EXTEND_PI; m < EXTEND_COUNT; m++)
+int gen_key_derived(const char *key, GenDerived *d) {
+    const size_t n = strlen(key), k = strlen(GEN_FINETUNED);
+    const int ft = n > k && strcmp(key + n - k, GEN_FINETUNED) == 0;
+    char body[GEN_NAME];
+    if (n >= sizeof body) return 0;
+    snprintf(body, sizeof body, "%.*s", (int)(ft ? n - k : n), key);
+    const char *plus = strrchr(body, '+');
+    if (!plus) return 0;
+    /* none only fine-tuned: zero-shot, the parent is the model as trained */
+    for (int m = ft ? EXTEND_NONE : EXTEND_PI; m < EXTEND_COUNT; m++)
         if (strcmp(plus + 1, extend_method_name((ExtendMethod)m)) == 0) {
-            snprintf(parent, cap, "%.*s", (int)(plus - key), key);
-            return (ExtendMethod)m;
+            if (d) {
+                *d = (GenDerived){(ExtendMethod)m, ft, ""};
+                snprintf(d->parent, sizeof d->parent, "%.*s", (int)(plus - body), body);
+            }
+            return 1;
         }
-    return EXTEND_NONE;
+    return 0;
+}
+
+/* Appends key "<parent>+<method><tail>"; 0 or PB_USAGE. */
+static PbStatus add_derived(GenConfig *c, const char *parent, ExtendMethod m, const char *tail) {
+    if (c->n_encodings >= GEN_MAX_ENCODINGS)
+        return pb_fail(PB_USAGE, "--extend: more than %d studies in all", GEN_MAX_ENCODINGS);
+    char key[GEN_NAME + 32];
+    snprintf(key, sizeof key, "%s+%s%s", parent, extend_method_name(m), tail);
+    if (strlen(key) >= GEN_NAME) return pb_fail(PB_USAGE, "--extend: '%s' is too long a key", key);
+    snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", key);
+    return PB_OK;
 }
 
 PbStatus gen_add_extensions(GenConfig *c) {
     const int n = c->n_encodings;
     int added = 0;
-    for (int i = 0; i < n; i++) {
+    PbStatus st = PB_OK;
+    for (int i = 0; !st && i < n; i++) {
         EncodingSpec spec;
         int randomized;
-        char parent[GEN_NAME];
-        if (gen_key_method(c->encodings[i], parent, sizeof parent) != EXTEND_NONE) continue;
+        if (gen_key_is_derived(c->encodings[i])) continue;
         if (gen_key_parse(c->encodings[i], &spec, &randomized) || randomized || !spec.module->extendable) continue;
-        for (int k = 0; k < c->n_extend; k++) {
-            if (c->n_encodings >= GEN_MAX_ENCODINGS)
-                return pb_fail(PB_USAGE, "--extend: more than %d studies in all", GEN_MAX_ENCODINGS);
-            char key[GEN_NAME + 16];
-            snprintf(key, sizeof key, "%s+%s", c->encodings[i], extend_method_name(c->extend[k]));
-            if (strlen(key) >= GEN_NAME) return pb_fail(PB_USAGE, "--extend: '%s' is too long a key", key);
-            snprintf(c->encodings[c->n_encodings++], GEN_NAME, "%s", key);
-            added++;
-        }
+        char parent[GEN_NAME];
+        snprintf(parent, sizeof parent, "%s", c->encodings[i]);
+        for (int k = 0; !st && k < c->n_extend; k++, added++) st = add_derived(c, parent, c->extend[k], "");
+        for (int k = 0; !st && c->extend_finetune > 0 && k < c->n_extend; k++)
+            st = add_derived(c, parent, c->extend[k], GEN_FINETUNED);
+        if (!st && c->extend_finetune > 0) st = add_derived(c, parent, EXTEND_NONE, GEN_FINETUNED);
     }
-    if (c->n_extend && !added)
+    if (!st && c->n_extend && !added)
         return pb_fail(PB_USAGE,
                        "--extend: no study can take it: the methods scale a rotation, and none of the encodings "
                        "(%s%s) rotates (rope does)",
                        c->encodings[0], n > 1 ? ", ..." : "");
-    return PB_OK;
+    return st;
 }
 
 PbStatus gen_key_parse(const char *key, EncodingSpec *spec, int *randomized) {
-    char parent[GEN_NAME];
-    if (gen_key_method(key, parent, sizeof parent) != EXTEND_NONE) return gen_key_parse(parent, spec, randomized);
+    GenDerived how;
+    if (gen_key_derived(key, &how)) return gen_key_parse(how.parent, spec, randomized);
     const size_t n = strlen(key), k = strlen(GEN_RANDOMIZED);
     *randomized = n > k && strcmp(key + n - k, GEN_RANDOMIZED) == 0;
     if (!*randomized) return encoding_spec_parse(key, spec);
@@ -822,30 +838,7 @@ static PbStatus record_training(GenResults *r, GenEncResult *er, int s, Trainer 
     if (st) return st;
     size_t n_train, n_val;
     train_split(r->n_tokens, tc->val_fraction, &n_train, &n_val);
-    return evaluate(&r->cfg, r, er, t, s, r->ids + n_train, n_val, cut, EXTEND_NONE);
-}
-
-/* The keys derived from key e (its trained model under each extension):
- * their training as e's, then their evaluations. *cut as evaluate's. */
-static PbStatus evaluate_derived(GenResults *r, int e, int s, Trainer *t, int *cut) {
-    const GenConfig *c = &r->cfg;
-    const GenEncResult *pe = &r->enc[e];
-    const size_t steps = (size_t)c->train.steps;
-    size_t n_train, n_val;
-    train_split(r->n_tokens, r->is_task ? 0 : c->train.val_fraction, &n_train, &n_val);
-    PbStatus st = PB_OK;
-    for (int d = 0; !st && !*cut && d < c->n_encodings; d++) {
-        char parent[GEN_NAME];
-        const ExtendMethod m = gen_key_method(c->encodings[d], parent, sizeof parent);
-        if (m == EXTEND_NONE || strcmp(parent, pe->name) != 0) continue;
-        GenEncResult *de = &r->enc[d];
-        memcpy(de->train_loss + (size_t)s * steps, pe->train_loss + (size_t)s * steps, steps * sizeof(float));
-        de->train_tps[s] = pe->train_tps[s];
-        de->diverged[s] = pe->diverged[s];
-        if (pe->diverged[s]) note(de->diverged_reason, sizeof de->diverged_reason, pe->diverged_reason);
-        else st = evaluate(c, r, de, t, s, r->ids + n_train, n_val, cut, m);
-    }
-    return st;
+    return evaluate(&r->cfg, r, er, t, s, r->ids + n_train, n_val, cut, NULL);
 }
 
 static void mark_measured(GenResults *r, int e, int s, double t0);
@@ -891,6 +884,75 @@ static ModelConfig cell_model_config(const GenResults *r, const char *encoding) 
         snprintf(mc.settings, sizeof mc.settings, "%s", spec.settings);
     }
     return mc;
+}
+
+/* Fine-tunes a copy of t's model (parent's seed `seed`) for extend_finetune
+ * steps at extend_len under the extension of `how`, into *ft (freed by the
+ * caller whatever happens). The fine-tune is a new run of the schedule:
+ * fresh AdamW moments, warmup, cosine decay, the same seed's window order.
+ * *diverged: its loss or gradient turned non-finite (why in *why). */
+static PbStatus finetune(GenResults *r, const char *key, const GenDerived *how, const Trainer *t, uint64_t seed,
+                         Trainer *ft, int *cut, int *diverged) {
+    const GenConfig *c = &r->cfg;
+    ModelConfig mc = cell_model_config(r, key);
+    mc.context = c->extend_len;
+    TrainConfig tc = cell_train_config(r, key, seed);
+    tc.steps = c->extend_finetune;
+    tc.warmup = -1;
+    if (c->extend_lr > 0) tc.lr = c->extend_lr;
+    PbStatus st = trainer_init(ft, &mc, &tc, r->ids, r->n_tokens);
+    if (st) return st;
+    if (ft->model.n_params != t->model.n_params) /* a length-bound table: not extendable */
+        return pb_fail(PB_USAGE, "%s: the model at length %d holds other parameters than at %d", key, c->extend_len,
+                       c->train_len);
+    memcpy(ft->model.params, t->model.params, t->model.n_params * sizeof *t->model.params);
+    const Extension x = extension_at(c, how, c->extend_len);
+    if ((st = model_set_extension(&ft->model, &x))) return st;
+    if (c->tty) say(c, "%s%s seed %d: fine-tuning %s\n", key, (int)seed, "");
+    TrainProgress progress = {.out = c->tty ? c->log : NULL, .tty = c->tty};
+    st = trainer_run(ft, tc.steps, &progress);
+    if (!st && ft->step < tc.steps && interrupt_requested()) *cut = 1;
+    *diverged = st == PB_DATA || first_bad_step(ft->loss_history, ft->step) > 0;
+    return *diverged ? PB_OK : st;
+}
+
+/* The keys derived from key e (its trained model t under each extension,
+ * zero-shot or fine-tuned): their training as e's, then their evaluations.
+ * *cut as evaluate's. */
+static PbStatus evaluate_derived(GenResults *r, int e, int s, Trainer *t, int *cut) {
+    const GenConfig *c = &r->cfg;
+    const GenEncResult *pe = &r->enc[e];
+    const size_t steps = (size_t)c->train.steps;
+    size_t n_train, n_val;
+    train_split(r->n_tokens, r->is_task ? 0 : c->train.val_fraction, &n_train, &n_val);
+    PbStatus st = PB_OK;
+    for (int d = 0; !st && !*cut && d < c->n_encodings; d++) {
+        GenDerived how;
+        if (!gen_key_derived(c->encodings[d], &how) || strcmp(how.parent, pe->name) != 0) continue;
+        GenEncResult *de = &r->enc[d];
+        memcpy(de->train_loss + (size_t)s * steps, pe->train_loss + (size_t)s * steps, steps * sizeof(float));
+        de->train_tps[s] = pe->train_tps[s];
+        de->diverged[s] = pe->diverged[s];
+        if (pe->diverged[s]) {
+            note(de->diverged_reason, sizeof de->diverged_reason, pe->diverged_reason);
+            continue;
+        }
+        if (!how.finetuned) {
+            st = evaluate(c, r, de, t, s, r->ids + n_train, n_val, cut, &how);
+            continue;
+        }
+        Trainer ft;
+        int diverged = 0;
+        st = finetune(r, de->name, &how, t, c->base_seed + (uint64_t)s, &ft, cut, &diverged);
+        if (!st && !*cut && diverged) {
+            char why[128];
+            snprintf(why, sizeof why, "the fine-tune at length %d diverged", c->extend_len);
+            de->diverged[s] = 1;
+            note(de->diverged_reason, sizeof de->diverged_reason, why);
+        } else if (!st && !*cut) st = evaluate(c, r, de, &ft, s, r->ids + n_train, n_val, cut, &how);
+        trainer_free(&ft);
+    }
+    return st;
 }
 
 PbStatus gen_run_cell(GenResults *r, int e, int s, int *cut_out) {

@@ -78,17 +78,24 @@ typedef struct {
     ExtendMethod extend[EXTEND_COUNT];
     double extend_factor;        /* s; 0: T / L at each evaluation length */
     double beta_fast, beta_slow; /* yarn's (0: the paper's 32 and 1) */
-    TrainConfig train;           /* steps, batch, lr, ... (seed set per run);
+    /* Fine-tune under each method (the PI and YaRN recipe, scaled down):
+     * extend_finetune more steps at length extend_len, from the trained
+     * weights; studies SPEC+METHOD+ft, and SPEC+none+ft (plain fine-tuning,
+     * PI's control). 0: zero-shot only. */
+    long extend_finetune;
+    int extend_len;    /* T of the fine-tune (0: the longest evaluation length) */
+    float extend_lr;   /* its peak learning rate (0: train.lr) */
+    TrainConfig train; /* steps, batch, lr, ... (seed set per run);
                           randomize_positions: LMAX of the GEN_RANDOMIZED
                           keys (the others train at 0..L-1) */
-    int bins;                    /* loss_by_position bins */
-    long eval_tokens;            /* corpus: tokens scored per eval length */
-    int eval_batch;              /* windows per evaluation call */
-    int task_examples;           /* tasks: test examples per length */
-    int task_blocks;             /* tasks: training examples in the stream */
-    FILE *log;                   /* progress (NULL: silent) */
-    int tty;                     /* log is a terminal: one line rewritten */
-    const char *label;           /* prefix of progress lines ("" ok) */
+    int bins;          /* loss_by_position bins */
+    long eval_tokens;  /* corpus: tokens scored per eval length */
+    int eval_batch;    /* windows per evaluation call */
+    int task_examples; /* tasks: test examples per length */
+    int task_blocks;   /* tasks: training examples in the stream */
+    FILE *log;         /* progress (NULL: silent) */
+    int tty;           /* log is a terminal: one line rewritten */
+    const char *label; /* prefix of progress lines ("" ok) */
 } GenConfig;
 
 /* Defaults: all registered encodings, jargon, bytes, L 64, eval L..16L,
@@ -99,19 +106,28 @@ void gen_config_default(GenConfig *c);
  * whether it trains at randomized positions. A derived key's spec is its
  * parent's. */
 PbStatus gen_key_parse(const char *key, EncodingSpec *spec, int *randomized);
-/* A derived key "<parent>+<method>" (context extension: the parent's
- * trained model evaluated under the method, not trained again): the method,
- * the parent key in parent[cap]; EXTEND_NONE for a key that trains. */
-ExtendMethod gen_key_method(const char *key, char *parent, size_t cap);
+/* A derived key: "<parent>+<method>", the parent's trained model evaluated
+ * under a context extension (not trained again), or "<parent>+<method>+ft",
+ * that model fine-tuned under it (method may be none: plain fine-tuning). */
+#define GEN_FINETUNED "+ft"
+typedef struct {
+    ExtendMethod method;
+    int finetuned;
+    char parent[GEN_NAME];
+} GenDerived;
+/* 1 and *d filled (d may be NULL) if key is derived, else 0. */
+int gen_key_derived(const char *key, GenDerived *d);
 int gen_key_is_derived(const char *key);
 /* 1 if key is "<parent_key>+<method>". */
 int gen_key_derived_from(const char *key, const char *parent_key);
 /* A derived key's ramp [*pairs] (share of each frequency pair moved to
  * theta / s, encodings/extension.h) for the model of c at the longest
- * evaluation length, into ramp[cap]. */
+ * evaluation length (fine-tuned: at extend_len), into ramp[cap]. */
 PbStatus gen_key_ramp(const GenConfig *c, const char *key, float *ramp, int cap, int *pairs);
 /* Appends "<key>+<method>" for every extendable, trained key (not
- * +randpos) and each of c->extend[]; PB_USAGE when no key can take them. */
+ * +randpos) and each of c->extend[], and with extend_finetune also
+ * "<key>+<method>+ft" and "<key>+none+ft"; PB_USAGE when no key can take
+ * them. */
 PbStatus gen_add_extensions(GenConfig *c);
 
 /* 1 if c->data names a task ("task:<name>"); *task set. */
