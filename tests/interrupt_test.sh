@@ -86,6 +86,31 @@ rc=$?
 [ $rc = 143 ] && ok || bad "generalize after SIGTERM: status $rc, expected 143"
 [ "$(attr "$tmp/term.h5" /complete)" = 0 ] && ok || bad "SIGTERM: no incomplete file"
 
+# Context extensions, zero-shot and fine-tuned, are measured inside their
+# parent's run: an interrupt keeps or drops them together, and a resume
+# gives the uninterrupted sweep's file (rope seed 0 is kept whole).
+X=(generalize --encodings rope --extend pi,yarn --extend-finetune 20 --extend-len 64 --train-len 32 --eval-lens 32,64
+   --steps 400 --seeds 2 --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --bins 4)
+"$bin" "${X[@]}" -o "$tmp/xfull.h5" >/dev/null 2>"$tmp/xfull.err" && ok || bad "extension sweep failed: $(tail -2 "$tmp/xfull.err")"
+"$bin" "${X[@]}" -o "$tmp/xpart.h5" >/dev/null 2>"$tmp/xpart.err" &
+pid=$!
+wait_for 'rope.none.ft seed 0: final' "$tmp/xpart.err" $pid || bad "extension sweep: seed 0 never finished: $(cat "$tmp/xpart.err")"
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc = 130 ] && ok || bad "extension sweep after SIGINT: status $rc, expected 130"
+for k in rope rope+pi rope+yarn+ft rope+none+ft; do
+  [ "$(values "$tmp/xpart.h5" /generalization/$k/measured | tr '\n' ' ')" = "1 0 " ] && ok ||
+    bad "interrupted extension sweep: $k measured $(values "$tmp/xpart.h5" /generalization/$k/measured | tr '\n' ' ')"
+done
+"$bin" "${X[@]}" --resume "$tmp/xpart.h5" >/dev/null 2>"$tmp/xres.err" && ok || bad "extension resume failed: $(tail -2 "$tmp/xres.err")"
+n=0
+for d in $(h5dump -n "$tmp/xfull.h5" | awk '$1 == "dataset" && $2 !~ /tokens_per_s/ {print $2}'); do
+  n=$((n + 1))
+  [ "$(data "$tmp/xfull.h5" "$d")" = "$(data "$tmp/xpart.h5" "$d")" ] && ok || bad "resumed extension sweep: $d differs"
+done
+[ $n -ge 30 ] && ok || bad "extension sweep: compared only $n datasets"
+
 # Two SIGINTs during a resume: out at once; the file is the old incomplete one
 # or a whole new one, never half written; no temporary file stays.
 cp "$tmp/part0.h5" "$tmp/twice.h5"

@@ -10,7 +10,8 @@
  *                             where extrapolation breaks
  *   training-loss             training loss vs step (moving average)
  *   eval-memory               peak evaluation heap vs length (log-log)
- *   extend-ppl-vs-length      a context-extended model (SPEC+METHOD keys,
+ *   extend-ppl-vs-length      a context-extended model (SPEC+METHOD and
+ *                             SPEC+METHOD+ft keys,
  *                             generalize --extend): the trained model and
  *                             each method; the other figures leave them out
  *   extend-loss-by-position   the same at the longest length

@@ -100,7 +100,7 @@ shown "bob's corpus" bob.h5 "bob's corpus.txt"
 "$P" generalize --encodings none,alibi "${tiny[@]}" --data "$tmp/letters.txt" -o gen.h5 >/dev/null 2>&1 &&
 "$P" generalize --encodings none,alibi --data task:copy --train-len 8 --eval-lens 8,16 --steps 2 --seeds 1 --dim 8 \
      --heads 1 --layers 1 --batch 2 --examples 4 --quiet -o task.h5 >/dev/null 2>&1 &&
-"$P" generalize --encodings rope --extend pi "${tiny[@]}" --data "$tmp/letters.txt" -o ext.h5 >/dev/null 2>&1 &&
+"$P" generalize --encodings rope --extend pi --extend-finetune 2 "${tiny[@]}" --data "$tmp/letters.txt" -o ext.h5 >/dev/null 2>&1 &&
 "$P" export alibi --len 8 --dim 8 --heads 2 -o export.h5 >/dev/null 2>&1 ||
   { echo "inject: cannot make the fixture files" >&2; exit 1; }
 bench_ref=$root/results/bench/bench-reference.h5
@@ -121,10 +121,12 @@ for i in "${!payloads[@]}"; do
     "$H5EDIT" "name$i.h5" move /training/alibi "/training/$pl" &&
     "$H5EDIT" "name$i.h5" attr-bytes /generalization encodings "list$i" &&
     plots_ok "encoding name, payload $i" "name$i.h5" && compare_ok "encoding name, payload $i" "name$i.h5"
-  # an extended model's name: its SPEC+METHOD key names the extension plots
-  printf '%s,%s+pi' "$pl" "$pl" >"xlist$i"
+  # an extended model's name: its SPEC+METHOD(+ft) keys name the extension plots
+  printf '%s,%s+pi,%s+pi+ft,%s+none+ft' "$pl" "$pl" "$pl" "$pl" >"xlist$i"
   cp ext.h5 "ext$i.h5" && "$H5EDIT" "ext$i.h5" move /generalization/rope "/generalization/$pl" &&
     "$H5EDIT" "ext$i.h5" move /generalization/rope+pi "/generalization/$pl+pi" &&
+    "$H5EDIT" "ext$i.h5" move /generalization/rope+pi+ft "/generalization/$pl+pi+ft" &&
+    "$H5EDIT" "ext$i.h5" move /generalization/rope+none+ft "/generalization/$pl+none+ft" &&
     "$H5EDIT" "ext$i.h5" attr-bytes "/generalization/$pl+pi" parent "payload$i" &&
     "$H5EDIT" "ext$i.h5" attr-bytes /generalization encodings "xlist$i" &&
     plots_ok "extended model's name, payload $i" "ext$i.h5" &&
