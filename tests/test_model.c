@@ -27,8 +27,8 @@
  *     at a time (other sgemm shapes may round differently),
  *     runs past the training length with memory linear in T, and returns
  *     PB_LENGTH with the encoding's message past a table.
- *  6. slices: on 2 threads a step runs as one slice of batch rows per thread
- *     (model.c); with an odd batch its loss and gradients match the
+ *  6. slices: on several threads a step runs as slices of batch rows side by
+ *     side, then the rest as the team (model.c); its loss and gradients match the
  *     one-thread model's within float rounding (sgemm may round other row
  *     counts differently), and a second backward adds the same again (the
  *     private gradients are zeroed, then summed in).
@@ -87,7 +87,7 @@ static void check_gradient(const EncodingModule *e, int tied, int masked, int ma
     /* Off the symmetric start: LayerNorm gains near 1, biases nonzero. */
     for (size_t i = 0; i < m.n_params; i++) m.params[i] += 0.1f * rng_normal(&r);
     encoding_project(&m.enc); /* as after a step: constrained parameters back in range */
-    int32_t in[B * T], tg[B * T];
+    int32_t *in = malloc((size_t)B * T * sizeof *in), *tg = malloc((size_t)B * T * sizeof *tg);
     random_ids(in, B * T, V, &r);
     random_ids(tg, B * T, V, &r);
     if (masked)
@@ -451,17 +451,20 @@ static void check_misuse(void) {
 
 /* ---- 6. slices ------------------------------------------------------------- */
 
-static void check_slices(const EncodingModule *e) {
-    enum { V = 13, T = 9, C = 16, H = 2, L = 2, B = 3 };
+/* threads N, batch B: 2 and 3 runs two slices of one row, then the third
+ * row as the team; 4 and 7 four slices, then three rows as the team (more
+ * than a slice holds); 4 and 2 the team alone. */
+static void check_slices(const EncodingModule *e, int N, int B) {
+    enum { V = 13, T = 9, C = 16, H = 2, L = 2 };
     const ModelConfig mc = tiny_config(e, V, T, C, H, L);
     Model one, two;
     omp_set_num_threads(1);
     PbStatus st = model_create(&one, &mc);
-    omp_set_num_threads(2);
+    omp_set_num_threads(N);
     if (!st) st = model_create(&two, &mc);
     CHECK_OK(st);
     if (st) return;
-    CHECK(one.threads == 1 && two.threads == 2, "slices: models on %d and %d threads", one.threads, two.threads);
+    CHECK(one.threads == 1 && two.threads == N, "slices: models on %d and %d threads", one.threads, two.threads);
     CHECK_OK(model_alloc_train(&one, B, T));
     CHECK_OK(model_alloc_train(&two, B, T));
     model_init_params(&one, 3);
@@ -469,7 +472,7 @@ static void check_slices(const EncodingModule *e) {
     Rng r;
     rng_seed(&r, 21, 3);
     for (size_t i = 0; i < one.n_params; i++) one.params[i] = two.params[i] = one.params[i] + 0.1f * rng_normal(&r);
-    int32_t in[B * T], tg[B * T];
+    int32_t *in = malloc((size_t)B * T * sizeof *in), *tg = malloc((size_t)B * T * sizeof *tg);
     random_ids(in, B * T, V, &r);
     random_ids(tg, B * T, V, &r);
     model_zero_grad(&one);
@@ -477,12 +480,12 @@ static void check_slices(const EncodingModule *e) {
     omp_set_num_threads(1);
     CHECK_OK(model_forward(&one, in, tg, B, T, 0));
     CHECK_OK(model_backward(&one));
-    omp_set_num_threads(2);
+    omp_set_num_threads(N);
     CHECK_OK(model_forward(&two, in, tg, B, T, 0));
     CHECK_OK(model_backward(&two));
     CHECK_OK(model_backward(&two));
-    CHECK(fabs(one.loss - two.loss) <= 1e-6 * fabs(one.loss), "%s slices: loss %.9g on 2 threads, %.9g on 1", e->name,
-          two.loss, one.loss);
+    CHECK(fabs(one.loss - two.loss) <= 1e-6 * fabs(one.loss), "%s slices: batch %d: loss %.9g on %d threads, %.9g on 1",
+          e->name, B, two.loss, N, one.loss);
     double rms = 0, worst = 0;
     size_t wi = 0;
     for (size_t i = 0; i < one.n_params; i++) rms += (double)one.grads[i] * one.grads[i];
@@ -495,9 +498,10 @@ static void check_slices(const EncodingModule *e) {
         if (!(err <= worst)) worst = err, wi = i;
     }
     CHECK(rms > 0 && worst <= 1e-5,
-          "%s slices: two backwards on 2 threads give grads[%zu] = %.9g, "
+          "%s slices: batch %d: two backwards on %d threads give grads[%zu] = %.9g, "
           "twice one thread's %.9g (rms %.3g)",
-          e->name, wi, two.grads[wi], 2.0 * one.grads[wi], rms);
+          e->name, B, N, wi, two.grads[wi], 2.0 * one.grads[wi], rms);
+    free(in), free(tg);
     model_free(&one);
     model_free(&two);
 }
@@ -519,7 +523,7 @@ int main(void) {
         check_determinism_and_resume(e, dir, 0);
         check_determinism_and_resume(e, dir, 96);
         check_learning(e);
-        check_slices(e);
+        check_slices(e, 2, 3), check_slices(e, 4, 7), check_slices(e, 4, 2);
     }
     check_vocab_roundtrip(dir);
     check_misuse();

@@ -264,6 +264,11 @@ static PbStatus print_summary(const Trainer *t, double val, const char *out) {
            mc->encoding, t->step, t->step ? t->loss_history[t->step - 1] : NAN, n_tail, tail, val, exp(val));
     printf("tokens/s %.0f  (%ld steps x %d x %d tokens in %.2f s)  peak RSS %.1f MiB\n", trainer_tokens_per_second(t),
            t->timed_steps, t->cfg.batch, mc->context, t->train_seconds, (double)rss_peak_bytes() / (1 << 20));
+    const double steady = trainer_steady_tokens_per_second(t);
+    if (isfinite(steady))
+        printf("steady tokens/s %.0f  (steps %ld-%ld, after %ld warm-up steps taking %.2f s)\n", steady,
+               t->warm_steps + 1, t->timed_steps, t->warm_steps, t->warm_seconds);
+    else printf("steady tokens/s n/a  (no step past the first %d warm-up steps)\n", TRAIN_WARM_STEPS);
     if (out) printf("wrote %s\n", out);
     return finish_stdout();
 }

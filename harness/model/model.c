@@ -19,10 +19,12 @@
  * their one thread. Parameter gradients: slice 0 adds into the model's,
  * the others into zeroed private copies summed in afterwards in slice
  * order. At T 128 this was 5-8% faster than splitting each layer call over
- * the team (best and median of 5 alternating runs of posbench train). With
- * one thread, or a batch of one row, the batch is one slice and each layer
- * call splits its work over the team instead: a matmul by rows, and
- * backward's two products side by side (mm_backward).
+ * the team (best and median of 5 alternating runs of posbench train). Rows
+ * the threads do not divide (batch 3 on 2 threads) run after the slices as
+ * one team slice: each layer call then splits its work over the team (a
+ * matmul by rows, backward's two products side by side: mm_backward;
+ * attention by heads and row tiles). With one thread, or fewer batch rows
+ * than threads, the whole batch is that team slice (slice_plan).
  *
  * Determinism: every split is a fixed function of the shape and the thread
  * count, and every sum runs in a fixed order, so the same thread count gives
@@ -128,18 +130,33 @@ static void rows_of(int part, int parts, int N, int *n0, int *n1) {
     *n1 = (int)((long)N * (part + 1) / parts);
 }
 
-/* Slices a B-row training step runs in: one per thread, at most one per
- * batch row, and no more than keep the private gradient copies within
- * MODEL_SLICE_GRAD_FLOATS (many cores and a full GPT-2 vocabulary would
- * otherwise hold tens of copies of the model); 1 (the whole batch, layers
- * forking the team) on one thread or under POSBENCH_MATMUL=blas. */
-static int slice_count(const Model *m, int B) {
+/* How a B-row training step is split (file comment, "Slices"): P slices of
+ * `each` rows side by side, one per thread, then the `rest` rows as one
+ * team slice (the team splitting each layer call). Slices keep every core
+ * busy only when the rows divide: batch 3 on 2 threads as slices alone kept
+ * 3/4 of them (1.50x one thread at T 512, against 1.8x for 2 slices of one
+ * row and the third as the team). At most one slice per thread, none with
+ * fewer rows than threads (batch 8 on 16 threads: the team alone, since
+ * slices would idle half the cores), and no more than keep the private
+ * gradient copies within MODEL_SLICE_GRAD_FLOATS (many cores and a full
+ * GPT-2 vocabulary would otherwise hold tens of copies of the model); the
+ * team alone on one thread or under POSBENCH_MATMUL=blas. */
+typedef struct {
+    int P, each, rest;
+} SlicePlan;
+
+static int slice_limit(const Model *m) {
     if (use_blas_threads() || m->threads < 2) return 1;
-    int p = B < m->threads ? B : m->threads;
-    if (p > MODEL_MAX_SLICES) p = MODEL_MAX_SLICES;
+    int p = m->threads < MODEL_MAX_SLICES ? m->threads : MODEL_MAX_SLICES;
     const size_t copies = MODEL_SLICE_GRAD_FLOATS / (m->n_params ? m->n_params : 1);
     if ((size_t)p - 1 > copies) p = (int)copies + 1;
     return p;
+}
+
+static SlicePlan slice_plan(const Model *m, int B) {
+    const int p = slice_limit(m);
+    if (p < 2 || B < m->threads) return (SlicePlan){0, 0, B};
+    return (SlicePlan){p, B / p, B % p};
 }
 
 static void mm_forward(const Model *m, int team, float *out, const float *inp, const float *w, const float *b, int N,
@@ -390,11 +407,15 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
     TAKE(dlosses, BT);
     /* Per slice: attention's scratch for the slice's rows, and a private
      * copy of the gradients for every slice but the first. */
-    const int P = slice_count(m, B), slice_B = (B + P - 1) / P;
+    /* The slices' regions; the team slice, which runs after them, reuses
+     * the whole (B rows at most). Any batch up to B fits: fewer rows give
+     * slices no larger and a team no larger. */
+    const int P = slice_limit(m), slice_B = (B + P - 1) / P;
     const size_t per_slice =
         round16(attention_backward_scratch_floats(&m->enc, slice_B, T, (int)C, (int)H, m->threads));
+    const size_t team = round16(attention_backward_scratch_floats(&m->enc, B, T, (int)C, (int)H, m->threads));
     if (base) a->att_scratch_per_slice = per_slice;
-    TAKE(att_scratch, (size_t)P * per_slice);
+    TAKE(att_scratch, (size_t)P * per_slice > team ? (size_t)P * per_slice : team);
     TAKE(grads_priv, (size_t)(P - 1) * round16(m->n_params));
 #undef TAKE
     return off;
@@ -511,26 +532,20 @@ static PbStatus forward_slice(Model *m, const Slice *s, int T, Positions pos) {
     return PB_OK;
 }
 
-/* Runs fn on every slice of a B-row batch: on the calling thread as one
- * team slice, or one slice per thread. The first failing slice's status. */
+/* Runs fn on every slice of a B-row batch (slice_plan): the slices side by
+ * side, then the rest as the team. The first failing slice's status. */
 typedef PbStatus (*SliceFn)(Model *m, const Slice *s, int T, Positions pos);
 
 /* pos: of the whole batch; each slice gets its rows' windows. */
 static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, Positions pos, int zero_private) {
-    const int P = slice_count(m, B);
+    const SlicePlan plan = slice_plan(m, B);
     ModelActs *a = &m->a;
-    if (P == 1) {
-        const Slice s = {.b0 = 0, .b1 = B, .team = 1, .grads = m->grads, .enc = &m->enc, .att_scratch = a->att_scratch};
-        return fn(m, &s, T, pos);
-    }
     PbStatus st[MODEL_MAX_SLICES];
     const int blas = openblas_get_num_threads();
-    if (blas > 1) openblas_set_num_threads(1);
-#pragma omp parallel num_threads(P)
-    {
-        const int t = thread_num();
-        int b0, b1;
-        rows_of(t, P, B, &b0, &b1);
+    if (plan.P && blas > 1) openblas_set_num_threads(1);
+#pragma omp parallel num_threads(plan.P > 0 ? plan.P : 1) if (plan.P > 0)
+    if (plan.P > 0) {
+        const int t = thread_num(), b0 = t * plan.each, b1 = b0 + plan.each;
         Encoding enc = m->enc;
         Slice s = {.b0 = b0,
                    .b1 = b1,
@@ -546,10 +561,14 @@ static PbStatus run_slices(Model *m, SliceFn fn, int B, int T, Positions pos, in
         }
         st[t] = fn(m, &s, T, positions_window(pos, b0, T));
     }
-    if (blas > 1) openblas_set_num_threads(blas);
-    for (int t = 0; t < P; t++)
+    if (plan.P && blas > 1) openblas_set_num_threads(blas);
+    for (int t = 0; t < plan.P; t++)
         if (st[t]) return st[t];
-    return PB_OK;
+    if (!plan.rest) return PB_OK;
+    /* into the model's gradients, as slice 0 (done by now) */
+    const int b0 = plan.P * plan.each;
+    const Slice s = {.b0 = b0, .b1 = B, .team = 1, .grads = m->grads, .enc = &m->enc, .att_scratch = a->att_scratch};
+    return fn(m, &s, T, positions_window(pos, b0, T));
 }
 
 PbStatus model_forward(Model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int pos0) {
@@ -648,8 +667,8 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, Positions pos) {
 PbStatus model_backward(Model *m) {
     if (!m->B) return pb_fail(PB_USAGE, "model_backward: no forward pass to differentiate");
     PbStatus st = run_slices(m, backward_slice, m->B, m->T, m->pos, 1);
-    const int P = slice_count(m, m->B);
-    if (st || P == 1) return st;
+    const int P = slice_plan(m, m->B).P;
+    if (st || P < 2) return st;
     /* The other slices' gradients, added in slice order. */
     const size_t n = m->n_params, stride = round16(n);
     const float *priv = m->a.grads_priv;

@@ -94,7 +94,11 @@ static void summarize_lm(SummaryRow *row, hid_t g, const float *v, int S, int co
     }
     gen_mean_ci(v, S, cols, &row->ppl_L, &h, &k);
     gen_mean_ci(v + cols - 1, S, cols, &row->ppl_long, &h, &k);
-    if (!gen_read_matrix(g, "train_tokens_per_s", &tps, &r, &c)) gen_mean_ci(tps, c, 1, &row->train_tps, &h, &k);
+    /* the steady rate (after the warm-up steps), else (older files) the whole run's */
+    if (!gen_read_matrix(g, "train_tokens_per_s_steady", &tps, &r, &c)) gen_mean_ci(tps, c, 1, &row->train_tps, &h, &k);
+    free(tps), tps = NULL;
+    if (!isfinite(row->train_tps) && !gen_read_matrix(g, "train_tokens_per_s", &tps, &r, &c))
+        gen_mean_ci(tps, c, 1, &row->train_tps, &h, &k);
     if (!gen_read_matrix(g, "eval_peak_bytes", &peak, &r, &c) && c > 1 && peak[0] > 0)
         row->mem_ratio = peak[c - 1] / peak[0];
     row->diverged += diverged_runs(g);
@@ -411,7 +415,8 @@ static void show_summary(hid_t file, const char *path, FILE *out, const Summary 
     char words[160];
     bench_words(words, sizeof words, has_bench, bench_T);
     fprintf(out,
-            "\n(train tok/s: the whole probe model's training; %s; eval mem: peak evaluation heap at the longest "
+            "\n(train tok/s: the whole probe model's training, steady (after the first 5 steps); %s; eval mem: peak "
+            "evaluation heap at the longest "
             "length over that at L; loss in nats; task: the first task's exact-match accuracy at its shortest "
             "and longest length)\n",
             words);

@@ -147,6 +147,7 @@ static PbStatus write_run_state(hid_t g, const GenResults *r, const GenEncResult
     if (!st) st = h5_write_ints(g, "rank", e->rank, 1, dseed);
     if (!st) st = write_hosts(g, (const char(*)[GEN_HOST])e->host, c->seeds);
     if (!st) st = h5_write_floats(g, "train_tokens_per_s", e->train_tps, 1, dseed);
+    if (!st) st = h5_write_floats(g, "train_tokens_per_s_steady", e->train_tps_steady, 1, dseed);
     if (!st) st = write_na(g, e);
     return st;
 }

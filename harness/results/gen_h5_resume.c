@@ -196,6 +196,8 @@ static PbStatus copy_run_state(const RunSource *src, GenEncResult *er) {
     if (!st && h5_exists(src->g, "rank")) st = copy_rows(src, "rank", 1, er->rank, 1);
     if (!st) st = read_hosts(src, er->host);
     if (!st) st = copy_rows(src, "train_tokens_per_s", 0, er->train_tps, 1);
+    if (!st && h5_exists(src->g, "train_tokens_per_s_steady")) /* absent in older files: NaN */
+        st = copy_rows(src, "train_tokens_per_s_steady", 0, er->train_tps_steady, 1);
     return st;
 }
 

@@ -141,6 +141,7 @@ static const Expected encoding_datasets[] = {
     {"ppl_sliding", 2, {RUNS, LENGTHS}, ONLY_GEN | OPTIONAL},
     {"diverged", 1, {RUNS}, OPTIONAL},
     {"train_tokens_per_s", 1, {RUNS}, OPTIONAL},
+    {"train_tokens_per_s_steady", 1, {RUNS}, OPTIONAL},
 };
 
 static PbStatus check_gen_encoding(hid_t g, const char *path, const char *where, int is_task) {

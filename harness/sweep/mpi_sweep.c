@@ -165,6 +165,7 @@ static void cell_io(Cursor *cur, CellHeader *h, GenResults *r, CellShared *sh) {
     if (h->status) return;
     io(cur, &er->diverged[s], sizeof(int));
     io(cur, &er->train_tps[s], sizeof(float));
+    io(cur, &er->train_tps_steady[s], sizeof(float));
     io(cur, er->train_loss + s * steps, steps * sizeof(float));
     io(cur, sh->not_applicable, sizeof sh->not_applicable);
     io(cur, sh->diverged_reason, sizeof sh->diverged_reason);

@@ -328,10 +328,12 @@ static PbStatus alloc_run_arrays(GenEncResult *e, const GenConfig *c) {
     e->train_loss = nan_floats(S * steps);
     e->diverged = calloc(S, sizeof *e->diverged);
     e->train_tps = nan_floats(S);
+    e->train_tps_steady = nan_floats(S);
     e->measured = calloc(S, sizeof *e->measured);
     e->rank = malloc(S * sizeof *e->rank);
     e->host = calloc(S, sizeof *e->host);
-    if (!e->train_loss || !e->diverged || !e->train_tps || !e->measured || !e->rank || !e->host) return PB_NOMEM;
+    if (!e->train_loss || !e->diverged || !e->train_tps || !e->train_tps_steady || !e->measured || !e->rank || !e->host)
+        return PB_NOMEM;
     for (size_t s = 0; s < S; s++) e->rank[s] = -1;
     return PB_OK;
 }
@@ -369,7 +371,7 @@ static PbStatus alloc_result(GenEncResult *e, const GenConfig *c, int is_task) {
 }
 
 static void free_result(GenEncResult *e) {
-    free(e->train_loss), free(e->diverged), free(e->train_tps), free(e->loss), free(e->ppl);
+    free(e->train_loss), free(e->diverged), free(e->train_tps), free(e->train_tps_steady), free(e->loss), free(e->ppl);
     free(e->loss_slide), free(e->ppl_slide), free(e->loss_by_pos), free(e->peak_bytes);
     free(e->windows), free(e->accuracy), free(e->token_accuracy), free(e->input_len), free(e->measured);
     free(e->rank), free(e->host);
@@ -397,7 +399,7 @@ static void clear_seed(GenEncResult *e, const GenConfig *c, int s, int is_task) 
     const size_t n = (size_t)c->n_lens, steps = (size_t)c->train.steps;
     for (size_t i = 0; i < steps; i++) e->train_loss[(size_t)s * steps + i] = NAN;
     e->diverged[s] = 0;
-    e->train_tps[s] = NAN;
+    e->train_tps[s] = e->train_tps_steady[s] = NAN;
     e->rank[s] = -1;
     e->host[s][0] = 0;
     for (size_t i = 0; i < n; i++) {
@@ -830,6 +832,7 @@ static PbStatus record_training(GenResults *r, GenEncResult *er, int s, Trainer 
                                 int *cut) {
     memcpy(er->train_loss + (size_t)s * tc->steps, t->loss_history, (size_t)t->step * sizeof(float));
     er->train_tps[s] = (float)trainer_tokens_per_second(t);
+    er->train_tps_steady[s] = (float)trainer_steady_tokens_per_second(t);
     long bad_step = first_bad_step(t->loss_history, t->step);
     if (st == PB_DATA || bad_step) {
         record_divergence(&r->cfg, er, s, st, bad_step, t->step);
@@ -932,6 +935,7 @@ static PbStatus evaluate_derived(GenResults *r, int e, int s, Trainer *t, int *c
         GenEncResult *de = &r->enc[d];
         memcpy(de->train_loss + (size_t)s * steps, pe->train_loss + (size_t)s * steps, steps * sizeof(float));
         de->train_tps[s] = pe->train_tps[s];
+        de->train_tps_steady[s] = pe->train_tps_steady[s];
         de->diverged[s] = pe->diverged[s];
         if (pe->diverged[s]) {
             note(de->diverged_reason, sizeof de->diverged_reason, pe->diverged_reason);

@@ -138,6 +138,7 @@ typedef struct {
     float *train_loss;                /* [seeds, steps] (NaN past a divergence) */
     int *diverged;                    /* [seeds] */
     float *train_tps;                 /* [seeds] training tokens/s */
+    float *train_tps_steady;          /* [seeds] the same after TRAIN_WARM_STEPS */
     float *loss, *ppl;                /* corpus [seeds, n] */
     float *loss_slide, *ppl_slide;    /* corpus, stride given: [seeds, n] */
     float *loss_by_pos;               /* corpus [seeds, n, bins] */

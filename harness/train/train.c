@@ -163,8 +163,9 @@ PbStatus trainer_step(Trainer *t, float *loss) {
     t->step++;
     t->last_lr = lr;
     t->last_norm = norm;
-    t->train_seconds += now_seconds() - t0;
-    t->timed_steps++;
+    const double dt = now_seconds() - t0;
+    t->train_seconds += dt;
+    if (t->timed_steps++ < TRAIN_WARM_STEPS) t->warm_seconds += dt, t->warm_steps++;
     if (loss) *loss = (float)m->loss;
     return PB_OK;
 }
@@ -207,6 +208,13 @@ PbStatus trainer_validate(Trainer *t, long max_windows, double *loss) {
 double trainer_tokens_per_second(const Trainer *t) {
     if (t->train_seconds <= 0) return 0;
     return (double)t->timed_steps * t->cfg.batch * t->model.cfg.context / t->train_seconds;
+}
+
+double trainer_steady_tokens_per_second(const Trainer *t) {
+    const double seconds = t->train_seconds - t->warm_seconds;
+    const long steps = t->timed_steps - t->warm_steps;
+    if (steps < 1 || seconds <= 0) return NAN;
+    return (double)steps * t->cfg.batch * t->model.cfg.context / seconds;
 }
 
 static void format_duration(char *buf, size_t cap, double s) {

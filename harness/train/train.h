@@ -77,6 +77,8 @@ typedef struct {
     float last_lr, last_norm;
     double train_seconds; /* wall time inside trainer_step, this session */
     long timed_steps;     /* steps taken this session */
+    double warm_seconds;  /* of train_seconds, in the first TRAIN_WARM_STEPS */
+    long warm_steps;
 } Trainer;
 
 /* Builds the model (mc) and its training state for ids[0..n) (model ids;
@@ -132,5 +134,10 @@ PbStatus trainer_train(Trainer *t, TrainSchedule *s, double *val_loss, int *inte
 /* Training tokens per second of this session (steps x B x T over the time
  * inside trainer_step). */
 double trainer_tokens_per_second(const Trainer *t);
+/* The same after the session's first TRAIN_WARM_STEPS steps, which pay for
+ * first-touch page faults and the thread team's start: the steady rate.
+ * NaN when the session took no step past them. */
+#define TRAIN_WARM_STEPS 5
+double trainer_steady_tokens_per_second(const Trainer *t);
 
 #endif
