@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "../results/blas_kernel.h"
 #include "../results/h5io.h"
 #include "../sweep/mpi_sweep.h"
 #include "version.h"
+
+char *openblas_get_corename(void);
 
 static const Subcommand subcommands[] = {
     {"run", "the main job: bench, length generalization, a synthetic task, plots, summary", cmd_run},
@@ -47,8 +50,24 @@ static void print_usage(FILE *f) {
  * "Threads": GOMP_SPINCOUNT=10000 beat passive waiting by about 9% at
  * T 128). So posbench re-executes itself once with that bound unless the
  * user chose a policy or a spin count. If exec fails it simply carries on. */
-static void prefer_short_spin(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || setenv("GOMP_SPINCOUNT", "10000", 1) != 0) return;
+static int prefer_short_spin(void) {
+    return !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT") && setenv("GOMP_SPINCOUNT", "10000", 1) == 0;
+}
+
+/* OpenBLAS also chooses its kernel once, at load: a weaker one than the CPU
+ * supports (blas_kernel.h) is replaced by re-executing with
+ * OPENBLAS_CORETYPE set, unless the user set it. */
+static int prefer_full_kernel(void) {
+    if (getenv(BLAS_KERNEL_REPLACED_ENV)) return 0; /* done once already */
+    const char *current = openblas_get_corename();
+    const char *better = blas_kernel_replacement(current, cpu_features(), getenv("OPENBLAS_CORETYPE"));
+    return better && setenv(BLAS_KERNEL_REPLACED_ENV, current, 1) == 0 && setenv("OPENBLAS_CORETYPE", better, 1) == 0;
+}
+
+/* One re-execution for both; if exec fails it simply carries on. */
+static void reexec_if_needed(char **argv) {
+    const int spin = prefer_short_spin(), kernel = prefer_full_kernel();
+    if (!spin && !kernel) return;
     fflush(NULL);
     execv("/proc/self/exe", argv);
 }
@@ -89,7 +108,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *name = argv[1];
-    prefer_short_spin(argv);
+    reexec_if_needed(argv);
     /* After the re-execution, and only under mpirun or srun: a plain run
      * never touches MPI (harness/sweep/mpi_sweep.h). */
     if (pbmpi_init(&argc, &argv) != PB_OK) {

@@ -3,6 +3,8 @@
  * schema checks h5schema.c). */
 #include "h5io.h"
 
+#include "blas_kernel.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +130,9 @@ PbStatus h5_write_provenance(hid_t file) {
     if (!st) st = h5_attr_string(file, "c_flags", POSBENCH_C_FLAGS);
     if (!st) st = h5_attr_string(file, "hdf5_version", hdf5);
     if (!st) st = h5_attr_string(file, "openblas_config", openblas_get_config());
+    char kernel[256];
+    blas_kernel_describe(kernel, sizeof kernel);
+    if (!st) st = h5_attr_string(file, "blas_kernel", kernel);
     if (!st) st = h5_attr_string(file, "benchmark_version", POSBENCH_BENCHMARK_VERSION);
     if (!st) st = h5_attr_string(file, "pcre2_version", pcre2);
     if (!st) st = h5_attr_int(file, "openmp_threads", pb_max_threads());
