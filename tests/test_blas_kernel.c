@@ -2,6 +2,7 @@
  * a weaker core than the CPU supports is replaced, an equal or stronger one
  * kept, an explicit OPENBLAS_CORETYPE always kept; and this machine's
  * features agree with /proc/cpuinfo's flags. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,16 @@ int main(void) {
         if (listed >= 0)
             CHECK(listed == flags[i].have, "cpuid says %s = %d, /proc/cpuinfo %d", flags[i].flag, flags[i].have,
                   listed);
+    }
+    /* The peak estimate: 1 GFLOP/s is far below it, 1e9 not. */
+    const double peak = cpu_peak_gflops(here, 2);
+    char warning[768];
+    if (isfinite(peak)) {
+        CHECK(peak > 10, "estimated peak of 2 cores: %g GFLOP/s", peak);
+        blas_peak_warning(warning, sizeof warning, 1.0, 2);
+        CHECK(strstr(warning, "under a quarter") != NULL, "no warning at 1 GFLOP/s: '%s'", warning);
+        blas_peak_warning(warning, sizeof warning, 1e9, 2);
+        CHECK(!*warning, "a warning at 1e9 GFLOP/s: '%s'", warning);
     }
     return check_exit_code("blas_kernel");
 }

@@ -5,6 +5,7 @@
  * Interrupt (SIGINT, SIGTERM; core/interrupt.h): the cells measured so far
  * go to the output file with the root attribute complete = 0, and
  * `--resume FILE` later measures the rest and rewrites FILE complete. */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "../../core/safe_file.h"
 #include "../../core/interrupt.h"
 #include "args.h"
+#include "../results/blas_kernel.h"
 #include "../bench/bench.h"
 #include "../results/bench_h5.h"
 #include "commands.h"
@@ -187,6 +189,9 @@ static PbStatus bench(BenchArgs *a) {
     }
     printf("wrote %s: %zu cells (%d over the memory budget, skipped); copy %.1f GB/s, sgemm %.1f GFLOP/s\n", a->out,
            results.n, results.n_skipped, results.copy_gbytes_per_s, results.sgemm_gflops);
+    char warning[768];
+    blas_peak_warning(warning, sizeof warning, results.sgemm_gflops, openblas_get_num_threads());
+    if (*warning) fprintf(stderr, "posbench bench: %s\n", warning);
     bench_results_free(&results);
     return finish_stdout();
 }

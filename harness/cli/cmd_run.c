@@ -30,6 +30,7 @@
 #include "../../core/interrupt.h"
 #include "../../datasets/token_stream.h"
 #include "args.h"
+#include "../results/blas_kernel.h"
 #include "../bench/bench.h"
 #include "../results/bench_h5.h"
 #include "commands.h"
@@ -453,6 +454,9 @@ static PbStatus local_studies(PbStatus st, Studies *s, const Prior *prior, const
 static PbStatus run_local(const RunOptions *o, const BenchPlan *plan, Prior *prior) {
     double t_start = now_seconds(), t_bench = 0, t_gen = 0, t_task = 0;
     fprintf(stderr, "posbench run, %s profile -> %s\n", o->profile, o->out);
+    char kernel[256];
+    blas_kernel_describe(kernel, sizeof kernel);
+    fprintf(stderr, "OpenBLAS kernel %s\n", kernel);
     /* 1. The bench. */
     BenchResults bench = {.complete = 1};
     PbStatus st = PB_OK;

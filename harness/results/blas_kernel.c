@@ -1,6 +1,7 @@
 /* blas_kernel.c: the OpenBLAS kernel check (blas_kernel.h). */
 #include "blas_kernel.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +70,41 @@ void blas_kernel_describe(char *out, unsigned long cap) {
         snprintf(out, cap, "%s (OPENBLAS_CORETYPE=%s kept, as set in the environment; this CPU supports %s)", core, set,
                  best ? best : "no better core");
     else snprintf(out, cap, "%s (OpenBLAS's own choice)", core);
+}
+
+static double clock_ghz(void) {
+    FILE *f = fopen("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "r");
+    double khz = 0, mhz = 0;
+    if (f) {
+        if (fscanf(f, "%lf", &khz) != 1) khz = 0;
+        fclose(f);
+        if (khz > 0) return khz / 1e6;
+    }
+    char line[512];
+    if (!(f = fopen("/proc/cpuinfo", "r"))) return NAN;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "cpu MHz", 7) == 0) {
+            const char *colon = strchr(line, ':');
+            if (colon && sscanf(colon + 1, "%lf", &mhz) == 1) break;
+        }
+    fclose(f);
+    return mhz > 0 ? mhz / 1e3 : NAN;
+}
+
+double cpu_peak_gflops(CpuFeatures f, int cores) {
+    const int lanes = f.avx512f ? 16 : f.avx2 ? 8 : 4;
+    return (double)cores * lanes * 2 * 2 * clock_ghz();
+}
+
+void blas_peak_warning(char *out, unsigned long cap, double sgemm_gflops, int cores) {
+    const double peak = cpu_peak_gflops(cpu_features(), cores);
+    out[0] = 0;
+    if (isfinite(peak) && isfinite(sgemm_gflops) && sgemm_gflops < peak / 4) {
+        char kernel[256];
+        blas_kernel_describe(kernel, sizeof kernel);
+        snprintf(out, cap,
+                 "warning: sgemm reached %.0f GFLOP/s on %d threads, under a quarter of this CPU's estimated "
+                 "peak %.0f; OpenBLAS kernel %s (docs/performance.md, \"BLAS kernels\")",
+                 sgemm_gflops, cores, peak, kernel);
+    }
 }

@@ -28,6 +28,15 @@ int blas_kernel_class(const char *core);
  * keeps it. */
 const char *blas_kernel_replacement(const char *current, CpuFeatures f, const char *set);
 
+/* An upper estimate of single-precision GFLOP/s on `cores` cores: SIMD
+ * lanes (16 AVX-512, 8 AVX2, 4 SSE) x 2 (fused multiply-add) x 2 FMA units
+ * x the clock (cpufreq's maximum, else /proc/cpuinfo's "cpu MHz"); NaN when
+ * the clock cannot be read. */
+double cpu_peak_gflops(CpuFeatures f, int cores);
+/* A warning line into out (empty when none): sgemm_gflops measured on
+ * `cores` threads below a quarter of cpu_peak_gflops. */
+void blas_peak_warning(char *out, unsigned long cap, double sgemm_gflops, int cores);
+
 /* Environment variable posbench sets on its re-execution: the core
  * OpenBLAS had picked. */
 #define BLAS_KERNEL_REPLACED_ENV "POSBENCH_OPENBLAS_REPLACED"
