@@ -2,6 +2,8 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "alloc.h"
 
+#include "threads.h"
+
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +34,23 @@ size_t pb_alloc_live_bytes(void) { return live_bytes; }
 size_t pb_alloc_peak_bytes(void) { return peak_bytes; }
 void pb_alloc_reset_peak(void) { peak_bytes = live_bytes; }
 
+/* Zeroes (and so faults in) a new buffer; from 64 MiB on, every thread
+ * zeroes its own 2 MiB-aligned share, so a multi-gigabyte model's pages
+ * are faulted in parallel here and not during its first step. */
+static void zero_pages(void *p, size_t bytes) {
+    const int threads = pb_max_threads();
+    if (bytes < ((size_t)64 << 20) || threads < 2) {
+        memset(p, 0, bytes);
+        return;
+    }
+    const size_t pages = (bytes + HUGE_PAGE - 1) / HUGE_PAGE;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (size_t i = 0; i < pages; i++) {
+        const size_t at = i * HUGE_PAGE, n = bytes - at < HUGE_PAGE ? bytes - at : HUGE_PAGE;
+        memset((char *)p + at, 0, n);
+    }
+}
+
 float *pb_alloc_floats(size_t count, const char *what) {
     if (count > SIZE_MAX / sizeof(float)) {
         pb_fail(PB_NOMEM, "cannot allocate %zu floats for %s: size overflows", count, what);
@@ -49,7 +68,7 @@ float *pb_alloc_floats(size_t count, const char *what) {
     if (align == HUGE_PAGE) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
     size_t held = rounded ? rounded : align;
-    memset(p, 0, held);
+    zero_pages(p, held);
     if (n_tracked < TRACKED_MAX) tracked[n_tracked].p = p, tracked[n_tracked++].bytes = held;
     else held = malloc_usable_size(p);
     live_bytes += held;
