@@ -24,6 +24,19 @@ no_temp() { # no "<file>.tmp.<pid>" left in the directory
   [ -z "$left" ] && ok || bad "$1: temporary files left: $left"
 }
 
+# sigint_after REGEX ERR CMD...: runs CMD (stderr into ERR) and sends it
+# SIGINT once ERR has a line matching REGEX; its exit status into rc.
+sigint_after() {
+  local regex=$1 err=$2 pid
+  shift 2
+  "$@" >/dev/null 2>"$err" &
+  pid=$!
+  wait_for "$regex" "$err" $pid || bad "'$regex' never appeared: $(cat "$err")"
+  kill -INT $pid
+  wait $pid
+  rc=$?
+}
+
 G=(generalize --encodings alibi,rope --train-len 32 --eval-lens 32,64 --steps 400 --seeds 2
    --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --bins 4 --stride 16)
 
@@ -31,12 +44,7 @@ G=(generalize --encodings alibi,rope --train-len 32 --eval-lens 32,64 --steps 40
 "$bin" "${G[@]}" -o "$tmp/full.h5" >/dev/null 2>"$tmp/full.err" && ok || bad "uninterrupted generalize failed: $(tail -2 "$tmp/full.err")"
 [ "$(attr "$tmp/full.h5" /complete)" = 1 ] && ok || bad "an uninterrupted sweep is not marked complete=1"
 
-"$bin" "${G[@]}" -o "$tmp/part.h5" >/dev/null 2>"$tmp/part.err" &
-pid=$!
-wait_for 'seed 0: final' "$tmp/part.err" $pid || bad "generalize: the first run never finished: $(cat "$tmp/part.err")"
-kill -INT $pid
-wait $pid
-rc=$?
+sigint_after 'seed 0: final' "$tmp/part.err" "$bin" "${G[@]}" -o "$tmp/part.h5"
 [ $rc = 130 ] && ok || bad "generalize after SIGINT: status $rc, expected 130"
 msg=$(grep 'interrupted:' "$tmp/part.err" | tail -1)
 echo "$msg" | grep -qE "^posbench generalize: interrupted: [1-3] of 4 runs kept in $tmp/part.h5; continue with --resume $tmp/part.h5\$" \
@@ -92,12 +100,7 @@ rc=$?
 X=(generalize --encodings rope --extend pi,yarn --extend-finetune 20 --extend-len 64 --train-len 32 --eval-lens 32,64
    --steps 400 --seeds 2 --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --bins 4)
 "$bin" "${X[@]}" -o "$tmp/xfull.h5" >/dev/null 2>"$tmp/xfull.err" && ok || bad "extension sweep failed: $(tail -2 "$tmp/xfull.err")"
-"$bin" "${X[@]}" -o "$tmp/xpart.h5" >/dev/null 2>"$tmp/xpart.err" &
-pid=$!
-wait_for 'rope.none.ft seed 0: final' "$tmp/xpart.err" $pid || bad "extension sweep: seed 0 never finished: $(cat "$tmp/xpart.err")"
-kill -INT $pid
-wait $pid
-rc=$?
+sigint_after 'rope.none.ft seed 0: final' "$tmp/xpart.err" "$bin" "${X[@]}" -o "$tmp/xpart.h5"
 [ $rc = 130 ] && ok || bad "extension sweep after SIGINT: status $rc, expected 130"
 for k in rope rope+pi rope+yarn+ft rope+none+ft; do
   [ "$(values "$tmp/xpart.h5" /generalization/$k/measured | tr '\n' ' ')" = "1 0 " ] && ok ||
