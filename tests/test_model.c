@@ -135,6 +135,7 @@ static void check_gradient(const EncodingModule *e, int tied, int masked, int ma
               e->name, tied ? "tied" : "untied", masked ? " (scaled, masked)" : "", mapped ? " (a map)" : "", t->name,
               bad, w_at, w_num, w_ana, worst);
     }
+    free(in), free(tg);
     model_free(&m);
 }
 
