@@ -37,6 +37,19 @@ sigint_after() {
   rc=$?
 }
 
+# same_datasets FULL RESUMED MIN WHAT: every dataset of FULL equal in
+# RESUMED, at least MIN of them. Measurements of the machine are not
+# deterministic: tokens/s. The evaluation heap peak is (core/alloc.c counts
+# the bytes asked for).
+same_datasets() {
+  local n=0 d
+  for d in $(h5dump -n "$1" | awk '$1 == "dataset" && $2 !~ /tokens_per_s/ {print $2}'); do
+    n=$((n + 1))
+    [ "$(data "$1" "$d")" = "$(data "$2" "$d")" ] && ok || bad "$4: $d differs from the uninterrupted sweep"
+  done
+  [ $n -ge "$3" ] && ok || bad "$4: compared only $n datasets"
+}
+
 G=(generalize --encodings alibi,rope --train-len 32 --eval-lens 32,64 --steps 400 --seeds 2
    --dim 32 --heads 2 --layers 2 --batch 16 --eval-tokens 1024 --bins 4 --stride 16)
 
@@ -73,14 +86,7 @@ cmp -s "$tmp/part.h5" "$tmp/part0.h5" && ok || bad "a refused resume changed the
 "$bin" "${G[@]}" --resume "$tmp/part.h5" >"$tmp/res.out" 2>"$tmp/res.err" && ok || bad "resume failed: $(tail -2 "$tmp/res.err")"
 grep -q "resuming $tmp/part.h5: $kept of 4 runs kept" "$tmp/res.err" && ok || bad "resume did not say what it kept: $(head -1 "$tmp/res.err")"
 [ "$(attr "$tmp/part.h5" /complete)" = 1 ] && ok || bad "resumed file not marked complete=1"
-# Measurements of the machine are not deterministic: tokens/s. The
-# evaluation heap peak is (core/alloc.c counts the bytes asked for).
-n=0
-for d in $(h5dump -n "$tmp/full.h5" | awk '$1 == "dataset" && $2 !~ /tokens_per_s/ {print $2}'); do
-  n=$((n + 1))
-  [ "$(data "$tmp/full.h5" "$d")" = "$(data "$tmp/part.h5" "$d")" ] && ok || bad "resumed $d differs from the uninterrupted sweep"
-done
-[ $n -ge 20 ] && ok || bad "compared only $n datasets"
+same_datasets "$tmp/full.h5" "$tmp/part.h5" 20 "resumed sweep"
 no_temp "generalize resumed"
 "$bin" "${G[@]}" --resume "$tmp/part.h5" >"$tmp/out" 2>&1 && grep -q "nothing to resume" "$tmp/out" && ok || bad "resume of a complete file: $(cat "$tmp/out")"
 
@@ -107,12 +113,7 @@ for k in rope rope+pi rope+yarn+ft rope+none+ft; do
     bad "interrupted extension sweep: $k measured $(values "$tmp/xpart.h5" /generalization/$k/measured | tr '\n' ' ')"
 done
 "$bin" "${X[@]}" --resume "$tmp/xpart.h5" >/dev/null 2>"$tmp/xres.err" && ok || bad "extension resume failed: $(tail -2 "$tmp/xres.err")"
-n=0
-for d in $(h5dump -n "$tmp/xfull.h5" | awk '$1 == "dataset" && $2 !~ /tokens_per_s/ {print $2}'); do
-  n=$((n + 1))
-  [ "$(data "$tmp/xfull.h5" "$d")" = "$(data "$tmp/xpart.h5" "$d")" ] && ok || bad "resumed extension sweep: $d differs"
-done
-[ $n -ge 30 ] && ok || bad "extension sweep: compared only $n datasets"
+same_datasets "$tmp/xfull.h5" "$tmp/xpart.h5" 30 "resumed extension sweep"
 
 # Two SIGINTs during a resume: out at once; the file is the old incomplete one
 # or a whole new one, never half written; no temporary file stays.
