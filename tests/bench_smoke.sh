@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_smoke.sh: `posbench bench --quick` end to end, as the issue's "done
 # when" states it: the HDF5 holds rows for every registered encoding, both
-# passes, both scopes, at 3 or more lengths; plot and show read it back; an
+# passes, every scope (op, attention, tiled), at 3 or more lengths; the
+# tiled path keeps fewer activation bytes than the stored one at every T; plot and show read it back; an
 # existing file is not overwritten without --force.
 # usage: bench_smoke.sh POSBENCH_BINARY
 set -u
@@ -16,7 +17,7 @@ then ok; else bad "bench --quick failed: $(tail -3 "$tmp/err")"; fi
 encodings=$("$bin" list | awk 'NR > 1 && /^[a-z_]+$/ {print $1}')
 [ -n "$encodings" ] || bad "posbench list printed no encodings"
 for e in $encodings; do
-  for scope in op attention; do
+  for scope in op attention tiled; do
     for pass in forward backward; do
       n=$(awk -v e="$e" -v s="$scope" -v p="$pass" '$1 == s && $2 == p && $3 == e {print $4}' "$tmp/show" | sort -u | wc -l)
       if [ "$n" -ge 3 ]; then ok; else bad "$e $scope $pass: rows at $n lengths, expected >= 3"; fi
@@ -24,9 +25,24 @@ for e in $encodings; do
   done
 done
 grep -q "references: copy" "$tmp/show" && ok || bad "show lacks the reference figures"
+# The memory the two training paths keep, from the file: tiled smaller at
+# every length, and growing at most linearly (x4 from T 256 to 1024 + 1%).
+# show's columns: scope pass encoding T C H ... act MiB ($12).
+mem_check=$(awk '$2 == "backward" && ($1 == "attention" || $1 == "tiled") { act[$1 "/" $3 "/" $4] = $12; t[$4] = 1; e[$3] = 1 }
+  END {
+    for (x in e) for (n in t) {
+      s = act["attention/" x "/" n]; l = act["tiled/" x "/" n]
+      if (s == "" || l == "") { print x " T " n ": a path has no row"; continue }
+      if (l + 0 >= s + 0) print x " T " n ": tiled keeps " l " MiB, stored " s
+    }
+    for (x in e) { a = act["tiled/" x "/256"]; b = act["tiled/" x "/1024"]
+      if (a + 0 <= 0 || b + 0 > 4.04 * a) print x ": tiled activations " a " MiB at T 256, " b " at 1024: not linear" }
+  }' "$tmp/show")
+[ -z "$mem_check" ] && ok || bad "tiled memory: $mem_check"
 
 if "$bin" plot "$tmp/q.h5" -o "$tmp/plots" >/dev/null 2>"$tmp/err"; then ok; else bad "plot failed: $(cat "$tmp/err")"; fi
-for f in throughput-op-C64 throughput-attention-C64 relative-attention-C64 memory-attention-C64; do
+for f in throughput-op-C64 throughput-attention-C64 throughput-tiled-C64 relative-attention-C64 memory-attention-C64 \
+  memory-tiled-C64 memory-heap-tiled-C64; do
   [ -s "$tmp/plots/$f.png" ] && [ -s "$tmp/plots/$f.svg" ] && ok || bad "plot $f.png/.svg missing"
 done
 # Same file in, same plots out.

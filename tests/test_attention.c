@@ -18,7 +18,10 @@
  *     (for a score hook this covers its dq, dk and parameter gradients: the
  *     differences go through attention_forward, which calls it)
  *   - determinism: two passes, and passes with 1 and 3 OpenMP threads, agree
- *     bit for bit (forward, att, dqkv, dparams), with and without a map
+ *     bit for bit (forward, att, dqkv, dparams), with and without a map;
+ *     the tiled training pair (recomputing probabilities from row
+ *     statistics) gives the same bits for each thread count
+ *     (out, dqkv, dparams)
  *   - causality: changing q, k, v at position t leaves earlier outputs
  *     unchanged bit for bit, and earlier losses give later positions no
  *     gradient
@@ -224,6 +227,25 @@ static PbStatus pass_run_at(Pass *p, Instance *in, const float *qkv0, const floa
     memset(in->dparams, 0, in->e.n_params * sizeof(float));
     pass_scratch(p, attention_backward_scratch_floats(&in->e, s.B, s.T, s.C, s.H, pb_max_threads()));
     return attention_backward_at(p->dqkv, dout, p->qkv, p->att, &in->e, p->scratch, s.B, s.T, s.C, s.H, pos);
+}
+
+/* The tiled training pair (linear memory) on qkv0 at pos: out, dqkv and
+ * dparams as pass_run_at leaves them (att untouched). stats and scratch are
+ * guarded buffers of this call. */
+static PbStatus pass_tiled_at(Pass *p, Instance *in, const float *qkv0, const float *dout, Positions pos) {
+    const Shape s = p->s;
+    const size_t nstats = (size_t)s.B * s.H * s.T * ATTENTION_STATS;
+    float *stats = guarded(nstats);
+    memcpy(p->qkv, qkv0, p->nqkv * sizeof(float));
+    memset(p->dqkv, 0, p->nqkv * sizeof(float));
+    memset(in->dparams, 0, in->e.n_params * sizeof(float));
+    pass_scratch(p, attention_tiled_scratch_floats(&in->e, s.B, s.T, s.C, s.H, pb_max_threads()));
+    PbStatus st = attention_forward_tiled_at(p->out, stats, p->qkv, &in->e, p->scratch, s.B, s.T, s.C, s.H, pos);
+    if (!st)
+        st = attention_backward_tiled_at(p->dqkv, dout, p->qkv, stats, &in->e, p->scratch, s.B, s.T, s.C, s.H, pos);
+    CHECK(guards_intact(stats, nstats), "tiled attention wrote outside stats [B,H,T,%d]", ATTENTION_STATS);
+    release(stats);
+    return st;
 }
 
 static PbStatus pass_run(Pass *p, Instance *in, const float *qkv0, const float *dout, int pos0) {
@@ -564,6 +586,13 @@ static void check_determinism(const Case *c, Instance *in, const float *qkv0, co
         char how[64];
         snprintf(how, sizeof how, "with %d OpenMP threads (vs %d)", counts[k], saved);
         check_same_pass(c, &p, in, &first, how);
+        /* The tiled pair recomputes what the stored pair keeps: same bits. */
+        Pass t = pass_new(&s);
+        CHECK_OK(pass_tiled_at(&t, in, qkv0, w, pos));
+        CHECK_SAME(t.out, first.out, t.nout, "%s: tiled forward's out %s", c->label, how);
+        CHECK_SAME(t.dqkv, first.dqkv, t.nqkv, "%s: tiled backward's dqkv %s", c->label, how);
+        CHECK_SAME(in->dparams, first.dparams, in->e.n_params, "%s: tiled backward's dparams %s", c->label, how);
+        pass_free(&t, c->label);
         if (pos.map) continue; /* the rows path (evaluation) takes no map */
         Pass r = pass_new(&s);
         CHECK_OK(pass_rows(&r, in, qkv0, pos.pos0));
@@ -688,6 +717,15 @@ static void check_length_policy(const EncodingModule *m) {
         pass_scratch(&p, attention_backward_scratch_floats(&in.e, s.B, s.T, s.C, s.H, pb_max_threads()));
         st = attention_backward(p.dqkv, dout, p.qkv, p.att, &in.e, p.scratch, s.B, s.T, s.C, s.H, pos0);
         CHECK(st == PB_LENGTH, "%s: backward past the table gave %s", c.label, pb_status_name(st));
+        pass_scratch(&p, attention_tiled_scratch_floats(&in.e, s.B, s.T, s.C, s.H, pb_max_threads()));
+        float *stats = guarded((size_t)s.B * s.H * s.T * ATTENTION_STATS);
+        st =
+            attention_forward_tiled_at(p.out, stats, p.qkv, &in.e, p.scratch, s.B, s.T, s.C, s.H, positions_from(pos0));
+        CHECK(st == PB_LENGTH, "%s: tiled forward past the table gave %s", c.label, pb_status_name(st));
+        CHECK(guards_intact(stats, (size_t)s.B * s.H * s.T * ATTENTION_STATS), "%s: tiled stats overrun", c.label);
+        for (size_t i = 0; i < (size_t)s.B * s.H * s.T * ATTENTION_STATS; i++)
+            CHECK(stats[i] == SENTINEL, "%s: a refused tiled forward wrote stats", c.label);
+        release(stats);
         size_t touched = 0;
         for (size_t i = 0; i < p.nout; i++) touched += p.out[i] != SENTINEL;
         for (size_t i = 0; i < p.natt; i++) touched += p.att[i] != SENTINEL;
@@ -739,6 +777,21 @@ static void check_misuse(const EncodingModule *m) {
     CHECK(st == PB_USAGE, "%s: NULL att gave %s", c.label, pb_status_name(st));
     st = attention_forward(p.out, p.att, p.qkv, &in.e, s.B, s.T, s.C, s.H, -1);
     CHECK(st == PB_RANGE, "%s: pos0 -1 gave %s", c.label, pb_status_name(st));
+    /* The tiled pair: its stats, its scratch, and the shape checks. */
+    float stats[4 * 3 * 2 * ATTENTION_STATS];
+    st = attention_forward_tiled_at(p.out, NULL, p.qkv, &in.e, p.scratch, s.B, s.T, s.C, s.H, positions_from(0));
+    CHECK(st == PB_USAGE && strstr(pb_errmsg(), "stats"), "%s: tiled forward without stats gave %s", c.label,
+          pb_status_name(st));
+    st = attention_forward_tiled_at(p.out, stats, p.qkv, &in.e, NULL, s.B, s.T, s.C, s.H, positions_from(0));
+    CHECK(st == PB_USAGE && strstr(pb_errmsg(), "attention_tiled_scratch_floats"),
+          "%s: tiled forward without scratch gave %s: %s", c.label, pb_status_name(st), pb_errmsg());
+    st = attention_backward_tiled_at(p.dqkv, p.out, p.qkv, NULL, &in.e, p.scratch, s.B, s.T, s.C, s.H,
+                                     positions_from(0));
+    CHECK(st == PB_USAGE && strstr(pb_errmsg(), "stats"), "%s: tiled backward without stats gave %s", c.label,
+          pb_status_name(st));
+    st =
+        attention_backward_tiled_at(p.dqkv, p.out, p.qkv, stats, &in.e, p.scratch, s.B, s.T, s.C, 2, positions_from(0));
+    CHECK(st == PB_RANGE, "%s: tiled backward with H 2 gave %s", c.label, pb_status_name(st));
     int bad_map[4] = {0, 5, 5, 9}; /* a window's positions must increase */
     st = attention_forward_at(p.out, p.att, p.qkv, &in.e, s.B, s.T, s.C, s.H, (Positions){0, bad_map});
     CHECK(st == PB_RANGE && strstr(pb_errmsg(), "increase"), "%s: a map repeating a position gave %s: %s", c.label,

@@ -32,6 +32,10 @@
  *     one-thread model's within float rounding (sgemm may round other row
  *     counts differently), and a second backward adds the same again (the
  *     private gradients are zeroed, then summed in).
+ *  7. tiled attention: a model training attention tiled (row statistics
+ *     kept, probabilities recomputed) gives the stored model's loss and
+ *     gradients bit for bit, with slices and a team, at consecutive and
+ *     mapped positions, in fewer bytes (model_train_bytes).
  */
 #include <math.h>
 #include <omp.h>
@@ -44,6 +48,7 @@
 #include "../harness/results/checkpoint.h"
 #include "../harness/model/model.h"
 #include "../harness/train/train.h"
+#include "buffers.h"
 #include "check.h"
 
 static ModelConfig tiny_config(const EncodingModule *e, int V, int T, int C, int H, int L) {
@@ -507,6 +512,56 @@ static void check_slices(const EncodingModule *e, int N, int B) {
     model_free(&two);
 }
 
+/* ---- 7. tiled attention ----------------------------------------------------- */
+
+static void check_tiled(const EncodingModule *e, int N, int B) {
+    enum { V = 13, T = 70, C = 16, H = 2, L = 2 }; /* T: two tiles of query rows */
+    ModelConfig stored_cfg = tiny_config(e, V, T, C, H, L);
+    stored_cfg.positions = 2 * T; /* room for the map's positions */
+    ModelConfig tiled_cfg = stored_cfg;
+    stored_cfg.attention = MODEL_ATTENTION_STORED;
+    tiled_cfg.attention = MODEL_ATTENTION_TILED;
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(N);
+    Model ms, mt;
+    PbStatus st = model_create(&ms, &stored_cfg);
+    if (!st) st = model_create(&mt, &tiled_cfg);
+    CHECK_OK(st);
+    if (st) return;
+    CHECK_OK(model_alloc_train(&ms, B, T));
+    CHECK_OK(model_alloc_train(&mt, B, T));
+    CHECK(!ms.tiled && mt.tiled, "%s tiled: the models keep %s and %s", e->name, ms.tiled ? "stats" : "probs",
+          mt.tiled ? "stats" : "probs");
+    CHECK(model_train_bytes(&mt, B, T) < model_train_bytes(&ms, B, T), "%s tiled: %zu bytes, stored %zu", e->name,
+          model_train_bytes(&mt, B, T), model_train_bytes(&ms, B, T));
+    model_init_params(&ms, 5);
+    model_init_params(&mt, 5);
+    Rng r;
+    rng_seed(&r, 33, 3);
+    int32_t *in = malloc((size_t)B * T * sizeof *in), *tg = malloc((size_t)B * T * sizeof *tg);
+    int *map = malloc((size_t)B * T * sizeof *map);
+    random_ids(in, B * T, V, &r);
+    random_ids(tg, B * T, V, &r);
+    for (int b = 0; b < B; b++) rng_sorted_sample(&r, T, 2 * T, map + (size_t)b * T);
+    const Positions positions[] = {positions_from(0), {0, map}};
+    for (int k = 0; k < 2; k++) {
+        model_zero_grad(&ms);
+        model_zero_grad(&mt);
+        CHECK_OK(model_forward_at(&ms, in, tg, B, T, positions[k]));
+        CHECK_OK(model_backward(&ms));
+        CHECK_OK(model_forward_at(&mt, in, tg, B, T, positions[k]));
+        CHECK_OK(model_backward(&mt));
+        CHECK(ms.loss == mt.loss, "%s tiled (%d threads, batch %d, %s): loss %.9g, stored %.9g", e->name, N, B,
+              k ? "a map" : "pos0 0", mt.loss, ms.loss);
+        CHECK_SAME(mt.grads, ms.grads, ms.n_params, "%s tiled (%d threads, batch %d, %s): gradients", e->name, N, B,
+                   k ? "a map" : "pos0 0");
+    }
+    omp_set_num_threads(saved);
+    free(in), free(tg), free(map);
+    model_free(&ms);
+    model_free(&mt);
+}
+
 int main(void) {
     char dir[] = "/tmp/posbench_test_model_XXXXXX";
     if (!mkdtemp(dir)) {
@@ -525,6 +580,7 @@ int main(void) {
         check_determinism_and_resume(e, dir, 96);
         check_learning(e);
         check_slices(e, 2, 3), check_slices(e, 4, 7), check_slices(e, 4, 2);
+        check_tiled(e, 2, 3), check_tiled(e, 1, 2);
     }
     check_vocab_roundtrip(dir);
     check_misuse();

@@ -14,6 +14,9 @@
  *   attention     flops 2*B*T*(T+1)*C (+ E)  forward; twice that backward
  *                 bytes qkv read, att and out written (forward); the same
  *                 plus gradients (backward)
+ *   tiled         the same work as attention (its backward's recomputation
+ *                 of the logits is a cost, seen in its time, not work); bytes
+ *                 with the row statistics [B,H,T,2] in place of att
  */
 #include "bench.h"
 
@@ -32,9 +35,11 @@
 #include "memstat.h"
 #include "../model/attention.h"
 
-typedef enum { SCOPE_OP, SCOPE_ATTENTION } Scope;
+typedef enum { SCOPE_OP, SCOPE_ATTENTION, SCOPE_TILED, SCOPE_COUNT } Scope;
 typedef enum { PASS_FORWARD, PASS_BACKWARD } Pass;
-static const char *const scope_names[] = {"op", "attention"};
+static const char *const scope_names[] = {"op", "attention", "tiled"};
+/* Cells per encoding variant: every scope, both passes. */
+#define CELLS_PER_VARIANT (2 * SCOPE_COUNT)
 static const char *const pass_names[] = {"forward", "backward"};
 
 typedef struct {
@@ -47,9 +52,9 @@ typedef struct {
     /* Alive between the cell's first call and the next cell's. */
     Encoding enc;
     float *params, *dparams;
-    float *x, *dx; /* op: x / q,k [B,T,C] each; attention: qkv, dqkv [B,T,3C] */
-    float *k, *dk; /* op rotate: k and its gradient */
-    float *out, *dout, *att, *scratch;
+    float *x, *dx;                     /* op: x / q,k [B,T,C] each; attention: qkv, dqkv [B,T,3C] */
+    float *k, *dk;                     /* op rotate: k and its gradient */
+    float *out, *dout, *att, *scratch; /* tiled: att holds the row statistics */
     int ready;
     /* Results, filled by the reporter. */
     BenchRow row;
@@ -63,6 +68,13 @@ typedef struct {
 
 static Cell *current; /* the cell whose buffers are alive */
 
+/* What an attention cell's forward keeps besides qkv: the probabilities
+ * [B,H,T,T], or (tiled) the row statistics [B,H,T,ATTENTION_STATS]. */
+static size_t saved_floats(const Cell *c) {
+    const size_t bht = (size_t)c->B * c->H * c->T;
+    return c->scope == SCOPE_TILED ? bht * ATTENTION_STATS : bht * c->T;
+}
+
 static size_t causal_elements(const Cell *c) { return (size_t)c->B * c->H * c->T * ((size_t)c->T + 1) / 2; }
 
 /* Floats a cell's buffers need (also its activation figure's basis). */
@@ -71,8 +83,8 @@ static size_t cell_floats(const Cell *c, size_t *activation_floats) {
     if (c->scope == SCOPE_OP) {
         total = 4 * btc + (size_t)c->T; /* x, dx, k, dk, one bias row */
     } else {
-        size_t att = (size_t)c->B * c->H * c->T * c->T;
-        act = 3 * btc + att; /* kept for backward: qkv (rotated) and probabilities */
+        size_t att = saved_floats(c);
+        act = 3 * btc + att; /* kept for backward: qkv (rotated) and probabilities or statistics */
         total = 2 * 3 * btc + 2 * btc + att;
     }
     if (activation_floats) *activation_floats = act;
@@ -96,6 +108,14 @@ static void fill(float *p, size_t n, Rng *rng, float scale) {
 /* The cell's variant name, "" for the default. */
 static const char *cell_variant(const Cell *c) { return c->variant ? c->module->variants[c->variant] : ""; }
 
+/* The cell's training forward, stored or tiled (what backward reads). */
+static PbStatus attention_forward_pass(Cell *c) {
+    if (c->scope == SCOPE_TILED)
+        return attention_forward_tiled_at(c->out, c->att, c->x, &c->enc, c->scratch, c->B, c->T, c->C, c->H,
+                                          positions_from(0));
+    return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
+}
+
 /* Allocates and fills the cell's buffers; forward state for backward cells. */
 static PbStatus cell_setup(Cell *c) {
     EncodingConfig cfg = {.dim = c->C, .heads = c->H, .max_len = c->T, .variant = cell_variant(c)};
@@ -118,15 +138,16 @@ static PbStatus cell_setup(Cell *c) {
         fill(c->k, btc, &rng, 1), fill(c->dk, btc, &rng, 1);
         return PB_OK;
     }
-    size_t att = (size_t)c->B * c->H * c->T * c->T;
-    size_t scratch = attention_backward_scratch_floats(&c->enc, c->B, c->T, c->C, c->H, pb_max_threads());
+    const int tiled = c->scope == SCOPE_TILED, threads = pb_max_threads();
+    size_t scratch = tiled ? attention_tiled_scratch_floats(&c->enc, c->B, c->T, c->C, c->H, threads)
+                           : attention_backward_scratch_floats(&c->enc, c->B, c->T, c->C, c->H, threads);
     c->x = pb_alloc_floats(3 * btc, "qkv"), c->dx = pb_alloc_floats(3 * btc, "dqkv");
     c->out = pb_alloc_floats(btc, "attention output"), c->dout = pb_alloc_floats(btc, "output gradient");
-    c->att = pb_alloc_floats(att, "attention probabilities");
+    c->att = pb_alloc_floats(saved_floats(c), tiled ? "attention row statistics" : "attention probabilities");
     c->scratch = pb_alloc_floats(scratch, "attention scratch");
     if (!c->x || !c->dx || !c->out || !c->dout || !c->att || !c->scratch) return PB_NOMEM;
     fill(c->x, 3 * btc, &rng, 1), fill(c->dout, btc, &rng, 1);
-    if (c->pass == PASS_BACKWARD) return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
+    if (c->pass == PASS_BACKWARD) return attention_forward_pass(c);
     return PB_OK;
 }
 
@@ -173,7 +194,10 @@ static void spin_to_factor(double t0, double factor) {
 }
 
 static PbStatus attention_pass(Cell *c) {
-    if (c->pass == PASS_FORWARD) return attention_forward(c->out, c->att, c->x, &c->enc, c->B, c->T, c->C, c->H, 0);
+    if (c->pass == PASS_FORWARD) return attention_forward_pass(c);
+    if (c->scope == SCOPE_TILED)
+        return attention_backward_tiled_at(c->dx, c->dout, c->x, c->att, &c->enc, c->scratch, c->B, c->T, c->C, c->H,
+                                           positions_from(0));
     return attention_backward(c->dx, c->dout, c->x, c->att, &c->enc, c->scratch, c->B, c->T, c->C, c->H, 0);
 }
 
@@ -237,7 +261,7 @@ static void work_model(const Cell *c, double *flops, double *bytes) {
         if (m->score_forward) *flops += E, *bytes += 2 * E * 4; /* its adds; the dots depend on the module */
         return;
     }
-    double att = (double)c->B * c->H * c->T * c->T;
+    double att = (double)saved_floats(c);
     *flops = 2.0 * c->B * c->T * ((double)c->T + 1) * c->C + (m->bias_forward ? E : 0) + (m->score_forward ? E : 0);
     *bytes = (3 * btc + att + btc) * 4;
     if (c->pass == PASS_BACKWARD) *flops *= 2, *bytes = (3 * btc + att + btc + 3 * btc) * 4;
@@ -438,11 +462,11 @@ static PbStatus grid_build(Grid *g, const BenchPlan *plan, const BenchResults *p
     for (int d = 0; !st && d < plan->n_dims; d++)
         for (int l = 0; !st && l < plan->n_lens; l++)
             for (size_t e = 0; !st && encoding_registry[e]; e++)
-                for (int cell = 0; !st && cell < 4 * variants_of(encoding_registry[e], plan); cell++) {
+                for (int cell = 0; !st && cell < CELLS_PER_VARIANT * variants_of(encoding_registry[e], plan); cell++) {
                     Cell *c = &g->cells[g->n];
                     *c = (Cell){.module = encoding_registry[e],
-                                .variant = cell / 4,
-                                .scope = cell % 4 / 2,
+                                .variant = cell / CELLS_PER_VARIANT,
+                                .scope = cell % CELLS_PER_VARIANT / 2,
                                 .pass = cell % 2,
                                 .B = plan->batch,
                                 .T = plan->lens[l],
@@ -486,7 +510,8 @@ static PbStatus collect_rows(const Grid *g, BenchResults *out) {
 PbStatus bench_run(const BenchPlan *plan, const BenchResults *prior, BenchResults *out, GbConsole console, FILE *log) {
     *out = (BenchResults){.copy_gbytes_per_s = NAN, .sgemm_gflops = NAN};
     size_t max_cells = 0;
-    for (size_t e = 0; encoding_registry[e]; e++) max_cells += 4 * (size_t)variants_of(encoding_registry[e], plan);
+    for (size_t e = 0; encoding_registry[e]; e++)
+        max_cells += CELLS_PER_VARIANT * (size_t)variants_of(encoding_registry[e], plan);
     max_cells *= (size_t)plan->n_lens * plan->n_dims;
     Grid grid = {calloc(max_cells, sizeof(Cell)), 0, 0, log};
     if (!grid.cells) return pb_fail(PB_NOMEM, "no memory for the benchmark grid");

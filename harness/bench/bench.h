@@ -10,7 +10,12 @@
  *                      every causal row segment of B x H x T rows (none: an
  *                      empty pass)
  *   scope "attention"  one causal self-attention layer with the encoding in
- *                      place (harness/model/attention.h), training path
+ *                      place (harness/model/attention.h), training path,
+ *                      keeping [B,H,T,T] probabilities for backward
+ *   scope "tiled"      the same layer trained in linear memory: row
+ *                      statistics kept, probabilities recomputed in
+ *                      backward (attention.h, "training in linear memory");
+ *                      what an encoding costs in a fused kernel
  * A cell whose buffers would exceed the plan's memory budget is not run
  * (attention keeps [B,H,T,T] probabilities for backward) and is listed as
  * skipped. Every cell is timed in wall-clock time (attention is threaded).

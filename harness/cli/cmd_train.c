@@ -24,6 +24,7 @@
 static const char *const tokenizer_names[] = {"gpt2", "bytes", NULL};
 static const char *const vocab_names[] = {"compact", "full", NULL};
 static const char *const fallback_names[] = {"error", "clamp", NULL};
+static const char *const attention_names[] = {"auto", "stored", "tiled", NULL};
 
 static void copy_str(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src ? src : ""); }
 
@@ -62,7 +63,7 @@ static PbStatus load_data(CheckpointData *d, IdBuf *ids, int32_t **model_ids, in
 typedef struct {
     ModelConfig mc;
     TrainConfig tc;
-    const char *encoding, *variant, *knobs, *data, *tok, *vocab, *fallback, *escale, *out, *resume;
+    const char *encoding, *variant, *knobs, *data, *tok, *vocab, *fallback, *escale, *out, *resume, *attention;
     double lr, wd;
     int steps, warmup, untied, force, every, log_every, val_windows, g_steps, g_vocab;
     uint64_t seed;
@@ -109,6 +110,9 @@ static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
          FROM_CHECKPOINT},
         {"--randomize-positions", NULL, ARG_INT, &a->tc.randomize_positions, 1, 1 << 24, NULL, "LMAX",
          "each window at sorted random positions of [0, LMAX), Ruoss et al. 2023 (default: 0..T-1)", FROM_CHECKPOINT},
+        {"--attention", NULL, ARG_CHOICE, &a->attention, 0, 0, attention_names, "PATH",
+         "what training keeps for attention's backward: stored probabilities, or tiled (row statistics, "
+         "memory linear in T); the same bits either way (default auto: by length)"},
         {"--output", "-o", ARG_STRING, &a->out, 0, 0, NULL, "FILE.h5", "checkpoint to write"},
         {"--force", NULL, ARG_FLAG, &a->force, 0, 0, NULL, NULL, "replace an existing checkpoint"},
         {"--resume", NULL, ARG_STRING, &a->resume, 0, 0, NULL, "FILE.h5",
@@ -131,9 +135,11 @@ static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
         0,
         0,
         .resume_refusal = "--resume takes the model, data and optimizer settings from the checkpoint; "
-                          "give only --steps, -o, --force, --checkpoint-every, --val-windows, --log-every"};
+                          "give only --steps, -o, --force, --checkpoint-every, --val-windows, --log-every, "
+                          "--attention"};
     int npos;
     PbStatus st = args_parse(&cmd, argc, argv, NULL, &npos, help);
+    if (!st && !*help) st = model_attention_parse(a->attention, &a->mc.attention);
     return st;
 }
 
@@ -143,8 +149,10 @@ static PbStatus parse_args(TrainArgs *a, int argc, char **argv, int *help) {
  * length may grow. */
 static PbStatus configure_resume(TrainArgs *a, CheckpointData *d) {
     long done = 0;
+    const ModelAttention attention = a->mc.attention; /* not the checkpoint's: it changes no bit */
     PbStatus st = checkpoint_read_config(a->resume, &a->mc, &a->tc, d, &done);
     if (st) return st;
+    a->mc.attention = attention;
     if (a->g_steps) {
         if (a->steps < done)
             return pb_fail(PB_USAGE, "--steps %d: the checkpoint has done %ld steps already", a->steps, done);
@@ -221,6 +229,10 @@ static PbStatus prepare(TrainArgs *a, TrainRun *r) {
             mc->encoding, *mc->variant ? "/" : "", mc->variant, mc->layers, mc->dim, mc->heads, mc->context, mc->vocab,
             model_num_params(&r->t.model), a->tc.batch, a->tc.steps, r->t.n_train, r->t.n_val,
             a->resume ? " (resumed)" : "");
+    fprintf(stderr, "attention: %s (--attention %s)\n",
+            r->t.model.tiled ? "tiled, row statistics kept and probabilities recomputed in backward"
+                             : "stored probabilities",
+            model_attention_name(mc->attention));
     if (r->t.cfg.randomize_positions)
         fprintf(stderr, "randomized positions: each training window at sorted random positions of [0, %d)\n",
                 r->t.cfg.randomize_positions);
@@ -280,6 +292,7 @@ PbStatus cmd_train(int argc, char **argv) {
                    .tok = "bytes",
                    .vocab = "compact",
                    .fallback = "error",
+                   .attention = "auto",
                    .warmup = -1};
     a.steps = (int)a.tc.steps;
     a.lr = a.tc.lr;

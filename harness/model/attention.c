@@ -138,12 +138,22 @@ static inline float row_dot(const float *a, const float *b, int n) {
     return s[0];
 }
 
-/* x[0..n) = softmax(x[0..n)) in place. */
-ROW_KERNEL static void softmax_row(float *x, int n) {
+/* x[0..n) = softmax(x[0..n)) in place. stat (may be NULL) receives the
+ * row's statistics {max, 1/sum}: its log-sum-exp in the two floats that let
+ * softmax_row_again repeat this arithmetic exactly. */
+ROW_KERNEL static void softmax_row(float *x, int n, float *stat) {
     const float mx = row_max(x, n);
     for (int j = 0; j < n; j++) x[j] = exp_nonpositive(x[j] - mx, EXP_FLUSH_SOFTMAX);
     const float inv = 1.0f / row_dot(x, NULL, n);
     for (int j = 0; j < n; j++) x[j] *= inv;
+    if (stat) stat[0] = mx, stat[1] = inv;
+}
+
+/* The probabilities softmax_row gave the same logits x[0..n), from its
+ * statistics: the same rounded operations, so the same bits. */
+ROW_KERNEL static void softmax_row_again(float *x, int n, const float *stat) {
+    const float mx = stat[0], inv = stat[1];
+    for (int j = 0; j < n; j++) x[j] = exp_nonpositive(x[j] - mx, EXP_FLUSH_SOFTMAX) * inv;
 }
 
 /* d[j] = dlogits of a softmax row: p[j] * (d[j] - sum_k p[k] d[k]), where d
@@ -217,43 +227,63 @@ static void bias_tile(const Attn *a, float *bias, int b, int h, int i0, int m) {
     }
 }
 
-/* Tile of query rows i0..i0+m-1 of head h, batch row b. p [m, T]: logits,
- * then probabilities over keys 0..i, zero from i+1 to column zero_to. bias:
- * the tile's bias rows (may be p itself) or NULL. Writes the tile's rows of
- * out. With a bias the product lands on it (beta = 1), saving a pass; a
- * score hook then adds its term to each row before the softmax. */
-static void tile_forward(const Attn *a, float *out, float *p, const float *bias, int zero_to, const float *qkv, int b,
-                         int h, int i0, int m) {
+/* Logits of the tile of query rows i0..i0+m-1 of head h, batch row b: p
+ * [m, T], row r over keys 0..i1-1 (keys past i0+r are not yet masked).
+ * bias: the tile's bias rows (may be p itself) or NULL; with a bias the
+ * product lands on it (beta = 1), saving a pass, and a score hook then adds
+ * its term to each row. Forward and the tiled backward's recomputation both
+ * come here, so both see the same bits. */
+static void tile_logits(const Attn *a, float *p, const float *bias, const float *qkv, int b, int h, int i0, int m) {
     const int i1 = i0 + m, D = a->D, ld = a->ld, T = a->T;
     const float *base = qkv + (size_t)b * T * ld + (size_t)h * D;
-    const float *q = base + (size_t)i0 * ld, *k = base + a->C, *v = base + 2 * (size_t)a->C;
+    const float *q = base + (size_t)i0 * ld, *k = base + a->C;
     if (bias && bias != p)
         for (int r = 0; r < m; r++) memcpy(p + (size_t)r * T, bias + (size_t)r * T, (size_t)i1 * sizeof *p);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i1, D, a->scale, q, ld, k, ld, bias ? 1.0f : 0.0f, p, T);
+    if (!a->enc->module->score_forward) return;
     const Positions w = positions_window(a->pos, b, T);
+    for (int r = 0; r < m; r++)
+        encoding_score_keys(a->enc, p + (size_t)r * T, q + (size_t)r * ld, k - (size_t)h * D, ld, h, w, i0 + r, 0,
+                            i0 + r + 1);
+}
+
+/* Rows of the row statistics of batch row b, head h, from query i0:
+ * stats [B,H,T,ATTENTION_STATS], or NULL. */
+static float *stats_at(float *stats, const Attn *a, int b, int h, int i0) {
+    return stats ? stats + (((size_t)b * a->H + h) * a->T + i0) * ATTENTION_STATS : NULL;
+}
+
+/* Tile of query rows i0..i0+m-1 of head h, batch row b. p [m, T]: logits,
+ * then probabilities over keys 0..i, zero from i+1 to column zero_to. bias:
+ * as tile_logits. stat: where the rows' statistics go (tiled training), or
+ * NULL. Writes the tile's rows of out. */
+static void tile_forward(const Attn *a, float *out, float *p, const float *bias, int zero_to, float *stat,
+                         const float *qkv, int b, int h, int i0, int m) {
+    const int i1 = i0 + m, D = a->D, ld = a->ld, T = a->T;
+    tile_logits(a, p, bias, qkv, b, h, i0, m);
     for (int r = 0; r < m; r++) {
         float *row = p + (size_t)r * T;
         const int i = i0 + r;
-        encoding_score_keys(a->enc, row, q + (size_t)r * ld, k - (size_t)h * D, ld, h, w, i, 0, i + 1);
-        softmax_row(row, i + 1);
+        softmax_row(row, i + 1, stat ? stat + (size_t)r * ATTENTION_STATS : NULL);
         memset(row + i + 1, 0, (size_t)(zero_to - i - 1) * sizeof *row);
     }
+    const float *v = qkv + (size_t)b * T * ld + (size_t)h * D + 2 * (size_t)a->C;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, i1, 1.0f, p, T, v, ld, 0.0f,
                 out + ((size_t)b * T + i0) * a->C + (size_t)h * D, a->C);
 }
 
 /* att non-NULL: probabilities kept there (training), the bias rows parked
  * in the group's first row's tile until its turn comes last; else logits
- * and bias in two per-thread tiles of scratch (evaluation). */
-static PbStatus forward(const char *fn, float *out, float *att, float *qkv, const Encoding *enc, float *scratch, int B,
-                        int T, int C, int H, Positions pos) {
+ * and bias in two per-thread tiles of scratch (evaluation, and tiled
+ * training, which keeps each row's statistics in stats). */
+static PbStatus forward(const char *fn, float *out, float *att, float *stats, float *qkv, const Encoding *enc,
+                        float *scratch, int B, int T, int C, int H, Positions pos) {
     PbStatus st = check_call(fn, enc, B, T, C, H, pos);
     if (st) return st;
     if (!att && !scratch)
-        return pb_fail(PB_USAGE,
-                       "%s: scratch is NULL; allocate "
-                       "attention_rows_scratch_floats(T, threads) floats once",
-                       fn);
+        return pb_fail(PB_USAGE, "%s: scratch is NULL; allocate %s floats once", fn,
+                       stats ? "attention_tiled_scratch_floats(enc, B, T, C, H, threads)"
+                             : "attention_rows_scratch_floats(T, threads)");
     if (B == 0 || T == 0) return PB_OK;
     (void)encoding_rotate_forward_at(enc, qkv, qkv + C, 3 * C, B, T, pos);
 
@@ -273,7 +303,8 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
     const long per_tile = (long)H * groups, tasks = per_tile * tiles;
     const size_t per_thread = tile_floats(T);
     const int parallel = (double)B * H * T * T * a.D >= PARALLEL_MIN_WORK;
-    const int poll = att == NULL; /* evaluation: lengths where one call takes minutes */
+    /* evaluation: lengths where one call takes minutes; training is not cut */
+    const int poll = att == NULL && stats == NULL;
     const int blas = blas_single_begin();
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
     for (long task = 0; task < tasks; task++) {
@@ -289,7 +320,8 @@ static PbStatus forward(const char *fn, float *out, float *att, float *qkv, cons
         float *bias = !biased ? NULL : att ? ATT_TILE(b0) : mine + per_thread;
         if (bias) bias_tile(&a, bias, b0, h, i0, m);
         for (int b = b1 - 1; b >= b0; b--) /* b0 last: its tile may hold the bias */
-            tile_forward(&a, out, att ? ATT_TILE(b) : mine, bias, att ? T : i0 + m, qkv, b, h, i0, m);
+            tile_forward(&a, out, att ? ATT_TILE(b) : mine, bias, att ? T : i0 + m, stats_at(stats, &a, b, h, i0), qkv,
+                         b, h, i0, m);
 #undef ATT_TILE
     }
     blas_single_end(blas);
@@ -301,7 +333,7 @@ PbStatus attention_forward_at(float *out, float *att, float *qkv, const Encoding
     if (!att)
         return pb_fail(PB_USAGE, "attention_forward: att is NULL; training keeps the "
                                  "probabilities for backward (use attention_forward_rows to evaluate)");
-    return forward("attention_forward", out, att, qkv, enc, NULL, B, T, C, H, pos);
+    return forward("attention_forward", out, att, NULL, qkv, enc, NULL, B, T, C, H, pos);
 }
 
 PbStatus attention_forward(float *out, float *att, float *qkv, const Encoding *enc, int B, int T, int C, int H,
@@ -315,20 +347,23 @@ size_t attention_rows_scratch_floats(int T, int threads) {
 
 PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch, int B, int T, int C, int H,
                                 int pos0) {
-    return forward("attention_forward_rows", out, NULL, qkv, enc, scratch, B, T, C, H, positions_from(pos0));
+    return forward("attention_forward_rows", out, NULL, NULL, qkv, enc, scratch, B, T, C, H, positions_from(pos0));
 }
 
 /* ---- backward ------------------------------------------------------------- */
 
 /* How backward splits its work: `groups` groups of G batch rows per head
  * (the last may be short), summing dS over a group before bias_backward
- * when attn_bias has parameters. Depends on the shape and encoding only. */
+ * when attn_bias has parameters. Depends on the shape and encoding only.
+ * Per-thread [TILE, T] tiles: dS; its sum over the group (sum); and, tiled
+ * (recomputing probabilities), P and the group's shared bias rows
+ * (own_bias: a group of several rows sharing one set). */
 typedef struct {
-    int groups, G, sum;
+    int groups, G, sum, own_bias, tiles_per_thread;
     size_t tiles, dqk, priv; /* scratch: per-thread tiles, dq/dk, dparams copies */
 } BackwardPlan;
 
-static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int H, int threads, int mapped) {
+static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int H, int threads, int mapped, int tiled) {
     const EncodingModule *m = enc->module;
     BackwardPlan p = {.groups = B > 0 ? B : 1};
     /* Windows with a map of their own positions have their own bias rows. */
@@ -341,18 +376,30 @@ static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int 
     p.G = B > 0 ? (B + p.groups - 1) / p.groups : 1;
     p.groups = B > 0 ? (B + p.G - 1) / p.G : 1;
     p.sum = m->bias_backward && p.G > 1 && !mapped;
-    p.tiles = (size_t)(threads > 0 ? threads : 1) * (p.sum ? 2 : 1) * tile_floats(T);
+    p.own_bias = tiled && m->bias_forward && p.G > 1 && !mapped;
+    p.tiles_per_thread = 1 + p.sum + (tiled ? 1 + p.own_bias : 0);
+    p.tiles = (size_t)(threads > 0 ? threads : 1) * p.tiles_per_thread * tile_floats(T);
     if (m->rotate_backward) p.dqk = round_lines((size_t)B * T * 2 * (size_t)C);
     if (hook_params) p.priv = (size_t)H * p.groups * enc->n_params;
     return p;
 }
 
-size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads) {
+static size_t backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads, int tiled) {
     if (!enc || !enc->module || B < 0 || T < 0 || H <= 0) return 0;
     /* Enough for either plan: with or without a map of positions. */
-    BackwardPlan p = backward_plan(enc, B, T, C, H, threads, 0), q = backward_plan(enc, B, T, C, H, threads, 1);
+    BackwardPlan p = backward_plan(enc, B, T, C, H, threads, 0, tiled);
+    BackwardPlan q = backward_plan(enc, B, T, C, H, threads, 1, tiled);
     const size_t np = p.tiles + p.dqk + p.priv, nq = q.tiles + q.dqk + q.priv;
     return np > nq ? np : nq;
+}
+
+size_t attention_backward_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads) {
+    return backward_scratch_floats(enc, B, T, C, H, threads, 0);
+}
+
+size_t attention_tiled_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads) {
+    /* Backward's tiles (two at least per thread) hold forward's two. */
+    return backward_scratch_floats(enc, B, T, C, H, threads, 1);
 }
 
 /* Where one task's gradients go: dq, dk of batch row 0 at row stride ldq
@@ -377,25 +424,76 @@ static void score_tile_backward(const Attn *a, Encoding *enc, const float *tile,
     }
 }
 
-/* One task: head h, batch rows [b0, b1). tile, sum: per-thread [TILE, T]
- * buffers (sum only when summing dS over the rows). enc_bias: where
- * bias_backward and score_backward add (the task's private dparams copy, if
- * any). */
-static void task_backward(const Attn *a, const Grads *gr, const float *dout, const float *qkv, const float *att,
-                          float *tile, float *sum, Encoding *enc_bias, int h, int b0, int b1) {
+/* What forward saved: the probabilities att [B,H,T,T], or (tiled) the row
+ * statistics stats [B,H,T,ATTENTION_STATS] from which a task recomputes
+ * them, tile by tile, into its own p. */
+typedef struct {
+    const float *att, *stats;
+    int tiled; /* 1: stats, 0: att */
+} Saved;
+
+/* One thread's [TILE, T] tiles (BackwardPlan): ds always; sum, p and bias
+ * where the plan has them, else NULL. */
+typedef struct {
+    float *ds, *sum, *p, *bias;
+} Tiles;
+
+static Tiles tiles_of(const BackwardPlan *plan, float *scratch, int T, int thread) {
+    const size_t n = tile_floats(T);
+    float *t = scratch + (size_t)thread * plan->tiles_per_thread * n;
+    Tiles out = {.ds = t};
+    t += n;
+    if (plan->sum) out.sum = t, t += n;
+    if (plan->tiles_per_thread > 1 + plan->sum) out.p = t, t += n;
+    if (plan->own_bias) out.bias = t;
+    return out;
+}
+
+/* The probabilities of the tile (b, h, rows i0..i0+m-1) over keys 0..i1-1:
+ * att's, or recomputed into t->p from the logits and the saved statistics
+ * (zero past the diagonal, as att). The bias rows: computed once per tile
+ * into t->bias when the group shares them (first_row: the group's first
+ * row, which computes them), else straight into p. */
+static const float *tile_probs(const Attn *a, const Saved *sv, const Tiles *t, const float *qkv, int b, int h, int i0,
+                               int m, int first_row) {
+    const int T = a->T, i1 = i0 + m;
+    if (!sv->tiled) return sv->att + (((size_t)b * a->H + h) * T + i0) * T;
+    const float *bias = NULL;
+    if (a->enc->module->bias_forward) {
+        if (!t->bias) bias_tile(a, t->p, b, h, i0, m);
+        else if (first_row) bias_tile(a, t->bias, b, h, i0, m);
+        bias = t->bias ? t->bias : t->p;
+    }
+    tile_logits(a, t->p, bias, qkv, b, h, i0, m);
+    const float *stat = sv->stats + (((size_t)b * a->H + h) * T + i0) * ATTENTION_STATS;
+    for (int r = 0; r < m; r++) {
+        float *row = t->p + (size_t)r * T;
+        const int i = i0 + r;
+        softmax_row_again(row, i + 1, stat + (size_t)r * ATTENTION_STATS);
+        memset(row + i + 1, 0, (size_t)(i1 - i - 1) * sizeof *row);
+    }
+    return t->p;
+}
+
+/* One task: head h, batch rows [b0, b1), with its thread's tiles.
+ * enc_bias: where bias_backward and score_backward add (the task's private
+ * dparams copy, if any). */
+static void task_backward(const Attn *a, const Grads *gr, const float *dout, const float *qkv, const Saved *sv,
+                          const Tiles *t, Encoding *enc_bias, int h, int b0, int b1) {
     const int T = a->T, C = a->C, D = a->D, ld = a->ld;
     const EncodingModule *mod = a->enc->module;
+    float *tile = t->ds, *sum = t->sum;
     if (gr->zero_dk)
         for (int b = b0; b < b1; b++)
-            for (int t = 0; t < T; t++)
-                memset(gr->dq + ((size_t)b * T + t) * gr->ldq + C + (size_t)h * D, 0, (size_t)D * sizeof(float));
+            for (int r = 0; r < T; r++)
+                memset(gr->dq + ((size_t)b * T + r) * gr->ldq + C + (size_t)h * D, 0, (size_t)D * sizeof(float));
     for (int i0 = 0; i0 < T; i0 += TILE) {
         const int m = T - i0 < TILE ? T - i0 : TILE, i1 = i0 + m;
         if (sum)
             for (int r = 0; r < m; r++) memset(sum + (size_t)r * T, 0, (size_t)i1 * sizeof *sum);
         for (int b = b0; b < b1; b++) {
             const float *q = qkv + (size_t)b * T * ld + (size_t)h * D, *k = q + C, *v = q + 2 * C;
-            const float *Pt = att + (((size_t)b * a->H + h) * T + i0) * T;
+            const float *Pt = tile_probs(a, sv, t, qkv, b, h, i0, m, b == b0);
             const float *dOt = dout + ((size_t)b * T + i0) * C + (size_t)h * D;
             float *dq = gr->dq + (size_t)b * T * gr->ldq + (size_t)h * D, *dk = dq + C;
             float *dv = gr->dv + (size_t)b * T * ld + (size_t)h * D;
@@ -425,18 +523,20 @@ static void task_backward(const Attn *a, const Grads *gr, const float *dout, con
     }
 }
 
-static PbStatus check_backward_call(const Encoding *enc, const float *scratch, int B, int T, int C, int H,
-                                    Positions pos) {
-    PbStatus st = check_call("attention_backward", enc, B, T, C, H, pos);
+static PbStatus check_backward_call(const char *fn, const Encoding *enc, const Saved *sv, const float *scratch, int B,
+                                    int T, int C, int H, Positions pos) {
+    PbStatus st = check_call(fn, enc, B, T, C, H, pos);
     if (st) return st;
+    if (!(sv->tiled ? sv->stats : sv->att))
+        return pb_fail(PB_USAGE, "%s: %s is NULL; pass what the forward pass saved", fn, sv->tiled ? "stats" : "att");
     if (!scratch)
-        return pb_fail(PB_USAGE, "attention_backward: scratch is NULL; allocate "
-                                 "attention_backward_scratch_floats(enc, B, T, C, H, threads) floats once");
+        return pb_fail(PB_USAGE, "%s: scratch is NULL; allocate %s(enc, B, T, C, H, threads) floats once", fn,
+                       sv->tiled ? "attention_tiled_scratch_floats" : "attention_backward_scratch_floats");
     if (enc->n_params && !enc->dparams)
         return pb_fail(PB_USAGE,
-                       "attention_backward: encoding '%s' has %zu parameters but no "
+                       "%s: encoding '%s' has %zu parameters but no "
                        "gradient buffer; call encoding_bind first",
-                       enc->module->name, enc->n_params);
+                       fn, enc->module->name, enc->n_params);
     return PB_OK;
 }
 
@@ -486,15 +586,14 @@ static void add_task_dparams(Encoding *enc, const float *priv, size_t np, long t
     }
 }
 
-PbStatus attention_backward_at(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
-                               float *scratch, int B, int T, int C, int H, Positions pos) {
-    PbStatus st = check_backward_call(enc, scratch, B, T, C, H, pos);
+static PbStatus backward(const char *fn, float *dqkv, const float *dout, const float *qkv, const Saved *sv,
+                         Encoding *enc, float *scratch, int B, int T, int C, int H, Positions pos) {
+    PbStatus st = check_backward_call(fn, enc, sv, scratch, B, T, C, H, pos);
     if (st) return st;
     if (B == 0 || T == 0) return PB_OK;
 
     const Attn a = attn_of(enc, T, C, H, pos);
-    const BackwardPlan plan = backward_plan(enc, B, T, C, H, pb_max_threads(), pos.map != NULL);
-    const size_t per_thread = (plan.sum ? 2 : 1) * tile_floats(T);
+    const BackwardPlan plan = backward_plan(enc, B, T, C, H, pb_max_threads(), pos.map != NULL, sv->tiled);
     const size_t np = plan.priv ? enc->n_params : 0;
     float *dqk = plan.dqk ? scratch + plan.tiles : NULL;
     float *priv = np ? scratch + plan.tiles + plan.dqk : NULL;
@@ -508,9 +607,8 @@ PbStatus attention_backward_at(float *dqkv, const float *dout, const float *qkv,
         const int h = (int)(task / plan.groups), g = (int)(task % plan.groups);
         Encoding local;
         Encoding *enc_bias = task_encoding(enc, &local, priv, np, task);
-        float *tile = scratch + (size_t)thread_id() * per_thread;
-        task_backward(&a, &gr, dout, qkv, att, tile, plan.sum ? tile + tile_floats(T) : NULL, enc_bias, h,
-                      group_begin(g, plan.G), group_end(g, plan.G, B));
+        const Tiles t = tiles_of(&plan, scratch, T, thread_id());
+        task_backward(&a, &gr, dout, qkv, sv, &t, enc_bias, h, group_begin(g, plan.G), group_end(g, plan.G, B));
     }
     blas_single_end(blas);
 
@@ -519,7 +617,28 @@ PbStatus attention_backward_at(float *dqkv, const float *dout, const float *qkv,
     return PB_OK;
 }
 
+PbStatus attention_backward_at(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
+                               float *scratch, int B, int T, int C, int H, Positions pos) {
+    return backward("attention_backward", dqkv, dout, qkv, &(Saved){.att = att}, enc, scratch, B, T, C, H, pos);
+}
+
 PbStatus attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, Encoding *enc,
                             float *scratch, int B, int T, int C, int H, int pos0) {
     return attention_backward_at(dqkv, dout, qkv, att, enc, scratch, B, T, C, H, positions_from(pos0));
+}
+
+/* ---- tiled training --------------------------------------------------------- */
+
+PbStatus attention_forward_tiled_at(float *out, float *stats, float *qkv, const Encoding *enc, float *scratch, int B,
+                                    int T, int C, int H, Positions pos) {
+    if (!stats)
+        return pb_fail(PB_USAGE, "attention_forward_tiled: stats is NULL; tiled training keeps each "
+                                 "row's statistics for backward");
+    return forward("attention_forward_tiled", out, NULL, stats, qkv, enc, scratch, B, T, C, H, pos);
+}
+
+PbStatus attention_backward_tiled_at(float *dqkv, const float *dout, const float *qkv, const float *stats,
+                                     Encoding *enc, float *scratch, int B, int T, int C, int H, Positions pos) {
+    return backward("attention_backward_tiled", dqkv, dout, qkv, &(Saved){.stats = stats, .tiled = 1}, enc, scratch, B,
+                    T, C, H, pos);
 }

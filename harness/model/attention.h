@@ -118,4 +118,34 @@ size_t attention_rows_scratch_floats(int T, int threads);
 PbStatus attention_forward_rows(float *out, float *qkv, const Encoding *enc, float *scratch, int B, int T, int C, int H,
                                 int pos0);
 
+/* ---- training in linear memory ----------------------------------------------
+ * The training pair without the [B,H,T,T] buffer (FlashAttention's
+ * recomputation, Dao et al. 2022): forward runs the evaluation path's tiles
+ * of 64 query rows and keeps, per (b, h, query row), the softmax's
+ * statistics {row max, 1/row sum}: its log-sum-exp, in the two floats that
+ * reproduce its rounding. Backward recomputes each tile's logits (bias,
+ * product and score hooks, as forward called them) and probabilities from
+ * them, then runs the stored path's tile arithmetic.
+ * Results: the same bits as attention_forward_at / attention_backward_at,
+ * not merely within a tolerance (the recomputation repeats forward's
+ * operations in the same order; test_attention asserts identity for every
+ * encoding). Memory: stats [B,H,T,2] and per-thread tiles, linear in T.
+ * Time: backward does forward's logits product and exponentials again. */
+#define ATTENTION_STATS 2 /* floats kept per (batch row, head, query row) */
+
+/* Floats of scratch the tiled pair needs (one buffer serves both): per
+ * thread two to four [64, T] tiles (dS; its sum over grouped batch rows; the
+ * recomputed probabilities; shared bias rows), plus what
+ * attention_backward_scratch_floats has besides its tiles. */
+size_t attention_tiled_scratch_floats(const Encoding *enc, int B, int T, int C, int H, int threads);
+
+/* Training forward: out [B,T,C] and stats [B,H,T,ATTENTION_STATS]; rotates
+ * qkv in place when the encoding has rotate_qk, as attention_forward. */
+PbStatus attention_forward_tiled_at(float *out, float *stats, float *qkv, const Encoding *enc, float *scratch, int B,
+                                    int T, int C, int H, Positions pos);
+/* attention_backward_at's gradients from qkv and stats as the tiled forward
+ * left them. */
+PbStatus attention_backward_tiled_at(float *dqkv, const float *dout, const float *qkv, const float *stats,
+                                     Encoding *enc, float *scratch, int B, int T, int C, int H, Positions pos);
+
 #endif

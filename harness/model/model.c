@@ -61,6 +61,8 @@
  * private gradient copies they may hold (256 MiB). */
 #define MODEL_MAX_SLICES 64
 #define MODEL_SLICE_GRAD_FLOATS ((size_t)64 << 20)
+/* From this length on, auto trains attention tiled (model_attention_tiled). */
+#define AUTO_TILED_MIN_T 1024
 
 static const char *const tensor_names[] = {
 #define MODEL_TENSOR_NAME(id, name, decay) name,
@@ -94,6 +96,21 @@ ModelConfig model_config_default(void) {
                          .init_std = 0.02f,
                          .embed_scale = 1.0f,
                          .fallback = LENGTH_FALLBACK_ERROR};
+}
+
+static const char *const attention_names[] = {"auto", "stored", "tiled"};
+
+const char *model_attention_name(ModelAttention a) {
+    return (unsigned)a < sizeof attention_names / sizeof *attention_names ? attention_names[a] : "?";
+}
+
+PbStatus model_attention_parse(const char *name, ModelAttention *out) {
+    for (int i = 0; i < (int)(sizeof attention_names / sizeof *attention_names); i++)
+        if (strcmp(name, attention_names[i]) == 0) {
+            *out = (ModelAttention)i;
+            return PB_OK;
+        }
+    return pb_fail(PB_USAGE, "--attention '%s': give auto, stored (probabilities kept) or tiled (recomputed)", name);
 }
 
 PbStatus model_parse_embed_scale(const char *text, int dim, float *out) {
@@ -385,7 +402,8 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
     TAKE(ln1_rstd, L * BT);
     TAKE(qkv, L * BT * 3 * C);
     TAKE(atty, L * BT * C);
-    TAKE(att, L * (size_t)B * H * T * T);
+    const int tiled = model_attention_tiled(m, B, T);
+    TAKE(att, L * (size_t)B * H * T * (tiled ? ATTENTION_STATS : (size_t)T));
     TAKE(res2, L * BT * C);
     TAKE(ln2, L * BT * C);
     TAKE(ln2_mean, L * BT);
@@ -411,9 +429,10 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
      * the whole (B rows at most). Any batch up to B fits: fewer rows give
      * slices no larger and a team no larger. */
     const int P = slice_limit(m), slice_B = (B + P - 1) / P;
-    const size_t per_slice =
-        round16(attention_backward_scratch_floats(&m->enc, slice_B, T, (int)C, (int)H, m->threads));
-    const size_t team = round16(attention_backward_scratch_floats(&m->enc, B, T, (int)C, (int)H, m->threads));
+    size_t (*scratch_floats)(const Encoding *, int, int, int, int, int) =
+        tiled ? attention_tiled_scratch_floats : attention_backward_scratch_floats;
+    const size_t per_slice = round16(scratch_floats(&m->enc, slice_B, T, (int)C, (int)H, m->threads));
+    const size_t team = round16(scratch_floats(&m->enc, B, T, (int)C, (int)H, m->threads));
     if (base) a->att_scratch_per_slice = per_slice;
     TAKE(att_scratch, (size_t)P * per_slice > team ? (size_t)P * per_slice : team);
     TAKE(grads_priv, (size_t)(P - 1) * round16(m->n_params));
@@ -423,6 +442,12 @@ static size_t acts_layout(const Model *m, ModelActs *a, float *base, int B, int 
 
 size_t model_train_bytes(const Model *m, int B, int T) {
     return acts_layout(m, &(ModelActs){0}, NULL, B, T) * sizeof(float);
+}
+
+int model_attention_tiled(const Model *m, int B, int T) {
+    (void)B;
+    if (m->cfg.attention != MODEL_ATTENTION_AUTO) return m->cfg.attention == MODEL_ATTENTION_TILED;
+    return T >= AUTO_TILED_MIN_T;
 }
 
 PbStatus model_alloc_train(Model *m, int B, int T) {
@@ -439,6 +464,7 @@ PbStatus model_alloc_train(Model *m, int B, int T) {
     acts_layout(m, &m->a, m->acts_mem, B, T);
     m->max_B = B;
     m->max_T = T;
+    m->tiled = model_attention_tiled(m, B, T);
     return PB_OK;
 }
 
@@ -482,14 +508,21 @@ typedef struct {
     float *att_scratch;
 } Slice;
 
+/* Floats a query row keeps for backward (probabilities over T keys, or
+ * statistics), and a layer's share of a.att. */
+static size_t att_row_floats(const Model *m, int T) { return m->tiled ? ATTENTION_STATS : (size_t)T; }
+static size_t att_layer_floats(const Model *m) {
+    return (size_t)m->max_B * m->cfg.heads * m->max_T * att_row_floats(m, m->max_T);
+}
+
 static float *slice_grad(const Model *m, const Slice *s, ModelTensorId id) { return s->grads + m->tensors[id].offset; }
 
 static PbStatus forward_slice(Model *m, const Slice *s, int T, Positions pos) {
     const int B = s->b1 - s->b0, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
     const size_t BT = (size_t)B * T, C_ = (size_t)C, r0 = (size_t)s->b0 * T;
     const size_t lBT = (size_t)m->max_B * m->max_T; /* per-layer stride */
-    const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
-    const size_t att0 = (size_t)s->b0 * H * T * T; /* this slice's [b0:b1] in a layer's [B,H,T,T] */
+    /* this slice's [b0:b1] in a layer's [B,H,T,T] (tiled: [B,H,T,2]) */
+    const size_t latt = att_layer_floats(m), att0 = (size_t)s->b0 * H * T * att_row_floats(m, T);
     ModelActs *a = &m->a;
     float *x0 = a->encoded + r0 * C_;
     PbStatus st = embedding_forward(x0, a->inputs + r0, model_param(m, MT_WTE), B, T, C, V);
@@ -508,7 +541,8 @@ static PbStatus forward_slice(Model *m, const Slice *s, int T, Positions pos) {
                           (int)BT, C);
         mm_forward(m, s->team, qkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_,
                    model_param(m, MT_QKVB) + l * 3 * C_, (int)BT, C, 3 * C);
-        st = attention_forward_at(atty, att, qkv, s->enc, B, T, C, H, pos);
+        st = m->tiled ? attention_forward_tiled_at(atty, att, qkv, s->enc, s->att_scratch, B, T, C, H, pos)
+                      : attention_forward_at(atty, att, qkv, s->enc, B, T, C, H, pos);
         if (st) break;
         mm_forward(m, s->team, res2, atty, model_param(m, MT_PROJW) + l * C_ * C_, model_param(m, MT_PROJB) + l * C_,
                    (int)BT, C, C);
@@ -614,8 +648,7 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, Positions pos) {
     const int B = s->b1 - s->b0, C = m->cfg.dim, H = m->cfg.heads, V = m->cfg.vocab;
     const size_t BT = (size_t)B * T, C_ = (size_t)C, r0 = (size_t)s->b0 * T;
     const size_t lBT = (size_t)m->max_B * m->max_T;
-    const size_t latt = (size_t)m->max_B * H * m->max_T * m->max_T;
-    const size_t att0 = (size_t)s->b0 * H * T * T;
+    const size_t latt = att_layer_floats(m), att0 = (size_t)s->b0 * H * T * att_row_floats(m, T);
     ModelActs *a = &m->a;
     const int team = s->team;
     float *dlosses = a->dlosses + r0, *dlogits = a->dlogits + r0 * (size_t)V;
@@ -652,7 +685,8 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, Positions pos) {
         mm_backward(m, team, datty, slice_grad(m, s, MT_PROJW) + l * C_ * C_, slice_grad(m, s, MT_PROJB) + l * C_, dres,
                     atty, model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C, GRAD_STORE);
         memset(dqkv, 0, BT * 3 * C_ * sizeof(float)); /* attention_backward adds */
-        st = attention_backward_at(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos);
+        st = m->tiled ? attention_backward_tiled_at(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos)
+                      : attention_backward_at(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos);
         if (st) break;
         mm_backward(m, team, dln, slice_grad(m, s, MT_QKVW) + l * 3 * C_ * C_, slice_grad(m, s, MT_QKVB) + l * 3 * C_,
                     dqkv, ln1, model_param(m, MT_QKVW) + l * 3 * C_ * C_, (int)BT, C, 3 * C, GRAD_STORE);

@@ -39,7 +39,8 @@
  *
  * Training activations are one allocation sized for (B, T) by
  * model_alloc_train; forward/backward accept any B' <= B, T' <= T.
- * Training keeps attention's probabilities [L,B,H,T,T] for backward.
+ * Training keeps attention's probabilities [L,B,H,T,T] for backward, or
+ * (tiled, ModelAttention) each row's statistics, linear in T.
  * Evaluation (ModelEval) keeps one layer's activations and runs attention
  * row tiles (attention_forward_rows) and the LM head in row chunks: its
  * memory is linear in T and its per-token losses are those of the
@@ -62,6 +63,17 @@
 /* A target that is not scored (model_forward, model_eval_losses). */
 #define MODEL_UNSCORED (-1)
 
+/* What training keeps of attention for backward (attention.h): the
+ * probabilities [L,B,H,T,T] (stored), or each row's statistics
+ * [L,B,H,T,2], the probabilities recomputed in backward (tiled: memory
+ * linear in T). Both give the same bits; auto picks by shape
+ * (model_attention_tiled). */
+typedef enum { MODEL_ATTENTION_AUTO = 0, MODEL_ATTENTION_STORED, MODEL_ATTENTION_TILED } ModelAttention;
+/* "auto", "stored", "tiled". */
+const char *model_attention_name(ModelAttention a);
+/* PB_USAGE naming the choices for an unknown name. */
+PbStatus model_attention_parse(const char *name, ModelAttention *out);
+
 typedef struct {
     int vocab;         /* V */
     int context;       /* training length T */
@@ -75,9 +87,10 @@ typedef struct {
     float init_std;    /* 0.02 (GPT-2) */
     float embed_scale; /* s above: 1, or sqrt(dim) */
     LengthFallback fallback;
-    char encoding[64];  /* registry name */
-    char variant[64];   /* "" = the module's default */
-    char settings[256]; /* "name=value,..." knobs, "" = defaults */
+    ModelAttention attention; /* speed and memory only: never changes a bit */
+    char encoding[64];        /* registry name */
+    char variant[64];         /* "" = the module's default */
+    char settings[256];       /* "name=value,..." knobs, "" = defaults */
 } ModelConfig;
 
 /* layers 2, dim 128, heads 4, context 128, tied, init_std 0.02,
@@ -119,7 +132,8 @@ typedef struct {
     int32_t *inputs, *targets;               /* [B,T] copies of the batch */
     float *encoded;                          /* [B,T,C] */
     float *ln1, *ln1_mean, *ln1_rstd;        /* [L,B,T,C], [L,B,T] x2 */
-    float *qkv, *atty, *att;                 /* [L,B,T,3C], [L,B,T,C], [L,B,H,T,T] */
+    float *qkv, *atty, *att;                 /* [L,B,T,3C], [L,B,T,C], [L,B,H,T,T]
+                                                (tiled: [L,B,H,T,ATTENTION_STATS]) */
     float *res2, *ln2, *ln2_mean, *ln2_rstd; /* [L,B,T,C] x2, [L,B,T] x2 */
     float *fch, *fch_gelu, *res3;            /* [L,B,T,4C] x2 (fch: GELU's slope once
                                                     forward is done), [L,B,T,C] */
@@ -142,6 +156,7 @@ typedef struct {
     int threads;           /* OpenMP threads the scratch is sized for */
     /* training state, after model_alloc_train */
     int max_B, max_T;
+    int tiled; /* training attention keeps statistics, not probabilities */
     float *acts_mem;
     size_t n_acts; /* floats in acts_mem */
     ModelActs a;
@@ -169,8 +184,12 @@ float *model_grad(const Model *m, ModelTensorId id);
 size_t model_num_params(const Model *m);
 
 /* Allocates the training activations for batches up to B x T (T <= context
- * unless the encoding is unbounded). */
+ * unless the encoding is unbounded), with the attention path resolved
+ * (m->tiled). */
 PbStatus model_alloc_train(Model *m, int B, int T);
+/* Whether training at B x T keeps statistics: cfg.attention, auto resolved
+ * by shape. */
+int model_attention_tiled(const Model *m, int B, int T);
 /* Bytes model_alloc_train allocates for (B, T) (for memory reports). */
 size_t model_train_bytes(const Model *m, int B, int T);
 

@@ -2,9 +2,12 @@
  *   throughput-<scope>-C<C>   tokens/s vs T, log-log, a line per encoding,
  *                             forward and backward side by side
  *   relative-attention-C<C>   attention layer time relative to `none`, vs T
- *   memory-C<C>               attention: activation bytes kept for backward and
- *                             measured peak heap vs T (log-log: slope 2 is
- *                             quadratic); op: peak heap
+ *   memory-attention-C<C>     attention: activation bytes kept for backward vs T
+ *                             (log-log: slope 2 is quadratic)
+ *   memory-heap-C<C>          attention: measured peak heap per pass vs T
+ *   memory-tiled-C<C>, memory-heap-tiled-C<C>
+ *                             the same for the tiled training path (slope 1:
+ *                             linear in T)
  * Each encoding keeps its palette.h style in every figure. Both panels of a
  * figure share one y range fitted to the data, so forward and backward read
  * against each other; an encoding of the file missing from a panel is named
@@ -283,12 +286,12 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir) {
     }
     Gnuplot g;
     if ((st = gnuplot_open(&g, dir))) return bench_results_free(&r), st;
-    static const char *const scopes[] = {"op", "attention"};
+    static const char *const scopes[] = {"op", "attention", "tiled"};
     for (int d = 0; d < n_dims; d++) {
         int C = dims[d];
         char base[64], title[256], shape[64];
         shape_of(shape, sizeof shape, &r, C);
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < 3; s++) {
             snprintf(base, sizeof base, "throughput-%s-C%d", scopes[s], C);
             snprintf(title, sizeof title, "%s throughput, %s", scopes[s], shape);
             figure(&g, base, title, "tokens / s", &(BenchFigure){&r, scopes[s], C, tokens_per_s, 1, "no rate"});
@@ -304,6 +307,12 @@ PbStatus plot_bench(hid_t file, const char *path, const char *dir) {
         snprintf(base, sizeof base, "memory-heap-C%d", C);
         snprintf(title, sizeof title, "attention: measured peak heap per pass, %s", shape);
         figure(&g, base, title, "MiB", &(BenchFigure){&r, "attention", C, heap_mib, 1, "no bytes recorded"});
+        snprintf(base, sizeof base, "memory-tiled-C%d", C);
+        snprintf(title, sizeof title, "tiled attention: activations kept for backward, %s (slope 1 = linear)", shape);
+        figure(&g, base, title, "MiB", &(BenchFigure){&r, "tiled", C, activation_mib, 1, "no bytes recorded"});
+        snprintf(base, sizeof base, "memory-heap-tiled-C%d", C);
+        snprintf(title, sizeof title, "tiled attention: measured peak heap per pass, %s", shape);
+        figure(&g, base, title, "MiB", &(BenchFigure){&r, "tiled", C, heap_mib, 1, "no bytes recorded"});
     }
     PbStatus closed = gnuplot_close(&g);
     bench_results_free(&r);
