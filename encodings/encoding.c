@@ -203,6 +203,12 @@ int encoding_table_row(int p, int table_rows) {
     return p < table_rows ? p : table_rows - 1;
 }
 
+int encoding_cache_rows(const Encoding *e, size_t width) {
+    if (e->cfg.max_len <= 0 || width == 0) return 0;
+    const size_t cap = ENCODING_CACHE_BYTES / (width * sizeof(float));
+    return (size_t)e->cfg.max_len < cap ? e->cfg.max_len : (int)cap;
+}
+
 PbStatus encoding_embed_forward(const Encoding *e, float *x, int B, int T, int pos0) {
     return encoding_embed_forward_at(e, x, B, T, positions_from(pos0));
 }

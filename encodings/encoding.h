@@ -254,6 +254,15 @@ PbStatus encoding_check_positions(const Encoding *e, int pos0, int T);
  * callers have passed encoding_check_positions). */
 int encoding_table_row(int p, int table_rows);
 
+/* Values that depend on the position alone (sinusoidal's rows, RoPE's cos
+ * and sin) are cached by setup, as PyTorch implementations keep them in
+ * buffers, for positions 0..n-1, n = encoding_cache_rows(e, floats per
+ * row): cfg.max_len (the lengths in use), capped at ENCODING_CACHE_BYTES;
+ * 0 without a max_len. Positions past the cache are computed, to the same
+ * bits. */
+#define ENCODING_CACHE_BYTES ((size_t)64 << 20)
+int encoding_cache_rows(const Encoding *e, size_t width);
+
 /* Checked hook calls: PB_LENGTH before any hook sees an unknown position. A
  * missing hook is a no-op. */
 PbStatus encoding_embed_forward(const Encoding *e, float *x, int B, int T, int pos0);

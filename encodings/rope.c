@@ -12,8 +12,11 @@
  *
  * q, k: [B,T,H,D], element (b,t,h,d) at q[(b*T + t)*ld + h*D + d], in place.
  * No parameters; backward turns dq, dk by -theta, since a rotation's
- * transpose is its inverse. Unbounded length: angles are computed, not looked
- * up, and formed in double so large positions keep their phase.
+ * transpose is its inverse. Unbounded length: angles are formed in double so
+ * large positions keep their phase. Setup caches cos and sin for positions
+ * 0..max_len-1 (encoding_cache_rows; not for dynamic-ntk, whose angles
+ * depend on the call), as PyTorch implementations keep them in buffers;
+ * positions past the cache are computed as the cache was, to the same bits.
  *
  * Extendable (encoding.h, "context extension"; formulas in extension.h): a
  * scaling method replaces base^(-2i/R) by its frequencies, and yarn scales
@@ -46,6 +49,8 @@ static const EncodingKnob rope_knobs[] = {
 /* e->state, built once in setup so the hooks never call pow(). */
 typedef struct {
     int rot;           /* R: rotated dims per head, even, 2..D */
+    int rows;          /* positions cached */
+    float *cs;         /* [rows, 2, R/2]: mscale cos(theta), then mscale sin(theta) */
     double base;       /* b */
     double mscale;     /* q, k multiplier (yarn), else 1 */
     Extension ext;     /* the scaling, if any */
@@ -65,6 +70,17 @@ static double freq(const RopeState *st, int i, double lnb) {
 
 /* The one place an angle is formed: the hooks and inspect must agree. */
 static double theta(const RopeState *st, double p, int i, double lnb) { return p * freq(st, i, lnb); }
+
+/* c, s [n] = mscale cos and sin of the angles of pairs i0..i0+n-1 at
+ * position p (lnb: as freq). The one place they are rounded: the cache and
+ * the computed path must agree. */
+static void cos_sin(const RopeState *st, double p, int i0, int n, double lnb, float *c, float *s) {
+    for (int i = 0; i < n; i++) {
+        const double angle = theta(st, p, i0 + i, lnb);
+        s[i] = (float)(st->mscale * sin(angle));
+        c[i] = (float)(st->mscale * cos(angle));
+    }
+}
 
 static PbStatus rope_setup(Encoding *e) {
     const int C = e->cfg.dim, H = e->cfg.heads, D = e->head_dim;
@@ -93,10 +109,26 @@ static PbStatus rope_setup(Encoding *e) {
         for (int i = 0; i < pairs; i++) st->inv_freq[i] = pow(st->base, -2.0 * i / R);
     else extension_frequencies(&st->ext, st->base, R, st->inv_freq, NULL, &st->mscale);
     e->state = st;
+    const int rows = st->ext.method == EXTEND_DYNAMIC_NTK ? 0 : encoding_cache_rows(e, (size_t)R);
+    if (rows > 0) {
+        st->cs = pb_calloc((size_t)rows * R, sizeof *st->cs, "RoPE's cos and sin table");
+        if (!st->cs) return PB_NOMEM; /* teardown frees st */
+        for (int p = 0; p < rows; p++)
+            for (int i0 = 0; i0 < pairs; i0 += PAIR_CHUNK) {
+                const int n = pairs - i0 < PAIR_CHUNK ? pairs - i0 : PAIR_CHUNK;
+                float *row = st->cs + (size_t)p * R;
+                cos_sin(st, p, i0, n, 0, row + i0, row + pairs + i0);
+            }
+        st->rows = rows;
+    }
     return PB_OK;
 }
 
-static void rope_teardown(Encoding *e) { free(e->state); }
+static void rope_teardown(Encoding *e) {
+    RopeState *st = e->state;
+    if (st) free(st->cs);
+    free(st);
+}
 
 /* Turns pairs i0..i0+n-1 of one head x[0..D) by the angles whose cos/sin
  * are c, s. */
@@ -123,17 +155,23 @@ static void rotate_head(float *x, int variant, int R, int i0, int n, const float
 static void rope_apply(const Encoding *e, float *q, float *k, int ld, int B, int T, int pos0, int direction) {
     const RopeState *st = e->state;
     const int H = e->cfg.heads, D = e->head_dim, pairs = st->rot / 2;
-    float c[PAIR_CHUNK], s[PAIR_CHUNK];
+    float cbuf[PAIR_CHUNK], sbuf[PAIR_CHUNK];
     const double lnb = st->ext.method == EXTEND_DYNAMIC_NTK ? dynamic_log_base(st, (double)pos0 + T) : 0;
     for (int t = 0; t < T; t++) {
         const double p = (double)pos0 + t; /* pos0 + t may not fit an int */
+        const float *cached = p < st->rows ? st->cs + (size_t)(pos0 + t) * st->rot : NULL;
         for (int i0 = 0; i0 < pairs; i0 += PAIR_CHUNK) {
             const int n = pairs - i0 < PAIR_CHUNK ? pairs - i0 : PAIR_CHUNK;
-            for (int i = 0; i < n; i++) {
-                const double angle = theta(st, p, i0 + i, lnb);
-                const float sn = (float)(st->mscale * sin(angle));
-                c[i] = (float)(st->mscale * cos(angle));
-                s[i] = direction > 0 ? sn : -sn;
+            const float *c = cbuf, *s = sbuf;
+            if (cached && direction > 0) {
+                c = cached + i0, s = cached + pairs + i0;
+            } else if (cached) {
+                c = cached + i0;
+                for (int i = 0; i < n; i++) sbuf[i] = -cached[pairs + i0 + i];
+            } else {
+                cos_sin(st, p, i0, n, lnb, cbuf, sbuf);
+                if (direction < 0)
+                    for (int i = 0; i < n; i++) sbuf[i] = -sbuf[i];
             }
             for (int b = 0; b < B; b++) {
                 const size_t row = ((size_t)b * T + t) * (size_t)ld;

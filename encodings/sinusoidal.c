@@ -10,9 +10,12 @@
  *                            w_i = base^(-i/(C/2-1))   (w_0 = 1 when C = 2)
  *   x[b,t,:] += PE[pos0 + t, :]      x: [B,T,C]; knob base (default 10000)
  *
- * No parameters and no table, so every position is known (unbounded length).
- * Angles are formed in double and only sin/cos are rounded to float: at
- * p ~ 1e4 a float angle would already be off by up to 5e-4 rad.
+ * No parameters and no length bound: every position is known. Angles are
+ * formed in double and only sin/cos are rounded to float: at p ~ 1e4 a float
+ * angle would already be off by up to 5e-4 rad. Setup caches PE for
+ * positions 0..max_len-1 (encoding_cache_rows), so embed is a table add like
+ * learned_absolute's (before, sin and cos per call made it about 7x slower);
+ * positions past the cache are computed as the cache was, to the same bits.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -33,8 +36,14 @@ static const EncodingKnob sin_knobs[] = {
  * heap buffer in a hook that cannot report failure. */
 #define PAIR_CHUNK 64
 
-/* e->state: inverse frequencies w_i, [C/2] doubles, built once in setup so
- * the hooks never call pow(). */
+/* e->state, built once in setup so the hooks never call pow(). */
+typedef struct {
+    int rows;     /* positions cached */
+    float *table; /* [rows, C]: PE in channel order */
+    double w[];   /* [C/2]: inverse frequencies */
+} SinState;
+
+static void pe_rows(const SinState *st, int variant, int C, float *out, int p0, int n);
 static PbStatus sin_setup(Encoding *e) {
     const int C = e->cfg.dim;
     if (C % 2)
@@ -44,17 +53,28 @@ static PbStatus sin_setup(Encoding *e) {
                        C);
     const int half = C / 2;
     const double base = e->knob[KNOB_BASE];
-    double *w = pb_calloc((size_t)half, sizeof *w, "the sinusoidal inverse frequencies");
-    if (!w) return PB_NOMEM;
+    SinState *st = pb_calloc(1, sizeof *st + (size_t)half * sizeof st->w[0], "the sinusoidal inverse frequencies");
+    if (!st) return PB_NOMEM;
+    e->state = st;
     for (int i = 0; i < half; i++) {
         double exponent = e->variant == VARIANT_CONCAT ? (half > 1 ? -(double)i / (half - 1) : 0.0) : -2.0 * i / C;
-        w[i] = pow(base, exponent);
+        st->w[i] = pow(base, exponent);
     }
-    e->state = w;
+    const int rows = encoding_cache_rows(e, (size_t)C);
+    if (rows > 0) {
+        st->table = pb_calloc((size_t)rows * C, sizeof *st->table, "the sinusoidal table");
+        if (!st->table) return PB_NOMEM; /* teardown frees st */
+        pe_rows(st, e->variant, C, st->table, 0, rows);
+        st->rows = rows;
+    }
     return PB_OK;
 }
 
-static void sin_teardown(Encoding *e) { free(e->state); }
+static void sin_teardown(Encoding *e) {
+    SinState *st = e->state;
+    if (st) free(st->table);
+    free(st);
+}
 
 /* Adds one chunk of PE[p] (pairs i0..i0+n-1, whose sin/cos are s, c) to one
  * row x[b,t,:]. Only where the pair's two channels sit differs by variant. */
@@ -74,22 +94,47 @@ static void add_pairs(float *row, int variant, int half, int i0, int n, const fl
     }
 }
 
-static void sin_embed_forward(const Encoding *e, float *x, int B, int T, int pos0) {
-    const int C = e->cfg.dim, half = C / 2;
-    const double *w = e->state;
+/* The sin and cos of pairs i0..i0+n-1 at position p. */
+static void pair_values(const SinState *st, double p, int i0, int n, float *s, float *c) {
+    for (int i = 0; i < n; i++) {
+        const double angle = p * st->w[i0 + i];
+        s[i] = (float)sin(angle);
+        c[i] = (float)cos(angle);
+    }
+}
+
+/* x[b,t,:] += PE[pos0 + t, :] for t in [t0, T), computed: each chunk of
+ * pairs once per position, added to every batch row. */
+static void add_computed(const SinState *st, int variant, int C, float *x, int B, int T, int pos0, int t0) {
+    const int half = C / 2;
     float s[PAIR_CHUNK], c[PAIR_CHUNK];
-    for (int t = 0; t < T; t++) {
+    for (int t = t0; t < T; t++) {
         const double p = (double)pos0 + t; /* pos0 + t may not fit an int */
         for (int i0 = 0; i0 < half; i0 += PAIR_CHUNK) {
             const int n = half - i0 < PAIR_CHUNK ? half - i0 : PAIR_CHUNK;
-            for (int i = 0; i < n; i++) {
-                const double angle = p * w[i0 + i];
-                s[i] = (float)sin(angle);
-                c[i] = (float)cos(angle);
-            }
-            for (int b = 0; b < B; b++) add_pairs(x + ((size_t)b * T + t) * C, e->variant, half, i0, n, s, c);
+            pair_values(st, p, i0, n, s, c);
+            for (int b = 0; b < B; b++) add_pairs(x + ((size_t)b * T + t) * C, variant, half, i0, n, s, c);
         }
     }
+}
+
+/* The cache: PE added to zero rows, so each entry is the float that
+ * add_computed adds. */
+static void pe_rows(const SinState *st, int variant, int C, float *out, int p0, int n) {
+    add_computed(st, variant, C, out, 1, n, p0, 0);
+}
+
+static void sin_embed_forward(const Encoding *e, float *x, int B, int T, int pos0) {
+    const SinState *st = e->state;
+    const int C = e->cfg.dim;
+    const int cached = pos0 >= st->rows ? 0 : st->rows - pos0 < T ? st->rows - pos0 : T;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < cached; t++) {
+            const float *pe = st->table + (size_t)(pos0 + t) * C;
+            float *xt = x + ((size_t)b * T + t) * C;
+            for (int c = 0; c < C; c++) xt[c] += pe[c];
+        }
+    add_computed(st, e->variant, C, x, B, T, pos0, cached);
 }
 
 /* The position vectors are constants: nothing to accumulate. The twin exists

@@ -170,11 +170,13 @@ typedef struct {
     float *params, *dparams;
 } Instance;
 
-static PbStatus make(Instance *in, const Case *c, uint64_t seed) {
+/* Made for max_len positions (tables of position-only values, such as
+ * sinusoidal's rows and RoPE's cos/sin, are cached up to it). */
+static PbStatus make_len(Instance *in, const Case *c, uint64_t seed, int max_len) {
     EncodingConfig cfg = {.variant = c->set->variant,
                           .dim = c->s.C,
                           .heads = c->s.H,
-                          .max_len = c->s.T,
+                          .max_len = max_len,
                           .knobs = c->set->knobs[0] ? c->set->knobs : NULL};
     pb_clear_error();
     PbStatus st = encoding_create(&in->e, c->m, &cfg);
@@ -188,6 +190,8 @@ static PbStatus make(Instance *in, const Case *c, uint64_t seed) {
     encoding_init_params(&in->e, &rng);
     return PB_OK;
 }
+
+static PbStatus make(Instance *in, const Case *c, uint64_t seed) { return make_len(in, c, seed, c->s.T); }
 
 static void unmake(Instance *in, const char *label) {
     CHECK(guards_intact(in->params, in->e.n_params), "%s: parameter buffer overrun", label);
@@ -834,6 +838,52 @@ static int refused(const Case *c, PbStatus st, int may_refuse, Tally *tally) {
     return 1;
 }
 
+/* ---- cached tables ------------------------------------------------------ */
+
+/* An encoding whose numbers depend on positions alone (no parameters, no
+ * table bound) may cache them up to max_len and compute the rest: made for
+ * half the positions, its embed and rotations (from pos0 0 and from the
+ * middle, across the table's end) give the full-table instance's bits. */
+static void check_cached_tables(const Case *c, const Model *md, Instance *full) {
+    if (full->e.n_params || encoding_max_positions(&full->e) || (!md->embed && !md->rotate)) return;
+    Instance half;
+    if (make_len(&half, c, 11, (c->s.T + 1) / 2)) {
+        CHECK(0, "%s: made for %d positions: %s", c->label, (c->s.T + 1) / 2, pb_errmsg());
+        return;
+    }
+    const Shape s = c->s;
+    const size_t nx = md->nx, nq = md->nq;
+    float *a = guarded(nx), *b = guarded(nx), *qa = guarded(nq), *qb = guarded(nq), *ka = guarded(nq),
+          *kb = guarded(nq);
+    const int starts[] = {0, s.T / 2};
+    for (int i = 0; i < 2; i++) {
+        const int pos0 = starts[i];
+        if (md->embed) {
+            memcpy(a, part_x(md, md->u), nx * sizeof(float));
+            memcpy(b, a, nx * sizeof(float));
+            CHECK_OK(encoding_embed_forward(&full->e, a, s.B, s.T, pos0));
+            CHECK_OK(encoding_embed_forward(&half.e, b, s.B, s.T, pos0));
+            CHECK_SAME(b, a, nx, "%s: embed at pos0 %d with a table of %d positions", c->label, pos0,
+                       half.e.cfg.max_len);
+        }
+        for (int dir = 0; md->rotate && dir < 2; dir++) {
+            RotateFn fn = dir ? rotate_bwd : rotate_fwd;
+            memcpy(qa, part_q(md, md->u), nq * sizeof(float));
+            memcpy(ka, part_k(md, md->u), nq * sizeof(float));
+            memcpy(qb, qa, nq * sizeof(float));
+            memcpy(kb, ka, nq * sizeof(float));
+            fn(&full->e, qa, ka, s.C, s.B, s.T, pos0);
+            fn(&half.e, qb, kb, s.C, s.B, s.T, pos0);
+            CHECK_SAME(qb, qa, nq, "%s: rotate %s of q at pos0 %d with a table of %d positions", c->label,
+                       dir ? "backward" : "forward", pos0, half.e.cfg.max_len);
+            CHECK_SAME(kb, ka, nq, "%s: rotate %s of k at pos0 %d with a table of %d positions", c->label,
+                       dir ? "backward" : "forward", pos0, half.e.cfg.max_len);
+        }
+    }
+    release(a), release(b), release(qa), release(qb), release(ka), release(kb);
+    unmake(&half, c->label);
+}
+
 static void run_case(const Case *c, Tally *tally) {
     Instance a, b;
     const int may_refuse = c->set->may_refuse || shape_is_odd(&c->s);
@@ -856,6 +906,7 @@ static void run_case(const Case *c, Tally *tally) {
     }
     if (md.bias) check_bias_segments(c, &md, &a, &rng);
     if (md.score) check_score_segments(c, &md, &a, &rng);
+    check_cached_tables(c, &md, &a);
     check_export(c, &md, &a, &b);
     CHECK(guards_intact(md.u, md.ny) && guards_intact(md.w, md.ny), "%s: input buffer overrun", c->label);
     model_free(&md);

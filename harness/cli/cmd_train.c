@@ -16,6 +16,7 @@
 #include "../../datasets/corpus.h"
 #include "../../datasets/token_stream.h"
 #include "args.h"
+#include "../results/blas_kernel.h"
 #include "../results/checkpoint.h"
 #include "commands.h"
 #include "../bench/memstat.h"
@@ -229,6 +230,9 @@ static PbStatus prepare(TrainArgs *a, TrainRun *r) {
             mc->encoding, *mc->variant ? "/" : "", mc->variant, mc->layers, mc->dim, mc->heads, mc->context, mc->vocab,
             model_num_params(&r->t.model), a->tc.batch, a->tc.steps, r->t.n_train, r->t.n_val,
             a->resume ? " (resumed)" : "");
+    char kernel[256];
+    blas_kernel_describe(kernel, sizeof kernel);
+    fprintf(stderr, "OpenBLAS kernel %s\n", kernel);
     fprintf(stderr, "attention: %s (--attention %s)\n",
             r->t.model.tiled ? "tiled, row statistics kept and probabilities recomputed in backward"
                              : "stored probabilities",

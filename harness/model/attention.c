@@ -369,13 +369,16 @@ static BackwardPlan backward_plan(const Encoding *enc, int B, int T, int C, int 
     /* Windows with a map of their own positions have their own bias rows. */
     const int bias_params = m->bias_backward && enc->n_params && !mapped;
     const int hook_params = enc->n_params && (m->bias_backward || m->score_backward);
-    if (bias_params) {
+    /* Tiled, a group's recomputed bias rows are computed once and shared;
+     * without parameters the grouping fixes no sum, so group for that too. */
+    const int share_bias = tiled && m->bias_forward && !mapped;
+    if (bias_params || share_bias) {
         const int want = (BACKWARD_MIN_TASKS + H - 1) / H;
         p.groups = want < B ? want : (B > 0 ? B : 1);
     }
     p.G = B > 0 ? (B + p.groups - 1) / p.groups : 1;
     p.groups = B > 0 ? (B + p.G - 1) / p.G : 1;
-    p.sum = m->bias_backward && p.G > 1 && !mapped;
+    p.sum = bias_params && p.G > 1;
     p.own_bias = tiled && m->bias_forward && p.G > 1 && !mapped;
     p.tiles_per_thread = 1 + p.sum + (tiled ? 1 + p.own_bias : 0);
     p.tiles = (size_t)(threads > 0 ? threads : 1) * p.tiles_per_thread * tile_floats(T);
