@@ -23,7 +23,26 @@ Encodings (posbench's defaults, encodings/*.c):
   alibi             bias[h,i,j] = -m_h (i - j), m_h = 2^(-8(h+1)/H) (Press 2022)
   rope              q, k of each head turned pairwise (2i, 2i+1) by
                     t 10000^(-2i/D) (RoFormer, Su 2021; interleaved)
+  sandwich          bias[h,i,j] = (sum_{k=1..D/2} cos((i-j) 10000^(-2k/D))
+                    - D/2) / (8h/H), h = 1..H (Chi 2023; NeMo's compression)
+  kerple            bias[h,i,j] = -r1_h log(1 + r2_h (i-j)), r [2,H]
+                    trainable, clamped >= 0.01 after each step (Chi 2022, log)
+  xpos              rope, with pair i scaled by zeta_i^(t/512) on queries and
+                    zeta_i^(-t/512) on keys, zeta_i = (2i + 0.4D)/(1.4D)
+                    (Sun 2022; torchscale's XPOS)
+  fire              bias[h,i,j] = MLP_h(psi(i-j) / (psi(max(i, |mult| T)) +
+                    1e-6)), psi(d) = log(|c d| + 1), MLP 1 -> 32 -> H, ReLU
+                    (Li 2023; the paper's appendix code)
+  shaw              score[b,h,i,j] = q_i . a[clip(j-i, -16, 16) + 16] / sqrt(D),
+                    a [33, D] trainable (Shaw 2018, key side)
+  cope              g = sigmoid(q_i . k_j / sqrt(D)) (j <= i), p_ij = min(sum_
+                    {t=j..i} g_it, 15), score = q_i . e[p] interpolated between
+                    floor and ceil, e [16, D] (Golovneva 2024; as x-transformers)
   none              nothing (NoPE)
+
+Every encoding's parameters are shared by all layers, as in posbench; biases
+that do not read the queries are built once per forward (or once, when they
+have no parameters) and added to every layer's logits.
 
 Training as harness/train/train.h's defaults: AdamW (lr 1e-3, betas 0.9 0.95, eps
 1e-8, weight decay 0.1 on matrices only: wte, qkv, proj, fc, fcproj), linear
@@ -64,7 +83,8 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ENCODINGS = ("learned_absolute", "sinusoidal", "relative_bias", "alibi", "rope", "none")
+ENCODINGS = ("learned_absolute", "sinusoidal", "relative_bias", "alibi", "rope", "sandwich",
+             "kerple", "xpos", "fire", "shaw", "cope", "none")
 
 
 def parse_args(argv):
@@ -274,11 +294,46 @@ class Probe(torch.nn.Module):
             m = torch.tensor(alibi_slopes(H), dtype=torch.float32)
             bias = -m[:, None, None] * (i - j).float()[None]  # [H,T,T]
             self.register_buffer("bias_mask", bias + mask)
-        elif enc == "rope":
-            inv = torch.pow(10000.0, -2.0 * torch.arange(self.D // 2, dtype=torch.float64) / self.D)
-            ang = torch.arange(T, dtype=torch.float64)[:, None] * inv[None, :]  # [T, D/2]
-            self.register_buffer("cos", torch.cos(ang).float())
-            self.register_buffer("sin", torch.sin(ang).float())
+        elif enc in ("rope", "xpos"):
+            D = self.D
+            two_i = 2.0 * torch.arange(D // 2, dtype=torch.float64)
+            ang = torch.arange(T, dtype=torch.float64)[:, None] * torch.pow(10000.0, -two_i / D)
+            cos, sin = torch.cos(ang), torch.sin(ang)  # [T, D/2]
+            if enc == "rope":
+                self.register_buffer("cos", cos.float())
+                self.register_buffer("sin", sin.float())
+            else:  # queries scaled by zeta^(t/512), keys by its inverse
+                zeta = (two_i + 0.4 * D) / (1.4 * D)
+                up = zeta[None, :] ** (torch.arange(T, dtype=torch.float64)[:, None] / 512.0)
+                self.register_buffer("cos_q", (cos * up).float())
+                self.register_buffer("sin_q", (sin * up).float())
+                self.register_buffer("cos_k", (cos / up).float())
+                self.register_buffer("sin_k", (sin / up).float())
+        elif enc == "sandwich":
+            k = torch.arange(1, self.D // 2 + 1, dtype=torch.float64)
+            rel = (i - j).double()[..., None] * torch.pow(10000.0, -2.0 * k / self.D)
+            s = torch.cos(rel).sum(-1) - self.D / 2  # [T,T]
+            compression = 8.0 * torch.arange(1, H + 1, dtype=torch.float64) / H
+            self.register_buffer("bias_mask", (s[None] / compression[:, None, None]).float() + mask)
+        elif enc == "kerple":  # the authors' init: r1 = 2 U(0,1), r2 = U(0,1)
+            self.kerple_r = P(torch.stack((2 * torch.rand(H), torch.rand(H))).clamp(min=0.01))
+            self.register_buffer("dist", (i - j).clamp(min=0).float())
+        elif enc == "fire":  # nn.Linear's init, c = 0.1, mult = 1, as the paper's code
+            W = 32
+            uniform = lambda *shape, b: P((2 * torch.rand(*shape) - 1) * b)  # noqa: E731
+            self.fire_w1, self.fire_b1 = uniform(W, b=1.0), uniform(W, b=1.0)
+            self.fire_w2, self.fire_b2 = uniform(H, W, b=W ** -0.5), uniform(H, b=W ** -0.5)
+            self.fire_c, self.fire_mult = P(torch.tensor(0.1)), P(torch.tensor(1.0))
+            self.register_buffer("dist", (i - j).abs().float())
+            self.register_buffer("qpos", torch.arange(T).float())
+        elif enc == "shaw":  # tensor2tensor's uniform_unit_scaling
+            K = 16
+            limit = math.sqrt(6.0 / (2 * K + 1 + self.D))
+            self.shaw_a = P((2 * torch.rand(2 * K + 1, self.D) - 1) * limit)
+            self.register_buffer("shaw_idx", ((j - i).clamp(-K, K) + K).expand(T, T).contiguous())
+        elif enc == "cope":  # zero-initialised, as the authors and x-transformers
+            self.cope_e = P(torch.zeros(16, self.D))
+            self.register_buffer("future", (j > i).expand(T, T).contiguous())
 
     def decay_groups(self):
         decay = {"wte", "qkv_w", "proj_w", "fc_w", "fcproj_w"}
@@ -287,12 +342,36 @@ class Probe(torch.nn.Module):
             (yes if name.split(".")[-1] in decay else no).append(p)
         return yes, no
 
-    def rotate(self, x, T):
-        """Interleaved RoPE on x [..., T, D]: pairs (2i, 2i+1)."""
+    def project(self):
+        """Constraints after each optimizer step (KERPLE's r >= 0.01)."""
+        if self.enc == "kerple":
+            with torch.no_grad():
+                self.kerple_r.clamp_(min=0.01)
+
+    def rotate(self, x, c, s):
+        """Interleaved rotation of x [..., T, D], pairs (2i, 2i+1), by the
+        tables c, s [T, D/2] (RoPE's cos/sin; xPos's scaled ones)."""
         x2 = x.unflatten(-1, (self.D // 2, 2))
         a, b = x2[..., 0], x2[..., 1]
-        c, s = self.cos[:T], self.sin[:T]
         return torch.stack((a * c - b * s, a * s + b * c), -1).flatten(-2)
+
+    def fire_bias(self, T):
+        """FIRE's [H,T,T]: the MLP of the normalised log distance."""
+        c = self.fire_c
+        threshold = torch.abs(self.fire_mult * T)  # L = |mult| L0, L0 the context
+        norm = torch.log(torch.abs(c * torch.maximum(self.qpos[:T], threshold)) + 1) + 1e-6
+        x = torch.log(torch.abs(c * self.dist[:T, :T]) + 1) / norm[:, None]  # [T,T]
+        hidden = torch.relu(x[..., None] * self.fire_w1 + self.fire_b1)  # [T,T,32]
+        return F.linear(hidden, self.fire_w2, self.fire_b2).permute(2, 0, 1)
+
+    def cope_score(self, q, logits, T):
+        """CoPE's term from the scaled logits [B,H,T,T] and the queries."""
+        gates = torch.sigmoid(logits).masked_fill(self.future[:T, :T], 0.0)
+        pos = gates.flip(-1).cumsum(-1).flip(-1).clamp(max=self.cope_e.shape[0] - 1)
+        z = torch.matmul(q, self.cope_e.t())  # [B,H,T,P]
+        lo, hi = pos.floor(), pos.ceil().long()
+        w = pos - lo
+        return z.gather(-1, hi) * w + z.gather(-1, lo.long()) * (1 - w)
 
     def forward(self, idx, targets):
         B, T = idx.shape
@@ -302,21 +381,38 @@ class Probe(torch.nn.Module):
             x = x + self.wpe[:T]
         elif self.enc == "sinusoidal":
             x = x + self.pe[:T]
+        mask = self.mask[:T, :T]
         if self.enc == "relative_bias":  # once per forward, shared by the layers (T5)
-            bias = F.embedding(self.buckets[:T, :T], self.rel).permute(2, 0, 1) + self.mask[:T, :T]
-        elif self.enc == "alibi":
+            bias = F.embedding(self.buckets[:T, :T], self.rel).permute(2, 0, 1) + mask
+        elif self.enc == "kerple":
+            r1, r2 = self.kerple_r[0][:, None, None], self.kerple_r[1][:, None, None]
+            bias = -r1 * torch.log1p(r2 * self.dist[:T, :T]) + mask
+        elif self.enc == "fire":
+            bias = self.fire_bias(T) + mask
+        elif self.enc in ("alibi", "sandwich"):
             bias = self.bias_mask[:, :T, :T]
         else:
-            bias = self.mask[:T, :T]
+            bias = mask
         scale = 1.0 / math.sqrt(D)
         for b in self.blocks:
             h = F.layer_norm(x, (C,), b.ln1_w, b.ln1_b, 1e-5)
             qkv = F.linear(h, b.qkv_w, b.qkv_b).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
             qk, v = qkv[:2], qkv[2]  # [2,B,H,T,D], [B,H,T,D]
-            if self.enc == "rope":
-                qk = self.rotate(qk, T)
             q, k = qk[0], qk[1]
-            att = torch.matmul(q * scale, k.transpose(-2, -1)).add_(bias)  # [B,H,T,T]
+            if self.enc == "rope":
+                qk = self.rotate(qk, self.cos[:T], self.sin[:T])
+                q, k = qk[0], qk[1]
+            elif self.enc == "xpos":
+                q = self.rotate(q, self.cos_q[:T], self.sin_q[:T])
+                k = self.rotate(k, self.cos_k[:T], self.sin_k[:T])
+            qs = q * scale
+            att = torch.matmul(qs, k.transpose(-2, -1))  # [B,H,T,T]
+            if self.enc == "shaw":
+                rel = torch.matmul(qs, self.shaw_a.t())  # [B,H,T,2K+1]
+                att = att + rel.gather(-1, self.shaw_idx[:T, :T].expand(B, H, T, T))
+            elif self.enc == "cope":
+                att = att + self.cope_score(q, att, T)
+            att = att.add_(bias)
             att = torch.softmax(att, dim=-1)
             y = torch.matmul(att, v).transpose(1, 2).reshape(B, T, C)
             x = x + F.linear(y, b.proj_w, b.proj_b)
@@ -375,6 +471,7 @@ def main(a):
         for g in opt.param_groups:
             g["lr"] = lr
         opt.step()
+        model.project()
         opt.zero_grad(set_to_none=True)
         lv = loss.item()
         times.append(time.perf_counter() - t0)
