@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "../core/lanes_dot.h"
 #include "encoding.h"
 
 #define COPE_MAX_POSITIONS 64
@@ -73,12 +74,6 @@ static void cope_init_params(Encoding *e, Rng *rng) {
     memset(e->params, 0, e->n_params * sizeof *e->params);
 }
 
-static float cope_dot(const float *a, const float *b, int D) {
-    float s = 0.0f;
-    for (int d = 0; d < D; d++) s += a[d] * b[d];
-    return s;
-}
-
 /* sigmoid without overflow for either sign. */
 static double cope_sigmoid(double x) {
     if (x >= 0) return 1.0 / (1.0 + exp(-x));
@@ -89,7 +84,7 @@ static double cope_sigmoid(double x) {
 /* z[p] = q . e[p] for the P positions. */
 static void cope_z(const Encoding *e, const float *q_i, float *z) {
     const int P = cope_p(e), D = e->head_dim;
-    for (int p = 0; p < P; p++) z[p] = cope_dot(q_i, e->params + (size_t)p * D, D);
+    for (int p = 0; p < P; p++) z[p] = lanes_dot(q_i, e->params + (size_t)p * D, D);
 }
 
 /* Where position s falls between integer positions: lo, hi = floor, ceil
@@ -103,7 +98,7 @@ typedef struct {
 
 static CopeSpot cope_spot(double s, int P) {
     if (s >= P - 1) return (CopeSpot){P - 1, P - 1, 1, 0.0f};
-    const int lo = (int)floor(s);
+    const int lo = (int)s; /* floor: s >= 0, a sum of gates */
     const double w = s - lo;
     return (CopeSpot){lo, w > 0 ? lo + 1 : lo, 0, (float)w};
 }
@@ -117,7 +112,7 @@ static int cope_last(int i, int j1) { return j1 - 1 < i ? j1 - 1 : i; }
 static CopeSpot cope_step(const float *q_i, const float *k_j, int D, float scale, int P, double *s, double *g) {
     *g = 0.0;
     if (*s < P - 1) {
-        *g = cope_sigmoid((double)(scale * cope_dot(q_i, k_j, D)));
+        *g = cope_sigmoid((double)(scale * lanes_dot(q_i, k_j, D)));
         *s += *g;
     }
     return cope_spot(*s, P);
@@ -131,10 +126,14 @@ static void cope_score_forward(const Encoding *e, float *logits, const float *q_
     float z[COPE_MAX_POSITIONS];
     cope_z(e, q_i, z);
     double s = 0.0, g;
-    for (int j = last; j >= j0; j--) {
+    int j = last;
+    for (; j >= j0; j--) {
         const CopeSpot at = cope_step(q_i, k + (size_t)(j - j0) * ld + (size_t)h * D, D, scale, P, &s, &g);
         logits[j - j0] += (1.0f - at.w) * z[at.lo] + at.w * z[at.hi];
+        if (at.clamped) break;
     }
+    /* Every earlier key is clamped too: the last position's term (w = 0). */
+    for (j--; j >= j0; j--) logits[j - j0] += z[P - 1];
 }
 
 /* Pass 1 (keys descending): dz[p] (the interpolation weights times dlogits)

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "../core/lanes_dot.h"
 #include "encoding.h"
 
 enum { SHAW_MAX_DISTANCE, SHAW_KNOB_COUNT };
@@ -86,12 +87,6 @@ static int shaw_next_run(int K, int i, int j, int j1, int *end, int *r) {
     return 1;
 }
 
-static float shaw_dot(const float *a, const float *b, int D) {
-    float s = 0.0f;
-    for (int d = 0; d < D; d++) s += a[d] * b[d];
-    return s;
-}
-
 /* One dot per run, so a long causal row costs K + 2 dots, not one per key. */
 static void shaw_score_forward(const Encoding *e, float *logits, const float *q_i, const float *k, int ld, int h, int i,
                                int j0, int j1) {
@@ -100,7 +95,7 @@ static void shaw_score_forward(const Encoding *e, float *logits, const float *q_
     const float scale = (float)(1.0 / sqrt((double)D));
     int j = j0, end, r;
     while (shaw_next_run(K, i, j, j1, &end, &r)) {
-        const float v = scale * shaw_dot(q_i, e->params + (size_t)r * D, D);
+        const float v = scale * lanes_dot(q_i, e->params + (size_t)r * D, D);
         for (; j < end; j++) logits[j - j0] += v;
     }
 }

@@ -34,6 +34,7 @@
  */
 #include "attention.h"
 #include "../../core/interrupt.h"
+#include "../../core/lanes_dot.h"
 #include "../../core/threads.h"
 #include "vexp.h"
 
@@ -60,7 +61,7 @@
 #define BACKWARD_MIN_TASKS 8
 /* Partial sums kept apart in row reductions: they vectorise, and the order of
  * additions is fixed (never the thread count's or the compiler's choice). */
-#define LANES 16
+#define LANES LANES_DOT
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -121,18 +122,14 @@ static inline float row_max(const float *x, int n) {
     return out;
 }
 
-/* sum_j a[j] * b[j] (b NULL: sum_j a[j]) in LANES partial sums, then a
- * fixed pairwise combination. */
-static inline float row_dot(const float *a, const float *b, int n) {
+/* sum_j a[j] in LANES partial sums, then a fixed pairwise combination (as
+ * lanes_dot, core/lanes_dot.h, for products). */
+static inline float row_sum(const float *a, int n) {
     float s[LANES] = {0};
     int j = 0;
-    if (b)
-        for (; j + LANES <= n; j += LANES)
-            for (int l = 0; l < LANES; l++) s[l] += a[j + l] * b[j + l];
-    else
-        for (; j + LANES <= n; j += LANES)
-            for (int l = 0; l < LANES; l++) s[l] += a[j + l];
-    for (int l = 0; j < n; j++, l++) s[l] += b ? a[j] * b[j] : a[j];
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++) s[l] += a[j + l];
+    for (int l = 0; j < n; j++, l++) s[l] += a[j];
     for (int w = LANES / 2; w; w /= 2)
         for (int l = 0; l < w; l++) s[l] += s[l + w];
     return s[0];
@@ -144,7 +141,7 @@ static inline float row_dot(const float *a, const float *b, int n) {
 ROW_KERNEL static void softmax_row(float *x, int n, float *stat) {
     const float mx = row_max(x, n);
     for (int j = 0; j < n; j++) x[j] = exp_nonpositive(x[j] - mx, EXP_FLUSH_SOFTMAX);
-    const float inv = 1.0f / row_dot(x, NULL, n);
+    const float inv = 1.0f / row_sum(x, n);
     for (int j = 0; j < n; j++) x[j] *= inv;
     if (stat) stat[0] = mx, stat[1] = inv;
 }
@@ -159,7 +156,7 @@ ROW_KERNEL static void softmax_row_again(float *x, int n, const float *stat) {
 /* d[j] = dlogits of a softmax row: p[j] * (d[j] - sum_k p[k] d[k]), where d
  * holds dL/dp on entry. */
 ROW_KERNEL static void softmax_backward_row(float *d, const float *p, int n) {
-    const float dot = row_dot(p, d, n);
+    const float dot = lanes_dot(p, d, n);
     for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot);
 }
 
