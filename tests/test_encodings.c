@@ -884,6 +884,48 @@ static void check_cached_tables(const Case *c, const Model *md, Instance *full) 
     unmake(&half, c->label);
 }
 
+/* bias_rows into zeroed rows [H,T,T], then every row's backward for the
+ * dlogits g (T floats per row) into a zeroed e->dparams. */
+static void bias_pass(Encoding *e, int T, const float *g, float *rows) {
+    const int H = e->cfg.heads;
+    memset(rows, 0, (size_t)H * T * T * sizeof *rows);
+    bias_rows(e, rows, H, T, NULL);
+    if (!e->module->bias_backward) return;
+    if (e->n_params) memset(e->dparams, 0, e->n_params * sizeof *e->dparams);
+    for (int h = 0; h < H; h++)
+        for (int i = 0; i < T; i++) e->module->bias_backward(e, g, h, i, 0, T);
+}
+
+/* Bias tables keyed by the parameters (KERPLE's, over distance): on an
+ * instance made for half the T positions, so that rows run past its tables,
+ * parameters written directly (as a checkpoint load does) give the bits that
+ * they give once project has rebuilt the tables: a table built for other
+ * parameters is never read, and table and formula agree on both sides of
+ * the table's end, forward and backward. */
+static void check_bias_tables(const Case *c, const Model *md, const Instance *full) {
+    if (!md->bias || !full->e.n_params || encoding_max_positions(&full->e)) return;
+    const int T = c->s.T;
+    Instance half;
+    if (make_len(&half, c, 11, (T + 1) / 2)) {
+        CHECK(0, "%s: made for %d positions: %s", c->label, (T + 1) / 2, pb_errmsg());
+        return;
+    }
+    const size_t np = half.e.n_params, n = (size_t)c->s.H * T * T;
+    const float *g = part_x(md, md->u); /* T values serve as every row's dlogits */
+    float *a = guarded(n), *b = guarded(n), *dp = guarded(np);
+    /* Halfway to 1 stays inside every constraint (KERPLE: 0.01 <= r <= 2). */
+    for (size_t p = 0; p < np; p++) half.e.params[p] = 0.5f * (half.e.params[p] + 1.0f);
+    bias_pass(&half.e, T, g, a);
+    memcpy(dp, half.e.dparams, np * sizeof(float));
+    encoding_project(&half.e);
+    bias_pass(&half.e, T, g, b);
+    CHECK_SAME(b, a, n, "%s: bias rows (table of %d positions) after parameters were written without project", c->label,
+               half.e.cfg.max_len);
+    CHECK_SAME(half.e.dparams, dp, np, "%s: bias gradient after parameters were written without project", c->label);
+    release(a), release(b), release(dp);
+    unmake(&half, c->label);
+}
+
 static void run_case(const Case *c, Tally *tally) {
     Instance a, b;
     const int may_refuse = c->set->may_refuse || shape_is_odd(&c->s);
@@ -907,6 +949,7 @@ static void run_case(const Case *c, Tally *tally) {
     if (md.bias) check_bias_segments(c, &md, &a, &rng);
     if (md.score) check_score_segments(c, &md, &a, &rng);
     check_cached_tables(c, &md, &a);
+    check_bias_tables(c, &md, &a);
     check_export(c, &md, &a, &b);
     CHECK(guards_intact(md.u, md.ny) && guards_intact(md.w, md.ny), "%s: input buffer overrun", c->label);
     model_free(&md);
