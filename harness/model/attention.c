@@ -269,6 +269,33 @@ static void tile_forward(const Attn *a, float *out, float *p, const float *bias,
                 out + ((size_t)b * T + i0) * a->C + (size_t)h * D, a->C);
 }
 
+/* ---- rotations (RoPE, xPos) ------------------------------------------------- */
+
+/* One window per task: a window alone is the same call the hook makes for
+ * each window of the batch, so the bits do not change; a team slice (batch 8
+ * on 16 threads) no longer rotates on one thread. Backward runs in parallel
+ * only for an encoding without parameters: one with them would add into
+ * enc->dparams from every task. */
+static void rotate_forward_windows(const Encoding *enc, float *qkv, int B, int T, int C, Positions pos, int parallel) {
+    if (!enc->module->rotate_forward) return;
+    const size_t ld = 3 * (size_t)C;
+#pragma omp parallel for schedule(static) if (parallel && B > 1)
+    for (int b = 0; b < B; b++) {
+        float *q = qkv + (size_t)b * T * ld;
+        (void)encoding_rotate_forward_at(enc, q, q + C, (int)ld, 1, T, positions_window(pos, b, T));
+    }
+}
+
+static void rotate_backward_windows(Encoding *enc, float *dqk, int B, int T, int C, Positions pos, int parallel) {
+    if (!enc->module->rotate_backward) return;
+    const size_t ld = 2 * (size_t)C;
+#pragma omp parallel for schedule(static) if (parallel && B > 1 && enc->n_params == 0)
+    for (int b = 0; b < B; b++) {
+        float *dq = dqk + (size_t)b * T * ld;
+        (void)encoding_rotate_backward_at(enc, dq, dq + C, (int)ld, 1, T, positions_window(pos, b, T));
+    }
+}
+
 /* att non-NULL: probabilities kept there (training), the bias rows parked
  * in the group's first row's tile until its turn comes last; else logits
  * and bias in two per-thread tiles of scratch (evaluation, and tiled
@@ -282,9 +309,10 @@ static PbStatus forward(const char *fn, float *out, float *att, float *stats, fl
                        stats ? "attention_tiled_scratch_floats(enc, B, T, C, H, threads)"
                              : "attention_rows_scratch_floats(T, threads)");
     if (B == 0 || T == 0) return PB_OK;
-    (void)encoding_rotate_forward_at(enc, qkv, qkv + C, 3 * C, B, T, pos);
-
     const Attn a = attn_of(enc, T, C, H, pos);
+    const int parallel = (double)B * H * T * T * a.D >= PARALLEL_MIN_WORK;
+    rotate_forward_windows(enc, qkv, B, T, C, pos, parallel);
+
     const int biased = enc->module->bias_forward != NULL, threads = pb_max_threads();
     const int tiles = (T + TILE - 1) / TILE;
     /* Without a bias every batch row is its own task; with one, as few
@@ -299,7 +327,6 @@ static PbStatus forward(const char *fn, float *out, float *att, float *stats, fl
     groups = (B + G - 1) / G;
     const long per_tile = (long)H * groups, tasks = per_tile * tiles;
     const size_t per_thread = tile_floats(T);
-    const int parallel = (double)B * H * T * T * a.D >= PARALLEL_MIN_WORK;
     /* evaluation: lengths where one call takes minutes; training is not cut */
     const int poll = att == NULL && stats == NULL;
     const int blas = blas_single_begin();
@@ -565,7 +592,7 @@ static inline Encoding *task_encoding(Encoding *enc, Encoding *local, float *pri
 
 /* dqkv's dq and dk += rotate_backward of the scratch gradients dqk [B, T, 2C]. */
 static void add_rotated_dqk(float *dqkv, float *dqk, Encoding *enc, int B, int T, int C, Positions pos, int parallel) {
-    (void)encoding_rotate_backward_at(enc, dqk, dqk + C, 2 * C, B, T, pos);
+    rotate_backward_windows(enc, dqk, B, T, C, pos, parallel);
     const long rows = (long)B * T;
 #pragma omp parallel for schedule(static) if (parallel)
     for (long r = 0; r < rows; r++) {

@@ -146,6 +146,19 @@ static int use_blas_threads(void) {
     return matmul_policy_blas;
 }
 
+/* POSBENCH_SLICES=team: the whole batch as the team slice at any thread
+ * count, for measurement: on 2 cores it runs the code path that batch 8 on
+ * 16 threads takes (docs/performance.md, "Threads"). */
+static int slices_team_only = -1;
+
+static int team_only(void) {
+    if (slices_team_only < 0) {
+        const char *e = getenv("POSBENCH_SLICES");
+        slices_team_only = e && strcmp(e, "team") == 0;
+    }
+    return slices_team_only;
+}
+
 static void rows_of(int part, int parts, int N, int *n0, int *n1) {
     *n0 = (int)((long)N * part / parts);
     *n1 = (int)((long)N * (part + 1) / parts);
@@ -161,13 +174,13 @@ static void rows_of(int part, int parts, int N, int *n0, int *n1) {
  * slices would idle half the cores), and no more than keep the private
  * gradient copies within MODEL_SLICE_GRAD_FLOATS (many cores and a full
  * GPT-2 vocabulary would otherwise hold tens of copies of the model); the
- * team alone on one thread or under POSBENCH_MATMUL=blas. */
+ * team alone on one thread, under POSBENCH_MATMUL=blas or POSBENCH_SLICES=team. */
 typedef struct {
     int P, each, rest;
 } SlicePlan;
 
 static int slice_limit(const Model *m) {
-    if (use_blas_threads() || m->threads < 2) return 1;
+    if (use_blas_threads() || team_only() || m->threads < 2) return 1;
     int p = m->threads < MODEL_MAX_SLICES ? m->threads : MODEL_MAX_SLICES;
     const size_t copies = MODEL_SLICE_GRAD_FLOATS / (m->n_params ? m->n_params : 1);
     if ((size_t)p - 1 > copies) p = (int)copies + 1;
@@ -498,6 +511,19 @@ static void scale_floats(float *x, size_t n, float s) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
+/* x[0..n) = 0; a team slice splits it over the team in blocks of whole
+ * cache lines (a memset of [B*T, 3C] on one thread of 16 costs a few
+ * percent of a step). */
+#define ZERO_BLOCK ((size_t)1 << 14)
+static void zero_floats(float *x, size_t n, int team) {
+    const long blocks = (long)((n + ZERO_BLOCK - 1) / ZERO_BLOCK);
+#pragma omp parallel for schedule(static) if (team && blocks > 1)
+    for (long i = 0; i < blocks; i++) {
+        const size_t b0 = (size_t)i * ZERO_BLOCK, len = n - b0 < ZERO_BLOCK ? n - b0 : ZERO_BLOCK;
+        memset(x + b0, 0, len * sizeof(float));
+    }
+}
+
 static const float *head_weight(const Model *m) { return model_param(m, m->cfg.tied ? MT_WTE : MT_LMHEAD); }
 
 /* One thread's share of a training step (file comment, "Slices"): batch
@@ -664,7 +690,7 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, Positions pos) {
     mm_backward(m, team, dln, slice_grad(m, s, m->cfg.tied ? MT_WTE : MT_LMHEAD), NULL, dlogits, a->lnf + r0 * C_,
                 head_weight(m), (int)BT, C, V, GRAD_STORE);
     const float *last = (m->cfg.layers ? a->res3 + (size_t)(m->cfg.layers - 1) * lBT * C_ : a->encoded) + r0 * C_;
-    memset(dres, 0, BT * C_ * sizeof(float));
+    zero_floats(dres, BT * C_, team);
     layernorm_backward(dres, slice_grad(m, s, MT_LNFW), slice_grad(m, s, MT_LNFB), dln, last, model_param(m, MT_LNFW),
                        a->lnf_mean + r0, a->lnf_rstd + r0, (int)BT, C);
     PbStatus st = PB_OK;
@@ -688,7 +714,7 @@ static PbStatus backward_slice(Model *m, const Slice *s, int T, Positions pos) {
         /* dres now holds d(res2): also d(proj output). */
         mm_backward(m, team, datty, slice_grad(m, s, MT_PROJW) + l * C_ * C_, slice_grad(m, s, MT_PROJB) + l * C_, dres,
                     atty, model_param(m, MT_PROJW) + l * C_ * C_, (int)BT, C, C, GRAD_STORE);
-        memset(dqkv, 0, BT * 3 * C_ * sizeof(float)); /* attention_backward adds */
+        zero_floats(dqkv, BT * 3 * C_, team); /* attention_backward adds */
         st = m->tiled ? attention_backward_tiled_at(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos)
                       : attention_backward_at(dqkv, datty, qkv, att, s->enc, s->att_scratch, B, T, C, H, pos);
         if (st) break;
